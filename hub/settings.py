@@ -1,0 +1,101 @@
+"""One frozen Settings object, read from LIENZO_* environment variables by the composition root.
+
+Nothing here runs at import time: call `Settings.from_env()` where the program starts
+(the CLI, the Space's app.py, a test) and pass the object down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from hub.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+OFFLOAD = ("auto", "none", "model", "sequential")
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "lienzo"
+
+
+@dataclass(frozen=True)
+class Settings:
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    dtype: str = "auto"  # auto: float16 on cuda, float32 on cpu
+    image_model: str | None = None  # None: kandinsky-2.2 on a GPU with the Hub reachable, else mini
+    text_model: str | None = None  # None: the small instruct LLM on a GPU, else mini-text when bundled
+    data_dir: Path = field(default_factory=_default_data_dir)
+    max_queue: int = 64  # jobs waiting, all users together
+    user_max_jobs: int = 4  # queued + running, per user
+    max_batch: int = 4  # compatible requests served by one pipeline call
+    preview_every: int = 5  # a preview image every N denoising steps (0: none)
+    offload: str = "auto"  # auto: model offload on GPUs under 12 GiB
+    offline: bool | None = None  # None: HF_HUB_OFFLINE, else probe the Hub once
+    threads: int | None = None  # torch CPU threads; None leaves torch's default
+    allowed_image_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 4096 * 4096
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Read LIENZO_<FIELD> variables (e.g. LIENZO_DEVICE=cuda, LIENZO_MAX_QUEUE=32)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            key = f"LIENZO_{f.name.upper()}"
+            raw = env.get(key)
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _parse(key, f.name, raw.strip())
+        if values.get("offline") is None and env.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+            values["offline"] = True
+        settings = cls(**{**values, **overrides})
+        settings.validate()
+        return settings
+
+    def with_(self, **changes) -> Settings:
+        out = replace(self, **changes)
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ConfigError(f"LIENZO_DEVICE {self.device!r} is not valid: use one of {', '.join(DEVICES)} or cuda:N")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"LIENZO_DTYPE {self.dtype!r} is not valid: use one of {', '.join(DTYPES)}")
+        if self.offload not in OFFLOAD:
+            raise ConfigError(f"LIENZO_OFFLOAD {self.offload!r} is not valid: use one of {', '.join(OFFLOAD)}")
+        for name, low in (("max_queue", 1), ("user_max_jobs", 1), ("max_batch", 1), ("preview_every", 0),
+                          ("max_image_bytes", 1024), ("max_image_pixels", 64 * 64)):
+            if getattr(self, name) < low:
+                raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
+
+
+_INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels"}
+
+
+def _parse(key: str, name: str, raw: str) -> object:
+    if name in _INTS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+    if name == "offline":
+        low = raw.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} must be 1/0 (or true/false), got {raw!r}")
+    if name == "data_dir":
+        return Path(raw).expanduser()
+    if name == "allowed_image_hosts":
+        return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    return raw

@@ -1,0 +1,226 @@
+"""Request and result dataclasses: the only vocabulary that crosses from front ends into the core.
+
+Field names follow diffusers/transformers. Requests are frozen; `None` means "the model's default".
+Images cross as PIL images, raw bytes or file paths; front ends never see tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from PIL import Image
+
+Lane = Literal["fast", "relax"]
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+Kind = Literal["imagine", "mix", "vary", "upscale", "describe", "shorten", "expand", "chat"]
+Strength = Literal["subtle", "strong"]
+ImageInput = Union[Image.Image, bytes, str, Path]
+
+STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
+FINISHED: tuple[str, ...] = ("done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asked and from where: used for fairness, caps and the history view."""
+
+    user: str = "local"
+    surface: str = "api"  # web | discord | cli | api
+    lane: Lane = "fast"
+
+
+@dataclass(frozen=True)
+class ImagineRequest:
+    """Text to image. Midjourney flags inside `prompt` (--ar, --seed, --no, ...) override these fields."""
+
+    prompt: str
+    negative_prompt: str = ""
+    model: str | None = None
+    num_images: int = 4
+    width: int | None = None
+    height: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    prior_num_inference_steps: int | None = None
+    prior_guidance_scale: float | None = None
+    seed: int | None = None
+    scheduler: str | None = None
+    images: tuple[ImageInput, ...] = ()  # image prompts (attachments), mixed in with weight --iw
+    parse_flags: bool = True
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class MixItem:
+    """One ingredient of a mix: a text or an image, with its weight."""
+
+    text: str | None = None
+    image: ImageInput | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class MixRequest:
+    """Kandinsky's interpolation of up to 5 weighted texts and images (Midjourney's /blend and ::)."""
+
+    items: tuple[MixItem, ...]
+    negative_prompt: str = ""
+    model: str | None = None
+    num_images: int = 4
+    width: int | None = None
+    height: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    prior_num_inference_steps: int | None = None
+    prior_guidance_scale: float | None = None
+    seed: int | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class VaryRequest:
+    """New images like image `index` (0-based) of job `job_id`: subtle keeps composition, strong only the idea."""
+
+    job_id: str
+    index: int
+    strength: Strength = "strong"
+    num_images: int = 4
+    seed: int | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    """Image `index` of job `job_id` at twice the size, re-detailed by img2img."""
+
+    job_id: str
+    index: int
+    factor: int = 2
+    strength: float = 0.3
+    seed: int | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class DescribeRequest:
+    image: ImageInput
+    model: str | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class ShortenRequest:
+    prompt: str
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpandRequest:
+    prompt: str
+    model: str | None = None  # a text model; None: the default text model
+    max_new_tokens: int = 60
+    seed: int | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[ChatMessage, ...]
+    model: str | None = None
+    max_new_tokens: int = 400
+    temperature: float = 0.7
+    seed: int | None = None
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a job's life. `stage` is queued | running | prior | decoder | text | done | failed | cancelled."""
+
+    job_id: str
+    stage: str
+    step: int = 0
+    total: int = 0
+    position: int | None = None  # place in the queue while queued (1 = next)
+    preview: Image.Image | None = None
+    text: str | None = None  # streamed text so far (chat, expand)
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    job_id: str
+    kind: str
+    model: str
+    images: tuple[Path, ...]
+    grid: Path | None
+    seeds: tuple[int, ...]
+    width: int
+    height: int
+    prompt: str
+    negative_prompt: str
+    parameters: tuple[str, ...]  # A1111-style text stored in each PNG
+    notes: tuple[str, ...] = ()  # e.g. "placeholder weights": things the user should know
+
+
+@dataclass(frozen=True)
+class DescribeResult:
+    prompts: tuple[str, ...]  # best first
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    text: str
+    weight: float  # share of the prompt's meaning this word carries (0..1), by ablation
+    kept: bool  # False when the text encoder cuts it off
+
+
+@dataclass(frozen=True)
+class ShortenResult:
+    words: tuple[TokenInfo, ...]
+    shortened: str
+    token_count: int
+    token_limit: int
+    cut: str  # the part the text encoder never sees
+
+
+@dataclass(frozen=True)
+class TextResult:
+    job_id: str
+    text: str
+    model: str
+    added: str = ""  # for expand: what the model added to the user's words
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as the store holds it."""
+
+    id: str
+    user: str
+    surface: str
+    kind: str
+    model: str
+    request: dict[str, Any]
+    seeds: tuple[int, ...]
+    status: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    images: tuple[Path, ...] = ()
+    grid: Path | None = None
+    parent_id: str | None = None
+    parent_index: int | None = None
+    width: int = 0
+    height: int = 0
