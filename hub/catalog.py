@@ -1,0 +1,135 @@
+"""Named models, what each can do, and where its weights come from.
+
+`availability()` says whether a model can run here now and why not; it is pure (device facts and
+the offline flag come from `loading`), so `lienzo models` and the UIs show the same reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CAPABILITIES = ("text2img", "mix", "variation", "img2img", "inpaint", "controlnet", "chat", "expand", "caption")
+BUNDLED_ROOT = Path(__file__).parent / "mini" / "weights"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    width: int = 512
+    height: int = 512
+    num_inference_steps: int = 50
+    guidance_scale: float = 4.0
+    prior_num_inference_steps: int = 25
+    prior_guidance_scale: float = 4.0
+    max_side: int = 1024
+    min_side: int = 64
+    max_steps: int = 150
+    max_guidance: float = 20.0
+    scheduler: str | None = None  # None: the model's own
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str  # kandinsky | auto (diffusers AutoPipeline) | text
+    title: str
+    capabilities: frozenset[str]
+    repos: dict[str, str] = field(default_factory=dict)  # role -> Hugging Face repo id
+    bundled: str | None = None  # folder under hub/mini/weights
+    defaults: Defaults = Defaults()
+    min_gpu_gib: float = 0.0  # 0: fine on a CPU
+    license: str = ""
+    about: str = ""
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def bundled_path(self) -> Path | None:
+        return BUNDLED_ROOT / self.bundled if self.bundled else None
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    status: str  # bundled | placeholder | cached | download | offline | needs-gpu | missing
+    reason: str
+
+
+_K = frozenset({"text2img", "mix", "variation", "img2img", "caption"})
+MODELS: dict[str, ModelSpec] = {m.name: m for m in (
+    ModelSpec("mini", "kandinsky", "Lienzo mini Kandinsky (bundled, CPU)", _K, bundled=".",
+              defaults=Defaults(64, 64, 25, 4.0, 25, 4.0, max_side=128, min_side=16, max_steps=100),
+              license="Apache-2.0", about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline."),
+    ModelSpec("kandinsky-2.2", "kandinsky", "Kandinsky 2.2", _K | {"inpaint", "controlnet"},
+              repos={"prior": "kandinsky-community/kandinsky-2-2-prior",
+                     "decoder": "kandinsky-community/kandinsky-2-2-decoder",
+                     "inpaint": "kandinsky-community/kandinsky-2-2-decoder-inpaint",
+                     "controlnet": "kandinsky-community/kandinsky-2-2-controlnet-depth"},
+              defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1536, max_steps=150),
+              min_gpu_gib=8, license="Apache-2.0",
+              about="CLIP text encoder -> prior -> image embedding -> UNet on MoVQ latents -> MoVQ decoder."),
+    ModelSpec("kandinsky-2.1", "auto", "Kandinsky 2.1", frozenset({"text2img", "img2img"}),
+              repos={"pipeline": "kandinsky-community/kandinsky-2-1"},
+              defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1024), min_gpu_gib=8, license="Apache-2.0",
+              about="The previous Kandinsky: prior + a text-and-image-conditioned decoder."),
+    ModelSpec("sdxl-turbo", "auto", "SDXL-Turbo", frozenset({"text2img", "img2img"}),
+              repos={"pipeline": "stabilityai/sdxl-turbo"},
+              defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0),
+              min_gpu_gib=8, license="SAI non-commercial research community license",
+              about="Adversarially distilled SDXL: 1-4 steps, no guidance."),
+    ModelSpec("sd-1.5", "auto", "Stable Diffusion 1.5", frozenset({"text2img", "img2img"}),
+              repos={"pipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5"},
+              defaults=Defaults(512, 512, 30, 7.5, max_side=1024), min_gpu_gib=4, license="CreativeML OpenRAIL-M",
+              about="Latent diffusion with a CLIP text encoder and a UNet on VAE latents."),
+    ModelSpec("sdxl", "auto", "Stable Diffusion XL 1.0", frozenset({"text2img", "img2img"}),
+              repos={"pipeline": "stabilityai/stable-diffusion-xl-base-1.0"},
+              defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536), min_gpu_gib=10,
+              license="CreativeML OpenRAIL++-M", about="SDXL base: two text encoders, 1024 px."),
+    ModelSpec("smollm2-360m", "text", "SmolLM2-360M-Instruct", frozenset({"chat", "expand"}),
+              repos={"model": "HuggingFaceTB/SmolLM2-360M-Instruct"}, license="Apache-2.0",
+              about="A small instruct LLM: the chat tutor and prompt enhancement; runs on a CPU."),
+    ModelSpec("qwen2.5-0.5b", "text", "Qwen2.5-0.5B-Instruct", frozenset({"chat", "expand"}),
+              repos={"model": "Qwen/Qwen2.5-0.5B-Instruct"}, license="Apache-2.0",
+              about="A small multilingual instruct LLM (good Spanish)."),
+    ModelSpec("mini-text", "text", "Lienzo mini-text (bundled)", frozenset({"expand"}), bundled="text",
+              license="Apache-2.0", about="A tiny GPT trained on the shapes-world caption grammar, offline."),
+)}
+
+IMAGE_FAMILIES = ("kandinsky", "auto")
+
+
+def get(name: str) -> ModelSpec:
+    from hub.errors import ModelUnavailable
+
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ModelUnavailable(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None
+
+
+def availability(spec: ModelSpec, *, gpu_gib: float | None, offline: bool, cached: bool,
+                 device: str = "auto") -> Availability:
+    """Can `spec` run here now? gpu_gib: memory of the GPU in use (None: no GPU)."""
+    if spec.bundled is not None:
+        path = spec.bundled_path
+        present = path is not None and (path / ("prior" if spec.family == "kandinsky" else "config.json")).exists()
+        if present:
+            return Availability(True, "bundled", f"bundled at {path}")
+        if spec.family == "kandinsky":
+            return Availability(True, "placeholder", "trained weights are not bundled yet: runs an UNTRAINED "
+                                "random-weight stand-in with the same architecture (noise-like images)")
+        return Availability(False, "missing", f"not bundled yet (expected at {path})")
+    if spec.min_gpu_gib > 0 and device != "cpu":
+        if gpu_gib is None:
+            return Availability(False, "needs-gpu", f"needs a GPU with at least {spec.min_gpu_gib:g} GiB; none found "
+                                "(LIENZO_DEVICE=cpu forces it onto the CPU, very slowly)")
+        if gpu_gib < spec.min_gpu_gib / 2:
+            return Availability(False, "needs-gpu", f"needs about {spec.min_gpu_gib:g} GiB of GPU memory "
+                                f"({spec.min_gpu_gib / 2:g} GiB with offload); this GPU has {gpu_gib:.1f} GiB")
+    if cached:
+        return Availability(True, "cached", "weights found in the local Hugging Face cache")
+    if offline:
+        return Availability(False, "offline", "needs a download from the Hugging Face Hub, and this machine is "
+                            "offline (HF_HUB_OFFLINE=1 or the Hub is unreachable)")
+    return Availability(True, "download", "downloads from the Hugging Face Hub on first use")

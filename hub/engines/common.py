@@ -1,0 +1,118 @@
+"""What the image engines share: the task they run, seeds, the step callback, seamless tiling."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from PIL import Image
+
+from hub.errors import Cancelled
+
+SEED_MOD = 2**32
+# progress(stage, step, total, preview_per_task or None)
+Progress = Callable[[str, int, int, "list[Image.Image | None] | None"], None]
+
+
+@dataclass
+class ImageTask:
+    """One request's share of a batch, fully resolved (sizes snapped, defaults applied)."""
+
+    seeds: list[int]
+    width: int
+    height: int
+    num_inference_steps: int
+    guidance_scale: float
+    prior_num_inference_steps: int = 25
+    prior_guidance_scale: float = 4.0
+    parts: list[tuple[str, float]] = field(default_factory=list)  # weighted texts
+    images: list[tuple[Image.Image, float]] = field(default_factory=list)  # weighted image prompts
+    negative_prompt: str = ""
+    chaos: int = 0
+    stop: int | None = None  # percent of decoder steps to run
+    tile: bool = False
+    init_image: Image.Image | None = None  # img2img, subtle variation, upscale
+    strength: float = 1.0
+    scheduler: str | None = None
+
+    def batch_key(self) -> tuple:
+        """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
+        return (self.width, self.height, self.num_inference_steps, self.guidance_scale,
+                self.prior_num_inference_steps, self.prior_guidance_scale, self.stop, self.tile,
+                self.init_image is not None, self.strength if self.init_image is not None else None, self.scheduler)
+
+
+def generators(seeds: list[int], salt: int = 0, device: str = "cpu") -> list[torch.Generator]:
+    # CPU generators: the same seed gives the same noise on every device, as diffusers recommends.
+    return [torch.Generator("cpu").manual_seed((s + salt) % SEED_MOD) for s in seeds]
+
+
+class StopEarly(Exception):
+    def __init__(self, latents: torch.Tensor):
+        self.latents = latents
+
+
+def step_callback(stage: str, offset: int, total: int, progress: Progress | None, should_stop: Callable[[], bool],
+                  preview: Callable[[torch.Tensor], list[Image.Image | None]] | None = None, preview_every: int = 0,
+                  stop_at: int | None = None):
+    """A diffusers `callback_on_step_end` that reports progress, makes previews, cancels and stops early."""
+
+    def callback(pipe, i, t, kwargs):
+        if should_stop():
+            raise Cancelled("cancelled")
+        latents = kwargs.get("latents")
+        step = i + 1
+        shots = None
+        if preview is not None and preview_every and latents is not None and step % preview_every == 0 and step < total - offset:
+            shots = preview(latents)
+        if progress is not None:
+            progress(stage, offset + step, total, shots)
+        if stop_at is not None and step >= stop_at and latents is not None:
+            raise StopEarly(latents)
+        return kwargs
+
+    return callback
+
+
+@contextlib.contextmanager
+def seamless(enabled: bool, *modules: torch.nn.Module) -> Iterator[None]:
+    """--tile: circular padding in every conv, so the image wraps around at its edges."""
+    if not enabled:
+        yield
+        return
+    convs = [m for mod in modules for m in mod.modules() if isinstance(m, torch.nn.Conv2d)]
+    before = [c.padding_mode for c in convs]
+    for c in convs:
+        c.padding_mode = "circular"
+    try:
+        yield
+    finally:
+        for c, mode in zip(convs, before):
+            c.padding_mode = mode
+
+
+def to_pil(images: torch.Tensor) -> list[Image.Image]:
+    """(B, 3, H, W) in [-1, 1] -> PIL images."""
+    arr = (images.float().clamp(-1, 1) * 0.5 + 0.5).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(a) for a in arr]
+
+
+def swap_scheduler(pipe, name: str | None) -> None:
+    """Swap a pipeline's scheduler by class name (e.g. "DDIMScheduler"), keeping its config."""
+    if not name:
+        return
+    import diffusers
+
+    from hub.errors import InvalidRequest
+
+    cls = getattr(diffusers, name, None)
+    if cls is None or not name.endswith("Scheduler") or name in ("UnCLIPScheduler",):
+        raise InvalidRequest(f"scheduler {name!r} is not valid: choose one of {', '.join(SCHEDULERS)}")
+    if type(pipe.scheduler).__name__ != name:
+        pipe.scheduler = cls.from_config(pipe.scheduler.config)
+
+
+SCHEDULERS = ("DDPMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "EulerDiscreteScheduler",
+              "EulerAncestralDiscreteScheduler", "UniPCMultistepScheduler", "LCMScheduler")

@@ -1,0 +1,196 @@
+"""Kandinsky 2.2 through diffusers: prior (text -> CLIP image embedding) + decoder (embedding -> image).
+
+Everything goes through one image-embedding vector per image, which is what makes Kandinsky's
+mixing possible: a weighted sum of embeddings of texts and images (the prior's `interpolate`).
+The prior loop here is diffusers' own, unrolled so that one call can serve a batch of requests
+whose images each keep their own seed and negative prompt, and so that the zero-image embedding
+is computed once instead of on every call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import torch
+from diffusers import KandinskyV22Img2ImgPipeline, KandinskyV22Pipeline, KandinskyV22PriorPipeline
+from PIL import Image
+
+from hub.engines.common import (ImageTask, Progress, StopEarly, generators, seamless, step_callback, swap_scheduler,
+                                to_pil)
+from hub.loading import Placement, place
+
+NEGATIVE_SALT = 0x9E3779B9  # negative-prompt rows draw their own noise, derived from the image's seed
+PART_SALT = 1_000_003  # the k-th text of a multi-prompt uses seed + k * PART_SALT
+
+
+class KandinskyEngine:
+    def __init__(self, prior: dict, decoder: dict, placement: Placement, preview_every: int = 5):
+        self.placement = placement
+        self.preview_every = preview_every
+        self.prior = place(KandinskyV22PriorPipeline(**prior), placement)
+        self.decoder = place(KandinskyV22Pipeline(**decoder), placement)
+        self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
+        self._default_scheduler = self.decoder.scheduler
+        self._zero: torch.Tensor | None = None
+        self._lock = threading.Lock()  # diffusers schedulers keep state: one call at a time
+
+    @property
+    def device(self) -> torch.device:
+        return self.prior._execution_device
+
+    @property
+    def size_multiple(self) -> int:
+        return self.decoder.movq_scale_factor ** 2
+
+    @property
+    def token_limit(self) -> int:
+        return self.prior.tokenizer.model_max_length
+
+    # --- embeddings ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def zero_embed(self) -> torch.Tensor:
+        """The image encoder's embedding of a black image: Kandinsky's unconditional embedding. Cached."""
+        if self._zero is None:
+            self._zero = self.prior.get_zero_embed(1, device=self.device)
+        return self._zero
+
+    @torch.no_grad()
+    def image_embeds(self, images: list[Image.Image]) -> torch.Tensor:
+        enc = self.prior.image_encoder
+        pixels = self.prior.image_processor([im.convert("RGB") for im in images], return_tensors="pt").pixel_values
+        return enc(pixels.to(device=self.device, dtype=enc.dtype))["image_embeds"]
+
+    @torch.no_grad()
+    def text_embeds(self, texts: list[str]) -> torch.Tensor:
+        """CLIP text embeddings (projected), the space the prior maps into image embeddings."""
+        tok = self.prior.tokenizer(texts, padding="max_length", max_length=self.token_limit, truncation=True,
+                                   return_tensors="pt")
+        return self.prior.text_encoder(tok.input_ids.to(self.device)).text_embeds
+
+    @torch.no_grad()
+    def run_prior(self, texts: list[str], unconds: list[str], gens: list[torch.Generator], steps: int,
+                  guidance: float, on_step: Callable | None = None) -> torch.Tensor:
+        """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator."""
+        pipe = self.prior
+        cfg = guidance > 1.0
+        embeds, hidden, mask = pipe._encode_prompt(texts, self.device, 1, cfg, unconds if cfg else None)
+        pipe.scheduler.set_timesteps(steps, device=self.device)
+        timesteps = pipe.scheduler.timesteps
+        latents = pipe.prepare_latents((len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device,
+                                       gens, None, pipe.scheduler)
+        for i, t in enumerate(timesteps):
+            model_in = torch.cat([latents] * 2) if cfg else latents
+            pred = pipe.prior(model_in, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden,
+                              attention_mask=mask).predicted_image_embedding
+            if cfg:
+                uncond, cond = pred.chunk(2)
+                pred = uncond + guidance * (cond - uncond)
+            prev = None if i + 1 == len(timesteps) else timesteps[i + 1]
+            latents = pipe.scheduler.step(pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev).prev_sample
+            if on_step is not None:
+                on_step(pipe, i, t, {"latents": latents})
+        return pipe.prior.post_process_latents(latents)
+
+    @torch.no_grad()
+    def embed_tasks(self, tasks: list[ImageTask], on_step: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image and negative embeddings for every image of every task, in order."""
+        first = tasks[0]
+        texts, unconds, gens, owners = [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
+        for ti, task in enumerate(tasks):
+            for k, (text, _) in enumerate(task.parts):
+                texts += [text] * len(task.seeds)
+                unconds += [task.negative_prompt] * len(task.seeds)
+                gens += generators(task.seeds, salt=k * PART_SALT)
+                owners += [(ti, i, k) for i in range(len(task.seeds))]
+            if task.negative_prompt:
+                texts += [task.negative_prompt] * len(task.seeds)
+                unconds += [task.negative_prompt] * len(task.seeds)
+                gens += generators(task.seeds, salt=NEGATIVE_SALT)
+                owners += [(ti, i, "neg") for i in range(len(task.seeds))]
+        prior_out = (self.run_prior(texts, unconds, gens, first.prior_num_inference_steps,
+                                    first.prior_guidance_scale, on_step) if texts else None)
+        rows = {owner: r for r, owner in enumerate(owners)}
+        zero = self.zero_embed()
+        pos, neg = [], []
+        for ti, task in enumerate(tasks):
+            weights = [w for _, w in task.parts] + [w for _, w in task.images]
+            total = sum(weights)
+            img_embs = self.image_embeds([im for im, _ in task.images]) if task.images else None
+            for i, seed in enumerate(task.seeds):
+                emb = sum(prior_out[rows[(ti, i, k)]] * (w / total) for k, (_, w) in enumerate(task.parts))
+                for j, (_, w) in enumerate(task.images):
+                    emb = emb + img_embs[j] * (w / total)
+                if task.chaos:
+                    emb = _chaos(emb, task.chaos, seed)
+                pos.append(emb)
+                neg.append(prior_out[rows[(ti, i, "neg")]] if task.negative_prompt else zero[0])
+        return torch.stack(pos), torch.stack(neg)
+
+    # --- generation ---------------------------------------------------------------------------
+    def generate(self, tasks: list[ImageTask], progress: Progress | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> list[list[Image.Image]]:
+        """Run compatible tasks in one prior call and one decoder call; returns each task's images."""
+        with self._lock, torch.no_grad():
+            first = tasks[0]
+            counts = [len(t.seeds) for t in tasks]
+            starts = [sum(counts[:i]) for i in range(len(counts))]
+            has_text = any(t.parts for t in tasks)
+            prior_steps = first.prior_num_inference_steps if has_text else 0
+            decoder_steps = _decoder_steps(first)
+            total = prior_steps + decoder_steps
+            on_prior = step_callback("prior", 0, total, progress, should_stop)
+            image_embeds, negative = self.embed_tasks(tasks, on_prior)
+            seeds = [s for t in tasks for s in t.seeds]
+            stop_at = None if first.stop in (None, 100) else max(1, decoder_steps * first.stop // 100)
+
+            def preview(latents):
+                shots = self._decode(latents[starts])
+                return shots
+
+            on_decoder = step_callback("decoder", prior_steps, total, progress, should_stop, preview,
+                                       self.preview_every, stop_at)
+            kwargs = dict(image_embeds=image_embeds, negative_image_embeds=negative, height=first.height,
+                          width=first.width, num_inference_steps=first.num_inference_steps,
+                          guidance_scale=first.guidance_scale, generator=generators(seeds),
+                          callback_on_step_end=on_decoder)
+            pipe = self.decoder
+            if first.init_image is not None:
+                pipe = self.img2img
+                inits = [t.init_image.convert("RGB").resize((first.width, first.height), Image.LANCZOS)
+                         for t in tasks for _ in t.seeds]
+                kwargs.update(image=inits, strength=first.strength)
+            pipe.scheduler = self._default_scheduler
+            swap_scheduler(pipe, first.scheduler)
+            try:
+                with seamless(first.tile, pipe.unet, pipe.movq):
+                    try:
+                        images = pipe(**kwargs).images
+                    except StopEarly as early:  # --stop: decode where the denoising stopped
+                        images = self._decode(early.latents)
+                        if progress is not None:
+                            progress("decoder", total, total, None)
+            finally:
+                pipe.scheduler = self._default_scheduler
+            return [images[s:s + n] for s, n in zip(starts, counts)]
+
+    @torch.no_grad()
+    def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
+        return to_pil(self.decoder.movq.decode(latents, force_not_quantize=True)["sample"])
+
+    def snap(self, value: int) -> int:
+        m = self.size_multiple
+        return max(m, ((int(value) + m - 1) // m) * m)
+
+
+def _decoder_steps(task: ImageTask) -> int:
+    if task.init_image is None:
+        return task.num_inference_steps
+    return min(int(task.num_inference_steps * task.strength), task.num_inference_steps)
+
+
+def _chaos(emb: torch.Tensor, chaos: int, seed: int) -> torch.Tensor:
+    """--chaos: push the embedding toward a seeded random direction, up to 60% of its length at 100."""
+    g = torch.Generator("cpu").manual_seed((seed * 7919 + 17) % 2**32)
+    z = torch.randn(emb.shape, generator=g).to(emb.device, emb.dtype)
+    return emb + (chaos / 100) * 0.6 * emb.norm() * z / z.norm()

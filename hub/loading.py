@@ -1,0 +1,183 @@
+"""The one place that calls `from_pretrained`: where weights come from, dtype, device, offload.
+
+Offline-aware: with HF_HUB_OFFLINE=1, LIENZO_OFFLINE=1 or the Hub unreachable, a model that is
+not bundled and not in the local cache fails fast with `ModelUnavailable`, before any download.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import torch
+
+from hub import catalog
+from hub.errors import ModelUnavailable
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+_placeholder_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Placement:
+    device: str  # "cpu", "cuda", "cuda:1", "mps"
+    dtype: torch.dtype
+    offload: str  # none | model | sequential
+
+
+@dataclass(frozen=True)
+class KandinskyWeights:
+    prior: dict
+    decoder: dict
+    notes: tuple[str, ...] = ()
+    source: str = ""
+
+
+class Loader:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    # --- where are we -------------------------------------------------------------------------
+    @cached_property
+    def device(self) -> str:
+        want = self.settings.device
+        if want == "auto":
+            if torch.cuda.is_available():
+                return "cuda"
+            if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+                return "mps"
+            return "cpu"
+        if want.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelUnavailable(f"LIENZO_DEVICE={want} but torch sees no CUDA GPU (is the CUDA build of torch installed?)")
+        return want
+
+    @cached_property
+    def gpu_gib(self) -> float | None:
+        if not self.device.startswith("cuda"):
+            return None
+        index = int(self.device.split(":")[1]) if ":" in self.device else 0
+        return torch.cuda.get_device_properties(index).total_memory / 2**30
+
+    @cached_property
+    def offline(self) -> bool:
+        if self.settings.offline is not None:
+            return self.settings.offline
+        try:  # one quick probe per process; a closed network answers at once or times out in 2 s
+            with socket.create_connection(("huggingface.co", 443), timeout=2):
+                return False
+        except OSError:
+            return True
+
+    @cached_property
+    def placement(self) -> Placement:
+        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(self.settings.dtype)
+        if dtype is None:  # auto; fp16 on a CPU runs ~13x slower, so only on accelerators
+            dtype = torch.float16 if self.device != "cpu" else torch.float32
+        offload = self.settings.offload
+        if offload == "auto":
+            offload = "model" if self.gpu_gib is not None and self.gpu_gib < 12 else "none"
+        return Placement(self.device, dtype, offload)
+
+    # --- what can run -------------------------------------------------------------------------
+    def availability(self, spec: catalog.ModelSpec) -> catalog.Availability:
+        return catalog.availability(spec, gpu_gib=self.gpu_gib, offline=self.offline,
+                                    cached=self._cached(spec), device=self.settings.device)
+
+    def _cached(self, spec: catalog.ModelSpec) -> bool:
+        if not spec.repos:
+            return False
+        from huggingface_hub import try_to_load_from_cache
+
+        first = next(iter(spec.repos.values()))
+        for filename in ("model_index.json", "config.json"):
+            hit = try_to_load_from_cache(first, filename)
+            if isinstance(hit, str):
+                return True
+        return False
+
+    def require(self, spec: catalog.ModelSpec) -> catalog.Availability:
+        avail = self.availability(spec)
+        if not avail.ok:
+            raise ModelUnavailable(f"model {spec.name!r} cannot run here: {avail.reason}")
+        return avail
+
+    # --- loading ------------------------------------------------------------------------------
+    def _from_pretrained(self, cls, where: str | Path, **kwargs):
+        local = Path(str(where)).exists()
+        try:
+            return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
+        except (OSError, ValueError) as exc:
+            hint = "" if local else " (no network or not in the local cache; set HF_HUB_OFFLINE=0 to download)"
+            raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
+
+    def kandinsky(self, spec: catalog.ModelSpec) -> KandinskyWeights:
+        from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+        avail = self.require(spec)
+        notes: tuple[str, ...] = ()
+        if spec.bundled is not None:
+            root = spec.bundled_path if avail.status == "bundled" else self.placeholder_path()
+            prior_src, decoder_src = root / "prior", root / "decoder"
+            if avail.status == "placeholder":
+                notes = ("untrained placeholder: the mini model's trained weights are not bundled yet, "
+                         "so these images come from random weights",)
+        else:
+            prior_src, decoder_src = spec.repos["prior"], spec.repos["decoder"]
+        dtype = self.placement.dtype
+        prior = self._from_pretrained(KandinskyV22PriorPipeline, prior_src, torch_dtype=dtype)
+        decoder = self._from_pretrained(KandinskyV22Pipeline, decoder_src, torch_dtype=dtype)
+        return KandinskyWeights(prior.components, decoder.components, notes, source=str(decoder_src))
+
+    def auto_pipeline(self, spec: catalog.ModelSpec) -> dict:
+        from diffusers import AutoPipelineForText2Image
+
+        self.require(spec)
+        kwargs = {"torch_dtype": self.placement.dtype}
+        if self.placement.dtype == torch.float16:
+            kwargs["variant"] = "fp16"
+        try:
+            pipe = self._from_pretrained(AutoPipelineForText2Image, spec.repos["pipeline"], **kwargs)
+        except ModelUnavailable:
+            if "variant" not in kwargs:
+                raise
+            kwargs.pop("variant")
+            pipe = self._from_pretrained(AutoPipelineForText2Image, spec.repos["pipeline"], **kwargs)
+        return dict(pipe.components, _class=type(pipe))
+
+    def text(self, spec: catalog.ModelSpec):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.require(spec)
+        src = spec.bundled_path if spec.bundled is not None else spec.repos["model"]
+        tokenizer = self._from_pretrained(AutoTokenizer, src)
+        model = self._from_pretrained(AutoModelForCausalLM, src, dtype=self.placement.dtype)
+        return model, tokenizer
+
+    def placeholder_path(self) -> Path:
+        """The untrained stand-in for `mini`, built once into the data directory."""
+        from hub.mini.tiny import PLACEHOLDER_MARK, save_placeholder
+
+        root = self.settings.data_dir / "models" / "mini-placeholder"
+        with _placeholder_lock:
+            if not (root / PLACEHOLDER_MARK).exists():
+                log.warning("building the untrained mini placeholder in %s", root)
+                root.parent.mkdir(parents=True, exist_ok=True)
+                save_placeholder(root)
+        return root
+
+
+def place(pipe, placement: Placement):
+    """Move a pipeline to its device, or set up CPU offload for small GPUs."""
+    if placement.offload == "model" and placement.device.startswith("cuda"):
+        pipe.enable_model_cpu_offload(device=placement.device)
+    elif placement.offload == "sequential" and placement.device.startswith("cuda"):
+        pipe.enable_sequential_cpu_offload(device=placement.device)
+    else:
+        pipe.to(placement.device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
