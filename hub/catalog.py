@@ -25,6 +25,7 @@ class Defaults:
     min_side: int = 64
     max_steps: int = 150
     max_guidance: float = 20.0
+    size_multiple: int = 64  # Kandinsky 2.2: MoVQ factor squared; SD: the VAE's factor
     scheduler: str | None = None  # None: the model's own
 
 
@@ -59,7 +60,7 @@ class Availability:
 _K = frozenset({"text2img", "mix", "variation", "img2img", "caption"})
 MODELS: dict[str, ModelSpec] = {m.name: m for m in (
     ModelSpec("mini", "kandinsky", "Lienzo mini Kandinsky (bundled, CPU)", _K, bundled=".",
-              defaults=Defaults(64, 64, 25, 4.0, 25, 4.0, max_side=128, min_side=16, max_steps=100),
+              defaults=Defaults(64, 64, 25, 4.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16),
               license="Apache-2.0", about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline."),
     ModelSpec("kandinsky-2.2", "kandinsky", "Kandinsky 2.2", _K | {"inpaint", "controlnet"},
               repos={"prior": "kandinsky-community/kandinsky-2-2-prior",
@@ -75,16 +76,16 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in (
               about="The previous Kandinsky: prior + a text-and-image-conditioned decoder."),
     ModelSpec("sdxl-turbo", "auto", "SDXL-Turbo", frozenset({"text2img", "img2img"}),
               repos={"pipeline": "stabilityai/sdxl-turbo"},
-              defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0),
+              defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0, size_multiple=8),
               min_gpu_gib=8, license="SAI non-commercial research community license",
               about="Adversarially distilled SDXL: 1-4 steps, no guidance."),
     ModelSpec("sd-1.5", "auto", "Stable Diffusion 1.5", frozenset({"text2img", "img2img"}),
               repos={"pipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5"},
-              defaults=Defaults(512, 512, 30, 7.5, max_side=1024), min_gpu_gib=4, license="CreativeML OpenRAIL-M",
+              defaults=Defaults(512, 512, 30, 7.5, max_side=1024, size_multiple=8), min_gpu_gib=4, license="CreativeML OpenRAIL-M",
               about="Latent diffusion with a CLIP text encoder and a UNet on VAE latents."),
     ModelSpec("sdxl", "auto", "Stable Diffusion XL 1.0", frozenset({"text2img", "img2img"}),
               repos={"pipeline": "stabilityai/stable-diffusion-xl-base-1.0"},
-              defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536), min_gpu_gib=10,
+              defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536, size_multiple=8), min_gpu_gib=10,
               license="CreativeML OpenRAIL++-M", about="SDXL base: two text encoders, 1024 px."),
     ModelSpec("smollm2-360m", "text", "SmolLM2-360M-Instruct", frozenset({"chat", "expand"}),
               repos={"model": "HuggingFaceTB/SmolLM2-360M-Instruct"}, license="Apache-2.0",

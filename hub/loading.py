@@ -129,15 +129,15 @@ class Loader:
         else:
             prior_src, decoder_src = spec.repos["prior"], spec.repos["decoder"]
         dtype = self.placement.dtype
-        prior = self._from_pretrained(KandinskyV22PriorPipeline, prior_src, torch_dtype=dtype)
-        decoder = self._from_pretrained(KandinskyV22Pipeline, decoder_src, torch_dtype=dtype)
+        prior = self._from_pretrained(KandinskyV22PriorPipeline, prior_src, dtype=dtype)
+        decoder = self._from_pretrained(KandinskyV22Pipeline, decoder_src, dtype=dtype)
         return KandinskyWeights(prior.components, decoder.components, notes, source=str(decoder_src))
 
     def auto_pipeline(self, spec: catalog.ModelSpec) -> dict:
         from diffusers import AutoPipelineForText2Image
 
         self.require(spec)
-        kwargs = {"torch_dtype": self.placement.dtype}
+        kwargs = {"dtype": self.placement.dtype}
         if self.placement.dtype == torch.float16:
             kwargs["variant"] = "fp16"
         try:

@@ -1,0 +1,82 @@
+"""/describe and /shorten on a Kandinsky model's own CLIP: no extra captioning model needed.
+
+describe: score phrases from a small bank against the image's CLIP embedding and compose the
+best-scoring candidates into four prompts, ranked by the whole prompt's similarity.
+shorten: tokenise with the model's tokenizer; each word's weight is how much the prompt's text
+embedding moves when that word is left out; words past the token limit are cut.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from hub.types import DescribeResult, ShortenResult, TokenInfo
+
+BANK = {
+    "subject": ["a red circle", "a blue square", "a yellow star", "a green triangle", "a purple heart",
+                "a cat", "a dog", "a bird", "a horse", "a portrait of a woman", "a portrait of a man", "a child",
+                "a city street", "a mountain landscape", "a beach at sunset", "a forest", "a bowl of fruit",
+                "a vase of flowers", "a car", "a house", "a castle", "a robot", "a spaceship", "a dragon",
+                "an abstract pattern", "geometric shapes"],
+    "medium": ["a photograph", "an oil painting", "a watercolor painting", "a pencil sketch", "a 3d render",
+               "pixel art", "a flat vector illustration", "an anime drawing", "a digital painting"],
+    "detail": ["vibrant colors", "pastel colors", "black and white", "golden hour light", "neon lights",
+               "on a white background", "on a dark background", "highly detailed", "minimalist"],
+}
+
+
+def describe(engine, image, n: int = 4) -> DescribeResult:
+    with torch.no_grad():
+        img = torch.nn.functional.normalize(engine.image_embeds([image]).float(), dim=-1)[0]
+        best: dict[str, list[str]] = {}
+        for slot, phrases in BANK.items():
+            txt = torch.nn.functional.normalize(engine.text_embeds(phrases).float(), dim=-1)
+            order = (txt @ img).argsort(descending=True).tolist()
+            best[slot] = [phrases[i] for i in order[:3]]
+        combos = [f"{s}, {m}, {d}" for s, m, d in itertools.product(best["subject"], best["medium"][:2],
+                                                                      best["detail"][:2])]
+        txt = torch.nn.functional.normalize(engine.text_embeds(combos).float(), dim=-1)
+        scores = (txt @ img).tolist()
+    ranked = sorted(zip(scores, combos), reverse=True)
+    out, seen = [], set()
+    for score, text in ranked:  # four prompts with different subjects where possible
+        subject = text.split(",")[0]
+        if subject in seen and len(seen) < len(best["subject"]):
+            continue
+        seen.add(subject)
+        out.append((score, text))
+        if len(out) == n:
+            break
+    for score, text in ranked:
+        if len(out) == n:
+            break
+        if (score, text) not in out:
+            out.append((score, text))
+    return DescribeResult(prompts=tuple(t for _, t in out), scores=tuple(round(s, 4) for s, _ in out))
+
+
+def shorten(engine, prompt: str) -> ShortenResult:
+    tok = engine.prior.tokenizer
+    limit = tok.model_max_length
+    words = prompt.split()
+    ids = tok(prompt, truncation=False).input_ids
+    budget = limit - 2  # start and end tokens
+    kept_flags, used = [], 0
+    for w in words:
+        n = len(tok(w, add_special_tokens=False).input_ids)
+        kept_flags.append(used + n <= budget)
+        used += n
+    kept_words = [w for w, k in zip(words, kept_flags) if k]
+    with torch.no_grad():
+        variants = [" ".join(kept_words)] + [" ".join(kept_words[:i] + kept_words[i + 1:]) for i in range(len(kept_words))]
+        emb = torch.nn.functional.normalize(engine.text_embeds(variants).float(), dim=-1)
+        shifts = (1 - emb[1:] @ emb[0]).clamp(min=0).tolist() if kept_words else []
+    total = sum(shifts) or 1.0
+    weights = iter(s / total for s in shifts)
+    infos = tuple(TokenInfo(w, round(next(weights), 4) if k else 0.0, k) for w, k in zip(words, kept_flags))
+    mean = 1 / max(1, len(kept_words))
+    short = " ".join(t.text for t in infos if t.kept and t.weight >= 0.5 * mean) or " ".join(kept_words)
+    cut = " ".join(w for w, k in zip(words, kept_flags) if not k)
+    return ShortenResult(words=infos, shortened=short, token_count=len(ids), token_limit=limit, cut=cut)

@@ -1,0 +1,82 @@
+"""Stable Diffusion 1.5 / SDXL / SDXL-Turbo (and other AutoPipeline models) through diffusers.
+
+Text encoder -> UNet denoising VAE latents, conditioned on the text at every step (no prior, no
+image embedding: so no Kandinsky-style mixing). Each model's recommended defaults come from the
+catalog (Turbo: 1-4 steps, guidance 0).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import torch
+from diffusers import AutoPipelineForImage2Image
+from PIL import Image
+
+from hub.engines.common import (ImageTask, Progress, StopEarly, generators, seamless, step_callback, swap_scheduler,
+                                to_pil)
+from hub.errors import CapabilityError
+from hub.loading import Placement, place
+
+
+class StableDiffusionEngine:
+    def __init__(self, components: dict, placement: Placement, preview_every: int = 5):
+        components = dict(components)
+        cls = components.pop("_class")
+        self.text2img = place(cls(**components), placement)
+        self.img2img = place(AutoPipelineForImage2Image.from_pipe(self.text2img), placement)
+        self.preview_every = preview_every
+        self._default_scheduler = self.text2img.scheduler
+        self._lock = threading.Lock()
+
+    @property
+    def size_multiple(self) -> int:
+        return getattr(self.text2img, "vae_scale_factor", 8)
+
+    def generate(self, tasks: list[ImageTask], progress: Progress | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> list[list[Image.Image]]:
+        first = tasks[0]
+        if any(t.images for t in tasks) or any(len(t.parts) > 1 for t in tasks):
+            raise CapabilityError("this model cannot mix images or weighted texts (:: weights); use a Kandinsky model")
+        counts = [len(t.seeds) for t in tasks]
+        starts = [sum(counts[:i]) for i in range(len(counts))]
+        prompts = [t.parts[0][0] for t in tasks for _ in t.seeds]
+        negatives = [t.negative_prompt for t in tasks for _ in t.seeds]
+        seeds = [s for t in tasks for s in t.seeds]
+        pipe = self.text2img if first.init_image is None else self.img2img
+        steps = first.num_inference_steps
+        total = steps if first.init_image is None else max(1, int(steps * first.strength))
+        stop_at = None if first.stop in (None, 100) else max(1, total * first.stop // 100)
+
+        def preview(latents):
+            return _decode_all(pipe, latents[starts])
+
+        kwargs = dict(prompt=prompts, height=first.height, width=first.width, num_inference_steps=steps,
+                      guidance_scale=first.guidance_scale, generator=generators(seeds),
+                      callback_on_step_end=step_callback("decoder", 0, total, progress, should_stop, preview,
+                                                         self.preview_every, stop_at))
+        if any(negatives) and first.guidance_scale > 1:
+            kwargs["negative_prompt"] = negatives
+        if first.init_image is not None:
+            kwargs["image"] = [t.init_image.convert("RGB").resize((first.width, first.height)) for t in tasks
+                               for _ in t.seeds]
+            kwargs["strength"] = first.strength
+        with self._lock, torch.no_grad():
+            pipe.scheduler = self._default_scheduler
+            swap_scheduler(pipe, first.scheduler)
+            try:
+                with seamless(first.tile, pipe.unet, pipe.vae):
+                    try:
+                        images = pipe(**kwargs).images
+                    except StopEarly as early:
+                        images = _decode_all(pipe, early.latents)
+            finally:
+                pipe.scheduler = self._default_scheduler
+        return [images[s:s + n] for s, n in zip(starts, counts)]
+
+
+@torch.no_grad()
+def _decode_all(pipe, latents: torch.Tensor) -> list[Image.Image]:
+    vae = pipe.vae
+    return to_pil(vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample)

@@ -1,0 +1,310 @@
+"""An asyncio job queue feeding one worker thread per device.
+
+- Fair: users are served round-robin, so one user's 50 jobs do not starve another's one.
+- Lanes: "fast" first; "relax" when fast is empty, and every 4th pick so it never starves.
+- Caps: at most `user_max_jobs` queued + running per user, `max_queue` waiting in all.
+- Batching: jobs with equal `batch_key` (same model, size, steps, guidance) run in one call.
+  If a batch fails, each job is run again alone so one bad request cannot fail the others.
+- One thread per device runs every pipeline call, so pipelines are never used concurrently.
+- Progress events go to every listener of a job's handle; a late listener sees them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.errors import Cancelled, JobFailed, LienzoError, QueueFull, UserLimit
+from hub.types import ProgressEvent
+
+log = logging.getLogger(__name__)
+RELAX_EVERY = 4
+KEEP_HANDLES = 2000
+
+
+@dataclass
+class Work:
+    job_id: str
+    user: str
+    payload: Any
+    lane: str = "fast"
+    batch_key: Hashable | None = None  # None: never batched
+    max_batch: int | None = None  # the engine's own limit for this kind of work
+
+
+class JobHandle:
+    """What `submit` returns: await `result()`, or `async for event in handle.events()`."""
+
+    def __init__(self, job_id: str, loop: asyncio.AbstractEventLoop):
+        self.job_id = job_id
+        self._events: list[ProgressEvent] = []
+        self._changed = asyncio.Event()
+        self._future: asyncio.Future = loop.create_future()
+
+    def _push(self, event: ProgressEvent) -> None:
+        if self._future.done():
+            return
+        self._events.append(event)
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        if self._future.done():
+            return
+        if error is not None:
+            stage = "cancelled" if isinstance(error, Cancelled) else "failed"
+            self._push(ProgressEvent(self.job_id, stage, message=str(error)))
+            self._future.set_exception(error)
+        else:
+            self._push(ProgressEvent(self.job_id, "done"))
+            self._future.set_result(result)
+        # mark retrieved so an unawaited failure does not log "exception was never retrieved"
+        self._future.exception() if error is not None else None
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    @property
+    def latest(self) -> ProgressEvent | None:
+        return self._events[-1] if self._events else None
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    async def result(self) -> Any:
+        return await asyncio.shield(self._future)
+
+    async def events(self) -> AsyncIterator[ProgressEvent]:
+        i = 0
+        while True:
+            changed = self._changed
+            while i < len(self._events):
+                yield self._events[i]
+                i += 1
+            if self._future.done():
+                return
+            await changed.wait()
+
+
+# runner(batch, report, cancelled) -> one result or exception per work item; runs on the device thread
+Runner = Callable[[list[Work], Callable[[ProgressEvent], None], Callable[[str], bool]], list[Any]]
+
+
+@dataclass
+class _Lane:
+    queues: dict[str, deque] = field(default_factory=dict)  # user -> deque[Work]
+    order: deque = field(default_factory=deque)  # users with work, in round-robin order
+
+    def push(self, work: Work) -> None:
+        if work.user not in self.queues:
+            self.queues[work.user] = deque()
+            self.order.append(work.user)
+        self.queues[work.user].append(work)
+
+    def remove(self, work: Work) -> None:
+        q = self.queues[work.user]
+        q.remove(work)
+        if not q:
+            del self.queues[work.user]
+            self.order.remove(work.user)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def in_order(self) -> list[Work]:
+        """Every queued job in the order round-robin would serve it."""
+        out, cursors = [], {u: 0 for u in self.order}
+        while len(out) < len(self):
+            for u in self.order:
+                if cursors[u] < len(self.queues[u]):
+                    out.append(self.queues[u][cursors[u]])
+                    cursors[u] += 1
+        return out
+
+
+class Scheduler:
+    def __init__(self, runner: Runner, *, max_queue: int = 64, user_max_jobs: int = 4, max_batch: int = 4,
+                 name: str = "device"):
+        self.runner = runner
+        self.max_queue, self.user_max_jobs, self.max_batch = max_queue, user_max_jobs, max_batch
+        self._lanes = {"fast": _Lane(), "relax": _Lane()}
+        self._running: dict[str, Work] = {}
+        self._cancelled: set[str] = set()
+        self._handles: OrderedDict[str, JobHandle] = OrderedDict()
+        self._picks = 0
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lienzo-{name}")
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            self._task = self._loop.create_task(self._worker(), name="lienzo-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        for lane in self._lanes.values():
+            for work in lane.in_order():
+                lane.remove(work)
+                self._handles[work.job_id]._finish(error=Cancelled("the server is shutting down"))
+        self._thread.shutdown(wait=True)
+
+    def run_sync(self, fn: Callable, *args) -> asyncio.Future:
+        """Run a small function on the device thread (e.g. a tokenizer or text-encoder call)."""
+        return asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    # --- submitting ---------------------------------------------------------------------------
+    def submit(self, work: Work) -> JobHandle:
+        self.start()
+        waiting = sum(len(lane) for lane in self._lanes.values())
+        if waiting >= self.max_queue:
+            raise QueueFull(f"the queue is full ({waiting} jobs waiting, the maximum is {self.max_queue}); "
+                            "try again in a minute")
+        mine = self.user_jobs(work.user)
+        if mine >= self.user_max_jobs:
+            raise UserLimit(work.user, mine, self.user_max_jobs)
+        handle = JobHandle(work.job_id, self._loop)
+        self._handles[work.job_id] = handle
+        while len(self._handles) > KEEP_HANDLES:
+            old_id, old = next(iter(self._handles.items()))
+            if not old.done():
+                break
+            self._handles.pop(old_id)
+        self._lanes[work.lane if work.lane in self._lanes else "fast"].push(work)
+        self._announce_positions()
+        self._wake.set()
+        return handle
+
+    def handle(self, job_id: str) -> JobHandle | None:
+        return self._handles.get(job_id)
+
+    def user_jobs(self, user: str) -> int:
+        queued = sum(len(lane.queues.get(user, ())) for lane in self._lanes.values())
+        return queued + sum(1 for w in self._running.values() if w.user == user)
+
+    def position(self, job_id: str) -> int | None:
+        for i, work in enumerate(self._order()):
+            if work.job_id == job_id:
+                return i + 1
+        return None
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job at once, or a running one at its next denoising step."""
+        for lane in self._lanes.values():
+            for work in lane.in_order():
+                if work.job_id == job_id:
+                    lane.remove(work)
+                    self._handles[job_id]._finish(error=Cancelled("cancelled while queued"))
+                    self._announce_positions()
+                    return True
+        if job_id in self._running:
+            self._cancelled.add(job_id)
+            return True
+        return False
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(lane) for lane in self._lanes.values())
+
+    # --- the worker ---------------------------------------------------------------------------
+    def _order(self) -> list[Work]:
+        return self._lanes["fast"].in_order() + self._lanes["relax"].in_order()
+
+    def _announce_positions(self) -> None:
+        for i, work in enumerate(self._order()):
+            handle = self._handles[work.job_id]
+            if handle.latest is None or handle.latest.position != i + 1:
+                handle._push(ProgressEvent(work.job_id, "queued", position=i + 1))
+
+    def _pick(self) -> list[Work]:
+        fast, relax = self._lanes["fast"], self._lanes["relax"]
+        self._picks += 1
+        lane = relax if relax and (not fast or self._picks % RELAX_EVERY == 0) else fast
+        user = lane.order[0]
+        first = lane.queues[user][0]
+        batch = [first]
+        lane.remove(first)
+        if user in lane.queues:  # served: to the back of the line
+            lane.order.remove(user)
+            lane.order.append(user)
+        limit = min(self.max_batch, first.max_batch or self.max_batch)
+        if first.batch_key is not None:
+            for candidate in lane.in_order():
+                if len(batch) >= limit:
+                    break
+                if candidate.batch_key == first.batch_key:
+                    batch.append(candidate)
+                    lane.remove(candidate)
+        return batch
+
+    async def _worker(self) -> None:
+        while True:
+            while not self.waiting:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = self._pick()
+            self._announce_positions()
+            for work in batch:
+                self._running[work.job_id] = work
+                self._handles[work.job_id]._push(ProgressEvent(work.job_id, "running"))
+            try:
+                results = await self._loop.run_in_executor(self._thread, self._run, batch)
+            except BaseException as exc:  # the worker must outlive anything a job does
+                log.exception("scheduler: batch of %d failed outside the runner", len(batch))
+                results = [exc] * len(batch)
+            for work, result in zip(batch, results):
+                self._running.pop(work.job_id, None)
+                handle = self._handles[work.job_id]
+                if work.job_id in self._cancelled and not isinstance(result, BaseException):
+                    result = Cancelled("cancelled")
+                self._cancelled.discard(work.job_id)
+                if isinstance(result, BaseException):
+                    handle._finish(error=result)
+                else:
+                    handle._finish(result)
+
+    def _run(self, batch: list[Work]) -> list[Any]:
+        """On the device thread: run the batch; if it fails as a whole, run each job alone."""
+        loop = self._loop
+
+        def report(event: ProgressEvent) -> None:
+            handle = self._handles.get(event.job_id)
+            if handle is not None:
+                loop.call_soon_threadsafe(handle._push, event)
+
+        def cancelled(job_id: str) -> bool:
+            return job_id in self._cancelled
+
+        try:
+            results = self.runner(batch, report, cancelled)
+        except Exception as exc:
+            if len(batch) == 1:
+                return [_as_error(exc)]
+            log.warning("batch of %d failed (%s); running each job alone", len(batch), exc)
+            results = []
+            for work in batch:
+                try:
+                    results += self.runner([work], report, cancelled)
+                except Exception as solo:
+                    results.append(_as_error(solo))
+        return [_as_error(r) if isinstance(r, Exception) else r for r in results]
+
+
+def _as_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, LienzoError):
+        return exc
+    log.error("job failed", exc_info=exc)
+    return JobFailed(f"the model failed on this job ({type(exc).__name__}: {exc})")

@@ -1,0 +1,446 @@
+"""The Hub: the facade every front end calls. Async; typed requests in, job handles or results out.
+
+    hub = Hub.create(Settings.from_env())
+    job = await hub.imagine(ImagineRequest("a red circle --ar 16:9 --seed 7"))
+    async for event in job.events(): ...
+    result: ImageResult = await job.result()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from hub import catalog, prompt
+from hub.engines.common import SEED_MOD, ImageTask
+from hub.errors import CapabilityError, Forbidden, InvalidRequest, ModelUnavailable
+from hub.images import fetch_image, grid, load_image
+from hub.loading import Loader
+from hub.pnginfo import format_parameters
+from hub.scheduler import JobHandle, Scheduler, Work
+from hub.settings import Settings
+from hub.store import Store, new_job_id
+from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImageResult, ImagineRequest,
+                       JobRecord, MixRequest, Origin, ProgressEvent, ShortenRequest, ShortenResult,
+                       TextResult, UpscaleRequest, VaryRequest)
+
+log = logging.getLogger(__name__)
+MAX_IMAGES = 4
+
+
+@dataclass
+class _ImageJob:
+    spec: catalog.ModelSpec
+    kind: str
+    task: ImageTask
+    prompt: str  # shown in PNG info
+    grid: bool
+
+
+@dataclass
+class _TextJob:
+    spec: catalog.ModelSpec
+    kind: str  # chat | expand
+    request: Any
+
+
+class Hub:
+    def __init__(self, settings: Settings, store: Store, loader: Loader):
+        self.settings, self.store, self.loader = settings, store, loader
+        self.scheduler = Scheduler(self._run, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
+                                   max_batch=settings.max_batch)
+        self._engines: dict[str, Any] = {}
+
+    @classmethod
+    def create(cls, settings: Settings | None = None) -> Hub:
+        """The composition root: settings -> store, loader -> Hub."""
+        settings = settings or Settings.from_env()
+        if settings.threads:
+            import torch
+
+            torch.set_num_threads(settings.threads)
+        store = Store(settings.data_dir)
+        interrupted = store.recover()
+        if interrupted:
+            log.warning("%d job(s) from a previous run were interrupted and marked failed", interrupted)
+        return cls(settings, store, Loader(settings))
+
+    async def close(self) -> None:
+        await self.scheduler.stop()
+        self.store.close()
+
+    # --- models -------------------------------------------------------------------------------
+    def models(self) -> list[tuple[catalog.ModelSpec, catalog.Availability]]:
+        return [(spec, self.loader.availability(spec)) for spec in catalog.MODELS.values()]
+
+    @property
+    def default_image_model(self) -> str:
+        if self.settings.image_model:
+            return self.settings.image_model
+        big = catalog.MODELS["kandinsky-2.2"]
+        return big.name if self.loader.availability(big).ok and self.loader.gpu_gib else "mini"
+
+    @property
+    def default_text_model(self) -> str:
+        if self.settings.text_model:
+            return self.settings.text_model
+        for name in (["smollm2-360m"] if self.loader.gpu_gib else []) + ["mini-text", "smollm2-360m"]:
+            if self.loader.availability(catalog.MODELS[name]).ok:
+                return name
+        raise ModelUnavailable("no text model can run here: mini-text is not bundled yet and the Hugging Face Hub "
+                               "cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache")
+
+    def _spec(self, name: str | None, capability: str, default: str | None = None) -> catalog.ModelSpec:
+        spec = catalog.get(name or default or self.default_image_model)
+        if not spec.can(capability):
+            able = [m.name for m in catalog.MODELS.values() if m.can(capability)]
+            raise CapabilityError(f"model {spec.name!r} cannot {capability}; models that can: {', '.join(able)}")
+        self.loader.require(spec)
+        return spec
+
+    # --- image jobs ---------------------------------------------------------------------------
+    async def imagine(self, req: ImagineRequest) -> JobHandle:
+        if req.parse_flags:
+            parsed = prompt.parse(req.prompt)
+        else:
+            if not req.prompt.strip():
+                raise InvalidRequest("the prompt is empty; write what to draw")
+            parsed = prompt.ParsedPrompt(text=req.prompt.strip(), parts=((req.prompt.strip(), 1.0),))
+        images = [await self._fetch(u) for u in parsed.image_urls]
+        images += [load_image(im, self.settings, what=f"image prompt {i + 1}") for i, im in enumerate(req.images)]
+        needs_mix = bool(images) or parsed.is_multi
+        spec = self._spec(req.model, "mix" if needs_mix else "text2img")
+        d = spec.defaults
+        width, height = self._size(spec, req.width, req.height, parsed.aspect)
+        steps = self._steps(spec, req.num_inference_steps or d.num_inference_steps, parsed.quality)
+        guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
+        if parsed.stylize is not None:
+            guidance = prompt.guidance_for_stylize(parsed.stylize, d.guidance_scale)
+        iw = parsed.image_weight if parsed.image_weight is not None else 1.0
+        task = ImageTask(
+            seeds=self._seeds(parsed.seed if parsed.seed is not None else req.seed, req.num_images),
+            width=width, height=height, num_inference_steps=steps,
+            guidance_scale=self._guidance(spec, guidance),
+            prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
+            prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
+            parts=list(parsed.parts), images=[(im, iw) for im in images],
+            negative_prompt=", ".join(x for x in (req.negative_prompt.strip(), parsed.negative_prompt) if x),
+            chaos=parsed.chaos, stop=parsed.stop, tile=parsed.tile, scheduler=req.scheduler or d.scheduler)
+        if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
+            raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
+        origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
+        return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1)
+
+    async def mix(self, req: MixRequest) -> JobHandle:
+        items = list(req.items)
+        if not 1 <= len(items) <= prompt.MAX_PARTS:
+            raise InvalidRequest(f"a mix takes 1 to {prompt.MAX_PARTS} texts or images, got {len(items)}")
+        parts, images = [], []
+        for i, item in enumerate(items):
+            if (item.text is None) == (item.image is None):
+                raise InvalidRequest(f"mix item {i + 1} must be a text or an image, not both or neither")
+            if not -10 <= item.weight <= 10:
+                raise InvalidRequest(f"mix item {i + 1} has weight {item.weight}; weights go from -10 to 10")
+            if item.text is not None:
+                if not item.text.strip():
+                    raise InvalidRequest(f"mix item {i + 1} is an empty text")
+                parts.append((item.text.strip(), float(item.weight)))
+            else:
+                images.append((load_image(item.image, self.settings, what=f"mix image {i + 1}"), float(item.weight)))
+        if sum(w for _, w in parts) + sum(w for _, w in images) <= 0:
+            raise InvalidRequest("the mix weights must add up to more than 0")
+        spec = self._spec(req.model, "mix")
+        d = spec.defaults
+        width, height = self._size(spec, req.width, req.height, None)
+        task = ImageTask(
+            seeds=self._seeds(req.seed, req.num_images), width=width, height=height,
+            num_inference_steps=self._steps(spec, req.num_inference_steps or d.num_inference_steps, None),
+            guidance_scale=self._guidance(spec, req.guidance_scale),
+            prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
+            prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
+            parts=parts, images=images, negative_prompt=req.negative_prompt.strip())
+        label = " + ".join(f"{t}::{w:g}" for t, w in parts) + "".join(f" + <image>::{w:g}" for _, w in images)
+        return self._submit(spec, "mix", task, label.strip(" +"), req.origin, grid=req.num_images > 1)
+
+    async def vary(self, req: VaryRequest) -> JobHandle:
+        source, spec, image = self._source(req.job_id, req.index, "variation")
+        d = spec.defaults
+        subtle = req.strength == "subtle"
+        if req.strength not in ("subtle", "strong"):
+            raise InvalidRequest(f"strength {req.strength!r} is not valid: subtle or strong")
+        task = ImageTask(
+            seeds=self._seeds(req.seed, req.num_images), width=source.width, height=source.height,
+            num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
+            prior_num_inference_steps=d.prior_num_inference_steps, prior_guidance_scale=d.prior_guidance_scale,
+            images=[(image, 1.0)], init_image=image if subtle else None, strength=0.45 if subtle else 1.0)
+        text = source.request.get("prompt", "")
+        return self._submit(spec, "vary", task, text, req.origin, grid=req.num_images > 1,
+                            parent=(source.id, req.index), extra={"strength": req.strength})
+
+    async def upscale(self, req: UpscaleRequest) -> JobHandle:
+        source, spec, image = self._source(req.job_id, req.index, "img2img")
+        d = spec.defaults
+        if req.factor not in (2, 4):
+            raise InvalidRequest(f"upscale factor {req.factor} is not valid: 2 or 4")
+        if not 0.05 <= req.strength <= 0.95:
+            raise InvalidRequest(f"upscale strength {req.strength} is not valid: 0.05 to 0.95")
+        width, height = source.width * req.factor, source.height * req.factor
+        if max(width, height) > d.max_side:
+            raise InvalidRequest(f"{source.width}x{source.height} upscaled {req.factor}x would be {width}x{height}; "
+                                 f"{spec.name} goes up to {d.max_side} px a side")
+        task = ImageTask(seeds=self._seeds(req.seed, 1), width=width, height=height,
+                         num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
+                         prior_num_inference_steps=d.prior_num_inference_steps,
+                         prior_guidance_scale=d.prior_guidance_scale, images=[(image, 1.0)],
+                         init_image=image, strength=req.strength)
+        return self._submit(spec, "upscale", task, source.request.get("prompt", ""), req.origin, grid=False,
+                            parent=(source.id, req.index), extra={"factor": req.factor})
+
+    def _source(self, job_id: str, index: int, capability: str) -> tuple[JobRecord, catalog.ModelSpec, Any]:
+        source = self.store.get(job_id)
+        if source.status != "done" or not source.images:
+            raise InvalidRequest(f"job {job_id} has no finished images (status: {source.status})")
+        if not 0 <= index < len(source.images):
+            raise InvalidRequest(f"image {index + 1} is out of range: job {job_id} has images 1-{len(source.images)}")
+        spec = self._spec(source.model, capability)
+        return source, spec, self.store.image(job_id, index)
+
+    async def _fetch(self, url: str):
+        return await asyncio.to_thread(fetch_image, url, self.settings)
+
+    def _submit(self, spec: catalog.ModelSpec, kind: str, task: ImageTask, text: str, origin: Origin, grid: bool,
+                parent: tuple[str, int] | None = None, extra: dict | None = None) -> JobHandle:
+        request = {"prompt": text, "negative_prompt": task.negative_prompt, "width": task.width,
+                   "height": task.height, "num_inference_steps": task.num_inference_steps,
+                   "guidance_scale": task.guidance_scale, "prior_num_inference_steps": task.prior_num_inference_steps,
+                   "prior_guidance_scale": task.prior_guidance_scale, "parts": task.parts, "chaos": task.chaos,
+                   "stop": task.stop, "tile": task.tile, "strength": task.strength, "scheduler": task.scheduler,
+                   "image_prompts": len(task.images), "lane": origin.lane, **(extra or {})}
+        job_id = new_job_id()
+        work = Work(job_id, origin.user, _ImageJob(spec, kind, task, text, grid), lane=origin.lane,
+                    batch_key=(spec.name, task.batch_key()))
+        handle = self.scheduler.submit(work)  # raises QueueFull / UserLimit before anything is stored
+        self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
+                          request=request, seeds=task.seeds, width=task.width, height=task.height,
+                          parent_id=parent[0] if parent else None, parent_index=parent[1] if parent else None)
+        return handle
+
+    # --- resolving defaults and limits ------------------------------------------------------
+    @staticmethod
+    def _seeds(seed: int | None, n: int) -> list[int]:
+        if not 1 <= n <= MAX_IMAGES:
+            raise InvalidRequest(f"num_images {n} is not valid: 1 to {MAX_IMAGES}")
+        if seed is None:
+            seed = secrets.randbelow(SEED_MOD)
+        if not 0 <= seed < SEED_MOD:
+            raise InvalidRequest(f"seed {seed} is not valid: 0 to {SEED_MOD - 1}")
+        return [(seed + i) % SEED_MOD for i in range(n)]
+
+    def _size(self, spec, width, height, aspect) -> tuple[int, int]:
+        d = spec.defaults
+        m = d.size_multiple
+        if aspect is not None:
+            return prompt.size_for_aspect(aspect, max(d.width, d.height), m, d.max_side)
+        width, height = width or d.width, height or d.height
+        for name, v in (("width", width), ("height", height)):
+            if not d.min_side <= v <= d.max_side:
+                raise InvalidRequest(f"{name} {v} is out of range for {spec.name}: {d.min_side} to {d.max_side} "
+                                     f"pixels (rounded up to a multiple of {m})")
+        return (-(-width // m) * m, -(-height // m) * m)
+
+    @staticmethod
+    def _steps(spec, steps: int, quality: float | None) -> int:
+        d = spec.defaults
+        if quality is not None:
+            steps = prompt.steps_for_quality(quality, steps)
+        if not 1 <= steps <= d.max_steps:
+            raise InvalidRequest(f"num_inference_steps {steps} is out of range for {spec.name}: 1 to {d.max_steps}")
+        return steps
+
+    @staticmethod
+    def _prior_steps(spec, steps: int | None) -> int:
+        steps = spec.defaults.prior_num_inference_steps if steps is None else steps
+        if not 1 <= steps <= 100:
+            raise InvalidRequest(f"prior_num_inference_steps {steps} is out of range: 1 to 100")
+        return steps
+
+    @staticmethod
+    def _guidance(spec, value: float | None, prior: bool = False) -> float:
+        d = spec.defaults
+        name = "prior_guidance_scale" if prior else "guidance_scale"
+        if value is None:
+            return d.prior_guidance_scale if prior else d.guidance_scale
+        high = 20.0 if prior else d.max_guidance
+        if not 0 <= value <= high:
+            raise InvalidRequest(f"{name} {value} is out of range for {spec.name}: 0 to {high:g}")
+        return float(value)
+
+    # --- describe / shorten / text ----------------------------------------------------------
+    def _caption_spec(self, name: str | None) -> catalog.ModelSpec:
+        default = self.default_image_model
+        if not catalog.get(default).can("caption"):
+            default = "mini"
+        return self._spec(name, "caption", default)
+
+    async def describe(self, req: DescribeRequest) -> DescribeResult:
+        from hub import describe
+
+        image = load_image(req.image, self.settings, what="the image to describe")
+        engine = await self.scheduler.run_sync(self._engine, self._caption_spec(req.model))
+        return await self.scheduler.run_sync(describe.describe, engine, image)
+
+    async def shorten(self, req: ShortenRequest) -> ShortenResult:
+        from hub import describe
+
+        text = prompt.parse(req.prompt).text
+        engine = await self.scheduler.run_sync(self._engine, self._caption_spec(req.model))
+        return await self.scheduler.run_sync(describe.shorten, engine, text)
+
+    async def expand(self, req: ExpandRequest) -> JobHandle:
+        if not req.prompt.strip():
+            raise InvalidRequest("the prompt to expand is empty")
+        if not 1 <= req.max_new_tokens <= 200:
+            raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 200")
+        spec = self._spec(req.model, "expand", self.default_text_model)
+        return self._submit_text(spec, "expand", req, req.origin, {"prompt": req.prompt})
+
+    async def chat(self, req: ChatRequest) -> JobHandle:
+        if not req.messages or not req.messages[-1].content.strip():
+            raise InvalidRequest("the message is empty")
+        if not 1 <= req.max_new_tokens <= 2048:
+            raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 2048")
+        spec = self._spec(req.model, "chat", self.default_text_model)
+        return self._submit_text(spec, "chat", req, req.origin, {"messages": [asdict(m) for m in req.messages]})
+
+    def _submit_text(self, spec, kind, req, origin: Origin, request: dict) -> JobHandle:
+        job_id = new_job_id()
+        handle = self.scheduler.submit(Work(job_id, origin.user, _TextJob(spec, kind, req), lane=origin.lane))
+        self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
+                          request=request)
+        return handle
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def get_job(self, job_id: str) -> JobRecord:
+        return self.store.get(job_id)
+
+    def list_jobs(self, user: str | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        return self.store.list(user=user, limit=limit, offset=offset)
+
+    def cancel(self, job_id: str, user: str | None = None, admin: bool = False) -> bool:
+        record = self.store.get(job_id)
+        if not admin and user is not None and record.user != user:
+            raise Forbidden("only the job's owner (or an admin) can cancel it")
+        return self.scheduler.cancel(job_id)
+
+    def handle(self, job_id: str) -> JobHandle | None:
+        return self.scheduler.handle(job_id)
+
+    # --- the device thread --------------------------------------------------------------------
+    def _engine(self, spec: catalog.ModelSpec):
+        engine = self._engines.get(spec.name)
+        if engine is not None:
+            return engine
+        placement = self.loader.placement
+        if spec.family == "kandinsky":
+            from hub.engines.kandinsky import KandinskyEngine
+
+            weights = self.loader.kandinsky(spec)
+            engine = KandinskyEngine(weights.prior, weights.decoder, placement, self.settings.preview_every)
+            engine.notes = weights.notes
+        elif spec.family == "auto":
+            from hub.engines.stable_diffusion import StableDiffusionEngine
+
+            engine = StableDiffusionEngine(self.loader.auto_pipeline(spec), placement, self.settings.preview_every)
+            engine.notes = ()
+        else:
+            from hub.engines.text import TextEngine
+
+            engine = TextEngine(*self.loader.text(spec), placement)
+            engine.notes = ()
+        if spec.family != "text" and placement.device != "cpu":  # one image model on the GPU at a time
+            for name in [n for n, e in self._engines.items() if catalog.MODELS[n].family != "text"]:
+                del self._engines[name]
+        self._engines[spec.name] = engine
+        return engine
+
+    def _run(self, batch: list[Work], report, cancelled) -> list[Any]:
+        payload = batch[0].payload
+        for work in batch:
+            self.store.mark_running(work.job_id)
+        try:
+            if isinstance(payload, _TextJob):
+                return [self._run_text(batch[0], report, cancelled)]
+            return self._run_images(batch, report, cancelled)
+        except Exception as exc:
+            if len(batch) == 1:
+                from hub.scheduler import _as_error
+
+                err = _as_error(exc)
+                self.store.fail(batch[0].job_id, str(err), "cancelled" if err.code == "cancelled" else "failed")
+                return [err]
+            raise  # the scheduler retries each job alone
+
+    def _run_images(self, batch: list[Work], report, cancelled) -> list[Any]:
+        jobs: list[_ImageJob] = [w.payload for w in batch]
+        spec = jobs[0].spec
+        engine = self._engine(spec)
+        ids = [w.job_id for w in batch]
+
+        def progress(stage, step, total, previews):
+            for k, job_id in enumerate(ids):
+                shot = previews[k] if previews else None
+                report(ProgressEvent(job_id, stage, step, total, preview=shot))
+
+        outputs = engine.generate([j.task for j in jobs], progress, lambda: all(cancelled(i) for i in ids))
+        results = []
+        for work, job, images in zip(batch, jobs, outputs):
+            if cancelled(work.job_id):
+                from hub.errors import Cancelled
+
+                self.store.fail(work.job_id, "cancelled", "cancelled")
+                results.append(Cancelled("cancelled"))
+                continue
+            results.append(self._save(work.job_id, job, images, engine.notes))
+        return results
+
+    def _save(self, job_id: str, job: _ImageJob, images, notes: tuple[str, ...]) -> ImageResult:
+        t = job.task
+        model = job.spec.name + (" (untrained placeholder)" if notes else "")
+        params = []
+        for seed in t.seeds:
+            settings = {"Steps": t.num_inference_steps, "Sampler": t.scheduler or "default", "CFG scale": t.guidance_scale,
+                        "Seed": seed, "Size": f"{t.width}x{t.height}", "Model": model}
+            if job.spec.family == "kandinsky" and t.parts:
+                settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
+            if t.init_image is not None:
+                settings["Denoising strength"] = t.strength
+            settings.update({"Chaos": t.chaos or None, "Stop": t.stop, "Tile": "True" if t.tile else None,
+                             "Job": job_id, "Kind": job.kind, "Generator": "Lienzo"})
+            params.append(format_parameters(job.prompt, t.negative_prompt, settings))
+        record = self.store.finish(job_id, images, params, grid(images) if job.grid and len(images) > 1 else None)
+        return ImageResult(job_id=job_id, kind=job.kind, model=job.spec.name, images=record.images, grid=record.grid,
+                           seeds=tuple(t.seeds), width=t.width, height=t.height, prompt=job.prompt,
+                           negative_prompt=t.negative_prompt, parameters=tuple(params), notes=notes)
+
+    def _run_text(self, work: Work, report, cancelled) -> TextResult:
+        job: _TextJob = work.payload
+        engine = self._engine(job.spec)
+        req = job.request
+
+        def on_text(text: str) -> None:
+            report(ProgressEvent(work.job_id, "text", text=text))
+
+        stop = lambda: cancelled(work.job_id)  # noqa: E731
+        if job.kind == "expand":
+            text = engine.expand(req.prompt, req.max_new_tokens, req.seed, on_text, stop)
+            added = text[len(req.prompt.strip()):].strip() if text.startswith(req.prompt.strip()) else text
+        else:
+            messages = [{"role": m.role, "content": m.content} for m in req.messages]
+            text = engine.generate(messages, req.max_new_tokens, req.temperature, req.seed, on_text, stop)
+            added = ""
+        self.store.finish_text(work.job_id)
+        return TextResult(job_id=work.job_id, text=text, model=job.spec.name, added=added)
+
