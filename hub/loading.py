@@ -108,12 +108,21 @@ class Loader:
 
     # --- loading ------------------------------------------------------------------------------
     def _from_pretrained(self, cls, where: str | Path, **kwargs):
+        import diffusers
+        import transformers
+
         local = Path(str(where)).exists()
+        diffusers.utils.logging.disable_progress_bar()  # our own progress is what users see
+        transformers.utils.logging.disable_progress_bar()
+        verbosity = transformers.utils.logging.get_verbosity()
+        transformers.utils.logging.set_verbosity_error()  # e.g. "CLIPImageProcessor requires torchvision"
         try:
             return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
         except (OSError, ValueError) as exc:
             hint = "" if local else " (no network or not in the local cache; set HF_HUB_OFFLINE=0 to download)"
             raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
+        finally:
+            transformers.utils.logging.set_verbosity(verbosity)
 
     def kandinsky(self, spec: catalog.ModelSpec) -> KandinskyWeights:
         from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline

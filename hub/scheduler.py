@@ -160,7 +160,11 @@ class Scheduler:
             for work in lane.in_order():
                 lane.remove(work)
                 self._handles[work.job_id]._finish(error=Cancelled("the server is shutting down"))
-        self._thread.shutdown(wait=True)
+        for job_id in list(self._running):
+            self._cancelled.add(job_id)  # a running batch stops at its next step
+            self._handles[job_id]._finish(error=Cancelled("the server is shutting down"))
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.shutdown, True)
+        self._running.clear()
 
     def run_sync(self, fn: Callable, *args) -> asyncio.Future:
         """Run a small function on the device thread (e.g. a tokenizer or text-encoder call)."""
@@ -262,6 +266,8 @@ class Scheduler:
                 self._handles[work.job_id]._push(ProgressEvent(work.job_id, "running"))
             try:
                 results = await self._loop.run_in_executor(self._thread, self._run, batch)
+            except asyncio.CancelledError:  # stop(): the batch's handles are finished there
+                raise
             except BaseException as exc:  # the worker must outlive anything a job does
                 log.exception("scheduler: batch of %d failed outside the runner", len(batch))
                 results = [exc] * len(batch)

@@ -1,0 +1,216 @@
+"""The `lienzo` command: imagine, mix, describe, models, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from hub.errors import LienzoError
+
+EXIT_USAGE = 2
+
+
+def _progress(handle, label: str):
+    """A tqdm bar over a job's step events; returns the job's result."""
+    from tqdm import tqdm
+
+    async def run():
+        bar = None
+        async for event in handle.events():
+            if event.stage == "queued" and event.position and event.position > 1:
+                print(f"queued: position {event.position}", file=sys.stderr)
+            if event.total:
+                if bar is None:
+                    bar = tqdm(total=event.total, desc=label, unit="step", file=sys.stderr, leave=False)
+                bar.set_postfix_str(event.stage)
+                bar.update(event.step - bar.n)
+        if bar is not None:
+            bar.close()
+        return await handle.result()
+
+    return run()
+
+
+def _write_outputs(result, out: Path | None) -> list[Path]:
+    files = ([result.grid] if result.grid else []) + list(result.images)
+    if out is None:
+        return files
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for f in files:
+        name = f.name.replace(result.job_id, f"lienzo-{result.job_id}")
+        copied.append(Path(shutil.copy2(f, out / name)))
+    return copied
+
+
+def _report(result, out: Path | None, as_json: bool) -> None:
+    files = _write_outputs(result, out)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"job_id": result.job_id, "model": result.model, "seeds": list(result.seeds),
+                          "files": [str(f) for f in files], "grid": str(files[0]) if result.grid else None,
+                          "notes": list(result.notes)}, indent=2))
+        return
+    print(f"job {result.job_id}  model {result.model}  seeds {', '.join(map(str, result.seeds))}  "
+          f"{result.width}x{result.height}")
+    for f in files:
+        print(f"{'grid ' if 'grid' in f.name else 'image'}  {f}")
+
+
+async def _imagine(hub, args) -> None:
+    from hub.types import ImagineRequest, Origin
+
+    req = ImagineRequest(prompt=args.prompt, negative_prompt=args.negative or "", model=args.model,
+                         num_images=args.num_images, width=args.width, height=args.height,
+                         num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
+                         scheduler=args.scheduler, origin=Origin(user="cli", surface="cli"))
+    handle = await hub.imagine(req)
+    _report(await _progress(handle, "imagine"), args.out, args.json)
+
+
+async def _mix(hub, args) -> None:
+    from hub.types import MixItem, MixRequest, Origin
+
+    items = []
+    for raw in args.items:
+        text, weight = raw, 1.0
+        head, sep, tail = raw.rpartition(":")
+        if sep and head:
+            try:
+                text, weight = head, float(tail)
+            except ValueError:
+                pass
+        path = Path(text).expanduser()
+        items.append(MixItem(image=str(path), weight=weight) if path.is_file() else MixItem(text=text, weight=weight))
+    req = MixRequest(items=tuple(items), negative_prompt=args.negative or "", model=args.model,
+                     num_images=args.num_images, seed=args.seed, origin=Origin(user="cli", surface="cli"))
+    handle = await hub.mix(req)
+    _report(await _progress(handle, "mix"), args.out, args.json)
+
+
+async def _describe(hub, args) -> None:
+    from hub.types import DescribeRequest
+
+    result = await hub.describe(DescribeRequest(image=args.image, model=args.model))
+    if args.json:
+        print(json.dumps({"prompts": list(result.prompts), "scores": list(result.scores)}, indent=2))
+        return
+    for i, (text, score) in enumerate(zip(result.prompts, result.scores), 1):
+        print(f"{i}. {text}   (similarity {score:.3f})")
+
+
+def _models(settings, args) -> None:
+    from hub import catalog
+    from hub.loading import Loader
+
+    loader = Loader(settings)
+    rows = []
+    for spec in catalog.MODELS.values():
+        avail = loader.availability(spec)
+        local = None
+        if spec.bundled is not None:
+            local = str(spec.bundled_path if avail.status == "bundled" else
+                        settings.data_dir / "models" / "mini-placeholder")
+        rows.append({"name": spec.name, "title": spec.title, "family": spec.family,
+                     "capabilities": sorted(spec.capabilities), "runs_here": avail.ok, "status": avail.status,
+                     "reason": avail.reason, "weights": dict(spec.repos) or None, "local_path": local,
+                     "license": spec.license})
+    if args.json:
+        print(json.dumps({"device": loader.device, "offline": loader.offline, "models": rows}, indent=2))
+        return
+    print(f"device: {loader.device}   offline: {'yes' if loader.offline else 'no'}\n")
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        mark = "yes" if r["runs_here"] else "no "
+        print(f"{r['name']:<{width}}  {mark}  {r['status']:<11}  {', '.join(r['capabilities'])}")
+        print(f"{'':<{width}}       {r['reason']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lienzo", description="Lienzo: a generative-AI demo hub (offline on its bundled model).")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the core does")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def image_opts(sp):
+        sp.add_argument("--model", help="model name (see `lienzo models`); default: the best that runs here")
+        sp.add_argument("--out", type=Path, help="copy the grid and images into this folder")
+        sp.add_argument("--negative", help="negative prompt (also: --no inside the prompt)")
+        sp.add_argument("--num-images", type=int, default=4, help="1-4 (default 4, with a 2x2 grid)")
+        sp.add_argument("--seed", type=int, help="first image's seed (also: --seed inside the prompt)")
+        sp.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    im = sub.add_parser("imagine", help='text to image: lienzo imagine "a red circle --ar 16:9 --seed 7"')
+    im.add_argument("prompt", help="the prompt, with Midjourney flags (--ar --seed --no --chaos --q --stop --s --tile)")
+    image_opts(im)
+    im.add_argument("--width", type=int)
+    im.add_argument("--height", type=int)
+    im.add_argument("--steps", type=int, help="decoder steps (default: the model's)")
+    im.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
+    im.add_argument("--scheduler", help="diffusers scheduler class, e.g. DDIMScheduler")
+
+    mx = sub.add_parser("mix", help="mix texts and images: lienzo mix cat.png:0.6 'a blue square':0.4")
+    mx.add_argument("items", nargs="+", help="ITEM[:WEIGHT]; ITEM is an image path or a text")
+    image_opts(mx)
+
+    de = sub.add_parser("describe", help="four candidate prompts for an image")
+    de.add_argument("image", help="an image file")
+    de.add_argument("--model")
+    de.add_argument("--json", action="store_true")
+
+    mo = sub.add_parser("models", help="the models, and whether each can run here now")
+    mo.add_argument("--json", action="store_true", help="machine-readable, with local paths of bundled models")
+
+    be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
+    be.add_argument("--repeats", type=int, default=5)
+    be.add_argument("--model", default="mini")
+    be.add_argument("--out", type=Path, help="also write the JSON here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from hub.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        if args.command == "models":
+            _models(settings, args)
+            return 0
+        if args.command == "bench":
+            from hub.bench import run_bench
+
+            report = run_bench(settings, model=args.model, repeats=args.repeats)
+            text = json.dumps(report, indent=2)
+            print(text)
+            if args.out:
+                args.out.write_text(text + "\n")
+            return 0
+        return asyncio.run(_with_hub(settings, args))
+    except LienzoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+async def _with_hub(settings, args) -> int:
+    from hub.service import Hub
+
+    hub = Hub.create(settings)
+    try:
+        await {"imagine": _imagine, "mix": _mix, "describe": _describe}[args.command](hub, args)
+    finally:
+        await hub.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

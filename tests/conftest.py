@@ -1,0 +1,46 @@
+"""Shared fixtures. Everything runs offline on tiny random-weight components built here."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def placeholder_models(tmp_path_factory) -> Path:
+    """The untrained mini stand-in, built once per session (models/mini-placeholder)."""
+    from hub.mini.tiny import save_placeholder
+
+    models = tmp_path_factory.mktemp("shared") / "models"
+    save_placeholder(models / "mini-placeholder")
+    return models
+
+
+@pytest.fixture
+def settings(tmp_path, placeholder_models):
+    from hub.settings import Settings
+
+    (tmp_path / "models").symlink_to(placeholder_models)
+    return Settings(data_dir=tmp_path, offline=True, device="cpu", preview_every=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_kandinsky(placeholder_models):
+    """Loaded tiny Kandinsky pipelines (prior, decoder) from the placeholder folder."""
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+    prior = KandinskyV22PriorPipeline.from_pretrained(placeholder_models / "mini-placeholder" / "prior")
+    decoder = KandinskyV22Pipeline.from_pretrained(placeholder_models / "mini-placeholder" / "decoder")
+    prior.set_progress_bar_config(disable=True)
+    decoder.set_progress_bar_config(disable=True)
+    return prior, decoder
