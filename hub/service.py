@@ -47,6 +47,10 @@ class _TextJob:
     request: Any
 
 
+def _default(value, default):
+    return default if value is None else value
+
+
 class Hub:
     def __init__(self, settings: Settings, store: Store, loader: Loader):
         self.settings, self.store, self.loader = settings, store, loader
@@ -115,7 +119,7 @@ class Hub:
         spec = self._spec(req.model, "mix" if needs_mix else "text2img")
         d = spec.defaults
         width, height = self._size(spec, req.width, req.height, parsed.aspect)
-        steps = self._steps(spec, req.num_inference_steps or d.num_inference_steps, parsed.quality)
+        steps = self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), parsed.quality)
         guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
         if parsed.stylize is not None:
             guidance = prompt.guidance_for_stylize(parsed.stylize, d.guidance_scale)
@@ -157,12 +161,14 @@ class Hub:
         width, height = self._size(spec, req.width, req.height, None)
         task = ImageTask(
             seeds=self._seeds(req.seed, req.num_images), width=width, height=height,
-            num_inference_steps=self._steps(spec, req.num_inference_steps or d.num_inference_steps, None),
+            num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), None),
             guidance_scale=self._guidance(spec, req.guidance_scale),
             prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
             parts=parts, images=images, negative_prompt=req.negative_prompt.strip())
-        label = " + ".join(f"{t}::{w:g}" for t, w in parts) + "".join(f" + <image>::{w:g}" for _, w in images)
+        total = sum(w for _, w in parts) + sum(w for _, w in images)  # the weights actually used
+        label = " + ".join(f"{t}::{w / total:.3g}" for t, w in parts)
+        label += "".join(f" + <image {i + 1}>::{w / total:.3g}" for i, (_, w) in enumerate(images))
         return self._submit(spec, "mix", task, label.strip(" +"), req.origin, grid=req.num_images > 1)
 
     async def vary(self, req: VaryRequest) -> JobHandle:
@@ -244,7 +250,7 @@ class Hub:
         m = d.size_multiple
         if aspect is not None:
             return prompt.size_for_aspect(aspect, max(d.width, d.height), m, d.max_side)
-        width, height = width or d.width, height or d.height
+        width, height = _default(width, d.width), _default(height, d.height)
         for name, v in (("width", width), ("height", height)):
             if not d.min_side <= v <= d.max_side:
                 raise InvalidRequest(f"{name} {v} is out of range for {spec.name}: {d.min_side} to {d.max_side} "

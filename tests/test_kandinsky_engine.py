@@ -1,0 +1,95 @@
+"""The Kandinsky engine on tiny random-weight components of the real diffusers classes."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hub.engines.common import ImageTask
+from hub.engines.kandinsky import KandinskyEngine
+from hub.loading import Placement
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_kandinsky):
+    prior, decoder = tiny_kandinsky
+    return KandinskyEngine(prior.components, decoder.components, Placement("cpu", torch.float32, "none"))
+
+
+def task(**kw):
+    base = dict(seeds=[5, 6], width=64, height=64, num_inference_steps=4, guidance_scale=4.0,
+                prior_num_inference_steps=4, parts=[("a red circle", 1.0)])
+    return ImageTask(**{**base, **kw})
+
+
+def diff(a, b):
+    return max(int(np.abs(np.asarray(x, int) - np.asarray(y, int)).max()) for x, y in zip(a, b))
+
+
+def test_equals_a_raw_diffusers_call_with_the_same_seeds(engine, tiny_kandinsky):
+    prior, decoder = tiny_kandinsky
+    gens = lambda: [torch.Generator().manual_seed(s) for s in (5, 6)]  # noqa: E731
+    emb = prior(["a red circle"] * 2, generator=gens(), num_inference_steps=4)
+    raw = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds, height=64,
+                  width=64, num_inference_steps=4, generator=gens()).images
+    assert diff(engine.generate([task()])[0], raw) == 0
+
+
+def test_batched_output_equals_solo_output(engine):
+    a, b = task(), task(seeds=[11, 12, 13], parts=[("a blue star", 1.0)], negative_prompt="green")
+    solo = engine.generate([a])[0] + engine.generate([b])[0]
+    both = engine.generate([a, b])
+    assert [len(x) for x in both] == [2, 3]
+    assert diff(both[0] + both[1], solo) <= 1
+
+
+def test_seeds_decide_the_pixels(engine):
+    one, again, other = (engine.generate([task(seeds=s)])[0] for s in ([1], [1], [2]))
+    assert diff(one, again) == 0 and diff(one, other) > 0
+
+
+def test_zero_embedding_is_computed_once(engine):
+    calls = []
+    hook = engine.prior.image_encoder.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        engine._zero = None
+        engine.generate([task()])
+        engine.generate([task(seeds=[9])])
+    finally:
+        hook.remove()
+    assert len(calls) == 1
+
+
+def test_progress_previews_and_cancel(engine):
+    events = []
+    engine.preview_every = 2
+    engine.generate([task()], progress=lambda *e: events.append(e))
+    assert [e[1] for e in events] == list(range(1, 9)) and events[-1][2] == 8
+    previews = [e[3] for e in events if e[3]]
+    assert previews and isinstance(previews[0][0], Image.Image)
+    from hub.errors import Cancelled
+
+    with pytest.raises(Cancelled):
+        engine.generate([task()], should_stop=lambda: True)
+
+
+def test_mix_weights_chaos_tile_stop_and_img2img_run(engine):
+    start = Image.new("RGB", (64, 64), "red")
+    mixed = engine.generate([task(parts=[("a red circle", 0.5)], images=[(start, 0.5)])])[0]
+    plain = engine.generate([task()])[0]
+    assert diff(mixed, plain) > 0
+    assert diff(engine.generate([task(chaos=100)])[0], plain) > 0
+    assert diff(engine.generate([task(tile=True)])[0], plain) > 0
+    assert diff(engine.generate([task(stop=50)])[0], plain) > 0
+    out = engine.generate([task(parts=[], images=[(start, 1.0)], init_image=start, strength=0.5, width=128, height=128)])
+    assert out[0][0].size == (128, 128)
+    assert all(c.padding_mode == "zeros" for c in engine.decoder.unet.modules() if isinstance(c, torch.nn.Conv2d))
+
+
+def test_bad_scheduler_name_is_a_clear_error(engine):
+    from hub.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest, match="scheduler 'Nope'"):
+        engine.generate([task(scheduler="Nope")])
+    assert len(engine.generate([task(scheduler="DDIMScheduler")])[0]) == 2
+    assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"

@@ -1,0 +1,101 @@
+"""Stable Diffusion and text engines on tiny random-weight components built here, offline."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hub.engines.common import ImageTask
+from hub.loading import Placement
+
+CPU = Placement("cpu", torch.float32, "none")
+
+
+@pytest.fixture(scope="module")
+def sd_engine(tmp_path_factory):
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from hub.engines.stable_diffusion import StableDiffusionEngine
+    from hub.mini.tiny import TinyArch, make_tokenizer
+
+    tok = make_tokenizer(tmp_path_factory.mktemp("sdtok"), TinyArch(max_length=16))
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4,
+                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32)
+    vae = AutoencoderKL(block_out_channels=(32, 64), in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                                        num_attention_heads=4, max_position_embeddings=16,
+                                        eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id))
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=DDIMScheduler(),
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    return StableDiffusionEngine(dict(pipe.components, _class=type(pipe)), CPU)
+
+
+def sd_task(**kw):
+    base = dict(seeds=[3, 4], width=32, height=32, num_inference_steps=3, guidance_scale=5.0,
+                parts=[("a cat", 1.0)])
+    return ImageTask(**{**base, **kw})
+
+
+def diff(a, b):
+    return max(int(np.abs(np.asarray(x, int) - np.asarray(y, int)).max()) for x, y in zip(a, b))
+
+
+def test_sd_seeds_batching_and_img2img(sd_engine):
+    a, b = sd_task(), sd_task(seeds=[9], parts=[("a dog", 1.0)], negative_prompt="blur")
+    solo = sd_engine.generate([a])[0] + sd_engine.generate([b])[0]
+    assert diff(sum(sd_engine.generate([a, b]), []), solo) <= 1
+    assert diff(sd_engine.generate([sd_task(seeds=[1])])[0], sd_engine.generate([sd_task(seeds=[2])])[0]) > 0
+    init = Image.new("RGB", (32, 32), "blue")
+    out = sd_engine.generate([sd_task(init_image=init, strength=0.5)])[0]
+    assert len(out) == 2 and out[0].size == (32, 32)
+
+
+def test_sd_refuses_mixing_with_a_clear_error(sd_engine):
+    from hub.errors import CapabilityError
+
+    with pytest.raises(CapabilityError, match="Kandinsky"):
+        sd_engine.generate([sd_task(parts=[("a", 1.0), ("b", 2.0)])])
+
+
+@pytest.fixture(scope="module")
+def text_engine():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from hub.engines.text import TextEngine
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    corpus = ["a red circle above a blue square", "what is a diffusion model?", "un círculo rojo"] * 30
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "</s>", "<pad>"],
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    tok.chat_template = ("{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
+                         "{% if add_generation_prompt %}<s>assistant:{% endif %}")
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                                         bos_token_id=0, eos_token_id=1, pad_token_id=2))
+    return TextEngine(model, tok, CPU)
+
+
+def test_chat_streams_with_the_chat_template_and_is_seeded(text_engine):
+    seen = []
+    msgs = [{"role": "user", "content": "what is a diffusion model?"}]
+    reply = text_engine.generate(msgs, max_new_tokens=12, temperature=0.8, seed=1, on_text=seen.append)
+    assert reply and seen and seen[-1].strip() == reply
+    assert len(seen) >= 2 and all(seen[i + 1].startswith(seen[i][:len(seen[i]) - 2]) for i in range(len(seen) - 1))
+    assert text_engine.generate(msgs, max_new_tokens=12, temperature=0.8, seed=1) == reply
+
+
+def test_expand_and_cancel(text_engine):
+    from hub.errors import Cancelled
+
+    assert text_engine.expand("red circle", max_new_tokens=8, seed=0)
+    with pytest.raises(Cancelled):
+        text_engine.generate([{"role": "user", "content": "hi"}], max_new_tokens=8, should_stop=lambda: True)
