@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandReque
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
+PROGRESS_INTERVAL = 0.1  # seconds between step events
 
 
 @dataclass
@@ -132,7 +134,8 @@ class Hub:
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
             parts=list(parsed.parts), images=[(im, iw) for im in images],
             negative_prompt=", ".join(x for x in (req.negative_prompt.strip(), parsed.negative_prompt) if x),
-            chaos=parsed.chaos, stop=parsed.stop, tile=parsed.tile, scheduler=req.scheduler or d.scheduler)
+            chaos=parsed.chaos, stop=parsed.stop, tile=parsed.tile, scheduler=req.scheduler or d.scheduler,
+            preview=req.preview)
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
@@ -165,7 +168,7 @@ class Hub:
             guidance_scale=self._guidance(spec, req.guidance_scale),
             prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
-            parts=parts, images=images, negative_prompt=req.negative_prompt.strip())
+            parts=parts, images=images, negative_prompt=req.negative_prompt.strip(), preview=req.preview)
         total = sum(w for _, w in parts) + sum(w for _, w in images)  # the weights actually used
         label = " + ".join(f"{t}::{w / total:.3g}" for t, w in parts)
         label += "".join(f" + <image {i + 1}>::{w / total:.3g}" for i, (_, w) in enumerate(images))
@@ -181,7 +184,8 @@ class Hub:
             seeds=self._seeds(req.seed, req.num_images), width=source.width, height=source.height,
             num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
             prior_num_inference_steps=d.prior_num_inference_steps, prior_guidance_scale=d.prior_guidance_scale,
-            images=[(image, 1.0)], init_image=image if subtle else None, strength=0.45 if subtle else 1.0)
+            images=[(image, 1.0)], init_image=image if subtle else None, strength=0.45 if subtle else 1.0,
+            preview=req.preview)
         text = source.request.get("prompt", "")
         return self._submit(spec, "vary", task, text, req.origin, grid=req.num_images > 1,
                             parent=(source.id, req.index), extra={"strength": req.strength})
@@ -201,7 +205,7 @@ class Hub:
                          num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
                          prior_num_inference_steps=d.prior_num_inference_steps,
                          prior_guidance_scale=d.prior_guidance_scale, images=[(image, 1.0)],
-                         init_image=image, strength=req.strength)
+                         init_image=image, strength=req.strength, preview=req.preview)
         return self._submit(spec, "upscale", task, source.request.get("prompt", ""), req.origin, grid=False,
                             parent=(source.id, req.index), extra={"factor": req.factor})
 
@@ -395,7 +399,15 @@ class Hub:
         engine = self._engine(spec)
         ids = [w.job_id for w in batch]
 
+        last = {"t": 0.0, "stage": None}
+
         def progress(stage, step, total, previews):
+            # at most ~10 step events a second: each one wakes the event loop, which on a small CPU
+            # competes with the pipeline; stage changes, previews and the last step always go out
+            now = time.monotonic()
+            if not (previews or step >= total or stage != last["stage"] or now - last["t"] >= PROGRESS_INTERVAL):
+                return
+            last.update(t=now, stage=stage)
             for k, job_id in enumerate(ids):
                 shot = previews[k] if previews else None
                 report(ProgressEvent(job_id, stage, step, total, preview=shot))

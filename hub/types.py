@@ -50,6 +50,7 @@ class ImagineRequest:
     scheduler: str | None = None
     images: tuple[ImageInput, ...] = ()  # image prompts (attachments), mixed in with weight --iw
     parse_flags: bool = True
+    preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     origin: Origin = field(default_factory=Origin)
 
 
@@ -77,6 +78,7 @@ class MixRequest:
     prior_num_inference_steps: int | None = None
     prior_guidance_scale: float | None = None
     seed: int | None = None
+    preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     origin: Origin = field(default_factory=Origin)
 
 
@@ -89,6 +91,7 @@ class VaryRequest:
     strength: Strength = "strong"
     num_images: int = 4
     seed: int | None = None
+    preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     origin: Origin = field(default_factory=Origin)
 
 
@@ -101,6 +104,7 @@ class UpscaleRequest:
     factor: int = 2
     strength: float = 0.3
     seed: int | None = None
+    preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     origin: Origin = field(default_factory=Origin)
 
 

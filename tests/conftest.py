@@ -31,7 +31,7 @@ def settings(tmp_path, placeholder_models):
     from hub.settings import Settings
 
     (tmp_path / "models").symlink_to(placeholder_models)
-    return Settings(data_dir=tmp_path, offline=True, device="cpu", preview_every=5)
+    return Settings(data_dir=tmp_path, offline=True, device="cpu", preview_every=2)
 
 
 @pytest.fixture(scope="session")

@@ -63,10 +63,13 @@ def test_zero_embedding_is_computed_once(engine):
 def test_progress_previews_and_cancel(engine):
     events = []
     engine.preview_every = 2
-    engine.generate([task()], progress=lambda *e: events.append(e))
+    engine.generate([task(), task(preview=True)], progress=lambda *e: events.append(e))
     assert [e[1] for e in events] == list(range(1, 9)) and events[-1][2] == 8
     previews = [e[3] for e in events if e[3]]
-    assert previews and isinstance(previews[0][0], Image.Image)
+    assert previews and previews[0][0] is None and isinstance(previews[0][1], Image.Image)
+    events.clear()
+    engine.generate([task()], progress=lambda *e: events.append(e))
+    assert not any(e[3] for e in events)  # nobody asked: no decode
     from hub.errors import Cancelled
 
     with pytest.raises(Cancelled):

@@ -32,12 +32,14 @@ def with_hub(settings, body):
 
 def test_imagine_stores_pngs_with_parameters_before_reporting_done(settings):
     async def body(hub):
-        job = await hub.imagine(fast("un círculo rojo --ar 2:1 --seed 7 --no azul"))
-        stages = []
+        job = await hub.imagine(fast("un círculo rojo --ar 2:1 --seed 7 --no azul", preview=True))
+        stages, previews = [], []
         async for event in job.events():
             stages.append(event.stage)
+            previews += [event.preview] if event.preview else []
             if event.stage == "done":
                 assert hub.get_job(job.job_id).status == "done"
+        assert previews and previews[0].size == (96, 48)
         return await job.result(), stages
 
     result, stages = with_hub(settings, body)

@@ -36,6 +36,7 @@ class ImageTask:
     init_image: Image.Image | None = None  # img2img, subtle variation, upscale
     strength: float = 1.0
     scheduler: str | None = None
+    preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""

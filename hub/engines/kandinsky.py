@@ -144,12 +144,14 @@ class KandinskyEngine:
             seeds = [s for t in tasks for s in t.seeds]
             stop_at = None if first.stop in (None, 100) else max(1, decoder_steps * first.stop // 100)
 
-            def preview(latents):
-                shots = self._decode(latents[starts])
-                return shots
+            wanted = [s for s, t in zip(starts, tasks) if t.preview]
 
-            on_decoder = step_callback("decoder", prior_steps, total, progress, should_stop, preview,
-                                       self.preview_every, stop_at)
+            def preview(latents):  # only the tasks that asked for previews pay for a decode
+                shots = iter(self._decode(latents[wanted]))
+                return [next(shots) if t.preview else None for t in tasks]
+
+            on_decoder = step_callback("decoder", prior_steps, total, progress, should_stop,
+                                       preview if wanted else None, self.preview_every, stop_at)
             kwargs = dict(image_embeds=image_embeds, negative_image_embeds=negative, height=first.height,
                           width=first.width, num_inference_steps=first.num_inference_steps,
                           guidance_scale=first.guidance_scale, generator=generators(seeds),

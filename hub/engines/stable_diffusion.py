@@ -49,13 +49,16 @@ class StableDiffusionEngine:
         total = steps if first.init_image is None else max(1, int(steps * first.strength))
         stop_at = None if first.stop in (None, 100) else max(1, total * first.stop // 100)
 
+        wanted = [s for s, t in zip(starts, tasks) if t.preview]
+
         def preview(latents):
-            return _decode_all(pipe, latents[starts])
+            shots = iter(_decode_all(pipe, latents[wanted]))
+            return [next(shots) if t.preview else None for t in tasks]
 
         kwargs = dict(prompt=prompts, height=first.height, width=first.width, num_inference_steps=steps,
                       guidance_scale=first.guidance_scale, generator=generators(seeds),
-                      callback_on_step_end=step_callback("decoder", 0, total, progress, should_stop, preview,
-                                                         self.preview_every, stop_at))
+                      callback_on_step_end=step_callback("decoder", 0, total, progress, should_stop,
+                                                         preview if wanted else None, self.preview_every, stop_at))
         if any(negatives) and first.guidance_scale > 1:
             kwargs["negative_prompt"] = negatives
         if first.init_image is not None:

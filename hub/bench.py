@@ -1,0 +1,115 @@
+"""`lienzo bench`: figures measured in one run, as ratios against a baseline from the same run.
+
+- overhead: Hub.imagine (queue, store, PNGs, grid) vs a raw diffusers prior + decoder call on the
+  same weights and parameters; median of `repeats`, calls interleaved so drift hits both.
+  Previews (web, Discord) are measured apart: each one is an extra MoVQ decode.
+- batching: 4 users' 4-image requests submitted at once vs the same 4 one after another.
+- first progress: from submit to the first step event.
+- peak memory: the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from hub.settings import Settings
+
+
+def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict:
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+    from hub import catalog
+    from hub.service import Hub
+    from hub.types import ImagineRequest, Origin
+
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = replace(settings, data_dir=Path(scratch), max_batch=4, user_max_jobs=8)
+        models = Path(settings.data_dir) / "models"
+        shared = Settings.from_env().data_dir / "models"
+        if shared.exists():  # reuse the placeholder instead of rebuilding it
+            models.symlink_to(shared)
+
+        async def main():
+            hub = Hub.create(settings)
+            spec = catalog.get(model)
+            d = spec.defaults
+            req = lambda seed, user="bench", preview=False: ImagineRequest(  # noqa: E731
+                f"a red circle above a blue square --seed {seed}", model=model, preview=preview,
+                origin=Origin(user=user, surface="cli"))
+            await (await hub.imagine(req(0))).result()  # load weights, warm up
+            engine = hub._engines[model]
+            prior = KandinskyV22PriorPipeline(**engine.prior.components)
+            decoder = KandinskyV22Pipeline(**engine.decoder.components)
+            for p in (prior, decoder):
+                p.set_progress_bar_config(disable=True)
+
+            def raw(seed):
+                gens = lambda: [torch.Generator("cpu").manual_seed(seed + i) for i in range(4)]  # noqa: E731
+                emb = prior(["a red circle above a blue square"] * 4, generator=gens(),
+                            num_inference_steps=d.prior_num_inference_steps, guidance_scale=d.prior_guidance_scale)
+                return decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds,
+                               width=d.width, height=d.height, num_inference_steps=d.num_inference_steps,
+                               guidance_scale=d.guidance_scale, generator=gens()).images
+
+            async def timed(job_req):
+                t0 = time.perf_counter()
+                job = await hub.imagine(job_req)
+                first = None
+                async for event in job.events():
+                    if first is None and event.total:
+                        first = time.perf_counter() - t0
+                await job.result()
+                return time.perf_counter() - t0, first
+
+            hub_times, raw_times, first_events, preview_times = [], [], [], []
+            for r in range(repeats):
+                t0 = time.perf_counter()
+                await hub.scheduler.run_sync(raw, 100 + r)  # same thread as the hub: same OpenMP team
+                raw_times.append(time.perf_counter() - t0)
+                took, first = await timed(req(100 + r))
+                hub_times.append(took)
+                first_events.append(first)
+                preview_times.append((await timed(req(100 + r, preview=True)))[0])
+
+            sequential, together = [], []
+            for r in range(max(1, repeats // 2)):
+                t0 = time.perf_counter()
+                for i in range(4):
+                    await (await hub.imagine(req(200 + i, f"user{i}"))).result()
+                sequential.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                jobs = [await hub.imagine(req(200 + i, f"user{i}")) for i in range(4)]
+                await asyncio.gather(*[j.result() for j in jobs])
+                together.append(time.perf_counter() - t0)
+            notes = list(engine.notes)
+            await hub.close()
+            return hub_times, raw_times, first_events, sequential, together, notes, preview_times
+
+        hub_t, raw_t, first_t, seq_t, bat_t, notes, prev_t = asyncio.run(main())
+
+    med = statistics.median
+    return {
+        "model": model + (" (untrained placeholder: same architecture, random weights)" if notes else ""),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(), "device": "cpu" if not torch.cuda.is_available()
+                    else torch.cuda.get_device_name(0), "torch": torch.__version__, "python": platform.python_version()},
+        "repeats": repeats,
+        "imagine_4_images_s": {"hub_median": round(med(hub_t), 4), "raw_diffusers_median": round(med(raw_t), 4)},
+        "hub_overhead_ratio": round(med(hub_t) / med(raw_t), 3),
+        "with_previews": {"hub_median_s": round(med(prev_t), 4), "ratio_to_raw": round(med(prev_t) / med(raw_t), 3),
+                          "preview_every_steps": settings.preview_every},
+        "batching": {"four_requests_one_by_one_s": round(med(seq_t), 4), "four_requests_at_once_s": round(med(bat_t), 4),
+                     "gain_ratio": round(med(seq_t) / med(bat_t), 3)},
+        "time_to_first_progress_s": round(med(first_t), 4),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
