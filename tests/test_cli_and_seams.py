@@ -1,0 +1,117 @@
+"""The `lienzo` command as a user runs it (a real subprocess), the package seams, offline loading."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lienzo(args, settings, **kw):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=180, **kw)
+
+
+def test_imagine_writes_grid_and_images_and_prints_paths(settings, tmp_path):
+    out = tmp_path / "out"
+    proc = lienzo(["imagine", "a red circle --ar 16:9 --seed 7", "--out", str(out), "--json"], settings)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    names = sorted(Path(f).name for f in result["files"])
+    job = result["job_id"]
+    assert names == sorted([f"lienzo-{job}-grid.png"] + [f"lienzo-{job}-{i}.png" for i in range(1, 5)])
+    assert all((out / n).exists() for n in names) and result["seeds"] == [7, 8, 9, 10]
+    assert "untrained placeholder" in proc.stderr  # says plainly what it is
+
+
+def test_bad_flag_exits_2_with_one_clear_line(settings):
+    proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: --ar '16x9' is not valid")
+    assert "Traceback" not in proc.stderr
+
+
+def test_describe_refuses_a_non_image(settings, tmp_path):
+    bogus = tmp_path / "x.png"
+    bogus.write_text("hello")
+    proc = lienzo(["describe", str(bogus)], settings)
+    assert proc.returncode == 2 and "not a readable image" in proc.stderr
+
+
+def test_models_json_lists_every_model_with_reasons_and_local_paths(settings):
+    proc = lienzo(["models", "--json"], settings)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    models = {m["name"]: m for m in data["models"]}
+    assert {"mini", "kandinsky-2.2", "kandinsky-2.1", "sdxl-turbo", "sd-1.5", "smollm2-360m"} <= set(models)
+    assert models["mini"]["runs_here"] and models["mini"]["local_path"]
+    assert not models["kandinsky-2.2"]["runs_here"] and models["kandinsky-2.2"]["reason"]
+    assert models["kandinsky-2.2"]["weights"]["prior"] == "kandinsky-community/kandinsky-2-2-prior"
+    assert data["offline"] is True
+
+
+def test_front_ends_never_import_torch_diffusers_transformers():
+    banned = {"torch", "diffusers", "transformers", "accelerate"}
+    offenders = []
+    for folder in ("demos", "bots", "spaces"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in banned]
+    assert offenders == []
+
+
+def test_the_vocabulary_front_ends_import_is_light():
+    # types, errors, settings, prompt grammar, catalog and PNG info load without torch/diffusers
+    code = ("import sys; import hub.types, hub.errors, hub.settings, hub.prompt, hub.catalog, hub.pnginfo, hub.cli; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_only_loading_calls_from_pretrained():
+    callers = [p.relative_to(ROOT) for p in (ROOT / "hub").rglob("*.py")
+               if ".from_pretrained(" in p.read_text() and p.name != "loading.py"]
+    assert callers == []
+
+
+def test_a_hub_model_offline_fails_fast_with_a_clear_message(settings):
+    from hub import catalog
+    from hub.errors import ModelUnavailable
+    from hub.loading import Loader
+
+    loader = Loader(settings)
+    with pytest.raises(ModelUnavailable, match="needs a download from the Hugging Face Hub"):
+        loader.kandinsky(catalog.get("kandinsky-2.2"))
+    gpu = Loader(settings.with_(device="auto"))
+    gpu.__dict__["gpu_gib"] = None  # as on a machine without a GPU
+    assert gpu.availability(catalog.get("sdxl-turbo")).status == "needs-gpu"
+
+
+@pytest.mark.weights
+@pytest.mark.skipif(not os.environ.get("LIENZO_TEST_WEIGHTS"),
+                    reason="real weights: needs a GPU and the Hugging Face Hub (set LIENZO_TEST_WEIGHTS=1)")
+def test_real_kandinsky_2_2_draws_at_768(tmp_path):
+    import asyncio
+
+    from hub.service import Hub
+    from hub.settings import Settings
+    from hub.types import ImagineRequest
+
+    async def main():
+        hub = Hub.create(Settings.from_env(data_dir=tmp_path, image_model="kandinsky-2.2"))
+        try:
+            return await (await hub.imagine(ImagineRequest("a red fox in the snow --seed 1"))).result()
+        finally:
+            await hub.close()
+
+    result = asyncio.run(main())
+    assert (result.width, result.height) == (768, 768) and len(result.images) == 4
