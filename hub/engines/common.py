@@ -94,6 +94,24 @@ def seamless(enabled: bool, *modules: torch.nn.Module) -> Iterator[None]:
             c.padding_mode = mode
 
 
+def call_pipeline(pipe, kwargs: dict, task: ImageTask, default_scheduler, autoencoder: torch.nn.Module,
+                  decode: Callable[[torch.Tensor], list[Image.Image]]) -> tuple[list[Image.Image], bool]:
+    """One diffusers call with the task's scheduler and --tile; on --stop, decode where it stopped.
+
+    Returns (images, stopped_early). The pipeline's own scheduler is put back afterwards.
+    """
+    pipe.scheduler = default_scheduler
+    swap_scheduler(pipe, task.scheduler)
+    try:
+        with seamless(task.tile, pipe.unet, autoencoder):
+            try:
+                return pipe(**kwargs).images, False
+            except StopEarly as early:
+                return decode(early.latents), True
+    finally:
+        pipe.scheduler = default_scheduler
+
+
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
     """(B, 3, H, W) in [-1, 1] -> PIL images."""
     arr = (images.float().clamp(-1, 1) * 0.5 + 0.5).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

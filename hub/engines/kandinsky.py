@@ -16,8 +16,7 @@ import torch
 from diffusers import KandinskyV22Img2ImgPipeline, KandinskyV22Pipeline, KandinskyV22PriorPipeline
 from PIL import Image
 
-from hub.engines.common import (ImageTask, Progress, StopEarly, generators, seamless, step_callback, swap_scheduler,
-                                to_pil)
+from hub.engines.common import ImageTask, Progress, call_pipeline, generators, step_callback, to_pil
 from hub.loading import Placement, place
 
 NEGATIVE_SALT = 0x9E3779B9  # negative-prompt rows draw their own noise, derived from the image's seed
@@ -162,18 +161,9 @@ class KandinskyEngine:
                 inits = [t.init_image.convert("RGB").resize((first.width, first.height), Image.LANCZOS)
                          for t in tasks for _ in t.seeds]
                 kwargs.update(image=inits, strength=first.strength)
-            pipe.scheduler = self._default_scheduler
-            swap_scheduler(pipe, first.scheduler)
-            try:
-                with seamless(first.tile, pipe.unet, pipe.movq):
-                    try:
-                        images = pipe(**kwargs).images
-                    except StopEarly as early:  # --stop: decode where the denoising stopped
-                        images = self._decode(early.latents)
-                        if progress is not None:
-                            progress("decoder", total, total, None)
-            finally:
-                pipe.scheduler = self._default_scheduler
+            images, stopped = call_pipeline(pipe, kwargs, first, self._default_scheduler, pipe.movq, self._decode)
+            if stopped and progress is not None:  # --stop: the last steps never ran
+                progress("decoder", total, total, None)
             return [images[s:s + n] for s, n in zip(starts, counts)]
 
     @torch.no_grad()

@@ -14,8 +14,7 @@ import torch
 from diffusers import AutoPipelineForImage2Image
 from PIL import Image
 
-from hub.engines.common import (ImageTask, Progress, StopEarly, generators, seamless, step_callback, swap_scheduler,
-                                to_pil)
+from hub.engines.common import ImageTask, Progress, call_pipeline, generators, step_callback, to_pil
 from hub.errors import CapabilityError
 from hub.loading import Placement, place
 
@@ -66,16 +65,8 @@ class StableDiffusionEngine:
                                for _ in t.seeds]
             kwargs["strength"] = first.strength
         with self._lock, torch.no_grad():
-            pipe.scheduler = self._default_scheduler
-            swap_scheduler(pipe, first.scheduler)
-            try:
-                with seamless(first.tile, pipe.unet, pipe.vae):
-                    try:
-                        images = pipe(**kwargs).images
-                    except StopEarly as early:
-                        images = _decode_all(pipe, early.latents)
-            finally:
-                pipe.scheduler = self._default_scheduler
+            images, _ = call_pipeline(pipe, kwargs, first, self._default_scheduler, pipe.vae,
+                                      lambda latents: _decode_all(pipe, latents))
         return [images[s:s + n] for s, n in zip(starts, counts)]
 
 
