@@ -11,42 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from hub import catalog, prompt
 from hub.engines.common import SEED_MOD, ImageTask
 from hub.errors import CapabilityError, Forbidden, InvalidRequest, ModelUnavailable
-from hub.images import fetch_image, grid, load_image
+from hub.images import fetch_image, load_image
 from hub.loading import Loader
-from hub.pnginfo import format_parameters
+from hub.runner import DeviceRunner, ImageJob, TextJob
 from hub.scheduler import JobHandle, Scheduler, Work
 from hub.settings import Settings
 from hub.store import Store, new_job_id
-from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImageResult, ImagineRequest,
-                       JobRecord, MixRequest, Origin, ProgressEvent, ShortenRequest, ShortenResult,
-                       TextResult, UpscaleRequest, VaryRequest)
+from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest, JobRecord,
+                       MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest, VaryRequest)
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
-PROGRESS_INTERVAL = 0.1  # seconds between step events
-
-
-@dataclass
-class _ImageJob:
-    spec: catalog.ModelSpec
-    kind: str
-    task: ImageTask
-    prompt: str  # shown in PNG info
-    grid: bool
-
-
-@dataclass
-class _TextJob:
-    spec: catalog.ModelSpec
-    kind: str  # chat | expand
-    request: Any
 
 
 def _default(value, default):
@@ -56,9 +37,9 @@ def _default(value, default):
 class Hub:
     def __init__(self, settings: Settings, store: Store, loader: Loader):
         self.settings, self.store, self.loader = settings, store, loader
-        self.scheduler = Scheduler(self._run, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
+        self.runner = DeviceRunner(settings, store, loader)
+        self.scheduler = Scheduler(self.runner, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
                                    max_batch=settings.max_batch)
-        self._engines: dict[str, Any] = {}
 
     @classmethod
     def create(cls, settings: Settings | None = None) -> Hub:
@@ -230,7 +211,7 @@ class Hub:
                    "stop": task.stop, "tile": task.tile, "strength": task.strength, "scheduler": task.scheduler,
                    "image_prompts": len(task.images), "lane": origin.lane, **(extra or {})}
         job_id = new_job_id()
-        work = Work(job_id, origin.user, _ImageJob(spec, kind, task, text, grid), lane=origin.lane,
+        work = Work(job_id, origin.user, ImageJob(spec, kind, task, text, grid), lane=origin.lane,
                     batch_key=(spec.name, task.batch_key()))
         handle = self.scheduler.submit(work)  # raises QueueFull / UserLimit before anything is stored
         self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
@@ -299,14 +280,14 @@ class Hub:
         from hub import describe
 
         image = load_image(req.image, self.settings, what="the image to describe")
-        engine = await self.scheduler.run_sync(self._engine, self._caption_spec(req.model))
+        engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
         return await self.scheduler.run_sync(describe.describe, engine, image)
 
     async def shorten(self, req: ShortenRequest) -> ShortenResult:
         from hub import describe
 
         text = prompt.parse(req.prompt).text
-        engine = await self.scheduler.run_sync(self._engine, self._caption_spec(req.model))
+        engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
         return await self.scheduler.run_sync(describe.shorten, engine, text)
 
     async def expand(self, req: ExpandRequest) -> JobHandle:
@@ -327,7 +308,7 @@ class Hub:
 
     def _submit_text(self, spec, kind, req, origin: Origin, request: dict) -> JobHandle:
         job_id = new_job_id()
-        handle = self.scheduler.submit(Work(job_id, origin.user, _TextJob(spec, kind, req), lane=origin.lane))
+        handle = self.scheduler.submit(Work(job_id, origin.user, TextJob(spec, kind, req), lane=origin.lane))
         self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
                           request=request)
         return handle
@@ -347,118 +328,3 @@ class Hub:
 
     def handle(self, job_id: str) -> JobHandle | None:
         return self.scheduler.handle(job_id)
-
-    # --- the device thread --------------------------------------------------------------------
-    def _engine(self, spec: catalog.ModelSpec):
-        engine = self._engines.get(spec.name)
-        if engine is not None:
-            return engine
-        placement = self.loader.placement
-        if spec.family == "kandinsky":
-            from hub.engines.kandinsky import KandinskyEngine
-
-            weights = self.loader.kandinsky(spec)
-            engine = KandinskyEngine(weights.prior, weights.decoder, placement, self.settings.preview_every)
-            engine.notes = weights.notes
-        elif spec.family == "auto":
-            from hub.engines.stable_diffusion import StableDiffusionEngine
-
-            engine = StableDiffusionEngine(self.loader.auto_pipeline(spec), placement, self.settings.preview_every)
-            engine.notes = ()
-        else:
-            from hub.engines.text import TextEngine
-
-            engine = TextEngine(*self.loader.text(spec), placement)
-            engine.notes = ()
-        if spec.family != "text" and placement.device != "cpu":  # one image model on the GPU at a time
-            for name in [n for n, e in self._engines.items() if catalog.MODELS[n].family != "text"]:
-                del self._engines[name]
-        self._engines[spec.name] = engine
-        return engine
-
-    def _run(self, batch: list[Work], report, cancelled) -> list[Any]:
-        payload = batch[0].payload
-        for work in batch:
-            self.store.mark_running(work.job_id)
-        try:
-            if isinstance(payload, _TextJob):
-                return [self._run_text(batch[0], report, cancelled)]
-            return self._run_images(batch, report, cancelled)
-        except Exception as exc:
-            if len(batch) == 1:
-                from hub.scheduler import _as_error
-
-                err = _as_error(exc)
-                self.store.fail(batch[0].job_id, str(err), "cancelled" if err.code == "cancelled" else "failed")
-                return [err]
-            raise  # the scheduler retries each job alone
-
-    def _run_images(self, batch: list[Work], report, cancelled) -> list[Any]:
-        jobs: list[_ImageJob] = [w.payload for w in batch]
-        spec = jobs[0].spec
-        engine = self._engine(spec)
-        ids = [w.job_id for w in batch]
-
-        last = {"t": 0.0, "stage": None}
-
-        def progress(stage, step, total, previews):
-            # at most ~10 step events a second: each one wakes the event loop, which on a small CPU
-            # competes with the pipeline; stage changes, previews and the last step always go out
-            now = time.monotonic()
-            if not (previews or step >= total or stage != last["stage"] or now - last["t"] >= PROGRESS_INTERVAL):
-                return
-            last.update(t=now, stage=stage)
-            for k, job_id in enumerate(ids):
-                shot = previews[k] if previews else None
-                report(ProgressEvent(job_id, stage, step, total, preview=shot))
-
-        outputs = engine.generate([j.task for j in jobs], progress, lambda: all(cancelled(i) for i in ids))
-        results = []
-        for work, job, images in zip(batch, jobs, outputs):
-            if cancelled(work.job_id):
-                from hub.errors import Cancelled
-
-                self.store.fail(work.job_id, "cancelled", "cancelled")
-                results.append(Cancelled("cancelled"))
-                continue
-            results.append(self._save(work.job_id, job, images, engine.notes))
-        return results
-
-    def _save(self, job_id: str, job: _ImageJob, images, notes: tuple[str, ...]) -> ImageResult:
-        t = job.task
-        model = job.spec.name + (" (untrained placeholder)" if notes else "")
-        params = []
-        for seed in t.seeds:
-            settings = {"Steps": t.num_inference_steps, "Sampler": t.scheduler or "default", "CFG scale": t.guidance_scale,
-                        "Seed": seed, "Size": f"{t.width}x{t.height}", "Model": model}
-            if job.spec.family == "kandinsky" and t.parts:
-                settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
-            if t.init_image is not None:
-                settings["Denoising strength"] = t.strength
-            settings.update({"Chaos": t.chaos or None, "Stop": t.stop, "Tile": "True" if t.tile else None,
-                             "Job": job_id, "Kind": job.kind, "Generator": "Lienzo"})
-            params.append(format_parameters(job.prompt, t.negative_prompt, settings))
-        record = self.store.finish(job_id, images, params, grid(images) if job.grid and len(images) > 1 else None)
-        return ImageResult(job_id=job_id, kind=job.kind, model=job.spec.name, images=record.images, grid=record.grid,
-                           seeds=tuple(t.seeds), width=t.width, height=t.height, prompt=job.prompt,
-                           negative_prompt=t.negative_prompt, parameters=tuple(params), notes=notes)
-
-    def _run_text(self, work: Work, report, cancelled) -> TextResult:
-        job: _TextJob = work.payload
-        engine = self._engine(job.spec)
-        req = job.request
-
-        def on_text(text: str) -> None:
-            report(ProgressEvent(work.job_id, "text", text=text))
-
-        stop = lambda: cancelled(work.job_id)  # noqa: E731
-        if job.kind == "expand":
-            text = engine.expand(req.prompt, req.max_new_tokens, req.seed, on_text, stop)
-            added = text[len(req.prompt.strip()):].strip() if text.startswith(req.prompt.strip()) else text
-        else:
-            messages = [{"role": m.role, "content": m.content} for m in req.messages]
-            text = engine.generate(messages, req.max_new_tokens, req.temperature, req.seed, on_text, stop)
-            added = ""
-        self.store.finish_text(work.job_id)
-        return TextResult(job_id=work.job_id, text=text, model=job.spec.name, added=added)
-
