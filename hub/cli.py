@@ -166,6 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     mo = sub.add_parser("models", help="the models, and whether each can run here now")
     mo.add_argument("--json", action="store_true", help="machine-readable, with local paths of bundled models")
 
+    tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
+    tm.add_argument("--out", type=Path, default=None, help="where the model folder goes (default: hub/mini/weights)")
+    tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
+    tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
+    tm.add_argument("--threads", type=int, help="torch CPU threads")
+
+    ev = sub.add_parser("eval-mini", help="score the mini model on held-out prompts (GenEval-style), en and es")
+    ev.add_argument("--single", type=int, default=24, help="single-object prompts per language")
+    ev.add_argument("--two", type=int, default=24, help="two-object prompts per language")
+    ev.add_argument("--out", type=Path, default=Path("eval-mini.json"), help="write the JSON report here")
+    ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
+
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
     be.add_argument("--model", default="mini")
@@ -182,6 +194,33 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "models":
             _models(settings, args)
+            return 0
+        if args.command == "train-mini":
+            from hub.catalog import BUNDLED_ROOT
+            from hub.mini.train import TrainConfig, train
+
+            cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
+            meta = train(args.out or BUNDLED_ROOT, args.work, cfg, threads=args.threads)
+            print(json.dumps(meta["seconds"]))
+            return 0
+        if args.command == "eval-mini":
+            from tqdm import tqdm
+
+            from hub.mini.evaluate import evaluate, sample_grid, table
+
+            bar = tqdm(desc="eval-mini", unit="prompt", file=sys.stderr)
+
+            def progress(done, total):
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = evaluate(settings, args.single, args.two, progress=progress)
+            bar.close()
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            print(table(report))
+            print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
+            if args.grid:
+                print(f"sample grid: {sample_grid(args.grid, settings)}")
             return 0
         if args.command == "bench":
             from hub.bench import run_bench

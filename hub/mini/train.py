@@ -1,0 +1,408 @@
+"""`lienzo train-mini`: train the miniature Kandinsky 2.2 on the shapes world, stage by stage.
+
+Stages (each resumable from its checkpoint in the work folder, fixed seed, a progress bar each):
+  tokenizer -> clip (contrastive, with hard negatives: swapped colours, flipped relations)
+  -> prior (text embedding -> image embedding, x0-prediction as Kandinsky's prior)
+  -> movq (autoencoder on 32x32 crops; latent statistics folded into its convs)
+  -> unet (epsilon prediction on normalised MoVQ latents, conditioned on CLIP image embeddings)
+  -> text (mini-text: a tiny GPT that expands "red circle" into a full scene description)
+  -> export (diffusers/transformers folders: prior/, decoder/, text/, fp16 safetensors)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from hub.mini import world
+from hub.mini.tiny import TinyArch, decoder_components, prior_components
+
+CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
+CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    clip_steps: int = 2000
+    clip_batch: int = 128
+    prior_steps: int = 2500
+    prior_batch: int = 128
+    movq_steps: int = 1200
+    movq_batch: int = 32
+    unet_steps: int = 5000
+    unet_batch: int = 64
+    text_steps: int = 1000
+    lr: float = 1e-3
+    unet_lr: float = 5e-4
+    cond_drop: float = 0.1  # classifier-free guidance dropout (prior and decoder)
+    checkpoint_every: int = 500
+
+    def scaled(self, factor: float) -> "TrainConfig":
+        """The same recipe with every step count multiplied (the smoke test runs a tiny fraction)."""
+        return TrainConfig(**{k: (max(2, int(v * factor)) if k.endswith("_steps") else v) for k, v in asdict(self).items()})
+
+
+ARCH = TinyArch(width=64, max_length=32, prior_layers=4)
+
+
+# --- data ---------------------------------------------------------------------------------------
+class Batches:
+    """Endless seeded batches of scenes, rendered on the fly (no dataset on disk, nothing to overfit)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+
+    def scenes(self, n: int) -> list[world.Scene]:
+        return [world.sample_scene(self.rng) for _ in range(n)]
+
+    def captions(self, scenes) -> list[str]:
+        return [s.caption("en" if self.rng.random() < 0.5 else "es") for s in scenes]
+
+    def hard_negative(self, scene: world.Scene) -> world.Scene:
+        if scene.relation:
+            return world.flip_relation(scene) if self.rng.random() < 0.5 else world.swap_colours(scene)
+        o = scene.objects[0]
+        if self.rng.random() < 0.5:
+            colour = self.rng.choice([c for c in world.COLOURS if c not in (o.colour, scene.background)])
+            o = world.Obj(o.shape, colour, o.size, o.cx, o.cy, o.position)
+        else:
+            o = world.Obj(self.rng.choice([s for s in world.SHAPES if s != o.shape]), o.colour, o.size, o.cx, o.cy,
+                          o.position)
+        return world.Scene(scene.background, (o,), None, scene.show_background, scene.show_size, scene.show_position)
+
+
+def pixels(scenes) -> torch.Tensor:
+    """(B, 3, 64, 64) in [-1, 1]."""
+    arr = np.stack([np.asarray(world.render(s)) for s in scenes])
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def clip_pixels(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] images -> what CLIPImageProcessor gives the vision tower (64 px, CLIP mean/std)."""
+    return ((x + 1) / 2 - CLIP_MEAN) / CLIP_STD
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+class Stage:
+    def __init__(self, work: Path, name: str, modules: dict, opt: torch.optim.Optimizer, steps: int, every: int,
+                 extra=None):
+        self.path, self.done_path = work / f"{name}.pt", work / f"{name}.done"
+        self.name, self.modules, self.opt, self.steps, self.every = name, modules, opt, steps, every
+        self.extra = extra  # () -> dict of more state to checkpoint (e.g. the EMA weights)
+        self.step = 0
+        self.state: dict = {}
+        if self.path.exists():
+            state = self.state = torch.load(self.path, weights_only=False)
+            for k, m in modules.items():
+                m.load_state_dict(state[k])
+            opt.load_state_dict(state["opt"])
+            self.step = state["step"]
+            random.setstate(state["py_rng"])
+            torch.set_rng_state(state["torch_rng"])
+
+    @property
+    def finished(self) -> bool:
+        return self.done_path.exists()
+
+    def save(self) -> None:
+        state = {k: m.state_dict() for k, m in self.modules.items()}
+        state.update(opt=self.opt.state_dict(), step=self.step, py_rng=random.getstate(),
+                     torch_rng=torch.get_rng_state(), **(self.extra() if self.extra else {}))
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.path)
+
+    def loop(self):
+        bar = tqdm(total=self.steps, initial=self.step, desc=self.name, unit="step", dynamic_ncols=True)
+        while self.step < self.steps:
+            yield self.step
+            self.step += 1
+            bar.update(1)
+            if self.step % self.every == 0 or self.step == self.steps:
+                self.save()
+        bar.close()
+        self.done_path.write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def cosine_lr(opt, step: int, total: int, base: float, warmup: int = 100) -> None:
+    lr = base * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+# --- stages -------------------------------------------------------------------------------------
+def train_clip(work, cfg, tok, comps, batches):
+    text, vision = comps["text_encoder"], comps["image_encoder"]
+    scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    params = list(text.parameters()) + list(vision.parameters()) + [scale]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
+    stage = Stage(work, "clip", {"text": text, "vision": vision}, opt, cfg.clip_steps, cfg.checkpoint_every)
+    if stage.finished:
+        return
+    text.train(), vision.train()
+    for step in stage.loop():
+        cosine_lr(opt, step, cfg.clip_steps, cfg.lr)
+        scenes = batches.scenes(cfg.clip_batch)
+        negatives = [batches.hard_negative(s) for s in scenes]
+        texts = batches.captions(scenes) + batches.captions(negatives)
+        ids = tok(texts, padding="max_length", max_length=ARCH.max_length, truncation=True, return_tensors="pt")
+        t = F.normalize(text(input_ids=ids.input_ids, attention_mask=ids.attention_mask).text_embeds, dim=-1)
+        v = F.normalize(vision(pixel_values=clip_pixels(pixels(scenes))).image_embeds, dim=-1)
+        logits = scale.exp().clamp(max=100) * v @ t.T  # (B, 2B): each image against captions + hard negatives
+        labels = torch.arange(len(scenes))
+        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits[:, : len(scenes)].T, labels)) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0:
+            tqdm.write(f"clip {step}: loss {loss.item():.3f}")
+    text.eval(), vision.eval()
+
+
+@torch.no_grad()
+def image_embeds(vision, x: torch.Tensor) -> torch.Tensor:
+    return vision(pixel_values=clip_pixels(x)).image_embeds
+
+
+def train_prior(work, cfg, tok, comps, batches):
+    prior, text, vision, sched = comps["prior"], comps["text_encoder"], comps["image_encoder"], comps["scheduler"]
+    opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.0)
+    stage = Stage(work, "prior", {"prior": prior}, opt, cfg.prior_steps, cfg.checkpoint_every)
+    if stage.finished:
+        return
+    if stage.step == 0:  # clip_mean/clip_std from data: the prior works on standardised embeddings
+        embs = torch.cat([image_embeds(vision, pixels(batches.scenes(256))) for _ in range(8)])
+        prior.clip_mean.data.copy_(embs.mean(0, keepdim=True))
+        prior.clip_std.data.copy_(embs.std(0, keepdim=True).clamp(min=1e-4))
+    alphas = sched.alphas_cumprod
+    prior.train()
+    for step in stage.loop():
+        cosine_lr(opt, step, cfg.prior_steps, cfg.lr)
+        scenes = batches.scenes(cfg.prior_batch)
+        texts = [c if random.random() > cfg.cond_drop else "" for c in batches.captions(scenes)]
+        with torch.no_grad():
+            ids = tok(texts, padding="max_length", max_length=ARCH.max_length, truncation=True, return_tensors="pt")
+            out = text(ids.input_ids)
+            x0 = (image_embeds(vision, pixels(scenes)) - prior.clip_mean) / prior.clip_std
+        t = torch.randint(0, len(alphas), (len(scenes),))
+        a = alphas[t].unsqueeze(1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+        pred = prior(xt, timestep=t, proj_embedding=out.text_embeds, encoder_hidden_states=out.last_hidden_state,
+                     attention_mask=ids.attention_mask.bool()).predicted_image_embedding
+        loss = F.mse_loss(pred, x0)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
+        opt.step()
+        if step % 200 == 0:
+            tqdm.write(f"prior {step}: loss {loss.item():.4f}")
+    prior.eval()
+
+
+def train_movq(work, cfg, movq, batches):
+    opt = torch.optim.AdamW(movq.parameters(), lr=cfg.lr)
+    stage = Stage(work, "movq", {"movq": movq}, opt, cfg.movq_steps, cfg.checkpoint_every)
+    if stage.finished:
+        return
+    movq.train()
+    for step in stage.loop():
+        cosine_lr(opt, step, cfg.movq_steps, cfg.lr)
+        x = pixels(batches.scenes(cfg.movq_batch))
+        i, j = random.randrange(0, 33, 4), random.randrange(0, 33, 4)  # crops on the latent grid
+        x = x[:, :, i:i + 32, j:j + 32]
+        h = movq.encode(x).latents
+        rec = movq.decode(h, force_not_quantize=True).sample
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-4 * h.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 200 == 0:
+            tqdm.write(f"movq {step}: loss {loss.item():.4f}")
+    movq.eval()
+
+
+@torch.no_grad()
+def fold_latent_stats(movq, batches) -> None:
+    """Make the MoVQ's latents zero-mean, unit-variance per channel, exactly, by rescaling its convs.
+
+    The decoder pipeline calls decode(latents, force_not_quantize=True) with no scaling factor, and the
+    spatial norms read the latents directly, so quant_conv, post_quant_conv and every SpatialNorm's
+    conv_y/conv_b are rewritten for z = (h - mean) / std.
+    """
+    from diffusers.models.attention_processor import SpatialNorm
+
+    h = torch.cat([movq.encode(pixels(batches.scenes(64))).latents for _ in range(4)])
+    mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp(min=1e-4)
+    qc = movq.quant_conv
+    qc.weight.div_(std.view(-1, 1, 1, 1))
+    qc.bias.sub_(mean).div_(std)
+
+    def feed_z(conv):  # conv(h) == conv'(z) with h = z * std + mean
+        conv.bias.add_((conv.weight.sum((2, 3)) * mean.view(1, -1)).sum(1))
+        conv.weight.mul_(std.view(1, -1, 1, 1))
+
+    feed_z(movq.post_quant_conv)
+    for m in movq.decoder.modules():
+        if isinstance(m, SpatialNorm):
+            feed_z(m.conv_y)
+            feed_z(m.conv_b)
+
+
+def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
+    from diffusers.training_utils import EMAModel
+
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
+    ema = EMAModel(unet.parameters(), decay=0.999)
+    stage = Stage(work, "unet", {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every,
+                  extra=lambda: {"ema": ema.state_dict()})
+    if "ema" in stage.state:
+        ema.load_state_dict(stage.state["ema"])
+    if stage.finished:
+        ema.copy_to(unet.parameters())
+        return
+    alphas = sched.alphas_cumprod
+    unet.train()
+    for step in stage.loop():
+        cosine_lr(opt, step, cfg.unet_steps, cfg.unet_lr)
+        x = pixels(batches.scenes(cfg.unet_batch))
+        with torch.no_grad():
+            z0 = movq.encode(x).latents
+            emb = image_embeds(vision, x)
+            drop = torch.rand(len(x)) < cfg.cond_drop
+            emb[drop] = zero_embed  # the decoder's unconditional embedding is exactly the zero-image one
+        t = torch.randint(0, len(alphas), (len(x),))
+        a = alphas[t].view(-1, 1, 1, 1)
+        noise = torch.randn_like(z0)
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        pred = unet(zt, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": emb}).sample
+        loss = F.mse_loss(pred[:, : z0.shape[1]], noise)  # only the noise half; the variance half is unused
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        ema.step(unet.parameters())
+        if step % 200 == 0:
+            tqdm.write(f"unet {step}: loss {loss.item():.4f}")
+    ema.copy_to(unet.parameters())
+    unet.eval()
+
+
+# --- mini-text: "red circle" -> a full scene description ---------------------------------------
+CHAT_TEMPLATE = "{{ messages[-1]['content'] }} ="
+
+
+def short_form(scene: world.Scene, caption: str, rng: random.Random) -> str:
+    """What a person might type: the content words of the caption, some dropped."""
+    stop = {"a", "an", "on", "the", "of", "at", "in", "un", "una", "de", "sobre", "fondo", "la", "el", "background"}
+    words = [w for w in caption.split() if w not in stop]
+    keep = [w for w in words if rng.random() < 0.7] or words[:2]
+    return " ".join(keep)
+
+
+def train_text(work, cfg, out_dir: Path, batches):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    rng = random.Random(cfg.seed + 7)
+    pairs = []
+    for _ in range(6000):
+        scene = world.sample_scene(rng)
+        full = scene.caption("en" if rng.random() < 0.5 else "es")
+        pairs.append(f"{short_form(scene, full, rng)} = {full}")
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(pairs, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                       show_progress=False))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                                  pad_token="<|endoftext|>", model_max_length=64)
+    tok.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(cfg.seed)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=96, n_layer=3, n_head=3,
+                                       bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    stage = Stage(work, "text", {"text": model}, opt, cfg.text_steps, cfg.checkpoint_every)
+    if not stage.finished:
+        model.train()
+        for step in stage.loop():
+            cosine_lr(opt, step, cfg.text_steps, cfg.lr)
+            batch = [p + tok.eos_token for p in rng.sample(pairs, 64)]
+            enc = tok(batch, padding="max_length", max_length=48, truncation=True, return_tensors="pt")
+            labels = enc.input_ids.masked_fill(enc.attention_mask == 0, -100)
+            labels[:, 0] = -100
+            first_pad = enc.attention_mask.sum(1)  # keep the first end token as a target: the model learns to stop
+            labels[torch.arange(len(batch)), first_pad.clamp(max=47)] = tok.eos_token_id
+            loss = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, labels=labels).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 200 == 0:
+                tqdm.write(f"text {step}: loss {loss.item():.3f}")
+    model.eval()
+    model.save_pretrained(out_dir / "text")
+    tok.save_pretrained(out_dir / "text")
+
+
+# --- the whole run ------------------------------------------------------------------------------
+def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: int | None = None) -> dict:
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+    from hub.mini.tokenizer import train_clip_bpe
+
+    if threads:
+        torch.set_num_threads(threads)
+    work.mkdir(parents=True, exist_ok=True)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    corpus_rng = random.Random(cfg.seed)
+    corpus = [s.caption(lang) for s in (world.sample_scene(corpus_rng) for _ in range(4000)) for lang in ("en", "es")]
+    corpus += ["0 1 2 3 4 5 6 7 8 9 . , ! ? : ; - ' \" ( )"] * 20
+    tok = train_clip_bpe(corpus, work / "tokenizer", vocab_size=ARCH.vocab_size, max_length=ARCH.max_length)
+    prior_parts = prior_components(tok, ARCH, cfg.seed)
+    decoder_parts = decoder_components(ARCH, cfg.seed)
+    batches = Batches(cfg.seed)
+    for name, fn in (("clip", lambda: train_clip(work, cfg, tok, prior_parts, batches)),
+                     ("prior", lambda: train_prior(work, cfg, tok, prior_parts, batches)),
+                     ("movq", lambda: train_movq(work, cfg, decoder_parts["movq"], batches))):
+        start = time.perf_counter()
+        fn()
+        times[name] = round(time.perf_counter() - start, 1)
+    movq = decoder_parts["movq"]
+    if not (work / "movq-folded.pt").exists():
+        fold_latent_stats(movq, Batches(cfg.seed + 1))
+        torch.save(movq.state_dict(), work / "movq-folded.pt")
+    movq.load_state_dict(torch.load(work / "movq-folded.pt"))
+    vision = prior_parts["image_encoder"]
+    with torch.no_grad():
+        zero = vision(pixel_values=torch.zeros(1, 3, ARCH.image_size, ARCH.image_size)).image_embeds[0]
+    start = time.perf_counter()
+    train_unet(work, cfg, decoder_parts["unet"], movq, vision, decoder_parts["scheduler"], zero, batches)
+    times["unet"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_text(work, cfg, out_dir, batches)
+    times["text"] = round(time.perf_counter() - start, 1)
+
+    for part in list(prior_parts.values()) + list(decoder_parts.values()):
+        if isinstance(part, torch.nn.Module):
+            part.half()  # stored fp16 (loaded back as fp32 on CPU: fp16 on a CPU is ~13x slower)
+    KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out_dir / "prior", safe_serialization=True)
+    KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
+    times["total"] = round(time.perf_counter() - t0, 1)
+    meta = {"config": asdict(cfg), "arch": asdict(ARCH), "seconds": times, "threads": torch.get_num_threads(),
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__}
+    (out_dir / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

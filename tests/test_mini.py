@@ -1,0 +1,101 @@
+"""The shapes world, the detector that scores the mini model, latent folding and a training smoke run."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from hub.mini import detect, world
+
+
+def test_world_is_deterministic_and_bilingual():
+    a, b = world.dataset(20, seed=4), world.dataset(20, seed=4)
+    assert [x[1] for x in a] == [x[1] for x in b]
+    assert all(np.array_equal(np.asarray(x[0]), np.asarray(y[0])) for x, y in zip(a, b))
+    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
+                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    assert scene.caption("en") == "a red circle above a blue square"
+    assert scene.caption("es") == "un círculo rojo encima de un cuadrado azul"
+    star = world.Scene("orange", (world.Obj("star", "purple", "small", 0.25, 0.5, "left"),), None, True, True, True)
+    assert star.caption("en") == "a small purple star on the left on an orange background"
+    assert star.caption("es") == "una estrella morada pequeña a la izquierda sobre fondo naranja"
+
+
+def test_hard_negatives_change_meaning_but_not_objects():
+    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
+                                  world.Obj("star", "blue", "small", 0.5, 0.75)), "above")
+    assert world.flip_relation(scene).caption() == "a red circle below a blue star"
+    assert world.swap_colours(scene).caption() == "a blue circle above a red star"
+
+
+def test_detector_reads_rendered_ground_truth():
+    rng = random.Random(99)
+    for _ in range(150):
+        scene = world.sample_scene(rng)
+        bg, found = detect.detect(world.render(scene))
+        assert bg == scene.background and len(found) == len(scene.objects)
+        for obj in scene.objects:
+            match = next(f for f in found if f.colour == obj.colour)
+            assert match.shape == obj.shape
+            assert abs(match.cx - obj.cx) < 0.08 and abs(match.cy - obj.cy) < 0.12
+
+
+def test_scoring_catches_wrong_relations_and_colours():
+    from hub.mini.evaluate import score
+
+    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
+                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    assert score(scene, world.render(scene)) == {"count": 1.0, "colour": 1.0, "shape": 1.0, "relation": 1.0}
+    flipped = world.render(world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.75),
+                                                 world.Obj("square", "blue", "small", 0.5, 0.25)), "above"))
+    assert score(scene, flipped)["relation"] == 0.0
+    wrong = world.render(world.Scene("white", (world.Obj("triangle", "green", "small", 0.5, 0.25),)))
+    assert score(scene, wrong)["colour"] == 0.0 and score(scene, wrong)["count"] == 0.0
+
+
+def test_folding_latent_statistics_is_exact():
+    from hub.mini.tiny import decoder_components
+    from hub.mini.train import Batches, fold_latent_stats, pixels
+
+    movq = decoder_components(seed=1)["movq"].eval()
+    x = pixels(Batches(3).scenes(4))
+    with torch.no_grad():
+        before = movq.decode(movq.encode(x).latents, force_not_quantize=True).sample
+        fold_latent_stats(movq, Batches(5))
+        same = Batches(5)  # the very scenes the statistics were taken from
+        z = movq.encode(torch.cat([pixels(same.scenes(64)) for _ in range(4)])).latents
+        after = movq.decode(movq.encode(x).latents, force_not_quantize=True).sample
+    assert torch.allclose(before, after, atol=1e-4)
+    assert z.mean((0, 2, 3)).abs().max() < 1e-3 and (z.std((0, 2, 3)) - 1).abs().max() < 1e-3
+
+
+@pytest.mark.slow
+def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hub.mini.train import TrainConfig, train
+
+    cfg = TrainConfig().scaled(0.002)
+    meta = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)
+    assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "text", "total"}
+    prior = KandinskyV22PriorPipeline.from_pretrained(tmp_path / "out" / "prior", local_files_only=True,
+                                                     dtype=torch.float32)  # as hub.loading does on a CPU
+    decoder = KandinskyV22Pipeline.from_pretrained(tmp_path / "out" / "decoder", local_files_only=True,
+                                                   dtype=torch.float32)
+    from safetensors import safe_open
+
+    with safe_open(tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors", "pt") as f:
+        assert f.get_tensor(next(iter(f.keys()))).dtype == torch.float16  # stored fp16
+    assert prior.prior.clip_std.abs().min() > 0  # set from data, not left at zero
+    emb = prior("a red circle", num_inference_steps=2).image_embeds
+    assert decoder(image_embeds=emb.float(), negative_image_embeds=emb.float() * 0, height=64, width=64,
+                   num_inference_steps=2, output_type="np").images.shape == (1, 64, 64, 3)
+    tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "text")
+    assert tok.apply_chat_template([{"role": "user", "content": "red circle"}], tokenize=False) == "red circle ="
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "text").config.n_layer == 3
+    before = (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
+    again = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)  # every stage done: resumes to the end
+    assert again["seconds"]["unet"] < meta["seconds"]["unet"]
+    assert (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == before
