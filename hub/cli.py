@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     mo = sub.add_parser("models", help="the models, and whether each can run here now")
     mo.add_argument("--json", action="store_true", help="machine-readable, with local paths of bundled models")
 
+    sv = sub.add_parser("serve", help="the web hub (Gradio) on the best model that runs here")
+    sv.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve the network")
+    sv.add_argument("--port", type=int, default=7860)
+    sv.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
+    sv.add_argument("--mcp", action="store_true", help="also serve the tools over MCP (or LIENZO_MCP=1)")
+
     tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
     tm.add_argument("--out", type=Path, default=None, help="where the model folder goes (default: hub/mini/weights)")
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
@@ -194,6 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "models":
             _models(settings, args)
+            return 0
+        if args.command == "serve":
+            import os
+
+            from demos.app import launch
+            from hub.service import Hub
+
+            mcp = args.mcp or os.environ.get("LIENZO_MCP", "").strip().lower() in ("1", "true", "yes", "on")
+            launch(Hub.create(settings), args.host, args.port, args.share, mcp)
             return 0
         if args.command == "train-mini":
             from hub.catalog import BUNDLED_ROOT

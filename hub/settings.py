@@ -41,6 +41,10 @@ class Settings:
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
 
+    def __post_init__(self):
+        if not isinstance(self.data_dir, Path):  # accept a str from code, as from the environment
+            object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Read LIENZO_<FIELD> variables (e.g. LIENZO_DEVICE=cuda, LIENZO_MAX_QUEUE=32)."""

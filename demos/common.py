@@ -1,0 +1,53 @@
+"""What the tabs share: who the user is, running a Hub job with a progress bar and previews."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from hub.errors import LienzoError
+from hub.types import Origin
+
+GPU = "gpu"  # every event that runs a model shares this concurrency_id: one queue in front of the device
+
+
+def origin(request: gr.Request | None) -> Origin:
+    """Each browser session is one user for fairness and history (a logged-in name when there is one)."""
+    if request is None:
+        return Origin(user="web:anonymous", surface="web")
+    name = getattr(request, "username", None) or request.session_hash or "anonymous"
+    return Origin(user=f"web:{name}", surface="web")
+
+
+async def follow(job, progress: gr.Progress):
+    """Yield previews while the job runs (and drive the progress bar); finally yield its result."""
+    async for event in job.events():
+        if event.stage == "queued" and event.position:
+            progress(0, desc=f"queued: position {event.position}")
+        elif event.total:
+            progress((event.step, event.total), desc=event.stage)
+        if event.preview is not None:
+            yield event.preview, None
+    try:
+        yield None, await job.result()
+    except LienzoError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+async def start(coro):
+    """Await a Hub call, turning its typed errors into messages the user reads."""
+    try:
+        return await coro
+    except LienzoError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def gallery_items(result) -> list[tuple[str, str]]:
+    items = [(str(result.grid), "grid")] if result.grid else []
+    return items + [(str(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
+
+
+def details(result) -> str:
+    lines = [f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
+             f"**seeds** {', '.join(map(str, result.seeds))}"]
+    lines += [f"⚠️ {n}" for n in result.notes]
+    return "  \n".join(lines)

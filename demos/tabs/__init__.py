@@ -1,0 +1,1 @@
+"""One module per tab, each exposing build(hub, t)."""

@@ -1,0 +1,131 @@
+"""Generate: prompt (with Midjourney flags) -> grid and images, live previews, then vary or upscale."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from demos.common import GPU, details, follow, gallery_items, origin, start
+from hub.types import ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
+
+ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
+SCHEDULERS = ["default", "DDIMScheduler", "DPMSolverMultistepScheduler", "EulerDiscreteScheduler",
+              "UniPCMultistepScheduler"]
+
+
+def build(hub, t) -> dict:
+    runnable = [spec.name for spec, avail in hub.models() if avail.ok and spec.can("text2img")]
+    default = hub.default_image_model
+
+    async def imagine(prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images,
+                      scheduler, request: gr.Request, progress=gr.Progress()):
+        """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, ...).
+
+        Args:
+            prompt: what to draw, optionally with flags such as --ar 16:9 --seed 7 --no text
+            negative: what to keep out of the image
+            model: model name from the model list
+            aspect: aspect ratio such as 16:9 (ignored when the prompt has --ar)
+            steps: decoder denoising steps
+            prior_steps: prior denoising steps (Kandinsky models)
+            guidance: classifier-free guidance scale
+            seed: seed of the first image (the others use seed+1, seed+2, ...)
+            randomize: pick a random seed instead
+            num_images: how many images (1-4)
+            scheduler: diffusers scheduler class name, or default
+        """
+        if aspect and aspect != "1:1" and "--ar" not in prompt and "\u2014ar" not in prompt:
+            prompt = f"{prompt} --ar {aspect}"
+        req = ImagineRequest(prompt, negative_prompt=negative or "", model=model or None, num_images=int(num_images),
+                             num_inference_steps=int(steps) if steps else None,
+                             prior_num_inference_steps=int(prior_steps) if prior_steps else None,
+                             guidance_scale=float(guidance) if guidance is not None else None,
+                             seed=None if randomize else int(seed),
+                             scheduler=None if scheduler in (None, "", "default") else scheduler,
+                             preview=True, origin=origin(request))
+        job = await start(hub.imagine(req))
+        async for preview, result in follow(job, progress):
+            if preview is not None:
+                yield [(preview, "preview")], gr.skip(), gr.skip()
+            else:
+                yield gallery_items(result), details(result), result.job_id
+
+    async def expand_prompt(prompt, request: gr.Request):
+        """Enhance a short prompt into a full scene description with the text model.
+
+        Args:
+            prompt: a short idea, e.g. "red circle"
+        """
+        job = await start(hub.expand(ExpandRequest(prompt, origin=origin(request))))
+        result = await start(job.result())
+        return result.text, f"added: *{result.added}*" if result.added else ""
+
+    async def vary(job_id, index, strength, request: gr.Request, progress=gr.Progress()):
+        req = VaryRequest(job_id, int(index) - 1, strength, preview=True, origin=origin(request))
+        job = await start(hub.vary(req))
+        async for preview, result in follow(job, progress):
+            yield ([(preview, "preview")], gr.skip(), gr.skip()) if preview is not None else \
+                (gallery_items(result), details(result), result.job_id)
+
+    async def vary_subtle(job_id, index, request: gr.Request, progress=gr.Progress()):
+        """New images close to image `index` (1-4) of job `job_id`, keeping its composition."""
+        async for out in vary(job_id, index, "subtle", request, progress):
+            yield out
+
+    async def vary_strong(job_id, index, request: gr.Request, progress=gr.Progress()):
+        """New images with the idea of image `index` (1-4) of job `job_id`, in a new composition."""
+        async for out in vary(job_id, index, "strong", request, progress):
+            yield out
+
+    async def upscale(job_id, index, request: gr.Request, progress=gr.Progress()):
+        """Image `index` (1-4) of job `job_id` at twice the size, re-detailed."""
+        job = await start(hub.upscale(UpscaleRequest(job_id, int(index) - 1, preview=True, origin=origin(request))))
+        async for preview, result in follow(job, progress):
+            yield ([(preview, "preview")], gr.skip(), gr.skip()) if preview is not None else \
+                (gallery_items(result), details(result), result.job_id)
+
+    # --- layout ---
+    with gr.Row():
+        with gr.Column(scale=2):
+            prompt = gr.Textbox(label=t("prompt"), placeholder=t("prompt_hint"), lines=2, elem_id="prompt")
+            added = gr.Markdown()
+            negative = gr.Textbox(label=t("negative"))
+            with gr.Row():
+                model = gr.Dropdown(runnable, value=default, label=t("model"))
+                aspect = gr.Dropdown(ASPECTS, value="1:1", label=t("aspect"))
+                num_images = gr.Slider(1, 4, value=4, step=1, label=t("num_images"))
+            with gr.Accordion(t("advanced"), open=False):
+                with gr.Row():
+                    steps = gr.Slider(1, 100, value=25, step=1, label=t("steps"))
+                    prior_steps = gr.Slider(1, 100, value=25, step=1, label=t("prior_steps"))
+                    guidance = gr.Slider(0, 20, value=4.0, step=0.5, label=t("guidance"))
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, label=t("seed"))
+                    randomize = gr.Checkbox(value=True, label=t("randomize"))
+                    scheduler = gr.Dropdown(SCHEDULERS, value="default", label=t("scheduler"))
+            with gr.Row():
+                go = gr.Button(t("generate"), variant="primary", elem_id="generate")
+                enhance = gr.Button(t("enhance"))
+        with gr.Column(scale=3):
+            gallery = gr.Gallery(label=t("output"), columns=2, format="png", height=420, elem_id="gallery")
+            info = gr.Markdown(elem_id="details")
+            job_id = gr.Textbox(label=t("job_id"), interactive=True)
+            with gr.Row():
+                index = gr.Slider(1, 4, value=1, step=1, label=t("image_index"))
+                subtle = gr.Button(t("vary_subtle"))
+                strong = gr.Button(t("vary_strong"))
+                up = gr.Button(t("upscale"))
+    with gr.Accordion(t("models_here"), open=False):
+        gr.Markdown("\n".join(["| model | runs here | why |", "|---|---|---|"] +
+                              [f"| {s.name} | {'yes' if a.ok else 'no'} | {a.reason} |" for s, a in hub.models()]))
+
+    # --- wiring ---
+    inputs = [prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images, scheduler]
+    outputs = [gallery, info, job_id]
+    go.click(imagine, inputs, outputs, api_name="imagine", concurrency_id=GPU)
+    prompt.submit(imagine, inputs, outputs, api_name="imagine_submit", api_visibility="private", concurrency_id=GPU)
+    enhance.click(expand_prompt, [prompt], [prompt, added], api_name="expand_prompt", concurrency_id=GPU)
+    subtle.click(vary_subtle, [job_id, index], outputs, api_name="vary", concurrency_id=GPU)
+    strong.click(vary_strong, [job_id, index], outputs, api_name="vary_strong", concurrency_id=GPU)
+    up.click(upscale, [job_id, index], outputs, api_name="upscale", concurrency_id=GPU)
+    return {"prompt": prompt, "negative": negative, "model": model, "steps": steps, "prior_steps": prior_steps,
+            "guidance": guidance, "seed": seed, "randomize": randomize}

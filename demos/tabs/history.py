@@ -1,0 +1,73 @@
+"""History: this session's past jobs from the store, reuse their settings; and PNG info for any PNG."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from demos.common import origin
+from hub.errors import LienzoError
+from hub.pnginfo import read_parameters
+
+
+def build(hub, t, generate: dict) -> None:
+    def history(request: gr.Request):
+        """This browser session's jobs, newest first (thumbnails and settings)."""
+        jobs = hub.list_jobs(user=origin(request).user, limit=40)
+        thumbs = [(str(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
+        rows = [[j.id, j.kind, j.status, j.model, j.request.get("prompt", ""), ", ".join(map(str, j.seeds[:4])),
+                 j.created_at.strftime("%Y-%m-%d %H:%M")] for j in jobs]
+        return thumbs, rows
+
+    def reuse(job_id):
+        try:
+            job = hub.get_job(job_id.strip())
+        except LienzoError as exc:
+            raise gr.Error(str(exc)) from None
+        r = job.request
+        return (r.get("prompt", ""), r.get("negative_prompt", ""), job.model, r.get("num_inference_steps"),
+                r.get("prior_num_inference_steps"), r.get("guidance_scale"), job.seeds[0] if job.seeds else 0, False)
+
+    def png_info(path):
+        """The generation parameters stored in a PNG (A1111-style 'parameters').
+
+        Args:
+            path: a PNG file
+        """
+        if path is None:
+            raise gr.Error("drop a PNG file first")
+        try:
+            with open(path, "rb") as f:
+                params = read_parameters(f.read())
+        except LienzoError as exc:
+            raise gr.Error(str(exc)) from None
+        return {"prompt": params.prompt, "negative_prompt": params.negative_prompt, **params.settings}
+
+    def send(info):
+        if not info:
+            raise gr.Error("read a PNG's parameters first")
+        num = lambda key, cast: cast(info[key]) if key in info else None  # noqa: E731
+        return (info.get("prompt", ""), info.get("negative_prompt", ""), num("Steps", int), num("CFG scale", float),
+                num("Seed", int) or 0, "Seed" not in info)
+
+    gr.Markdown(t("history_intro"))
+    refresh = gr.Button(t("refresh"))
+    thumbs = gr.Gallery(columns=6, height=220, format="png")
+    table = gr.Dataframe(headers=["id", "kind", "status", "model", "prompt", "seeds", "when"], interactive=False,
+                         label=t("jobs"))
+    with gr.Row():
+        job_id = gr.Textbox(label=t("job_id"))
+        reuse_btn = gr.Button(t("reuse"))
+    gr.Markdown("---")
+    gr.Markdown(t("pnginfo"))
+    with gr.Row():
+        png = gr.File(label=t("png_file"), file_types=[".png"], type="filepath")
+        params = gr.JSON(label=t("parameters"))
+    send_btn = gr.Button(t("send_to_generate"))
+
+    g = generate
+    refresh.click(history, None, [thumbs, table], api_name="history")
+    reuse_btn.click(reuse, [job_id], [g["prompt"], g["negative"], g["model"], g["steps"], g["prior_steps"],
+                                     g["guidance"], g["seed"], g["randomize"]], api_name="reuse")
+    png.upload(png_info, [png], [params], api_name="png_info")
+    send_btn.click(send, [params], [g["prompt"], g["negative"], g["steps"], g["guidance"], g["seed"], g["randomize"]],
+                   api_visibility="private")

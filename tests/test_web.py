@@ -1,0 +1,97 @@
+"""The real web hub on localhost, driven by gradio_client as an API user would."""
+
+import socket
+
+import pytest
+from PIL import Image
+
+from hub.pnginfo import read_parameters
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, placeholder_models):
+    from demos.app import launch
+    from hub.service import Hub
+    from hub.settings import Settings
+
+    data = tmp_path_factory.mktemp("web")
+    (data / "models").symlink_to(placeholder_models)
+    hub = Hub.create(Settings(data_dir=data, offline=True, device="cpu", preview_every=2))
+    port = free_port()
+    demo = launch(hub, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", hub
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[0], verbose=False)
+
+
+def imagine(client, prompt, **kw):
+    args = dict(negative="", model="mini", aspect="1:1", steps=4, prior_steps=4, guidance=4.0, seed=0,
+                randomize=False, num_images=4, scheduler="default")
+    args.update(kw)
+    return client.predict(prompt, *args.values(), api_name="/imagine")
+
+
+def test_every_event_is_a_named_api(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/imagine", "/mix", "/vary", "/upscale", "/describe", "/expand_prompt", "/png_info", "/history"} <= names
+
+
+def test_imagine_returns_pngs_that_keep_their_parameters(client):
+    gallery, info, job_id = imagine(client, "un círculo rojo --seed 7", aspect="16:9")
+    assert len(gallery) == 5 and gallery[0]["caption"] == "grid"
+    assert "seeds** 7, 8, 9, 10" in info and len(job_id) == 10
+    image = Image.open(gallery[1]["image"])
+    assert image.format == "PNG" and image.size == (80, 48)
+    params = read_parameters(image)
+    assert params.prompt == "un círculo rojo --seed 7 --ar 16:9" and params.get("Seed") == "7"
+
+
+def test_mix_vary_upscale_describe_and_png_info(client):
+    from gradio_client import handle_file
+
+    gallery, _, job_id = imagine(client, "a blue star --seed 1", num_images=2)
+    first = gallery[1]["image"]
+    slots = ["a red circle", None, 0.7, "", handle_file(first), 0.3] + ["", None, 0.0] * 3
+    mixed, _, used = client.predict(*slots, 5, api_name="/mix")
+    assert len(mixed) == 5 and used == "a red circle::0.7 + <image 1>::0.3"
+    varied, _, vary_id = client.predict(job_id, 2, api_name="/vary")
+    assert len(varied) == 5 and vary_id != job_id
+    up, _, _ = client.predict(job_id, 1, api_name="/upscale")
+    assert Image.open(up[0]["image"]).size == (128, 128)
+    described = client.predict(handle_file(first), api_name="/describe")
+    assert described.count("\n") == 3 and described.startswith("1. ")
+    info = client.predict(handle_file(first), api_name="/png_info")
+    assert info["Seed"] == "1" and info["prompt"] == "a blue star --seed 1"
+
+
+def test_bad_input_comes_back_as_a_readable_error(client):
+    from gradio_client.exceptions import AppError
+
+    for prompt, needle in [("", "the prompt is empty"), ("cat --ar 16x9", "--ar '16x9' is not valid"),
+                           ("cat --v 6", "Midjourney-only")]:
+        with pytest.raises(AppError) as err:
+            imagine(client, prompt)
+        assert needle in str(err.value) and "Traceback" not in str(err.value)
+    with pytest.raises(AppError, match="no job with id 'nojob'"):
+        client.predict("nojob", 1, api_name="/vary")
+    with pytest.raises(AppError, match="at least one slot"):
+        client.predict(*(["", None, 0.0] * 5), 0, api_name="/mix")
+
+
+def test_history_shows_this_sessions_jobs(client):
+    imagine(client, "a green square --seed 4", num_images=1)
+    thumbs, table = client.predict(api_name="/history")
+    rows = table["data"]
+    assert rows and any("a green square" in r[4] for r in rows) and thumbs
