@@ -1,7 +1,7 @@
 # One source of truth for installing, running and testing Lienzo.
-#   make test   install, then run the whole test suite
+#   make demo   install, then launch the web hub on the bundled model (http://127.0.0.1:7860)
+#   make test   install, then run the whole test suite (installs Debian's chromium for the browser tests)
 #   make bench  install, then measure (docs/BENCHMARKS.md)
-# (`make demo`, the web hub on the bundled model, arrives with the web-hub issue.)
 #
 # CPU install (the default) pins torch to the 2.13.0 CPU build through constraints/cpu.txt so
 # pip never pulls the multi-GB CUDA build. GPU users: see README.md, "GPU install".
@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: install test bench clean
+.PHONY: install demo test browser bench clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,17 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 
 install: $(VENV)/.installed
 
-test: install
+demo: install
+	$(VENV)/bin/lienzo serve
+
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q
 
 bench: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,24 @@ def tiny_kandinsky(placeholder_models):
     prior.set_progress_bar_config(disable=True)
     decoder.set_progress_bar_config(disable=True)
     return prior, decoder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, placeholder_models):
+    from demos.app import launch
+    from hub.service import Hub
+    from hub.settings import Settings
+
+    data = tmp_path_factory.mktemp("web")
+    (data / "models").symlink_to(placeholder_models)
+    hub = Hub.create(Settings(data_dir=data, offline=True, device="cpu", preview_every=2))
+    port = free_port()
+    demo = launch(hub, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", hub
+    demo.close()

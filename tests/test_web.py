@@ -1,32 +1,9 @@
 """The real web hub on localhost, driven by gradio_client as an API user would."""
 
-import socket
-
 import pytest
 from PIL import Image
 
 from hub.pnginfo import read_parameters
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, placeholder_models):
-    from demos.app import launch
-    from hub.service import Hub
-    from hub.settings import Settings
-
-    data = tmp_path_factory.mktemp("web")
-    (data / "models").symlink_to(placeholder_models)
-    hub = Hub.create(Settings(data_dir=data, offline=True, device="cpu", preview_every=2))
-    port = free_port()
-    demo = launch(hub, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/", hub
-    demo.close()
 
 
 @pytest.fixture(scope="module")
