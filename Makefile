@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: install demo test browser bench clean
+.PHONY: install demo test browser bench space clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# A Space folder: spaces/ plus the packages it imports, ready for `hf upload <user>/<space> build/space .`
+space:
+	rm -rf build/space && mkdir -p build/space
+	cp spaces/README.md spaces/app.py spaces/requirements.txt build/space/
+	cp -r hub demos build/space/
+	find build/space -name __pycache__ -prune -exec rm -rf {} +
+	@echo "build/space is ready: hf upload <user>/<space> build/space . --repo-type space"

@@ -35,14 +35,15 @@ def _default(value, default):
 
 
 class Hub:
-    def __init__(self, settings: Settings, store: Store, loader: Loader):
+    def __init__(self, settings: Settings, store: Store, loader: Loader, device_call=None):
+        """device_call: wraps every call on the device thread, e.g. spaces.GPU(duration=...) on ZeroGPU."""
         self.settings, self.store, self.loader = settings, store, loader
         self.runner = DeviceRunner(settings, store, loader)
-        self.scheduler = Scheduler(self.runner, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
+        self.scheduler = Scheduler(device_call(self.runner) if device_call else self.runner, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
                                    max_batch=settings.max_batch)
 
     @classmethod
-    def create(cls, settings: Settings | None = None) -> Hub:
+    def create(cls, settings: Settings | None = None, device_call=None) -> Hub:
         """The composition root: settings -> store, loader -> Hub."""
         settings = settings or Settings.from_env()
         if settings.threads:
@@ -53,7 +54,7 @@ class Hub:
         interrupted = store.recover()
         if interrupted:
             log.warning("%d job(s) from a previous run were interrupted and marked failed", interrupted)
-        return cls(settings, store, Loader(settings))
+        return cls(settings, store, Loader(settings), device_call)
 
     async def close(self) -> None:
         await self.scheduler.stop()
