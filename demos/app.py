@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.i18n import STRINGS
-from demos.tabs import generate, history, mix
+from demos.tabs import chat, compare, generate, history, mix
 
 
 def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
@@ -20,8 +20,12 @@ def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
                 fields = generate.build(hub, i18n)
             with gr.Tab(i18n("tab_mix"), id="mix"):
                 mix.build(hub, i18n)
+            with gr.Tab(i18n("tab_chat"), id="chat"):
+                chat.build(hub, i18n)
             with gr.Tab(i18n("tab_history"), id="history"):
                 history.build(hub, i18n, fields)
+            with gr.Tab(i18n("tab_compare"), id="compare"):
+                compare.build(hub, i18n)
     demo.queue(max_size=hub.settings.max_queue)
     return demo, i18n
 

@@ -21,6 +21,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "send_to_generate": "Send to Generate", "language": "Language",
         "vary_subtle": "Vary (subtle)", "vary_strong": "Vary (strong)", "upscale": "Upscale ×2",
         "image_index": "Image number (1-4)",
+        "tab_chat": "Chat tutor", "tab_compare": "Compare",
+        "chat_intro": "Ask about GANs, VAEs, RNNs and LSTMs, transformers, autoregressive and diffusion models. "
+        "Answers follow your language and cite the course notes.",
+        "compare_md": """### Four text-to-image systems
+
+| | DALL·E 3 | Midjourney | Stable Diffusion | Kandinsky 2.2 |
+|---|---|---|---|---|
+| Developer | OpenAI | Midjourney, Inc. | Stability AI and community | Sber AI (Kandinsky community on Hugging Face) |
+| How it works | diffusion guided by detailed captions a language model rewrites | undisclosed diffusion model | latent diffusion: UNet on VAE latents attending to CLIP text tokens | prior (text embedding → CLIP image embedding) + UNet decoder on MoVQ latents |
+| Ease of use | chat in ChatGPT; follows long prompts well | Discord or web; short prompts, strong house style | needs a UI (A1111, ComfyUI) or code; many knobs | code (diffusers) or a hub like this one; mixing images is built in |
+| Freedom | closed weights, strict content policy | closed weights, moderation | open weights, run it anywhere, fine-tune it | open weights (Apache-2.0), run it anywhere |
+| Price | in paid ChatGPT plans or per image by API | monthly subscription | free to run on your own GPU | free to run on your own GPU |
+| Special strength | text in images, prompt following | aesthetics out of the box | ecosystem: LoRAs, ControlNet, inpainting | image + text mixing through one embedding |
+
+Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and Kandinsky (2.1, 2.2), plus its own miniature Kandinsky offline.""",
     },
     "es": {
         "title": "# Lienzo\nGenera, mezcla y aprende cómo funcionan los modelos de imagen.",
@@ -41,5 +56,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "png_file": "Archivo PNG", "parameters": "Parámetros", "send_to_generate": "Enviar a Generar",
         "language": "Idioma", "vary_subtle": "Variar (sutil)", "vary_strong": "Variar (fuerte)",
         "upscale": "Ampliar ×2", "image_index": "Número de imagen (1-4)",
+        "tab_chat": "Tutor", "tab_compare": "Comparar",
+        "chat_intro": "Pregunta por GAN, VAE, RNN y LSTM, transformers, modelos autorregresivos y de difusión. "
+        "Responde en tu idioma y cita los apuntes.",
+        "compare_md": """### Cuatro sistemas de texto a imagen
+
+| | DALL·E 3 | Midjourney | Stable Diffusion | Kandinsky 2.2 |
+|---|---|---|---|---|
+| Desarrollador | OpenAI | Midjourney, Inc. | Stability AI y la comunidad | Sber AI (comunidad Kandinsky en Hugging Face) |
+| Cómo funciona | difusión guiada por descripciones detalladas que reescribe un modelo de lenguaje | modelo de difusión no publicado | difusión latente: UNet sobre latentes de un VAE que atiende a los tokens de texto de CLIP | prior (embedding de texto → embedding de imagen CLIP) + decodificador UNet sobre latentes MoVQ |
+| Facilidad de uso | se chatea en ChatGPT; sigue bien prompts largos | Discord o web; prompts cortos, estilo propio marcado | necesita una interfaz (A1111, ComfyUI) o código; muchos ajustes | código (diffusers) o un hub como este; mezclar imágenes viene incluido |
+| Libertad | pesos cerrados, política de contenidos estricta | pesos cerrados, moderación | pesos abiertos, se ejecuta en cualquier sitio y se puede ajustar | pesos abiertos (Apache-2.0), se ejecuta en cualquier sitio |
+| Precio | en planes de pago de ChatGPT o por imagen vía API | suscripción mensual | gratis en tu propia GPU | gratis en tu propia GPU |
+| Punto fuerte | texto dentro de la imagen, fidelidad al prompt | estética de serie | ecosistema: LoRA, ControlNet, inpainting | mezcla de imágenes y textos con un único embedding |
+
+Lienzo ejecuta los dos abiertos: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) y Kandinsky (2.1, 2.2), además de su propio Kandinsky en miniatura sin conexión.""",
     },
 }

@@ -81,6 +81,16 @@ class Hub:
         raise ModelUnavailable("no text model can run here: mini-text is not bundled yet and the Hugging Face Hub "
                                "cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache")
 
+    @property
+    def chat_model(self) -> str | None:
+        """The chat-capable text model that can run here, or None (then the tutor answers from its notes)."""
+        names = [self.settings.text_model] if self.settings.text_model else ["smollm2-360m", "qwen2.5-0.5b"]
+        for name in names:
+            spec = catalog.get(name)
+            if spec.can("chat") and self.loader.availability(spec).ok:
+                return name
+        return None
+
     def _spec(self, name: str | None, capability: str, default: str | None = None) -> catalog.ModelSpec:
         spec = catalog.get(name or default or self.default_image_model)
         if not spec.can(capability):
@@ -304,7 +314,7 @@ class Hub:
             raise InvalidRequest("the message is empty")
         if not 1 <= req.max_new_tokens <= 2048:
             raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 2048")
-        spec = self._spec(req.model, "chat", self.default_text_model)
+        spec = self._spec(req.model, "chat", self.chat_model or self.default_text_model)
         return self._submit_text(spec, "chat", req, req.origin, {"messages": [asdict(m) for m in req.messages]})
 
     def _submit_text(self, spec, kind, req, origin: Origin, request: dict) -> JobHandle:

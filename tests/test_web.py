@@ -22,7 +22,8 @@ def imagine(client, prompt, **kw):
 
 def test_every_event_is_a_named_api(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/imagine", "/mix", "/vary", "/upscale", "/describe", "/expand_prompt", "/png_info", "/history"} <= names
+    assert {"/imagine", "/mix", "/vary", "/upscale", "/describe", "/expand_prompt", "/png_info", "/history",
+            "/chat"} <= names
 
 
 def test_imagine_returns_pngs_that_keep_their_parameters(client):
@@ -72,3 +73,10 @@ def test_history_shows_this_sessions_jobs(client):
     thumbs, table = client.predict(api_name="/history")
     rows = table["data"]
     assert rows and any("a green square" in r[4] for r in rows) and thumbs
+
+
+def test_chat_tutor_answers_offline_from_the_notes_in_the_users_language(client):
+    answer = client.predict("¿Qué es el colapso de modos en una GAN?", api_name="/chat")
+    assert answer.startswith("De los apuntes") and "Redes generativas adversarias (GAN) · Cuándo falla" in answer
+    english = client.predict("How does Kandinsky mix images?", api_name="/chat")
+    assert "The Kandinsky 2.2 pipeline" in english and "weighting their embeddings" in english
