@@ -80,3 +80,24 @@ def test_chat_tutor_answers_offline_from_the_notes_in_the_users_language(client)
     assert answer.startswith("De los apuntes") and "Redes generativas adversarias (GAN) · Cuándo falla" in answer
     english = client.predict("How does Kandinsky mix images?", api_name="/chat")
     assert "The Kandinsky 2.2 pipeline" in english and "weighting their embeddings" in english
+
+
+def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeholder_models):
+    import json
+    import urllib.request
+
+    from conftest import free_port
+    from demos.app import launch
+    from hub.service import Hub
+    from hub.settings import Settings
+
+    (tmp_path / "models").symlink_to(placeholder_models)
+    port = free_port()
+    demo = launch(Hub.create(Settings(data_dir=tmp_path, offline=True, device="cpu")), port=port, block=False, mcp=True)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/mcp/schema", timeout=30) as resp:
+            tools = {t["name"]: t for t in json.load(resp)}
+    finally:
+        demo.close()
+    assert {"imagine", "mix", "describe", "expand_prompt", "chat", "png_info"} <= set(tools)
+    assert "Midjourney-style flags" in tools["imagine"]["description"]
