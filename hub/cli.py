@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
     sv.add_argument("--mcp", action="store_true", help="also serve the tools over MCP (or LIENZO_MCP=1)")
 
+    bt = sub.add_parser("bot", help="the Discord bot (token from DISCORD_TOKEN)")
+    bt.add_argument("--print-commands", action="store_true", help="print the slash commands as synced, then exit")
+    bt.add_argument("--guild", type=int, help="sync to this guild at once (for development)")
+
     tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
     tm.add_argument("--out", type=Path, default=None, help="where the model folder goes (default: hub/mini/weights)")
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
@@ -210,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             mcp = args.mcp or os.environ.get("LIENZO_MCP", "").strip().lower() in ("1", "true", "yes", "on")
             launch(Hub.create(settings), args.host, args.port, args.share, mcp)
             return 0
+        if args.command == "bot":
+            return _bot(settings, args)
         if args.command == "train-mini":
             from hub.catalog import BUNDLED_ROOT
             from hub.mini.train import TrainConfig, train
@@ -253,6 +259,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _bot(settings, args) -> int:
+    import os
+
+    if args.print_commands:
+        from bots.app import command_payloads
+
+        logging.getLogger("discord").setLevel(logging.ERROR)  # no voice/intents chatter around the JSON
+        print(json.dumps(command_payloads(), indent=2, ensure_ascii=False))
+        return 0
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        print("error: set DISCORD_TOKEN to the bot's token (Discord developer portal > your app > Bot > Reset Token)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from bots.app import LienzoBot
+    from hub.service import Hub
+
+    LienzoBot(Hub.create(settings), guild_id=args.guild).run(token, log_handler=None)
+    return 0
 
 
 async def _with_hub(settings, args) -> int:

@@ -237,21 +237,20 @@ class Scheduler:
         fast, relax = self._lanes["fast"], self._lanes["relax"]
         self._picks += 1
         lane = relax if relax and (not fast or self._picks % RELAX_EVERY == 0) else fast
-        user = lane.order[0]
-        first = lane.queues[user][0]
+        first = lane.queues[lane.order[0]][0]
         batch = [first]
-        lane.remove(first)
-        if user in lane.queues:  # served: to the back of the line
-            lane.order.remove(user)
-            lane.order.append(user)
         limit = min(self.max_batch, first.max_batch or self.max_batch)
         if first.batch_key is not None:
-            for candidate in lane.in_order():
+            for candidate in lane.in_order()[1:]:
                 if len(batch) >= limit:
                     break
                 if candidate.batch_key == first.batch_key:
                     batch.append(candidate)
-                    lane.remove(candidate)
+        for work in batch:  # everyone served in this batch goes to the back of the line
+            lane.remove(work)
+            if work.user in lane.queues:
+                lane.order.remove(work.user)
+                lane.order.append(work.user)
         return batch
 
     async def _worker(self) -> None:

@@ -152,3 +152,19 @@ def test_relax_lane_waits_for_fast_but_is_not_starved():
     order = asyncio.run(main())
     assert order.index("r") > order.index("f0")
     assert order.index("r") < order.index("f5")
+
+
+def test_users_served_inside_a_batch_also_go_to_the_back_of_the_line():
+    async def main():
+        gate = Gate()
+        sched = Scheduler(gate.runner, max_queue=100, user_max_jobs=5, max_batch=4)
+        first = await _blocked(sched, gate)
+        handles = [sched.submit(Work(f"{u}{r}", u, "x", batch_key="k")) for r in range(3) for u in "abcdefgh"]
+        gate.release.set()
+        await asyncio.gather(first.result(), *[h.result() for h in handles])
+        await sched.stop()
+        return gate.batches[1:]
+
+    batches = asyncio.run(main())
+    assert batches[0] == ["a0", "b0", "c0", "d0"] and batches[1] == ["e0", "f0", "g0", "h0"]
+    assert batches[2] == ["a1", "b1", "c1", "d1"]  # round 2 starts only after everyone's round 1

@@ -1,0 +1,1 @@
+"""The Discord bot: Midjourney's commands on Lienzo's core. Talks only to `hub.service.Hub`."""

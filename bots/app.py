@@ -1,0 +1,55 @@
+"""The bot: a commands.Bot holding the shared Hub; buttons registered as dynamic items in setup_hook."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bots.buttons import DYNAMIC
+from bots.cogs.imagine import Imagine
+from bots.cogs.info import Info
+from bots.cogs.tools import ImagineThis, Tools
+
+log = logging.getLogger(__name__)
+
+
+class LienzoBot(commands.Bot):
+    def __init__(self, hub, guild_id: int | None = None, sync: bool = True):
+        # No privileged intents: slash commands and buttons arrive as interactions.
+        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None)
+        self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
+
+    async def setup_hook(self) -> None:
+        await add_cogs(self)
+        self.add_dynamic_items(*DYNAMIC, ImagineThis)  # buttons from before a restart still work
+        self.tree.on_error = self.on_app_command_error
+        if self.sync_commands:
+            guild = discord.Object(self.guild_id) if self.guild_id else None
+            if guild:
+                self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+        from bots.jobs import fail
+
+        await fail(interaction, "something went wrong on our side; the error was logged")
+
+
+async def add_cogs(bot) -> None:
+    for cog in (Imagine(bot), Tools(bot), Info(bot)):
+        await bot.add_cog(cog)
+
+
+def command_payloads() -> list[dict]:
+    """The application commands exactly as sync would send them (no token needed)."""
+    import asyncio
+
+    async def build():
+        bot = LienzoBot(hub=None, sync=False)
+        await add_cogs(bot)
+        return [cmd.to_dict(bot.tree) for cmd in bot.tree.get_commands()]
+
+    return asyncio.run(build())

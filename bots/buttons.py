@@ -1,0 +1,87 @@
+"""Buttons that survive restarts: every state lives in the job store, the custom_id carries only ids.
+
+custom_id grammar (at most 100 characters): lz:<action>:<job id>[:<image index>]
+  u  upscale one image of a grid (Midjourney's U1-U4: show it alone)   v  vary it (V1-V4)
+  r  reroll the prompt                                                   s / t  vary a single image subtly / strongly
+  x  upscale a single image 2x with img2img
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bots import jobs
+
+JOB = r"(?P<job>[0-9a-f]{10})"
+
+
+def _button(label: str, custom_id: str, emoji: str | None = None, style=discord.ButtonStyle.secondary, row=None):
+    return discord.ui.Button(label=label or None, custom_id=custom_id, emoji=emoji, style=style, row=row)
+
+
+class GridButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<act>[uv]):" + JOB + r":(?P<i>[0-3])"):
+    def __init__(self, act: str, job: str, i: int):
+        self.act, self.job, self.i = act, job, i
+        super().__init__(_button(f"{act.upper()}{i + 1}", f"lz:{act}:{job}:{i}", row=0 if act == "u" else 1))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["act"], match["job"], int(match["i"]))
+
+    async def callback(self, interaction: discord.Interaction):
+        if self.act == "u":
+            await jobs.show_single(interaction, self.job, self.i)
+        else:
+            await jobs.run_vary(interaction, self.job, self.i, "strong")
+
+
+class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:r:" + JOB):
+    def __init__(self, job: str):
+        self.job = job
+        super().__init__(_button("", f"lz:r:{job}", emoji="🔄", row=1))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction):
+        await jobs.run_reroll(interaction, self.job)
+
+
+class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<act>[stx]):" + JOB + r":(?P<i>[0-3])"):
+    LABELS = {"s": ("Vary (Subtle)", "🪄"), "t": ("Vary (Strong)", "🪄"), "x": ("Upscale (2x)", "🔍")}
+
+    def __init__(self, act: str, job: str, i: int):
+        self.act, self.job, self.i = act, job, i
+        label, emoji = self.LABELS[act]
+        super().__init__(_button(label, f"lz:{act}:{job}:{i}", emoji=emoji))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["act"], match["job"], int(match["i"]))
+
+    async def callback(self, interaction: discord.Interaction):
+        if self.act == "x":
+            await jobs.run_upscale(interaction, self.job, self.i)
+        else:
+            await jobs.run_vary(interaction, self.job, self.i, "subtle" if self.act == "s" else "strong")
+
+
+def grid_view(job_id: str, count: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for i in range(count):
+        view.add_item(GridButton("u", job_id, i))
+    for i in range(count):
+        view.add_item(GridButton("v", job_id, i))
+    view.add_item(RerollButton(job_id))
+    return view
+
+
+def single_view(job_id: str, index: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for act in ("s", "t", "x"):
+        view.add_item(SingleButton(act, job_id, index))
+    return view
+
+
+DYNAMIC = (GridButton, RerollButton, SingleButton)

@@ -1,0 +1,161 @@
+"""Running a Hub job for an interaction: defer at once, show queue and progress, post the result.
+
+Shared by slash commands and buttons. Every interaction is acknowledged before any work; progress
+edits are throttled; a result that would outlive the 15-minute token goes out as a channel message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import discord
+
+from bots import limits, render
+from hub.errors import LienzoError
+from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
+
+log = logging.getLogger(__name__)
+
+
+def origin(interaction: discord.Interaction, lane: str = "fast") -> Origin:
+    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane)
+
+
+async def fail(interaction: discord.Interaction, message: str) -> None:
+    """Tell the user what went wrong, ephemerally, in words."""
+    text = render.clip(f"⚠️ {message}")
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class Reply:
+    """The message a job updates: the interaction's original response while its token lives, then a channel message."""
+
+    def __init__(self, interaction: discord.Interaction):
+        self.interaction = interaction
+        self.started = time.monotonic()
+        self.channel_message: discord.Message | None = None
+
+    @property
+    def token_alive(self) -> bool:
+        age = (discord.utils.utcnow() - self.interaction.created_at).total_seconds()
+        return age < limits.TOKEN_SECONDS - limits.TOKEN_MARGIN
+
+    async def edit(self, content: str, files: list[discord.File] = (), view: discord.ui.View | None = None) -> None:
+        kwargs = {"content": content, "attachments": list(files)}
+        if view is not None:
+            kwargs["view"] = view
+        if self.token_alive:
+            await self.interaction.edit_original_response(**kwargs)
+            return
+        channel = self.interaction.channel
+        if self.channel_message is None:
+            self.channel_message = await channel.send(content=content, files=list(files), view=view or discord.utils.MISSING)
+        else:
+            await self.channel_message.edit(**kwargs)
+
+
+async def follow_job(interaction: discord.Interaction, reply: Reply, handle, prompt: str) -> None:
+    """Progress edits (at most every 1.5 s, only when the percentage changes), then the grid and buttons."""
+    last_edit, last_text = 0.0, None
+    limit = interaction.filesize_limit
+    try:
+        async for event in handle.events():
+            if event.stage in ("done", "failed", "cancelled"):
+                break
+            text = render.progress_text(prompt, interaction.user.id, event.stage, event.step, event.total, event.position)
+            now = time.monotonic()
+            if text == last_text or now - last_edit < limits.PROGRESS_EVERY:
+                continue
+            files = [render.image_file(event.preview, "preview", limit)] if event.preview is not None else []
+            await reply.edit(text, files)
+            last_edit, last_text = now, text
+        result = await handle.result()
+    except LienzoError as exc:
+        await reply.edit(render.headline(prompt, interaction.user.id, f"— failed: {exc}"))
+        await fail(interaction, str(exc))
+        return
+    tail = f"(seed {result.seeds[0]}) ({result.model})"
+    if result.grid is not None:
+        from bots.buttons import grid_view
+
+        await reply.edit(render.headline(prompt, interaction.user.id, tail),
+                         [render.image_file(str(result.grid), f"lienzo_{result.job_id}", limit)],
+                         grid_view(result.job_id, len(result.images)))
+    else:
+        from bots.buttons import single_view
+
+        await reply.edit(render.headline(prompt, interaction.user.id, tail),
+                         [render.image_file(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
+                         single_view(result.job_id, 0))
+
+
+async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
+    """Defer first (within Discord's 3 s), then submit; typed errors become ephemeral messages."""
+    await interaction.response.defer(thinking=True)
+    try:
+        handle = await submit
+    except LienzoError as exc:
+        await interaction.delete_original_response()
+        await fail(interaction, str(exc))
+        return
+    await follow_job(interaction, Reply(interaction), handle, prompt)
+
+
+async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), lane: str = "fast") -> None:
+    hub = interaction.client.hub
+    req = ImagineRequest(prompt, images=tuple(images), preview=True, origin=origin(interaction, lane))
+    await start(interaction, hub.imagine(req), prompt)
+
+
+async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
+    hub = interaction.client.hub
+    try:
+        prompt = hub.get_job(job_id).request.get("prompt", "")
+    except LienzoError as exc:
+        await fail(interaction, str(exc))
+        return
+    req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction))
+    await start(interaction, hub.vary(req), f"{prompt} — Variations ({strength}) by")
+
+
+async def run_upscale(interaction: discord.Interaction, job_id: str, index: int) -> None:
+    hub = interaction.client.hub
+    try:
+        prompt = hub.get_job(job_id).request.get("prompt", "")
+    except LienzoError as exc:
+        await fail(interaction, str(exc))
+        return
+    await start(interaction, hub.upscale(UpscaleRequest(job_id, index, preview=True, origin=origin(interaction))),
+                f"{prompt} — Upscaled (2x) by")
+
+
+async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
+    hub = interaction.client.hub
+    try:
+        prompt = hub.get_job(job_id).request.get("prompt", "")
+    except LienzoError as exc:
+        await fail(interaction, str(exc))
+        return
+    await run_imagine(interaction, prompt)
+
+
+async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:
+    """U1-U4: the chosen image alone, with Vary and Upscale buttons. Read from the store: no GPU work."""
+    from bots.buttons import single_view
+
+    hub = interaction.client.hub
+    try:
+        job = hub.get_job(job_id)
+        if not 0 <= index < len(job.images):
+            raise LienzoError(f"job {job_id} has no image {index + 1}")
+        file = render.image_file(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)
+    except LienzoError as exc:
+        await fail(interaction, str(exc))
+        return
+    prompt = job.request.get("prompt", "")
+    await interaction.response.send_message(render.headline(prompt, interaction.user.id, f"— Image #{index + 1}"),
+                                            file=file, view=single_view(job_id, index))

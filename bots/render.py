@@ -1,0 +1,45 @@
+"""What users see: message text, progress, files that fit the upload limit, the button rows."""
+
+from __future__ import annotations
+
+import io
+
+import discord
+from PIL import Image
+
+from bots import limits
+
+
+def clip(text: str, limit: int = limits.CONTENT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def headline(prompt: str, user_id: int, tail: str) -> str:
+    return clip(f"**{discord.utils.escape_markdown(prompt)}** - <@{user_id}> {tail}")
+
+
+def progress_text(prompt: str, user_id: int, stage: str, step: int, total: int, position: int | None) -> str:
+    if position:
+        return headline(prompt, user_id, f"(waiting to start: position {position} in the queue)")
+    percent = int(100 * step / total) if total else 0
+    return headline(prompt, user_id, f"({percent}%) ({stage})")
+
+
+def image_file(image: Image.Image | str, name: str, limit: int) -> discord.File:
+    """PNG when it fits, else WebP then JPEG at falling quality, then smaller, so the upload never exceeds `limit`."""
+    if not isinstance(image, Image.Image):
+        with Image.open(image) as im:
+            image = im.convert("RGB")
+    attempts = [("PNG", {})] + [("WEBP", {"quality": q}) for q in (90, 75)] + [("JPEG", {"quality": q}) for q in (85, 65)]
+    candidate = image
+    while True:
+        for fmt, kwargs in attempts:
+            buf = io.BytesIO()
+            candidate.save(buf, format=fmt, **kwargs)
+            if buf.tell() <= limit:
+                ext = {"PNG": "png", "WEBP": "webp", "JPEG": "jpg"}[fmt]
+                buf.seek(0)
+                return discord.File(buf, filename=f"{name}.{ext}")
+        if min(candidate.size) <= 64:
+            raise ValueError(f"cannot fit an image under {limit} bytes")
+        candidate = candidate.resize((candidate.width // 2, candidate.height // 2), Image.LANCZOS)

@@ -1,0 +1,326 @@
+"""A local fake of the parts of Discord's HTTP API the bot uses, enforcing Discord's documented limits.
+
+discord.py's real HTTP code talks to it (discord.http.Route.BASE points here). Every request is
+recorded; a request that breaks a rule gets Discord's error status and code and is listed in
+`violations`, so a test fails when the bot breaks a rule. Tests wait on `wait_for(predicate)`,
+which wakes on every request: nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from bots import limits
+
+DISCORD_EPOCH_MS = 1420070400000
+_ids = itertools.count(1)
+
+
+def snowflake(at: float | None = None) -> str:
+    ms = int((time.time() if at is None else at) * 1000) - DISCORD_EPOCH_MS
+    return str((ms << 22) | (next(_ids) & 0x3FFFFF))
+
+
+@dataclass
+class Interaction:
+    id: str
+    token: str
+    injected: float  # monotonic time it was sent to the bot: the 3 s rule counts from here
+    created_wall: float  # wall time in its snowflake: the 15-minute token counts from here
+    acked: bool = False
+    ack_after: float | None = None
+    ack_type: int | None = None
+    original: dict | None = None
+
+
+@dataclass
+class Fake:
+    upload_limit: int = limits.DEFAULT_UPLOAD
+    app_id: str = field(default_factory=snowflake)
+    bot_id: str = field(default_factory=snowflake)
+    requests: list[tuple[str, str, dict]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    interactions: dict[str, Interaction] = field(default_factory=dict)
+    messages: dict[str, dict] = field(default_factory=dict)
+    commands: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._changed = asyncio.Condition()
+        self.app = web.Application(client_max_size=64 * 1024 * 1024)
+        r = self.app.router
+        r.add_get("/api/v10/users/@me", self.me)
+        r.add_get("/api/v10/oauth2/applications/@me", self.application)
+        r.add_put("/api/v10/applications/{app}/commands", self.sync)
+        r.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self.sync)
+        r.add_post("/api/v10/interactions/{id}/{token}/callback", self.callback)
+        r.add_route("*", "/api/v10/webhooks/{app}/{token}/messages/{message}", self.webhook_message)
+        r.add_post("/api/v10/webhooks/{app}/{token}", self.followup)
+        r.add_post("/api/v10/channels/{channel}/messages", self.channel_message)
+        r.add_patch("/api/v10/channels/{channel}/messages/{message}", self.channel_edit)
+
+    # --- running -------------------------------------------------------------------------------
+    async def start(self) -> str:
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/api/v10"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+    async def wait_for(self, predicate, timeout: float = 60.0):
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+        return predicate()
+
+    async def _record(self, request: web.Request, payload: dict) -> None:
+        self.requests.append((request.method, request.path, payload))
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _error(self, status: int, code: int, message: str) -> web.Response:
+        self.violations.append(f"{status}/{code}: {message}")
+        return _json({"code": code, "message": message}, status=status)
+
+    # --- payloads ------------------------------------------------------------------------------
+    def user(self, uid: str, name: str | None = None) -> dict:
+        return {"id": uid, "username": name or f"user{uid[-4:]}", "discriminator": "0", "avatar": None,
+                "global_name": None, "bot": uid == self.bot_id}
+
+    def interaction(self, kind: int, data: dict, user_id: str, channel_id: str = "900", age: float = 0.0,
+                    message: dict | None = None, resolved: dict | None = None) -> dict:
+        """An INTERACTION_CREATE payload; `age` seconds makes its token that old already."""
+        created = time.time() - age
+        iid, token = snowflake(created), f"tok{next(_ids)}"
+        self.interactions[token] = Interaction(iid, token, time.monotonic(), created)
+        payload = {"id": iid, "application_id": self.app_id, "type": kind, "token": token, "version": 1,
+                   "channel_id": channel_id, "channel": {"id": channel_id, "type": 1},
+                   "user": self.user(user_id), "data": dict(data), "locale": "en-US", "app_permissions": "0",
+                   "entitlements": [], "authorizing_integration_owners": {"1": user_id}, "context": 1,
+                   "attachment_size_limit": self.upload_limit}
+        if resolved:
+            payload["data"]["resolved"] = resolved
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    def command(self, name: str, user_id: str, age: float = 0.0, attachments: dict | None = None, **options) -> dict:
+        cmd = next(c for c in self.commands if c["name"] == name)
+        opts = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+        resolved = None
+        if attachments:
+            resolved = {"attachments": {}}
+            for opt_name, att in attachments.items():
+                opts.append({"name": opt_name, "type": 11, "value": att["id"]})
+                resolved["attachments"][att["id"]] = att
+        return self.interaction(2, {"id": cmd["id"], "name": name, "type": 1, "options": opts}, user_id, age=age,
+                                resolved=resolved)
+
+    def click(self, message: dict, custom_id: str, user_id: str, age: float = 0.0) -> dict:
+        return self.interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id,
+                                channel_id=message["channel_id"], age=age, message=message)
+
+    def _message(self, channel_id: str, body: dict, files: list[tuple[str, bytes]], mid: str | None = None) -> dict:
+        mid = mid or snowflake()
+        old = self.messages.get(mid, {})
+        attachments = [{"id": snowflake(), "filename": name, "size": len(data), "url": f"https://cdn.discordapp.com/{name}",
+                        "proxy_url": f"https://media.discordapp.net/{name}", "content_type": _type(name),
+                        "_bytes": data} for name, data in files]
+        if not files and "attachments" in body:
+            keep = {a.get("id") for a in body["attachments"]}
+            attachments = [a for a in old.get("attachments", []) if a["id"] in keep]
+        elif not files:
+            attachments = old.get("attachments", [])
+        msg = {"id": mid, "channel_id": channel_id, "type": 0, "content": body.get("content", old.get("content", "")),
+               "author": self.user(self.bot_id, "Lienzo"), "attachments": attachments, "embeds": [], "mentions": [],
+               "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
+               "timestamp": datetime.now(timezone.utc).isoformat(), "edited_timestamp": None,
+               "flags": body.get("flags", 0), "components": body.get("components", old.get("components", []))}
+        self.messages[mid] = msg
+        return msg
+
+    @staticmethod
+    def public(msg: dict) -> dict:
+        return {**msg, "attachments": [{k: v for k, v in a.items() if k != "_bytes"} for a in msg["attachments"]]}
+
+    async def _body(self, request: web.Request) -> tuple[dict, list[tuple[str, bytes]]]:
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            body = json.loads(form.get("payload_json", "{}"))
+            files = [(f.filename, f.file.read()) for k, f in form.items() if k.startswith("files[")]
+            return body, files
+        text = await request.text()
+        return (json.loads(text) if text else {}), []
+
+    def _check_message(self, body: dict, files: list[tuple[str, bytes]]) -> web.Response | None:
+        if len(body.get("content") or "") > limits.CONTENT:
+            return self._error(400, 50035, f"content is {len(body['content'])} characters (max {limits.CONTENT})")
+        rows = body.get("components") or []
+        if len(rows) > limits.ROWS:
+            return self._error(400, 50035, f"{len(rows)} action rows (max {limits.ROWS})")
+        seen = set()
+        for row in rows:
+            if len(row.get("components", [])) > limits.BUTTONS_PER_ROW:
+                return self._error(400, 50035, "more than 5 components in a row")
+            for c in row.get("components", []):
+                cid = c.get("custom_id", "")
+                if not 1 <= len(cid) <= limits.CUSTOM_ID or cid in seen:
+                    return self._error(400, 50035, f"bad or duplicate custom_id {cid!r}")
+                if len(c.get("label") or "") > limits.LABEL:
+                    return self._error(400, 50035, "button label over 80 characters")
+                seen.add(cid)
+        if len(files) > limits.FILES:
+            return self._error(400, 50035, f"{len(files)} files (max {limits.FILES})")
+        if any(len(data) > self.upload_limit for _, data in files) or sum(len(d) for _, d in files) > 25 * 2**20:
+            return self._error(413, 40005, "Request entity too large")
+        return None
+
+    def _token(self, token: str) -> Interaction | web.Response:
+        it = self.interactions.get(token)
+        if it is None:
+            return self._error(401, 50027, "Invalid Webhook Token")
+        if time.time() - it.created_wall > limits.TOKEN_SECONDS:
+            return self._error(401, 50027, "Invalid Webhook Token")
+        return it
+
+    # --- routes --------------------------------------------------------------------------------
+    async def me(self, request):
+        await self._record(request, {})
+        return _json(self.user(self.bot_id, "Lienzo"))
+
+    async def application(self, request):
+        await self._record(request, {})
+        return _json({"id": self.app_id, "name": "Lienzo", "icon": None, "description": "", "rpc_origins": [],
+                                  "bot_public": True, "bot_require_code_grant": False, "owner": self.user(snowflake()),
+                                  "verify_key": "0" * 64, "flags": 0, "interactions_endpoint_url": None,
+                                  "summary": "", "team": None})
+
+    async def sync(self, request):
+        body = json.loads(await request.text())
+        await self._record(request, {"commands": body})
+        for cmd in body:
+            problem = command_problem(cmd)
+            if problem:
+                return self._error(400, 50035, problem)
+        self.commands = [{**c, "id": snowflake(), "application_id": self.app_id, "version": snowflake()} for c in body]
+        return _json(self.commands)
+
+    async def callback(self, request):
+        it = self.interactions.get(request.match_info["token"])
+        body, files = await self._body(request)
+        await self._record(request, body)
+        if it is None or it.id != request.match_info["id"]:
+            return self._error(404, 10062, "Unknown interaction")
+        if it.acked:
+            return self._error(400, 40060, "Interaction has already been acknowledged")
+        elapsed = time.monotonic() - it.injected
+        if elapsed > limits.ACK_SECONDS:
+            return self._error(404, 10062, f"Unknown interaction (answered after {elapsed:.1f} s)")
+        problem = self._check_message(body.get("data") or {}, files)
+        if problem:
+            return problem
+        kind = body.get("type")
+        it.acked, it.ack_after, it.ack_type = True, elapsed, kind
+        if kind in (4, 5):
+            it.original = self._message("900", body.get("data") or {}, files)
+        if request.query.get("with_response") not in ("1", "true"):
+            return web.Response(status=204)
+        flags = (body.get("data") or {}).get("flags", 0)
+        callback = {"id": it.id, "type": 2, "response_message_id": it.original["id"] if it.original else None,
+                    "response_message_loading": kind == 5, "response_message_ephemeral": bool(flags & 64)}
+        resource = {"type": kind}
+        if kind == 4:
+            resource["message"] = self.public(it.original)
+        return _json({"interaction": callback, "resource": resource})
+
+    async def webhook_message(self, request):
+        token, which = request.match_info["token"], request.match_info["message"]
+        body, files = await self._body(request)
+        await self._record(request, body)
+        it = self._token(token)
+        if isinstance(it, web.Response):
+            return it
+        msg = it.original if which == "@original" else self.messages.get(which)
+        if msg is None:
+            return self._error(404, 10008, "Unknown Message")
+        if request.method == "DELETE":
+            self.messages.pop(msg["id"], None)
+            if which == "@original":
+                it.original = None
+            return web.Response(status=204)
+        problem = self._check_message(body, files)
+        if problem:
+            return problem
+        updated = self._message(msg["channel_id"], body, files, msg["id"])
+        if which == "@original":
+            it.original = updated
+        return _json(self.public(updated))
+
+    async def followup(self, request):
+        body, files = await self._body(request)
+        await self._record(request, body)
+        it = self._token(request.match_info["token"])
+        if isinstance(it, web.Response):
+            return it
+        problem = self._check_message(body, files)
+        return problem or _json(self.public(self._message("900", body, files)))
+
+    async def channel_message(self, request):
+        body, files = await self._body(request)
+        await self._record(request, body)
+        problem = self._check_message(body, files)
+        return problem or _json(self.public(self._message(request.match_info["channel"], body, files)))
+
+    async def channel_edit(self, request):
+        body, files = await self._body(request)
+        await self._record(request, body)
+        problem = self._check_message(body, files)
+        return problem or _json(
+            self.public(self._message(request.match_info["channel"], body, files, request.match_info["message"])))
+
+    # --- reading back ----------------------------------------------------------------------------
+    def custom_ids(self, msg: dict) -> list[str]:
+        return [c["custom_id"] for row in msg.get("components", []) for c in row.get("components", [])]
+
+
+def _json(data, status: int = 200) -> web.Response:
+    # exactly "application/json", as Discord sends it: discord.py parses nothing else as JSON
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _type(name: str) -> str:
+    return {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+def command_problem(cmd: dict) -> str | None:
+    """Discord's limits on one application command, or None when it keeps them."""
+    if not re.match(limits.COMMAND_NAME, cmd.get("name", "")) or cmd["name"] != cmd["name"].lower():
+        return f"command name {cmd.get('name')!r} must be 1-32 lowercase characters"
+    if not 1 <= len(cmd.get("description", "")) <= limits.DESCRIPTION:
+        return f"/{cmd['name']}: description must be 1-100 characters"
+    options = cmd.get("options") or []
+    if len(options) > limits.OPTIONS:
+        return f"/{cmd['name']}: more than 25 options"
+    total = len(cmd["name"]) + len(cmd["description"])
+    for o in options:
+        if not re.match(limits.COMMAND_NAME, o["name"]) or o["name"] != o["name"].lower():
+            return f"/{cmd['name']}: option name {o['name']!r} is invalid"
+        if not 1 <= len(o.get("description", "")) <= limits.DESCRIPTION:
+            return f"/{cmd['name']} {o['name']}: description must be 1-100 characters"
+        if len(o.get("choices") or []) > limits.CHOICES:
+            return f"/{cmd['name']} {o['name']}: more than 25 choices"
+        total += len(o["name"]) + len(o["description"]) + sum(len(c["name"]) + len(str(c["value"]))
+                                                              for c in o.get("choices") or [])
+    if total > 8000:
+        return f"/{cmd['name']}: {total} characters of names, descriptions and choices (max 8000)"
+    return None

@@ -1,0 +1,252 @@
+"""The Discord bot against a local fake of Discord's HTTP API that enforces Discord's limits."""
+
+import asyncio
+import json
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import discord
+import pytest
+
+from conftest import run
+from tests.fakes.discord_api import Fake, command_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = " --q .25"  # a quarter of the steps: the bot's behaviour, not the pictures, is under test
+
+
+@asynccontextmanager
+async def discord_bot(settings, upload_limit=10 * 2**20, device_call=None, fake=None):
+    from bots.app import LienzoBot
+    from hub.service import Hub
+
+    fake = fake or Fake(upload_limit=upload_limit)
+    own_fake = not hasattr(fake, "runner")
+    base, old = (await fake.start() if own_fake else None), discord.http.Route.BASE
+    if base:
+        fake.base = base
+    discord.http.Route.BASE = fake.base
+    hub = Hub.create(settings, device_call=device_call)
+    bot = LienzoBot(hub)
+    try:
+        await bot.login("fake-token")
+        yield fake, bot
+    finally:
+        await bot.close()
+        await hub.close()
+        discord.http.Route.BASE = old
+        if own_fake:
+            await fake.stop()
+
+
+def send(bot, payload):
+    bot._connection.parse_interaction_create(payload)
+
+
+def done_message(fake, token):
+    it = fake.interactions[token]
+    msg = it.original
+    return msg if msg and any(c.startswith("lz:r:") or c.startswith("lz:s:") for c in fake.custom_ids(msg)) else None
+
+
+def test_print_commands_keeps_discords_limits():
+    out = subprocess.run([sys.executable, "-m", "hub.cli", "bot", "--print-commands"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    commands = json.loads(out.stdout)
+    assert {c["name"] for c in commands} >= {"imagine", "blend", "describe", "shorten", "chat", "info", "show",
+                                             "cancel", "help"}
+    assert [command_problem(c) for c in commands] == [None] * len(commands)
+
+
+def test_bot_without_a_token_exits_2_with_a_clear_message():
+    out = subprocess.run([sys.executable, "-m", "hub.cli", "bot"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    assert out.returncode == 2 and "DISCORD_TOKEN" in out.stderr
+
+
+def test_imagine_end_to_end_then_u2_then_vary(settings):
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            assert {c["name"] for c in fake.commands} >= {"imagine", "blend"}  # synced on start
+            cmd = fake.command("imagine", "501", prompt="a red circle --seed 5" + QUICK)
+            send(bot, cmd)
+            grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            it = fake.interactions[cmd["token"]]
+            assert it.ack_type == 5 and it.ack_after < 3
+            ids = fake.custom_ids(grid)
+            job = ids[0].split(":")[2]
+            assert ids == [f"lz:u:{job}:{i}" for i in range(4)] + [f"lz:v:{job}:{i}" for i in range(4)] + [f"lz:r:{job}"]
+            assert len(grid["components"]) == 2 and grid["attachments"][0]["filename"].endswith(".png")
+            assert "seed 5" in grid["content"] and "<@501>" in grid["content"]
+
+            click = fake.click(grid, f"lz:u:{job}:1", "501")
+            send(bot, click)
+            single = await fake.wait_for(lambda: fake.interactions[click["token"]].original)
+            assert fake.interactions[click["token"]].ack_type == 4 and "Image #2" in single["content"]
+            assert fake.custom_ids(single) == [f"lz:s:{job}:1", f"lz:t:{job}:1", f"lz:x:{job}:1"]
+
+            vary = fake.click(single, f"lz:t:{job}:1", "501")
+            send(bot, vary)
+            varied = await fake.wait_for(lambda: done_message(fake, vary["token"]))
+            assert "Variations (strong)" in varied["content"] and fake.custom_ids(varied)[0].startswith("lz:u:")
+            assert bot.hub.get_job(fake.custom_ids(varied)[0].split(":")[2]).parent_id == job
+            return fake.violations
+
+    assert run(main()) == []
+
+
+def test_buttons_work_after_the_bot_restarts(settings):
+    async def main():
+        fake = Fake()
+        fake.base = await fake.start()
+        try:
+            async with discord_bot(settings, fake=fake) as (_, bot):
+                cmd = fake.command("imagine", "77", prompt="a blue square" + QUICK)
+                send(bot, cmd)
+                grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            # a new process: new Hub, new bot, same data directory; nothing carried in memory
+            async with discord_bot(settings, fake=fake) as (_, bot2):
+                job = fake.custom_ids(grid)[0].split(":")[2]
+                click = fake.click(grid, f"lz:u:{job}:3", "77")
+                send(bot2, click)
+                single = await fake.wait_for(lambda: fake.interactions[click["token"]].original)
+                return single, fake.violations
+        finally:
+            await fake.stop()
+
+    single, violations = run(main())
+    assert "Image #4" in single["content"] and violations == []
+
+
+def test_twenty_users_three_jobs_each_fair_and_acknowledged_in_time(settings):
+    import threading
+
+    busy = threading.Event()  # the device is busy with a first job until every request is queued
+
+    def device_call(runner):
+        def held(batch, report, cancelled):
+            assert busy.wait(120)
+            return runner(batch, report, cancelled)
+        return held
+
+    async def main():
+        async with discord_bot(settings.with_(max_queue=64, user_max_jobs=3), device_call=device_call) as (fake, bot):
+            tokens = []
+            for round_ in range(3):
+                for u in range(20):
+                    cmd = fake.command("imagine", str(1000 + u), prompt=f"a star {round_}{QUICK} --seed {u}")
+                    send(bot, cmd)
+                    tokens.append(cmd["token"])
+            sched = bot.hub.scheduler
+            await fake.wait_for(lambda: sched.waiting + len(sched._running) == 60)
+            busy.set()
+            await fake.wait_for(lambda: all(done_message(fake, t) for t in tokens), timeout=240)
+            finished = sorted(bot.hub.list_jobs(limit=100), key=lambda j: j.finished_at)
+            return fake, finished, tokens
+
+    fake, finished, tokens = run(main())
+    assert fake.violations == []
+    assert all(fake.interactions[t].ack_after < 3 for t in tokens)
+    first_twenty = {j.user for j in finished[:20]}
+    assert len(first_twenty) == 20  # round-robin: everyone's first job before anyone's second
+
+
+def test_a_job_that_fails_tells_the_user_and_the_next_job_runs(settings):
+    def device_call(runner):
+        def maybe_fail(batch, report, cancelled):
+            if any("explode" in p[0] for w in batch for p in getattr(w.payload, "task", None).parts):
+                raise RuntimeError("CUDA error: an illegal memory access was encountered")
+            return runner(batch, report, cancelled)
+        return maybe_fail
+
+    async def main():
+        async with discord_bot(settings, device_call=device_call) as (fake, bot):
+            bad = fake.command("imagine", "11", prompt="explode please" + QUICK)
+            good = fake.command("imagine", "12", prompt="a calm circle" + QUICK)
+            send(bot, bad)
+            send(bot, good)
+            await fake.wait_for(lambda: done_message(fake, good["token"]))
+            told = await fake.wait_for(lambda: [b for m, p, b in fake.requests
+                                                if m == "POST" and bad["token"] in p and b.get("flags") == 64])
+            return fake, told
+
+    fake, told = run(main())
+    assert "the model failed on this job (RuntimeError: CUDA error" in told[0]["content"]
+    assert "failed" in fake.interactions[bad_token(fake)].original["content"]
+    assert fake.violations == []
+
+
+def bad_token(fake):
+    return next(t for t, it in fake.interactions.items() if it.original and "explode" in it.original["content"])
+
+
+def test_oversized_output_is_re_encoded_under_the_upload_limit(settings):
+    async def main():
+        async with discord_bot(settings, upload_limit=6000) as (fake, bot):
+            cmd = fake.command("imagine", "9", prompt="noise --ar 2:1" + QUICK)
+            send(bot, cmd)
+            return fake, await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+
+    fake, grid = run(main())
+    attachment = grid["attachments"][0]
+    assert attachment["size"] <= 6000 and attachment["filename"].rsplit(".", 1)[1] in ("webp", "jpg")
+    assert fake.violations == []
+
+
+def test_disallowed_image_url_is_refused_ephemerally(settings):
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            cmd = fake.command("imagine", "5", prompt="https://169.254.169.254/latest/meta-data a cat")
+            send(bot, cmd)
+            return await fake.wait_for(lambda: [b for m, p, b in fake.requests
+                                                if m == "POST" and cmd["token"] in p and b.get("flags") == 64])
+
+    told = run(main())
+    assert "not allowed" in told[0]["content"] and "169.254.169.254" in told[0]["content"]
+
+
+def test_a_job_outliving_the_token_is_posted_as_a_channel_message(settings):
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            cmd = fake.command("imagine", "8", prompt="a late circle" + QUICK, age=14.5 * 60)
+            send(bot, cmd)
+            posted = await fake.wait_for(lambda: [m for m in fake.messages.values()
+                                                  if any(c.startswith("lz:r:") for c in fake.custom_ids(m))])
+            return fake, posted
+
+    fake, posted = run(main())
+    assert posted[0]["channel_id"] == "900" and fake.violations == []
+
+
+def test_describe_then_imagine_this(settings, tmp_path):
+    from PIL import Image
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            png = tmp_path / "in.png"
+            Image.new("RGB", (64, 64), "red").save(png)
+            att = {"id": "4242", "filename": "in.png", "size": png.stat().st_size, "content_type": "image/png",
+                   "url": "https://cdn.discordapp.com/in.png", "proxy_url": "https://media.discordapp.net/in.png",
+                   "width": 64, "height": 64}
+            bot.http.get_from_cdn = _serve(png.read_bytes())
+            cmd = fake.command("describe", "3", attachments={"image": att})
+            send(bot, cmd)
+            msg = await fake.wait_for(lambda: (fake.interactions[cmd["token"]].original or {}).get("components"))
+            msg = fake.interactions[cmd["token"]].original
+            click = fake.click(msg, "lz:d:2", "3")
+            send(bot, click)
+            grid = await fake.wait_for(lambda: done_message(fake, click["token"]))
+            return msg, grid, fake.violations
+
+    msg, grid, violations = run(main())
+    second = msg["content"].splitlines()[1][3:]
+    assert msg["content"].startswith("1. ") and second in grid["content"] and violations == []
+
+
+def _serve(data: bytes):
+    async def get_from_cdn(url):  # the attachment's bytes, as Discord's CDN would return them
+        return data
+    return get_from_cdn
