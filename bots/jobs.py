@@ -106,6 +106,13 @@ async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
 
 
 async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), lane: str = "fast") -> None:
+    from hub import prompt as grammar
+
+    try:
+        grammar.parse(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
+    except LienzoError as exc:
+        await fail(interaction, str(exc))
+        return
     hub = interaction.client.hub
     req = ImagineRequest(prompt, images=tuple(images), preview=True, origin=origin(interaction, lane))
     await start(interaction, hub.imagine(req), prompt)

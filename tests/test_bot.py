@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from conftest import run
-from tests.fakes.discord_api import Fake, command_problem
+from tests.fakes.discord_api import Fake, command_problem, transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = " --q .25"  # a quarter of the steps: the bot's behaviour, not the pictures, is under test
@@ -93,6 +93,15 @@ def test_imagine_end_to_end_then_u2_then_vary(settings):
             varied = await fake.wait_for(lambda: done_message(fake, vary["token"]))
             assert "Variations (strong)" in varied["content"] and fake.custom_ids(varied)[0].startswith("lz:u:")
             assert bot.hub.get_job(fake.custom_ids(varied)[0].split(":")[2]).parent_id == job
+            bad = fake.command("imagine", "501", prompt="a cat --ar 16x9")
+            send(bot, bad)
+            await fake.wait_for(lambda: any(b.get("flags") == 64 for m, p, b in fake.requests if bad["token"] in p))
+            (ROOT / "docs" / "bot-transcript.md").write_text(
+                "# A conversation with the bot (recorded from the local fake Discord)\n\n"
+                "Progress edits are throttled to one every 1.5 s; the pictures come from the bundled model.\n\n"
+                + transcript(fake, [(f"used `/imagine prompt: {cmd['data']['options'][0]['value']}`", cmd),
+                                    ("clicked `U2`", click), ("clicked `Vary (Strong)`", vary),
+                                    ("used `/imagine prompt: a cat --ar 16x9`", bad)]), encoding="utf-8")
             return fake.violations
 
     assert run(main()) == []

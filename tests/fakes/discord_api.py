@@ -324,3 +324,40 @@ def command_problem(cmd: dict) -> str | None:
     if total > 8000:
         return f"/{cmd['name']}: {total} characters of names, descriptions and choices (max 8000)"
     return None
+
+
+def transcript(fake: Fake, actions: list[tuple[str, dict]]) -> str:
+    """Markdown of a conversation: each user action, then what the bot sent for it, in order."""
+    lines = []
+    for said, payload in actions:
+        token = payload["token"]
+        lines.append(f"**{payload['user']['username']}** {said}")
+        for method, path, body in fake.requests:
+            if token not in path:
+                continue
+            if path.endswith("/callback"):
+                kind = body.get("type")
+                if kind == 5:
+                    lines.append("> *Lienzo is thinking…*")
+                    continue
+                body = body.get("data") or {}
+            if method == "DELETE":
+                lines.append("> *(the thinking message is removed)*")
+                continue
+            if not body:
+                continue
+            parts = []
+            if body.get("content"):
+                parts.append(body["content"].replace("\n", "  \n> "))
+            files = [a.get("filename") for a in body.get("attachments") or [] if a.get("filename")]
+            if files:
+                parts.append("📎 " + ", ".join(files))
+            buttons = [c.get("label") or c.get("emoji", {}).get("name", "") for row in body.get("components") or []
+                       for c in row.get("components", [])]
+            if buttons:
+                parts.append(" ".join(f"`[{b}]`" for b in buttons))
+            flag = " *(only you can see this)*" if body.get("flags") == 64 else ""
+            if parts:
+                lines.append("> " + "  \n> ".join(parts) + flag)
+        lines.append("")
+    return "\n".join(lines)
