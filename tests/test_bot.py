@@ -51,6 +51,17 @@ def done_message(fake, token):
     return msg if msg and any(c.startswith("lz:r:") or c.startswith("lz:s:") for c in fake.custom_ids(msg)) else None
 
 
+def ephemeral(fake, token) -> list[dict]:
+    """Messages only the user sees: an ephemeral reply (callback type 4) or an ephemeral follow-up."""
+    out = []
+    for method, path, body in fake.requests:
+        if token in path and method == "POST":
+            data = body.get("data") if path.endswith("/callback") else body
+            if data and data.get("flags") == 64:
+                out.append(data)
+    return out
+
+
 def test_print_commands_keeps_discords_limits():
     out = subprocess.run([sys.executable, "-m", "hub.cli", "bot", "--print-commands"], capture_output=True, text=True,
                          cwd=ROOT, timeout=120)
@@ -95,7 +106,7 @@ def test_imagine_end_to_end_then_u2_then_vary(settings):
             assert bot.hub.get_job(fake.custom_ids(varied)[0].split(":")[2]).parent_id == job
             bad = fake.command("imagine", "501", prompt="a cat --ar 16x9")
             send(bot, bad)
-            await fake.wait_for(lambda: any(b.get("flags") == 64 for m, p, b in fake.requests if bad["token"] in p))
+            await fake.wait_for(lambda: ephemeral(fake, bad["token"]))
             (ROOT / "docs" / "bot-transcript.md").write_text(
                 "# A conversation with the bot (recorded from the local fake Discord)\n\n"
                 "Progress edits are throttled to one every 1.5 s; the pictures come from the bundled model.\n\n"
@@ -178,8 +189,7 @@ def test_a_job_that_fails_tells_the_user_and_the_next_job_runs(settings):
             send(bot, bad)
             send(bot, good)
             await fake.wait_for(lambda: done_message(fake, good["token"]))
-            told = await fake.wait_for(lambda: [b for m, p, b in fake.requests
-                                                if m == "POST" and bad["token"] in p and b.get("flags") == 64])
+            told = await fake.wait_for(lambda: ephemeral(fake, bad["token"]))
             return fake, told
 
     fake, told = run(main())
@@ -210,8 +220,7 @@ def test_disallowed_image_url_is_refused_ephemerally(settings):
         async with discord_bot(settings) as (fake, bot):
             cmd = fake.command("imagine", "5", prompt="https://169.254.169.254/latest/meta-data a cat")
             send(bot, cmd)
-            return await fake.wait_for(lambda: [b for m, p, b in fake.requests
-                                                if m == "POST" and cmd["token"] in p and b.get("flags") == 64])
+            return await fake.wait_for(lambda: ephemeral(fake, cmd["token"]))
 
     told = run(main())
     assert "not allowed" in told[0]["content"] and "169.254.169.254" in told[0]["content"]
