@@ -36,3 +36,44 @@ def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, 
     demo.launch(server_name=host, server_port=port, share=share, mcp_server=mcp, i18n=i18n,
                 prevent_thread_lock=not block, show_error=True)
     return demo
+
+
+async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7860, mcp: bool = False,
+                         guild_id: int | None = None, ready=None, gateway: bool = True) -> None:
+    """The web hub and the Discord bot in one process, on one event loop, sharing one Hub:
+    one copy of the weights, one queue, round-robin across web and Discord users."""
+    import asyncio
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from bots.app import LienzoBot
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, with an event set once it listens."""
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.listening = asyncio.Event()
+
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            self.listening.set()
+
+    demo, i18n = build_app(hub)
+    app = gr.mount_gradio_app(FastAPI(), demo, path="/", i18n=i18n, mcp_server=mcp, show_error=True,
+                              server_name=host, server_port=port)
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    bot = LienzoBot(hub, guild_id=guild_id)
+    web = asyncio.create_task(server.serve(), name="lienzo-web")
+    try:
+        await bot.login(token)
+        await server.listening.wait()
+        if ready is not None:
+            ready(bot, server)
+        # gateway=False: tests inject interactions themselves and have no gateway to connect to
+        await asyncio.gather(web, bot.connect()) if gateway else await web
+    finally:
+        server.should_exit = True
+        await bot.close()
+        await asyncio.gather(web, return_exceptions=True)

@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=7860)
     sv.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
     sv.add_argument("--mcp", action="store_true", help="also serve the tools over MCP (or LIENZO_MCP=1)")
+    sv.add_argument("--bot", action="store_true", help="also run the Discord bot (DISCORD_TOKEN) on the same Hub")
 
     bt = sub.add_parser("bot", help="the Discord bot (token from DISCORD_TOKEN)")
     bt.add_argument("--print-commands", action="store_true", help="print the slash commands as synced, then exit")
@@ -212,6 +213,16 @@ def main(argv: list[str] | None = None) -> int:
             from hub.service import Hub
 
             mcp = args.mcp or os.environ.get("LIENZO_MCP", "").strip().lower() in ("1", "true", "yes", "on")
+            if args.bot:
+                token = os.environ.get("DISCORD_TOKEN", "").strip()
+                if not token:
+                    print("error: --bot needs DISCORD_TOKEN (the bot's token from Discord's developer portal)",
+                          file=sys.stderr)
+                    return EXIT_USAGE
+                from demos.app import serve_with_bot
+
+                asyncio.run(serve_with_bot(Hub.create(settings), token, args.host, args.port, mcp))
+                return 0
             launch(Hub.create(settings), args.host, args.port, args.share, mcp)
             return 0
         if args.command == "bot":

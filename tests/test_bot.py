@@ -268,3 +268,50 @@ def _serve(data: bytes):
     async def get_from_cdn(url):  # the attachment's bytes, as Discord's CDN would return them
         return data
     return get_from_cdn
+
+
+def test_web_and_bot_in_one_process_share_one_queue(settings):
+    """lienzo serve --bot: a web user and a Discord user are served by the same Hub and scheduler."""
+    from gradio_client import Client
+
+    from conftest import free_port
+    from demos.app import serve_with_bot
+    from hub.service import Hub
+
+    async def main():
+        fake = Fake()
+        fake.base = await fake.start()
+        old, discord.http.Route.BASE = discord.http.Route.BASE, fake.base
+        hub = Hub.create(settings)
+        port = free_port()
+        started = asyncio.Event()
+        holder = {}
+
+        def ready(bot, server):
+            holder.update(bot=bot, server=server)
+            started.set()
+
+        task = asyncio.create_task(serve_with_bot(hub, "fake-token", port=port, ready=ready, gateway=False))
+        try:
+            await asyncio.wait_for(started.wait(), 60)
+            bot = holder["bot"]
+            await fake.wait_for(lambda: fake.commands)  # synced; and `ready` came after the web server listened
+            cmd = fake.command("imagine", "61", prompt="a discord circle" + QUICK)
+            send(bot, cmd)
+            client = await asyncio.to_thread(Client, f"http://127.0.0.1:{port}/", verbose=False)
+            web = await asyncio.to_thread(client.predict, "a web square --seed 1", "", "mini", "1:1", 4, 4, 4.0, 1,
+                                          False, 1, "default", api_name="/imagine")
+            await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            users = {j.user.split(":")[0] for j in hub.list_jobs(limit=10)}
+            return web, users, fake.violations
+        finally:
+            if "server" in holder:
+                holder["server"].should_exit = True
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await hub.close()
+            discord.http.Route.BASE = old
+            await fake.stop()
+
+    web, users, violations = run(main())
+    assert users == {"web", "discord"} and len(web[0]) == 1 and violations == []
