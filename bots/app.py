@@ -8,8 +8,10 @@ import discord
 from discord.ext import commands
 
 from bots.buttons import DYNAMIC
+from bots.prefs import Prefs
 from bots.cogs.imagine import Imagine
 from bots.cogs.info import Info
+from bots.cogs.prefs import Prefer, Settings
 from bots.cogs.tools import ImagineThis, Tools
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ class LienzoBot(commands.Bot):
         # No privileged intents: slash commands and buttons arrive as interactions.
         super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None)
         self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
+        self.prefs = None if hub is None else Prefs(hub.settings.data_dir)
 
     async def setup_hook(self) -> None:
         await add_cogs(self)
@@ -31,6 +34,11 @@ class LienzoBot(commands.Bot):
                 self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
 
+    async def close(self) -> None:
+        await super().close()
+        if self.prefs is not None:
+            self.prefs.close()
+
     async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
         from bots.jobs import fail
@@ -39,7 +47,7 @@ class LienzoBot(commands.Bot):
 
 
 async def add_cogs(bot) -> None:
-    for cog in (Imagine(bot), Tools(bot), Info(bot)):
+    for cog in (Imagine(bot), Tools(bot), Info(bot), Settings(bot), Prefer(bot)):
         await bot.add_cog(cog)
 
 

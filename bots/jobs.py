@@ -7,6 +7,7 @@ edits are throttled; a result that would outlive the 15-minute token goes out as
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import discord
@@ -105,16 +106,34 @@ async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
     await follow_job(interaction, Reply(interaction), handle, prompt)
 
 
+def blocked(interaction: discord.Interaction, prompt: str) -> str | None:
+    """A blocked word in the prompt, unless the channel is marked NSFW."""
+    words = interaction.client.hub.settings.blocked_words
+    if not words or getattr(interaction.channel, "is_nsfw", lambda: False)():
+        return None
+    text = prompt.lower()
+    return next((w for w in words if re.search(rf"\b{re.escape(w)}\b", text)), None)
+
+
 async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), lane: str = "fast") -> None:
+    from bots.prefs import apply
     from hub import prompt as grammar
 
+    bot = interaction.client
+    prefs = bot.prefs.get(origin(interaction).user) if bot.prefs else {}
+    prompt = apply(prompt, prefs)
+    word = blocked(interaction, prompt)
+    if word:
+        await fail(interaction, f"the word {word!r} is not allowed in this channel")
+        return
     try:
         grammar.parse(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
     except LienzoError as exc:
         await fail(interaction, str(exc))
         return
-    hub = interaction.client.hub
-    req = ImagineRequest(prompt, images=tuple(images), preview=True, origin=origin(interaction, lane))
+    hub = bot.hub
+    req = ImagineRequest(prompt, model=prefs.get("model"), images=tuple(images), preview=True,
+                         origin=origin(interaction, lane))
     await start(interaction, hub.imagine(req), prompt)
 
 

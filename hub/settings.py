@@ -40,6 +40,7 @@ class Settings:
     allowed_image_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
+    blocked_words: tuple[str, ...] = ()  # prompts with these words are refused outside NSFW channels (bot)
 
     def __post_init__(self):
         if not isinstance(self.data_dir, Path):  # accept a str from code, as from the environment
@@ -100,6 +101,8 @@ def _parse(key: str, name: str, raw: str) -> object:
         raise ConfigError(f"{key} must be 1/0 (or true/false), got {raw!r}")
     if name == "data_dir":
         return Path(raw).expanduser()
+    if name == "blocked_words":
+        return tuple(w.strip().lower() for w in raw.split(",") if w.strip())
     if name == "allowed_image_hosts":
         return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
     return raw

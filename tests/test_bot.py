@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import discord
-import pytest
 
 from conftest import run
 from tests.fakes.discord_api import Fake, command_problem, transcript
@@ -315,3 +314,35 @@ def test_web_and_bot_in_one_process_share_one_queue(settings):
 
     web, users, violations = run(main())
     assert users == {"web", "discord"} and len(web[0]) == 1 and violations == []
+
+
+def test_preferences_shape_later_prompts_and_blocked_words_are_refused(settings):
+    def raw(fake, name, user, options):
+        cmd = next(c for c in fake.commands if c["name"] == name)
+        return fake.interaction(2, {"id": cmd["id"], "name": name, "type": 1, "options": options}, user)
+
+    async def main():
+        async with discord_bot(settings.with_(blocked_words=("gore",))) as (fake, bot):
+            steps = [
+                raw(fake, "prefer", "31", [{"name": "option", "type": 2, "options": [{"name": "set", "type": 1, "options": [
+                    {"name": "name", "type": 3, "value": "night"}, {"name": "value", "type": 3, "value": "on a black background"}]}]}]),
+                raw(fake, "prefer", "31", [{"name": "suffix", "type": 1, "options": [
+                    {"name": "text", "type": 3, "value": "--q .25"}]}]),
+                raw(fake, "settings", "31", [{"name": "aspect", "type": 3, "value": "16:9"}]),
+            ]
+            for step in steps:
+                send(bot, step)
+                await fake.wait_for(lambda s=step: fake.interactions[s["token"]].acked)
+            cmd = fake.command("imagine", "31", prompt="a white star --night")
+            send(bot, cmd)
+            grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            job = bot.hub.get_job(fake.custom_ids(grid)[0].split(":")[2])
+            refused = fake.command("imagine", "31", prompt="lots of gore")
+            send(bot, refused)
+            told = await fake.wait_for(lambda: ephemeral(fake, refused["token"]))
+            return job, told, fake.violations
+
+    job, told, violations = run(main())
+    assert job.request["prompt"] == "a white star on a black background --q .25 --ar 16:9"
+    assert job.width > job.height and job.request["num_inference_steps"] == 6
+    assert "'gore' is not allowed" in told[0]["content"] and violations == []
