@@ -346,3 +346,47 @@ def test_preferences_shape_later_prompts_and_blocked_words_are_refused(settings)
     assert job.request["prompt"] == "a white star on a black background --q .25 --ar 16:9"
     assert job.width > job.height and job.request["num_inference_steps"] == 6
     assert "'gore' is not allowed" in told[0]["content"] and violations == []
+
+
+def test_blend_shorten_chat_info_help_and_a_429_is_honoured(settings, tmp_path):
+    from PIL import Image
+
+    def attachment(name, colour):
+        path = tmp_path / name
+        Image.new("RGB", (64, 64), colour).save(path)
+        return path.read_bytes(), {"id": str(abs(hash(name)) % 10**12), "filename": name, "size": path.stat().st_size,
+                                   "content_type": "image/png", "url": f"https://cdn.discordapp.com/{name}",
+                                   "proxy_url": f"https://media.discordapp.net/{name}", "width": 64, "height": 64}
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            red, red_att = attachment("red.png", "red")
+            blue, blue_att = attachment("blue.png", "blue")
+            blobs = {red_att["url"]: red, blue_att["url"]: blue}
+
+            async def get_from_cdn(url):
+                return blobs[url]
+
+            bot.http.get_from_cdn = get_from_cdn
+            fake.rate_limit_next = 1  # the first edit of the blend is answered with 429
+            blend = fake.command("blend", "21", attachments={"image1": red_att, "image2": blue_att}, weights="3,1")
+            send(bot, blend)
+            grid = await fake.wait_for(lambda: done_message(fake, blend["token"]))
+            shorten = fake.command("shorten", "21", prompt="a very small red circle above a big blue square " * 5)
+            chat = fake.command("chat", "21", message="¿Qué es el colapso de modos?")
+            info = fake.command("info", "21")
+            helped = fake.command("help", "21")
+            for cmd in (shorten, chat, info, helped):
+                send(bot, cmd)
+            await fake.wait_for(lambda: all((fake.interactions[c["token"]].original or {}).get("content")
+                                            for c in (shorten, chat, info, helped)))
+            out = {name: fake.interactions[c["token"]].original["content"]
+                   for name, c in (("shorten", shorten), ("chat", chat), ("info", info), ("help", helped))}
+            return grid, out, fake.rate_limited, fake.violations
+
+    grid, out, rate_limited, violations = run(main())
+    assert "/blend of 2 images (3, 1)" in grid["content"] and rate_limited == 1
+    assert out["shorten"].startswith("**Shortened:**") and "Cut by the text encoder" in out["shorten"]
+    assert out["chat"].startswith("De los apuntes") and "Cuándo falla" in out["chat"]
+    assert "Queued or running:** 0" in out["info"] and "/imagine" in out["help"]
+    assert [v for v in violations if not v.startswith("429")] == []

@@ -51,6 +51,8 @@ class Fake:
     interactions: dict[str, Interaction] = field(default_factory=dict)
     messages: dict[str, dict] = field(default_factory=dict)
     commands: list[dict] = field(default_factory=list)
+    rate_limit_next: int = 0  # answer this many message edits with 429 (Discord's per-route limit)
+    rate_limited: int = 0
 
     def __post_init__(self):
         self._changed = asyncio.Condition()
@@ -250,6 +252,15 @@ class Fake:
         it = self._token(token)
         if isinstance(it, web.Response):
             return it
+        if request.method == "PATCH" and self.rate_limit_next > 0:
+            self.rate_limit_next -= 1
+            self.rate_limited += 1
+            return web.Response(body=json.dumps({"message": "You are being rate limited.", "retry_after": 0.05,
+                                                 "global": False}).encode(), status=429,
+                                headers={"Content-Type": "application/json", "Retry-After": "0.05",
+                                         "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                                         "X-RateLimit-Reset-After": "0.05", "X-RateLimit-Bucket": "fake",
+                                         "X-RateLimit-Scope": "user", "Via": "1.1 google"})
         msg = it.original if which == "@original" else self.messages.get(which)
         if msg is None:
             return self._error(404, 10008, "Unknown Message")
