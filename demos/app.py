@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.i18n import STRINGS
-from demos.tabs import chat, compare, generate, history, mix
+from demos.i18n import STRINGS, lessons
+from demos.tabs import chat, compare, explainer, generate, history, mix
+from demos.tabs.chat import TEXTS
 
 
 def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
     """The Blocks app and its translations (pass both to `launch`)."""
-    i18n = gr.I18n(**STRINGS)
+    texts = lessons(TEXTS)
+    i18n = gr.I18n(**{lang: {**strings, **texts.get(lang, {})} for lang, strings in STRINGS.items()})
     with gr.Blocks(title="Lienzo") as demo:
         gr.Markdown(i18n("title"))
         gr.Markdown(f"`{hub.default_image_model}` · " + " · ".join(
@@ -20,6 +22,8 @@ def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
                 fields = generate.build(hub, i18n)
             with gr.Tab(i18n("tab_mix"), id="mix"):
                 mix.build(hub, i18n)
+            with gr.Tab(i18n("tab_explainer"), id="learn"):
+                explainer.build(hub, i18n)
             with gr.Tab(i18n("tab_chat"), id="chat"):
                 chat.build(hub, i18n)
             with gr.Tab(i18n("tab_history"), id="history"):

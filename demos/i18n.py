@@ -24,6 +24,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "tab_chat": "Chat tutor", "tab_compare": "Compare",
         "chat_intro": "Ask about GANs, VAEs, RNNs and LSTMs, transformers, autoregressive and diffusion models. "
         "Answers follow your language and cite the course notes.",
+        "tab_explainer": "Learn", "data": "Data", "points": "Your points (x, y per line, for custom data)",
+        "noise_size": "Noise size (z)", "d_steps": "D steps per G step", "loss": "Loss", "train": "Train",
+        "real_vs_generated": "Real (grey) vs generated (orange)", "losses": "Losses", "coverage": "Ring mode coverage",
+        "tab_diffusion": "Diffusion", "your_image": "Your image", "schedule": "Noise schedule",
+        "diffusion2d_intro": "### A diffusion model trained live on 2-D points\nIt learns to predict the noise added to "
+        "points of the data; sampling walks back from pure noise.", "train_steps": "Training steps",
+        "trajectories": "Reverse trajectories: noise (t = T) to samples (t = 0)", "tab_walkthrough": "Pipeline walkthrough",
+        "walkthrough_intro": "### The mini Kandinsky, stage by stage\nPrompt → tokens → CLIP text embedding → prior → "
+        "image embedding → UNet denoising (decoded every few steps) → MoVQ decoder → image. The same seed gives the "
+        "same image as the Generate tab.", "run": "Run", "tokens": "Tokens", "embeddings": "Embeddings (first 16 values)",
+        "denoising": "Denoising steps", "final_image": "Final image", "tab_compare_arch": "Architectures",
+        "architectures_md": """### The architectures side by side
+
+| | models | samples by | speed | quality | typical uses | fails by |
+|---|---|---|---|---|---|---|
+| GAN | a generator fooled by a discriminator (no likelihood) | one forward pass from noise | fastest | sharp | faces, super-resolution, style transfer | mode collapse, unstable training |
+| VAE | a latent variable model, trained on the ELBO | decoding a prior sample | fast | blurry | compression, latent spaces, anomaly detection | blur, posterior collapse |
+| RNN / LSTM | a sequence, one step at a time through a hidden state | one token at a time | slow (sequential) | fine on short text | early language models, speech, time series | forgetting long-range structure, compounding errors |
+| Transformer (GPT) | next token from all previous ones through attention | one token at a time | fast to train, sequential to sample | best for text | chat, code, translation | compounding errors, limited context |
+| Autoregressive (PixelCNN, WaveNet) | exact likelihood as a product of conditionals | one pixel / sample at a time | very slow | sharp, locally coherent | audio (WaveNet), density estimation | slow sampling, compounding errors |
+| Diffusion (Kandinsky, SD) | the reverse of a noising process | 25-100 denoising steps | slow sampling | best for images | text-to-image, editing, inpainting | slow sampling, layout and counting, text in images |""",
         "compare_md": """### Four text-to-image systems
 
 | | DALL·E 3 | Midjourney | Stable Diffusion | Kandinsky 2.2 |
@@ -59,6 +80,30 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "tab_chat": "Tutor", "tab_compare": "Comparar",
         "chat_intro": "Pregunta por GAN, VAE, RNN y LSTM, transformers, modelos autorregresivos y de difusión. "
         "Responde en tu idioma y cita los apuntes.",
+        "tab_explainer": "Aprender", "data": "Datos", "points": "Tus puntos (x, y por línea, para datos propios)",
+        "noise_size": "Tamaño del ruido (z)", "d_steps": "Pasos de D por paso de G", "loss": "Pérdida",
+        "train": "Entrenar", "real_vs_generated": "Reales (gris) y generados (naranja)", "losses": "Pérdidas",
+        "coverage": "Cobertura de los modos del anillo", "tab_diffusion": "Difusión", "your_image": "Tu imagen",
+        "schedule": "Planificación del ruido",
+        "diffusion2d_intro": "### Un modelo de difusión entrenado en directo con puntos 2-D\nAprende a predecir el ruido "
+        "añadido a los puntos; para muestrear recorre el camino inverso desde ruido puro.",
+        "train_steps": "Pasos de entrenamiento", "trajectories": "Trayectorias inversas: del ruido (t = T) a las muestras (t = 0)",
+        "tab_walkthrough": "El pipeline paso a paso",
+        "walkthrough_intro": "### El Kandinsky en miniatura, etapa por etapa\nPrompt → tokens → embedding de texto CLIP → "
+        "prior → embedding de imagen → UNet quitando ruido (decodificada cada pocos pasos) → decodificador MoVQ → imagen. "
+        "La misma semilla da la misma imagen que la pestaña Generar.", "run": "Ejecutar", "tokens": "Tokens",
+        "embeddings": "Embeddings (primeros 16 valores)", "denoising": "Pasos de eliminación de ruido",
+        "final_image": "Imagen final", "tab_compare_arch": "Arquitecturas",
+        "architectures_md": """### Las arquitecturas lado a lado
+
+| | modela | muestrea con | velocidad | calidad | usos típicos | falla por |
+|---|---|---|---|---|---|---|
+| GAN | un generador que engaña a un discriminador (sin verosimilitud) | una pasada desde ruido | la más rápida | nítida | caras, superresolución, transferencia de estilo | colapso de modos, entrenamiento inestable |
+| VAE | un modelo de variable latente entrenado con la ELBO | decodificando una muestra de la a priori | rápida | borrosa | compresión, espacios latentes, detección de anomalías | borrosidad, colapso del posterior |
+| RNN / LSTM | una secuencia, paso a paso con un estado oculto | un token cada vez | lenta (secuencial) | buena en textos cortos | primeros modelos de lenguaje, voz, series temporales | olvida la estructura larga, errores acumulados |
+| Transformer (GPT) | el siguiente token a partir de todos los anteriores con atención | un token cada vez | rápido de entrenar, secuencial al muestrear | la mejor en texto | chat, código, traducción | errores acumulados, contexto limitado |
+| Autorregresivo (PixelCNN, WaveNet) | verosimilitud exacta como producto de condicionales | un píxel / muestra cada vez | muy lenta | nítida, coherente localmente | audio (WaveNet), estimación de densidad | muestreo lento, errores acumulados |
+| Difusión (Kandinsky, SD) | el inverso de un proceso de ruido | 25-100 pasos de eliminación de ruido | muestreo lento | la mejor en imágenes | texto a imagen, edición, inpainting | muestreo lento, composición y conteo, texto en la imagen |""",
         "compare_md": """### Cuatro sistemas de texto a imagen
 
 | | DALL·E 3 | Midjourney | Stable Diffusion | Kandinsky 2.2 |
@@ -73,3 +118,13 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
 Lienzo ejecuta los dos abiertos: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) y Kandinsky (2.1, 2.2), además de su propio Kandinsky en miniatura sin conexión.""",
     },
 }
+
+
+def lessons(texts_dir) -> dict[str, dict[str, str]]:
+    """lesson_<topic> for each language, from the explainer's Markdown (the same texts the tutor cites)."""
+    from pathlib import Path
+
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(texts_dir).glob("*/*.md")):
+        out.setdefault(path.parent.name, {})[f"lesson_{path.stem}"] = path.read_text(encoding="utf-8")
+    return out

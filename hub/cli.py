@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--two", type=int, default=24, help="two-object prompts per language")
     ev.add_argument("--out", type=Path, default=Path("eval-mini.json"), help="write the JSON report here")
     ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
+    ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the bundled model folder")
 
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
@@ -251,8 +252,18 @@ def main(argv: list[str] | None = None) -> int:
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             print(table(report))
             print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
-            if args.grid:
-                print(f"sample grid: {sample_grid(args.grid, settings)}")
+            grid = sample_grid(args.grid, settings) if args.grid else None
+            if grid:
+                print(f"sample grid: {grid}")
+            if args.card:
+                from hub.catalog import BUNDLED_ROOT
+                from hub.mini.card import write_card
+
+                if grid and grid.parent != BUNDLED_ROOT:
+                    import shutil
+
+                    grid = Path(shutil.copy2(grid, BUNDLED_ROOT / "samples.png"))
+                print(f"model card: {write_card(BUNDLED_ROOT, report, grid)}")
             return 0
         if args.command == "bench":
             from hub.bench import run_bench

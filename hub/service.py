@@ -24,7 +24,8 @@ from hub.scheduler import JobHandle, Scheduler, Work
 from hub.settings import Settings
 from hub.store import Store, new_job_id
 from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest, JobRecord,
-                       MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest, VaryRequest)
+                       MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest, VaryRequest,
+                       WalkthroughRequest, WalkthroughResult)
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
@@ -300,6 +301,25 @@ class Hub:
         text = prompt.parse(req.prompt).text
         engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
         return await self.scheduler.run_sync(describe.shorten, engine, text)
+
+    async def walkthrough(self, req: WalkthroughRequest) -> WalkthroughResult:
+        """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it."""
+        if not req.prompt.strip():
+            raise InvalidRequest("the prompt is empty; write what to draw")
+        if not 1 <= req.show_every <= 50:
+            raise InvalidRequest(f"show_every {req.show_every} is out of range: 1 to 50")
+        spec = self._spec(req.model or "mini", "text2img")
+        if spec.family != "kandinsky":
+            raise CapabilityError(f"the walkthrough shows a Kandinsky pipeline; {spec.name} is not one")
+        d = spec.defaults
+        task = ImageTask(seeds=self._seeds(req.seed, 1), width=d.width, height=d.height,
+                         num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps),
+                                                         None),
+                         guidance_scale=d.guidance_scale, prior_num_inference_steps=d.prior_num_inference_steps,
+                         prior_guidance_scale=d.prior_guidance_scale, parts=[(req.prompt.strip(), 1.0)])
+        engine = await self.scheduler.run_sync(self.runner.engine, spec)
+        out = await self.scheduler.run_sync(engine.walkthrough, task, req.show_every)
+        return WalkthroughResult(**out)
 
     async def expand(self, req: ExpandRequest) -> JobHandle:
         if not req.prompt.strip():

@@ -228,3 +228,28 @@ class JobRecord:
     parent_index: int | None = None
     width: int = 0
     height: int = 0
+
+
+@dataclass(frozen=True)
+class WalkthroughRequest:
+    """The mini pipeline step by step, for the explainer."""
+
+    prompt: str
+    seed: int = 0
+    model: str | None = None  # a Kandinsky model; default the bundled mini
+    num_inference_steps: int | None = None
+    show_every: int = 5  # decode the latents every N decoder steps
+
+
+@dataclass(frozen=True)
+class WalkthroughResult:
+    tokens: tuple[str, ...]  # what the tokenizer made of the prompt (start and end included)
+    token_ids: tuple[int, ...]
+    cut: str  # what fell past the text encoder's limit
+    token_limit: int
+    text_embedding: tuple[float, ...]  # the first values of the projected text embedding
+    image_embedding: tuple[float, ...]  # the first values of the prior's image embedding
+    text_image_similarity: float  # cosine between the prompt's text embedding and the prior's image embedding
+    zero_image_similarity: float  # the same for the unconditional (black image) embedding, as a baseline
+    steps: tuple[tuple[int, Image.Image], ...]  # (decoder step, latents decoded at that step)
+    image: Image.Image

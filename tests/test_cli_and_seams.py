@@ -57,14 +57,18 @@ def test_models_json_lists_every_model_with_reasons_and_local_paths(settings):
 
 
 def test_front_ends_never_import_torch_diffusers_transformers():
+    """The inference stack stays behind hub. The one exception, by DESIGN.md's layout: the explainer's
+    tiny teaching models (demos/explainer/*.py) are plain PyTorch, but never diffusers or transformers."""
     banned = {"torch", "diffusers", "transformers", "accelerate"}
     offenders = []
     for folder in ("demos", "bots", "spaces"):
         for path in (ROOT / folder).rglob("*.py"):
+            allowed = {"torch"} if path.parent == ROOT / "demos" / "explainer" else set()
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in banned]
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                              if n.split(".")[0] in banned - allowed]
     assert offenders == []
 
 

@@ -166,6 +166,34 @@ class KandinskyEngine:
                 progress("decoder", total, total, None)
             return [images[s:s + n] for s, n in zip(starts, counts)]
 
+    def walkthrough(self, task: ImageTask, show_every: int = 5) -> dict:
+        """The same path as generate() for one image, keeping what the explainer shows at each stage."""
+        with self._lock, torch.no_grad():
+            text = task.parts[0][0]
+            tok = self.prior.tokenizer
+            ids = tok(text, truncation=False).input_ids
+            kept = tok(text, truncation=True, max_length=self.token_limit).input_ids
+            text_emb = self.text_embeds([text])[0]
+            image_emb, negative = self.embed_tasks([task])
+            shots: list[tuple[int, Image.Image]] = []
+
+            def keep(pipe, i, t, kwargs):
+                if (i + 1) % show_every == 0 or i + 1 == task.num_inference_steps:
+                    shots.append((i + 1, self._decode(kwargs["latents"][:1])[0]))
+                return kwargs
+
+            image = self.decoder(image_embeds=image_emb, negative_image_embeds=negative, height=task.height,
+                                 width=task.width, num_inference_steps=task.num_inference_steps,
+                                 guidance_scale=task.guidance_scale, generator=generators(task.seeds),
+                                 callback_on_step_end=keep).images[0]
+            cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
+            return dict(tokens=tuple(tok.convert_ids_to_tokens(kept)), token_ids=tuple(kept),
+                        cut=tok.decode(ids[len(kept) - 1:-1]) if len(ids) > len(kept) else "",
+                        token_limit=self.token_limit, text_embedding=tuple(text_emb[:16].tolist()),
+                        image_embedding=tuple(image_emb[0, :16].tolist()),
+                        text_image_similarity=cos(text_emb, image_emb[0]),
+                        zero_image_similarity=cos(text_emb, self.zero_embed()[0]), steps=tuple(shots), image=image)
+
     @torch.no_grad()
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
         return to_pil(self.decoder.movq.decode(latents, force_not_quantize=True)["sample"])

@@ -1,0 +1,1 @@
+"""Tiny live models for the explainer tab: one file each, plain PyTorch on a CPU."""

@@ -1,0 +1,87 @@
+"""The mini model's card (README.md in the model folder), written from training.json and eval-mini's report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hub.mini.evaluate import table
+
+
+def write_card(model_dir: Path, report: dict, grid: Path | None) -> Path:
+    meta = json.loads((model_dir / "training.json").read_text())
+    sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()}
+    secs = meta["seconds"]
+    arch = meta["arch"]
+    cfg = meta["config"]
+    mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
+    grid_line = f"![Samples]({grid.name})\n" if grid else ""
+    text = f"""---
+license: apache-2.0
+library_name: diffusers
+tags: [kandinsky, text-to-image, tiny, offline]
+---
+
+# Lienzo mini Kandinsky
+
+A miniature Kandinsky 2.2, trained from scratch on a procedurally drawn world of flat shapes, in English
+and Spanish. Same classes and code path as the real model: CLIP text encoder → prior → CLIP image
+embedding → UNet on MoVQ latents → MoVQ decoder. It runs offline on a CPU and is what Lienzo uses
+when no GPU or no network is available.
+
+```python
+from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+prior = KandinskyV22PriorPipeline.from_pretrained("hub/mini/weights/prior")
+decoder = KandinskyV22Pipeline.from_pretrained("hub/mini/weights/decoder")
+emb = prior("a red circle above a blue square")
+image = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds,
+                height=64, width=64).images[0]
+```
+
+{grid_line}
+## Data
+`hub/mini/world.py`: 64×64 scenes of one or two shapes (circle, square, triangle, star) in 8 flat
+colours on a plain background; single shapes at a position (left, right, top, bottom, centre) and size
+(small, large); two shapes in a relation (above, below, left of, right of). Captions come from a grammar
+in English and Spanish ("a red circle above a blue square" / "un círculo rojo encima de un cuadrado
+azul"). Scenes are drawn on the fly from a seed, so there is no dataset to download.
+
+## Architecture
+| part | class | size |
+|---|---|---|
+| tokenizer | CLIPTokenizer (BPE trained locally) | {arch['vocab_size']} tokens max, {arch['max_length']} positions |
+| text encoder | CLIPTextModelWithProjection | width {arch['width']}, {arch['text_layers']} layers |
+| image encoder | CLIPVisionModelWithProjection | width {arch['width']}, {arch['vision_layers']} layers, patch {arch['patch_size']} |
+| prior | PriorTransformer + UnCLIPScheduler | {arch['prior_layers']} layers, embedding {arch['width']} |
+| decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler | channels {tuple(arch['unet_channels'])} on 16×16×4 latents |
+| MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch['movq_channels'])} |
+| mini-text | GPT2LMHeadModel | 3 layers × 96 |
+
+Files (fp16 safetensors, loaded as fp32 on CPU): {", ".join(f"{k}/ {v / 2**20:.1f} MB" for k, v in sorted(sizes.items()))}.
+
+## Training
+`lienzo train-mini` (resumable; seed {cfg['seed']}): CLIP {cfg['clip_steps']} steps (contrastive, with hard
+negatives: swapped colours and flipped relations), prior {cfg['prior_steps']}, MoVQ {cfg['movq_steps']}, UNet
+{cfg['unet_steps']} (EMA 0.999), mini-text {cfg['text_steps']}. Took {secs['total'] / 60:.0f} minutes on
+{meta['threads']} CPU threads (shared with other work): CLIP {secs['clip'] / 60:.1f}, prior {secs['prior'] / 60:.1f},
+MoVQ {secs['movq'] / 60:.1f}, UNet {secs['unet'] / 60:.1f}, text {secs['text'] / 60:.1f} min. Finished {meta['finished']}.
+
+## Evaluation (`lienzo eval-mini`)
+Held-out prompts ({report['prompts']['single']} single-object and {report['prompts']['two_object']}
+two-object per language, {report['prompts']['images_each']} images each), scored by an independent detector
+(`hub/mini/detect.py`: colour segmentation and shape geometry; 100% on rendered ground truth). Accuracy in %:
+
+{table(report)}
+
+- mix 0.5/0.5 of "a red circle" and "a blue square": {mix['between_percent']}% of images land between the two in
+  CLIP image-embedding space; {mix['traits_of_both_percent']}% show a trait of each (red or circle, and blue or square).
+- strong variation keeps the source's main colour and shape: {var}%.
+- same seed, same pixels: {"yes" if report['seed_determinism'] else "NO"}.
+
+## Known limits
+It only knows its shapes world: anything else comes out as shapes. 64×64 pixels. See the figures above for
+where it is weakest.
+"""
+    path = model_dir / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return path
