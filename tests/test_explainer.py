@@ -96,3 +96,34 @@ def test_toy_coverage_counts_modes_fairly():
     assert toy2d.modes_covered(ring) == 8
     one_mode = toy2d.ring_centres()[[0]] + 0.01 * rng.standard_normal((4000, 2))
     assert toy2d.modes_covered(one_mode) == 1
+
+
+def test_vae_beats_pca_and_its_reconstructions_stay_recognisable():
+    from demos.explainer import digits, vae
+
+    frames = list(vae.train(vae.VAEConfig(latent=16)))
+    last = frames[-1]
+    assert last.mse < last.pca_mse  # below PCA with the same 16 dimensions
+    _, _, xt, yt = digits.load()
+    recognised = (digits.classifier().predict(vae.reconstruct(last.model, xt)) == yt).mean()
+    assert recognised >= 0.9
+    assert vae.latent_grid(last.model).size[0] > 0 and vae.interpolate(last.model, 0, 1).size[0] > 0
+
+
+def test_vae_beta_trades_reconstruction_for_a_tidy_latent_space():
+    from demos.explainer import vae
+
+    plain = list(vae.train(vae.VAEConfig(latent=2, beta=0.0, steps=600, frame_every=600)))[-1]
+    collapsed = list(vae.train(vae.VAEConfig(latent=2, beta=50.0, steps=600, frame_every=600)))[-1]
+    assert collapsed.kl_curve[-1] < 0.1 * plain.kl_curve[-1]  # large beta: the posterior collapses onto the prior
+    assert collapsed.mse > plain.mse
+    assert vae.latent_map(plain.model).size == (320, 320)
+
+
+def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
+    from demos.explainer import pixelcnn
+
+    last = list(pixelcnn.train())[-1]
+    assert last.test_bits <= 0.75 * last.baseline_bits
+    samples, probs = pixelcnn.sample(last.model, n=4)
+    assert samples.shape == (4, 64) and set(np.unique(samples)) <= {0.0, 1.0} and ((probs >= 0) & (probs <= 1)).all()

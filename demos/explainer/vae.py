@@ -1,0 +1,141 @@
+"""A VAE on the 8x8 digits: encoder -> (mu, logvar) -> z -> decoder, trained on the ELBO with a beta knob.
+
+beta -> 0 is a plain autoencoder (sharp, messy latent space); a large beta makes the posterior collapse
+onto the prior (every reconstruction looks alike). The baseline is PCA with as many dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from demos.explainer import digits
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    latent: int = 16  # 2 for the latent-space picture, 16 for quality
+    hidden: int = 256
+    beta: float = 0.05  # weight of the KL term
+    steps: int = 3000
+    batch: int = 128
+    lr: float = 2e-3
+    frame_every: int = 500
+    seed: int = 0
+
+
+class VAE(nn.Module):
+    def __init__(self, cfg: VAEConfig):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(64, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
+                                 nn.Linear(cfg.hidden, 2 * cfg.latent))
+        self.dec = nn.Sequential(nn.Linear(cfg.latent, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden),
+                                 nn.ReLU(), nn.Linear(cfg.hidden, 64))
+
+    def encode(self, x):  # x (B, 64) -> mu, logvar (B, latent)
+        return self.enc(x).chunk(2, dim=1)
+
+    def decode(self, z):  # z (B, latent) -> pixel probabilities (B, 64)
+        return torch.sigmoid(self.dec(z))
+
+    def forward(self, x, beta: float):
+        mu, logvar = self.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # the reparameterisation trick
+        logits = self.dec(z)
+        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
+        return torch.sigmoid(logits), rec + beta * kl, rec, kl
+
+
+@dataclass
+class Frame:
+    step: int
+    recon: Image.Image  # inputs (top rows) and reconstructions (bottom rows)
+    rec_curve: list[float]
+    kl_curve: list[float]
+    mse: float  # test reconstruction error (per pixel)
+    pca_mse: float  # baseline: PCA with as many dimensions
+    model: VAE
+
+
+def pca_mse(latent: int) -> float:
+    from sklearn.decomposition import PCA
+
+    x, _, xt, _ = digits.load()
+    pca = PCA(latent, random_state=0).fit(x)
+    return float(((pca.inverse_transform(pca.transform(xt)) - xt) ** 2).mean())
+
+
+def reconstruct(model: VAE, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        mu, _ = model.encode(torch.tensor(x))
+        return model.decode(mu).numpy()
+
+
+def train(cfg: VAEConfig = VAEConfig()) -> Iterator[Frame]:
+    torch.manual_seed(cfg.seed)
+    x, _, xt, _ = digits.load()
+    xs = torch.tensor(x)
+    model = VAE(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    baseline = pca_mse(cfg.latent)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    recs, kls = [], []
+    for step in range(1, cfg.steps + 1):
+        batch = xs[torch.randint(0, len(xs), (cfg.batch,), generator=gen)]
+        _, loss, rec, kl = model(batch, cfg.beta)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * (1 - 0.9 * step / cfg.steps)
+        recs.append(rec.item())
+        kls.append(kl.item())
+        if step % cfg.frame_every == 0 or step == cfg.steps:
+            out = reconstruct(model, xt)
+            mse = float(((out - xt) ** 2).mean())
+            pics = digits.sheet(np.concatenate([xt[:10], out[:10]]))
+            yield Frame(step, pics, list(recs), list(kls), mse, baseline, model)
+
+
+def latent_map(model: VAE, size: int = 320) -> Image.Image:
+    """Test digits placed at their 2-D latent means, coloured by class (latent=2 models)."""
+    _, _, xt, yt = digits.load()
+    with torch.no_grad():
+        mu, _ = model.encode(torch.tensor(xt))
+    mu = mu[:, :2].numpy()
+    lo, hi = mu.min(0), mu.max(0)
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+    for (a, b), label in zip((mu - lo) / (hi - lo + 1e-9), yt):
+        x, y = 10 + a * (size - 20), size - 10 - b * (size - 20)
+        draw.text((x - 3, y - 5), str(label), fill=palette[label])
+    return img
+
+
+def latent_grid(model: VAE, n: int = 10, span: float = 2.5) -> Image.Image:
+    """Digits decoded on a grid across the first two latent dimensions (the rest at 0)."""
+    latent = model.dec[0].in_features
+    z = torch.zeros(n * n, latent)
+    vals = torch.linspace(-span, span, n)
+    z[:, 0] = vals.repeat(n)
+    z[:, 1] = vals.flip(0).repeat_interleave(n)
+    with torch.no_grad():
+        return digits.sheet(model.decode(z).numpy(), cols=n)
+
+
+def interpolate(model: VAE, a: int, b: int, steps: int = 10) -> Image.Image:
+    """Decode the straight line between the latent codes of test digits a and b."""
+    _, _, xt, _ = digits.load()
+    with torch.no_grad():
+        mu, _ = model.encode(torch.tensor(xt[[a, b]]))
+        w = torch.linspace(0, 1, steps)[:, None]
+        return digits.sheet(model.decode((1 - w) * mu[0] + w * mu[1]).numpy(), cols=steps)
