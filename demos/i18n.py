@@ -24,6 +24,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "tab_chat": "Chat tutor", "tab_compare": "Compare",
         "chat_intro": "Ask about GANs, VAEs, RNNs and LSTMs, transformers, autoregressive and diffusion models. "
         "Answers follow your language and cite the course notes.",
+        "latent_dims": "Latent dimensions", "inputs_and_reconstructions": "Test digits (top) and reconstructions",
+        "latent_space": "Latent space", "temperature": "Temperature", "next_char": "Next character",
+        "samples": "Samples", "tab_autoregressive": "Autoregressive",
+        "wavenet_intro": "### WaveNet\nDilated causal convolutions: each layer doubles its reach into the past.",
         "tab_explainer": "Learn", "data": "Data", "points": "Your points (x, y per line, for custom data)",
         "noise_size": "Noise size (z)", "d_steps": "D steps per G step", "loss": "Loss", "train": "Train",
         "real_vs_generated": "Real (grey) vs generated (orange)", "losses": "Losses", "coverage": "Ring mode coverage",
@@ -80,6 +84,10 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "tab_chat": "Tutor", "tab_compare": "Comparar",
         "chat_intro": "Pregunta por GAN, VAE, RNN y LSTM, transformers, modelos autorregresivos y de difusión. "
         "Responde en tu idioma y cita los apuntes.",
+        "latent_dims": "Dimensiones latentes", "inputs_and_reconstructions": "Dígitos de prueba (arriba) y reconstrucciones",
+        "latent_space": "Espacio latente", "temperature": "Temperatura", "next_char": "Siguiente carácter",
+        "samples": "Muestras", "tab_autoregressive": "Autorregresivos",
+        "wavenet_intro": "### WaveNet\nConvoluciones causales dilatadas: cada capa duplica su alcance hacia el pasado.",
         "tab_explainer": "Aprender", "data": "Datos", "points": "Tus puntos (x, y por línea, para datos propios)",
         "noise_size": "Tamaño del ruido (z)", "d_steps": "Pasos de D por paso de G", "loss": "Pérdida",
         "train": "Entrenar", "real_vs_generated": "Reales (gris) y generados (naranja)", "losses": "Pérdidas",

@@ -127,3 +127,22 @@ def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
     assert last.test_bits <= 0.75 * last.baseline_bits
     samples, probs = pixelcnn.sample(last.model, n=4)
     assert samples.shape == (4, 64) and set(np.unique(samples)) <= {0.0, 1.0} and ((probs >= 0) & (probs <= 1)).all()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_char_models_beat_the_bigram_baseline(kind):
+    from demos.explainer import charmodels as cm
+
+    cfg = cm.CharConfig(kind=kind, **({"width": 96, "dropout": 0.25, "lr": 2e-3} if kind == "transformer" else {}),
+                        steps=800 if kind == "transformer" else 500, frame_every=800)
+    last = list(cm.train(cfg))[-1]
+    assert last.val_nats <= 2.2 < last.bigram_nats
+    text = cm.generate(last.model, last.vocab, "Alice ", n=40)
+    assert text.startswith("Alice ") and len(text) == 46
+
+
+def test_wavenet_beats_repeating_the_last_sample():
+    from demos.explainer import wavenet
+
+    out = wavenet.train()
+    assert out["mse"] < 0.5 * out["baseline_mse"] and out["model"].receptive_field == 64

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from demos.common import GPU, start
-from demos.explainer import diffusion, gan, toy2d
+from demos.explainer import charmodels, diffusion, digits, gan, pixelcnn, toy2d, vae, wavenet
 from hub.types import WalkthroughRequest
 
 TOPICS = ("gan", "vae", "rnn", "transformer", "autoregressive", "diffusion")
@@ -81,6 +81,56 @@ def build(hub, t) -> None:
             yield frame.image, _losses(denoiser=frame.losses), note, gr.skip()
         yield gr.skip(), gr.skip(), gr.skip(), diffusion.trajectories(diffusion.train.model, cfg)
 
+    def run_vae(latent, beta, progress=gr.Progress()):
+        """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
+        cfg = vae.VAEConfig(latent=int(latent), beta=float(beta))
+        frame = None
+        for frame in vae.train(cfg):
+            progress((frame.step, cfg.steps), desc="training")
+            note = (f"step {frame.step} · test reconstruction error {frame.mse:.4f} per pixel · baseline PCA with "
+                    f"{cfg.latent} dimensions: {frame.pca_mse:.4f}")
+            yield frame.recon, _losses(reconstruction=frame.rec_curve, KL=frame.kl_curve), note, gr.skip()
+        pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
+                    (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
+        if cfg.latent == 2:
+            pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
+        yield gr.skip(), gr.skip(), gr.skip(), pictures
+
+    def run_chars(kind, lang, steps, prompt, temperature, progress=gr.Progress()):
+        """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
+        cfg = charmodels.CharConfig(kind=kind, lang=lang, steps=int(steps), frame_every=50)
+        frame = None
+        for frame in charmodels.train(cfg):
+            progress((frame.step, cfg.steps), desc="training")
+            note = (f"step {frame.step} · validation {frame.val_nats:.2f} nats/char · bigram baseline "
+                    f"{frame.bigram_nats:.2f}")
+            yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip()
+        text = charmodels.generate(frame.model, frame.vocab, prompt, temperature=float(temperature))
+        probe = charmodels.closing_probe(frame.model, frame.vocab, lang)
+        probe_md = "p(')') after '(' and n characters: " + ", ".join(f"n={n}: {p:.2f}" for n, p in probe.items())
+        guesses = charmodels.next_char_probs(frame.model, frame.vocab, prompt)
+        top = pd.DataFrame({"next": [repr(c) for c, _ in guesses], "p": [p for _, p in guesses]})
+        yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top
+
+    def run_pixelcnn(progress=gr.Progress()):
+        """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
+        cfg = pixelcnn.PixelCNNConfig()
+        frame = None
+        for frame in pixelcnn.train(cfg):
+            progress((frame.step, cfg.steps), desc="training")
+            yield (f"step {frame.step} · test {frame.test_bits:.1f} bits per digit · baseline (independent pixels) "
+                   f"{frame.baseline_bits:.1f}", gr.skip())
+        samples, probs = pixelcnn.sample(frame.model, n=10)
+        yield gr.skip(), [(digits.sheet(samples), "samples"), (digits.sheet(probs), "p(pixel on) as it was drawn")]
+
+    def run_wavenet():
+        """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
+        out = wavenet.train()
+        frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
+                              (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
+        return frame, (f"next-sample error {out['mse']:.4f} · baseline (repeat the last sample) "
+                       f"{out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
+
     async def walkthrough(prompt, seed):
         """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
 
@@ -128,6 +178,48 @@ def build(hub, t) -> None:
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
             train_gan.click(run_gan, [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points],
                             [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan")
+        with gr.Tab("VAE"):
+            gr.Markdown(t("lesson_vae"))
+            with gr.Row():
+                latent = gr.Radio([2, 16], value=16, label=t("latent_dims"))
+                beta = gr.Slider(0, 20, value=0.05, step=0.05, label="β")
+                train_vae = gr.Button(t("train"), variant="primary")
+            with gr.Row():
+                vae_img = gr.Image(label=t("inputs_and_reconstructions"), height=140)
+                vae_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=220)
+            vae_note = gr.Markdown()
+            vae_pics = gr.Gallery(label=t("latent_space"), columns=3, height=260)
+            train_vae.click(run_vae, [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
+                            api_name="explain_vae")
+        with gr.Tab("RNN / LSTM · Transformer"):
+            gr.Markdown(t("lesson_rnn"))
+            gr.Markdown(t("lesson_transformer"))
+            with gr.Row():
+                kind = gr.Radio(["lstm", "transformer"], value="lstm", label=t("model"))
+                lang = gr.Radio(["en", "es"], value="en", label=t("language"))
+                c_steps = gr.Slider(100, 1500, value=500, step=50, label=t("train_steps"))
+            with gr.Row():
+                c_prompt = gr.Textbox(value="Alice ", label=t("prompt"))
+                temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.1, label=t("temperature"))
+                train_chars = gr.Button(t("train"), variant="primary")
+            with gr.Row():
+                c_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=220)
+                c_top = gr.BarPlot(x="next", y="p", label=t("next_char"), height=220)
+            c_note = gr.Markdown()
+            c_text = gr.Textbox(label=t("samples"), lines=6)
+            train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature], [c_loss, c_note, c_text, c_top],
+                              api_name="explain_chars")
+        with gr.Tab(t("tab_autoregressive")):
+            gr.Markdown(t("lesson_autoregressive"))
+            train_px = gr.Button("PixelCNN: " + "train", variant="primary")
+            px_note = gr.Markdown()
+            px_pics = gr.Gallery(columns=2, height=220)
+            train_px.click(run_pixelcnn, None, [px_note, px_pics], api_name="explain_pixelcnn")
+            gr.Markdown(t("wavenet_intro"))
+            train_wave = gr.Button("WaveNet: " + "train")
+            wave_plot = gr.LinePlot(x="t", y="value", color="series", height=220)
+            wave_note = gr.Markdown()
+            train_wave.click(run_wavenet, None, [wave_plot, wave_note], api_name="explain_wavenet")
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
             with gr.Row():
