@@ -139,6 +139,8 @@ def test_char_models_beat_the_bigram_baseline(kind):
     assert last.val_nats <= 2.2 < last.bigram_nats
     text = cm.generate(last.model, last.vocab, "Alice ", n=40)
     assert text.startswith("Alice ") and len(text) == 46
+    assert cm.heatmap(last.model, last.vocab, "Alice was ").width >= 256
+    assert set(cm.closing_probe(last.model, last.vocab)) == {4, 16, 40}
 
 
 def test_wavenet_beats_repeating_the_last_sample():

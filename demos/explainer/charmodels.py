@@ -218,3 +218,21 @@ def closing_probe(model, vocab: Vocab, lang: str = "en", lengths=(4, 16, 40), bl
             ps.append(next_char_probs(model, vocab, text, block, k=len(vocab.chars)))
         out[n] = float(np.mean([dict(p).get(")", 0.0) for p in ps]))
     return out
+
+
+@torch.no_grad()
+def heatmap(model, vocab: Vocab, text: str, block: int = 64):
+    """The LSTM's hidden state (characters x units) or the transformer's last-layer attention (chars x chars)."""
+    from PIL import Image
+
+    model.eval()
+    model(vocab.encode(text[-block:] or "\n")[None])
+    if isinstance(model, CharLSTM):
+        values = model.last_hidden[0].T.numpy()  # (units, T)
+        values = (values - values.min()) / (values.max() - values.min() + 1e-9)
+    else:
+        values = model.blocks[-1].last_attention[0].numpy()  # (T, T): row = query, column = key
+        values = values / (values.max() + 1e-9)
+    rgb = np.stack([255 * values, 80 + 100 * values, 255 * (1 - values)], -1).astype(np.uint8)
+    img = Image.fromarray(rgb)
+    return img.resize((max(256, img.width * 6), max(128, img.height * 6)), Image.NEAREST)

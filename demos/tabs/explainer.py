@@ -104,13 +104,13 @@ def build(hub, t) -> None:
             progress((frame.step, cfg.steps), desc="training")
             note = (f"step {frame.step} · validation {frame.val_nats:.2f} nats/char · bigram baseline "
                     f"{frame.bigram_nats:.2f}")
-            yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip()
+            yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip(), gr.skip()
         text = charmodels.generate(frame.model, frame.vocab, prompt, temperature=float(temperature))
         probe = charmodels.closing_probe(frame.model, frame.vocab, lang)
         probe_md = "p(')') after '(' and n characters: " + ", ".join(f"n={n}: {p:.2f}" for n, p in probe.items())
         guesses = charmodels.next_char_probs(frame.model, frame.vocab, prompt)
         top = pd.DataFrame({"next": [repr(c) for c, _ in guesses], "p": [p for _, p in guesses]})
-        yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top
+        yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top, charmodels.heatmap(frame.model, frame.vocab, prompt)
 
     def run_pixelcnn(progress=gr.Progress()):
         """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
@@ -207,7 +207,9 @@ def build(hub, t) -> None:
                 c_top = gr.BarPlot(x="next", y="p", label=t("next_char"), height=220)
             c_note = gr.Markdown()
             c_text = gr.Textbox(label=t("samples"), lines=6)
-            train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature], [c_loss, c_note, c_text, c_top],
+            c_heat = gr.Image(label=t("inside_the_model"), height=200)
+            train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature],
+                              [c_loss, c_note, c_text, c_top, c_heat],
                               api_name="explain_chars")
         with gr.Tab(t("tab_autoregressive")):
             gr.Markdown(t("lesson_autoregressive"))
