@@ -32,7 +32,7 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
     page.locator("#details").get_by_text("seeds").wait_for(timeout=60_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "generate.png"), full_page=True)
-    for tab, ready in (("Mix", "button:text-is('Mix')"), ("Chat tutor", "textarea"),
+    for tab, ready in (("Mix", "button:text-is('Mix')"), ("Learn", "button:text-is('Train')"), ("Chat tutor", "textarea"),
                        ("History", "button:text-is('Refresh')"), ("Compare", "table")):
         page.get_by_role("tab", name=tab).click()
         page.locator(f"#{tab.split()[0].lower()}-tab-panel {ready}, [role=tabpanel]:visible {ready}").first.wait_for(
