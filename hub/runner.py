@@ -144,7 +144,8 @@ class DeviceRunner:
         stop = lambda: cancelled(work.job_id)  # noqa: E731
         if job.kind == "expand":
             text = engine.expand(req.prompt, req.max_new_tokens, req.seed, on_text, stop)
-            added = text[len(req.prompt.strip()):].strip() if text.startswith(req.prompt.strip()) else text
+            had = {w.strip(".,;:!?").lower() for w in req.prompt.split()}
+            added = " ".join(w for w in text.split() if w.strip(".,;:!?").lower() not in had)
         else:
             messages = [{"role": m.role, "content": m.content} for m in req.messages]
             text = engine.generate(messages, req.max_new_tokens, req.temperature, req.seed, on_text, stop)
