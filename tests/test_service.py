@@ -1,4 +1,4 @@
-"""The Hub facade end to end on the untrained mini stand-in: real store, scheduler, engine, PNGs."""
+"""The Hub facade end to end on the bundled mini model: real store, scheduler, engine, PNGs."""
 
 import asyncio
 import io
@@ -48,8 +48,22 @@ def test_imagine_stores_pngs_with_parameters_before_reporting_done(settings):
     assert result.grid is not None and Image.open(result.grid).size == (192, 96)
     params = read_parameters(result.images[2].read_bytes())
     assert params.prompt.startswith("un círculo rojo") and params.negative_prompt == "azul"
-    assert params.get("Seed") == "9" and params.get("Size") == "96x48" and "placeholder" in params.get("Model")
-    assert result.notes and "untrained" in result.notes[0]
+    assert params.get("Seed") == "9" and params.get("Size") == "96x48" and params.get("Model") == "mini"
+    assert result.notes == ()
+
+
+def test_without_bundled_weights_mini_is_an_untrained_stand_in_that_says_so(settings, tmp_path, monkeypatch):
+    from hub import catalog
+
+    monkeypatch.setattr(catalog, "BUNDLED_ROOT", tmp_path / "no-weights")
+
+    async def body(hub):
+        assert hub.loader.availability(catalog.get("mini")).status == "placeholder"
+        return await (await hub.imagine(fast("a red circle --seed 1"))).result()
+
+    result = with_hub(settings, body)
+    assert result.notes and "untrained placeholder" in result.notes[0]
+    assert "placeholder" in read_parameters(result.images[0].read_bytes()).get("Model")
 
 
 def test_four_users_at_once_are_batched_and_match_solo(settings):

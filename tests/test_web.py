@@ -101,3 +101,9 @@ def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeho
         demo.close()
     assert {"imagine", "mix", "describe", "expand_prompt", "chat", "png_info"} <= set(tools)
     assert "Midjourney-style flags" in tools["imagine"]["description"]
+
+
+def test_enhance_prompt_runs_the_bundled_mini_text_model(client):
+    text, added = client.predict("red circle", api_name="/expand_prompt")
+    assert text.startswith("red circle") or "red" in text or "roj" in text
+    assert len(text) > len("red circle")
