@@ -257,7 +257,7 @@ def build(hub, t) -> None:
                 w_go = gr.Button(t("run"), variant="primary")
             w_info = gr.Markdown()
             with gr.Row():
-                w_tokens = gr.Dataframe(label=t("tokens"), height=260)
+                w_tokens = gr.Dataframe(label=t("tokens"), max_height=260)
                 w_emb = gr.BarPlot(x="dim", y="value", color="embedding", label=t("embeddings"), height=260)
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
