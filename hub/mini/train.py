@@ -41,7 +41,7 @@ class TrainConfig:
     movq_batch: int = 32
     unet_steps: int = 5000
     unet_batch: int = 64
-    text_steps: int = 1000
+    text_steps: int = 4000
     lr: float = 1e-3
     unet_lr: float = 5e-4
     cond_drop: float = 0.1  # classifier-free guidance dropout (prior and decoder)
