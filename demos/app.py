@@ -34,11 +34,17 @@ def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
     return demo, i18n
 
 
+def serving_options(hub, i18n) -> dict:
+    """What every launch needs: translations, and leave to serve the job store's images (Gradio serves only
+    the working and temp directories unless told, and the store lives in LIENZO_DATA_DIR)."""
+    return {"i18n": i18n, "allowed_paths": [str(hub.settings.data_dir)], "show_error": True}
+
+
 def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, mcp: bool = False,
            block: bool = True):
     demo, i18n = build_app(hub)
-    demo.launch(server_name=host, server_port=port, share=share, mcp_server=mcp, i18n=i18n,
-                prevent_thread_lock=not block, show_error=True)
+    demo.launch(server_name=host, server_port=port, share=share, mcp_server=mcp, prevent_thread_lock=not block,
+                **serving_options(hub, i18n))
     return demo
 
 
@@ -65,8 +71,8 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
             self.listening.set()
 
     demo, i18n = build_app(hub)
-    app = gr.mount_gradio_app(FastAPI(), demo, path="/", i18n=i18n, mcp_server=mcp, show_error=True,
-                              server_name=host, server_port=port)
+    app = gr.mount_gradio_app(FastAPI(), demo, path="/", mcp_server=mcp, server_name=host, server_port=port,
+                              **serving_options(hub, i18n))
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     bot = LienzoBot(hub, guild_id=guild_id)
     web = asyncio.create_task(server.serve(), name="lienzo-web")

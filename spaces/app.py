@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from demos.app import build_app
+from demos.app import build_app, serving_options
 from hub.service import Hub
 from hub.settings import Settings
 
@@ -24,10 +24,11 @@ def create_app():
     settings = Settings.from_env()
     device_call = spaces.GPU(duration=GPU_SECONDS) if spaces is not None else None
     hub = Hub.create(settings, device_call=device_call)
-    return build_app(hub)
+    demo, i18n = build_app(hub)
+    return demo, i18n, serving_options(hub, i18n)
 
 
-demo, i18n = create_app()
+demo, i18n, options = create_app()
 
 if __name__ == "__main__":
-    demo.launch(i18n=i18n, mcp_server=os.environ.get("LIENZO_MCP") == "1")
+    demo.launch(mcp_server=os.environ.get("LIENZO_MCP") == "1", **options)

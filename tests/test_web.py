@@ -107,3 +107,27 @@ def test_enhance_prompt_runs_the_bundled_mini_text_model(client):
     text, added = client.predict("red circle", api_name="/expand_prompt")
     assert text.startswith("red circle") or "red" in text or "roj" in text
     assert len(text) > len("red circle")
+
+
+def test_images_in_a_data_dir_outside_temp_are_served(tmp_path, placeholder_models, monkeypatch):
+    """The default data dir (~/.local/share/lienzo) is outside Gradio's allowed places unless we allow it."""
+    import tempfile
+
+    from gradio_client import Client
+
+    from conftest import free_port
+    from demos.app import launch
+    from hub.service import Hub
+    from hub.settings import Settings
+
+    outside = tmp_path / "home" / "lienzo"  # made to look like neither the temp dir nor the working dir
+    outside.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "elsewhere"))
+    (tmp_path / "elsewhere").mkdir()
+    port = free_port()
+    demo = launch(Hub.create(Settings(data_dir=outside, offline=True, device="cpu")), port=port, block=False)
+    try:
+        gallery, _, _ = imagine(Client(f"http://127.0.0.1:{port}/", verbose=False), "a red circle", num_images=1)
+    finally:
+        demo.close()
+    assert gallery and gallery[0]["image"]
