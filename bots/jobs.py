@@ -137,36 +137,33 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), 
     await start(interaction, hub.imagine(req), prompt)
 
 
-async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
-    hub = interaction.client.hub
+async def job_prompt(interaction: discord.Interaction, job_id: str) -> str | None:
+    """The prompt of a stored job, or None after telling the user why it cannot be used."""
     try:
-        prompt = hub.get_job(job_id).request.get("prompt", "")
+        return interaction.client.hub.get_job(job_id).request.get("prompt", "")
     except LienzoError as exc:
         await fail(interaction, str(exc))
-        return
-    req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction))
-    await start(interaction, hub.vary(req), f"{prompt} — Variations ({strength}) by")
+        return None
+
+
+async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
+    prompt = await job_prompt(interaction, job_id)
+    if prompt is not None:
+        req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction))
+        await start(interaction, interaction.client.hub.vary(req), f"{prompt} — Variations ({strength}) by")
 
 
 async def run_upscale(interaction: discord.Interaction, job_id: str, index: int) -> None:
-    hub = interaction.client.hub
-    try:
-        prompt = hub.get_job(job_id).request.get("prompt", "")
-    except LienzoError as exc:
-        await fail(interaction, str(exc))
-        return
-    await start(interaction, hub.upscale(UpscaleRequest(job_id, index, preview=True, origin=origin(interaction))),
-                f"{prompt} — Upscaled (2x) by")
+    prompt = await job_prompt(interaction, job_id)
+    if prompt is not None:
+        req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction))
+        await start(interaction, interaction.client.hub.upscale(req), f"{prompt} — Upscaled (2x) by")
 
 
 async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
-    hub = interaction.client.hub
-    try:
-        prompt = hub.get_job(job_id).request.get("prompt", "")
-    except LienzoError as exc:
-        await fail(interaction, str(exc))
-        return
-    await run_imagine(interaction, prompt)
+    prompt = await job_prompt(interaction, job_id)
+    if prompt is not None:
+        await run_imagine(interaction, prompt)
 
 
 async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:
