@@ -33,6 +33,15 @@ async def follow(job, progress: gr.Progress):
         raise gr.Error(str(exc)) from None
 
 
+async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
+    """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
+    async for preview, result in follow(job, progress):
+        if preview is not None:
+            yield [(preview, "preview")], gr.skip(), gr.skip()
+        else:
+            yield gallery_items(result), details(result), last(result)
+
+
 async def start(coro):
     """Await a Hub call, turning its typed errors into messages the user reads."""
     try:

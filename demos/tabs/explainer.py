@@ -31,6 +31,16 @@ def _points(text: str) -> np.ndarray | None:
     return pts
 
 
+def _data_points(data: str, text: str) -> np.ndarray | None:
+    """The learner's points when the data is 'custom' (required then), else None."""
+    if data != "custom":
+        return None
+    pts = _points(text)
+    if pts is None:
+        raise gr.Error("for custom data, type at least 3 points")
+    return pts
+
+
 def _losses(**series) -> pd.DataFrame:
     rows = [{"step": i + 1, "loss": v, "curve": name} for name, values in series.items()
             for i, v in enumerate(values) if i % 10 == 0]
@@ -42,9 +52,7 @@ def build(hub, t) -> None:
         """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
         cfg = gan.preset(preset, data=data, noise_dim=int(noise_dim), lr_g=float(lr_g), lr_d=float(lr_d),
                          d_steps=int(d_steps), loss=loss)
-        pts = _points(points) if data == "custom" else None
-        if data == "custom" and pts is None:
-            raise gr.Error("for custom data, type at least 3 points")
+        pts = _data_points(data, points)
         started = time.perf_counter()
         for frame in gan.train(cfg, pts):
             progress((frame.step, cfg.steps), desc="training")
@@ -71,9 +79,7 @@ def build(hub, t) -> None:
     def run_diffusion(data, steps, points, progress=gr.Progress()):
         """Train a 2-D diffusion model live; then animate its reverse trajectories."""
         cfg = diffusion.Diffusion2DConfig(data=data, steps=int(steps))
-        pts = _points(points) if data == "custom" else None
-        if data == "custom" and pts is None:
-            raise gr.Error("for custom data, type at least 3 points")
+        pts = _data_points(data, points)
         for frame in diffusion.train(cfg, pts):
             progress((frame.step, cfg.steps), desc="training")
             note = (f"step {frame.step} · modes {frame.modes}/8 · {frame.near_share:.0%} of samples within 3σ "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import GPU, details, follow, gallery_items, origin, start
+from demos.common import GPU, gallery_updates, origin, start
 from hub.types import ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
@@ -42,12 +42,8 @@ def build(hub, t) -> dict:
                              seed=None if randomize else int(seed),
                              scheduler=None if scheduler in (None, "", "default") else scheduler,
                              preview=True, origin=origin(request))
-        job = await start(hub.imagine(req))
-        async for preview, result in follow(job, progress):
-            if preview is not None:
-                yield [(preview, "preview")], gr.skip(), gr.skip()
-            else:
-                yield gallery_items(result), details(result), result.job_id
+        async for update in gallery_updates(await start(hub.imagine(req)), progress):
+            yield update
 
     async def expand_prompt(prompt, request: gr.Request):
         """Enhance a short prompt into a full scene description with the text model.
@@ -61,10 +57,8 @@ def build(hub, t) -> dict:
 
     async def vary(job_id, index, strength, request: gr.Request, progress=gr.Progress()):
         req = VaryRequest(job_id, int(index) - 1, strength, preview=True, origin=origin(request))
-        job = await start(hub.vary(req))
-        async for preview, result in follow(job, progress):
-            yield ([(preview, "preview")], gr.skip(), gr.skip()) if preview is not None else \
-                (gallery_items(result), details(result), result.job_id)
+        async for update in gallery_updates(await start(hub.vary(req)), progress):
+            yield update
 
     async def vary_subtle(job_id, index, request: gr.Request, progress=gr.Progress()):
         """New images close to image `index` (1-4) of job `job_id`, keeping its composition."""
@@ -78,10 +72,9 @@ def build(hub, t) -> dict:
 
     async def upscale(job_id, index, request: gr.Request, progress=gr.Progress()):
         """Image `index` (1-4) of job `job_id` at twice the size, re-detailed."""
-        job = await start(hub.upscale(UpscaleRequest(job_id, int(index) - 1, preview=True, origin=origin(request))))
-        async for preview, result in follow(job, progress):
-            yield ([(preview, "preview")], gr.skip(), gr.skip()) if preview is not None else \
-                (gallery_items(result), details(result), result.job_id)
+        req = UpscaleRequest(job_id, int(index) - 1, preview=True, origin=origin(request))
+        async for update in gallery_updates(await start(hub.upscale(req)), progress):
+            yield update
 
     # --- layout ---
     with gr.Row():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import GPU, details, follow, gallery_items, origin, start
+from demos.common import GPU, gallery_updates, origin, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -39,12 +39,8 @@ def build(hub, t) -> None:
         if not items:
             raise gr.Error("put a text or an image (with a weight above 0) in at least one slot")
         req = MixRequest(items=tuple(items), seed=int(seed) if seed else None, preview=True, origin=origin(request))
-        job = await start(hub.mix(req))
-        async for preview, result in follow(job, progress):
-            if preview is not None:
-                yield [(preview, "preview")], gr.skip(), gr.skip()
-            else:
-                yield gallery_items(result), details(result), result.prompt
+        async for update in gallery_updates(await start(hub.mix(req)), progress, last=lambda r: r.prompt):
+            yield update
 
     async def describe(image):
         """Four candidate prompts for an image, scored by the model's own CLIP.
