@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--repeats", type=int, default=5)
     be.add_argument("--model", default="mini")
     be.add_argument("--out", type=Path, help="also write the JSON here")
+    be.add_argument("--explainer", action="store_true",
+                    help="instead: time every explainer demo (first frame, total) and re-ship its default run")
     return p
 
 
@@ -266,9 +268,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"model card: {write_card(BUNDLED_ROOT, report, grid)}")
             return 0
         if args.command == "bench":
-            from hub.bench import run_bench
+            if args.explainer:
+                from demos.explainer.shipped import bench as explainer_bench  # the web hub's demos, no model
 
-            report = run_bench(settings, model=args.model, repeats=args.repeats)
+                report = explainer_bench()
+            else:
+                from hub.bench import run_bench
+
+                report = run_bench(settings, model=args.model, repeats=args.repeats)
             text = json.dumps(report, indent=2)
             print(text)
             if args.out:

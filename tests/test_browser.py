@@ -49,3 +49,46 @@ def test_spanish_browser_gets_spanish_labels(browser, server):
     assert page.get_by_role("tab", name="Mezclar").count() == 1
     page.screenshot(path=str(SHOTS / "generate-es.png"), full_page=True)
     page.close()
+
+
+LEARN_SECTIONS = (("GAN", "gan"), ("VAE", "vae"), ("RNN / LSTM · Transformer", "chars"), ("Autoregressive", "autoregressive"),
+                  ("Diffusion", "diffusion"), ("Pipeline walkthrough", "walkthrough"), ("Architectures", "architectures"))
+
+
+def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server):
+    """Each Learn section is screenshotted as a learner first sees it (the shipped run of its defaults); the
+    walkthrough runs the mini; then the learner draws two strokes, trains the GAN on them and sees it finish."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page.goto(url)
+    page.get_by_role("tab", name="Learn").click()
+    for name, slug in LEARN_SECTIONS:
+        page.get_by_role("tab", name=name, exact=True).click()
+        panel = page.locator("[role=tabpanel]:visible").last
+        if slug == "walkthrough":
+            panel.get_by_role("button", name="Run", exact=True).click()
+            panel.get_by_text("cosine(text embedding").wait_for(timeout=60_000)
+        elif slug != "architectures":
+            panel.locator("img").first.wait_for(state="visible", timeout=30_000)  # the shipped result is on show
+            assert panel.get_by_text("⏱").count() >= 1
+        page.screenshot(path=str(SHOTS / f"learn-{slug}.png"), full_page=True)
+
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible").last
+    panel.get_by_text("Or draw your data").first.click()  # open the accordion
+    canvas = panel.locator("canvas").first
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    for (x0, y0), (x1, y1) in (((0.2, 0.2), (0.8, 0.25)), ((0.3, 0.75), (0.7, 0.7))):
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(box["x"] + (x0 + (x1 - x0) * k / 10) * box["width"],
+                            box["y"] + (y0 + (y1 - y0) * k / 10) * box["height"])
+        page.mouse.up()
+    panel.get_by_label("Data").first.click()
+    page.get_by_role("option", name="custom").click()
+    panel.get_by_role("button", name="Train", exact=True).click()
+    panel.get_by_text("step 2500/2500").wait_for(timeout=120_000)
+    page.screenshot(path=str(SHOTS / "learn-gan-drawn.png"), full_page=True)
+    page.close()

@@ -18,7 +18,7 @@ def test_gan_stable_preset_covers_all_eight_modes_and_the_collapse_preset_collap
 def test_gan_trains_on_the_learners_points():
     pts = np.array([[1.5, 0.0], [-1.5, 0.0], [0.0, 1.5], [0.0, -1.5]])
     frames = list(gan.train(gan.preset("stable", data="custom", steps=200, frame_every=100), pts))
-    assert len(frames) == 2
+    assert [f.step for f in frames] == [1, 100, 200]  # a first frame straight away, then every 100 steps
     with pytest.raises(ValueError, match="at least 3 points"):
         list(gan.train(gan.preset("stable", data="custom", steps=10), pts[:2]))
 
@@ -148,3 +148,74 @@ def test_wavenet_beats_repeating_the_last_sample():
 
     out = wavenet.train()
     assert out["mse"] < 0.5 * out["baseline_mse"] and out["model"].receptive_field == 64
+
+
+def test_a_drawing_becomes_points_where_the_strokes_are():
+    pad = np.zeros((120, 120, 4), np.uint8)  # transparent pad
+    pad[10:14, 10:14] = (255, 110, 0, 255)  # a dab in the top-left corner
+    pad[100:104, 100:110] = (0, 0, 0, 255)  # a stroke near the bottom-right
+    pad[60:62, 60:62] = (255, 255, 255, 255)  # white is the eraser's colour, not ink
+    pts = toy2d.points_from_drawing(pad)
+    assert len(pts) == 16 + 40
+    top_left, bottom_right = pts[:16], pts[16:]
+    assert (top_left[:, 0] < -2).all() and (top_left[:, 1] > 2).all()
+    assert (bottom_right[:, 0] > 2).all() and (bottom_right[:, 1] < -2).all()
+    assert len(toy2d.points_from_drawing(pad, max_points=10)) == 10
+    assert len(toy2d.points_from_drawing(np.full((50, 50, 3), 255, np.uint8))) == 0
+
+
+def test_every_section_ships_a_run_of_exactly_its_default_settings():
+    """The tab opens on these; `lienzo bench --explainer` re-ships them whenever the defaults change."""
+    from demos.explainer import shipped
+    from demos.tabs.explainer import DEFAULTS, DEMOS
+
+    for section, (_, n) in DEMOS.items():
+        found = shipped.load(section)
+        assert found is not None, f"no shipped run for {section}: run lienzo bench --explainer"
+        values, meta = found
+        assert len(values) == n and all(v is not None for v in values), section
+        assert meta["settings"] == DEFAULTS[section], section
+        assert meta["frames"] >= 1 and 0 < meta["first_frame_s"] <= meta["total_s"]
+
+
+def test_recording_keeps_the_last_real_value_of_each_output_and_round_trips(tmp_path):
+    import gradio as gr
+    import pandas as pd
+    from PIL import Image
+
+    from demos.explainer import shipped
+
+    def handler(n):
+        for i in range(n):
+            yield Image.new("RGB", (8, 8), (i, 0, 0)), pd.DataFrame({"step": [i]}), f"step {i}", gr.skip()
+        yield gr.skip(), gr.skip(), gr.skip(), [(Image.new("RGB", (4, 4)), "end")]
+
+    rec = shipped.record(handler, [3], 4, settings={"n": 3})
+    assert rec.frames == 4 and rec.outputs[2] == "step 2" and rec.outputs[0].getpixel((0, 0)) == (2, 0, 0)
+    shipped.save("demo", rec, tmp_path)
+    values, meta = shipped.load("demo", tmp_path)
+    assert values[2] == "step 2" and values[1]["step"].tolist() == [2] and values[3][0][1] == "end"
+    assert values[0].getpixel((0, 0)) == (2, 0, 0) and meta["settings"] == {"n": 3}
+    assert shipped.load("missing", tmp_path) is None
+
+
+def test_custom_points_come_from_a_drawing_an_upload_or_text_with_clear_errors(tmp_path):
+    import gradio as gr
+
+    from demos.tabs.explainer import _data_points
+
+    pad = np.zeros((60, 60, 4), np.uint8)
+    pad[5:10, 5:10] = (0, 0, 0, 255)
+    assert len(_data_points("custom", "", {"composite": pad, "layers": [], "background": None})) == 25
+    good = tmp_path / "pts.csv"
+    good.write_text("x,y\n1,0\n-1,0\n0,1\n")
+    assert _data_points("custom", "", None, str(good)).tolist() == [[1, 0], [-1, 0], [0, 1]]
+    assert _data_points("ring", "", None, None) is None
+    for bad, message in ((b"\x89PNG\r\n\x1a\n\x00\xff", "not a text file"), (b"1,0\n2,0\n", "at least 3 points"),
+                         (b"9,9\n0,0\n1,1\n", "between -3 and 3"), (b"1," * 600_000, "at most 1 MiB")):
+        path = tmp_path / "bad.csv"
+        path.write_bytes(bad)
+        with pytest.raises(gr.Error, match=message):
+            _data_points("custom", "", None, str(path))
+    with pytest.raises(gr.Error, match="draw, upload or type"):
+        _data_points("custom", "", None, None)

@@ -131,3 +131,26 @@ def test_images_in_a_data_dir_outside_temp_are_served(tmp_path, placeholder_mode
     finally:
         demo.close()
     assert gallery and gallery[0]["image"]
+
+
+def test_explainer_endpoints_take_an_uploaded_points_file_and_say_what_is_wrong(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    few = tmp_path / "two-points.csv"
+    few.write_text("x,y\n1,0\n0,1\n")
+    gan_args = ["stable", "custom", 8, 2e-4, 2e-4, 1, "non-saturating", ""]
+    with pytest.raises(AppError, match="give at least 3 points"):
+        client.predict(*gan_args, None, handle_file(str(few)), api_name="/explain_gan")
+    with pytest.raises(AppError, match="draw, upload or type at least 3 points"):
+        client.predict(*gan_args, None, None, api_name="/explain_gan")
+    noisy, curves, note = client.predict(handle_file(str(_example(tmp_path))), 1000, "linear", api_name="/explain_noise")
+    assert Image.open(noisy).size == (128, 128) and "ᾱ_t = 0.0000" in note
+
+
+def _example(tmp_path):
+    from demos.tabs.explainer import example_image
+
+    path = tmp_path / "example.png"
+    example_image().save(path)
+    return path

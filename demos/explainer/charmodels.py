@@ -174,7 +174,7 @@ def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
-        if step % cfg.frame_every == 0 or step == cfg.steps:
+        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
             yield Frame(step, list(losses), evaluate(model, val, cfg.block), base, model, vocab)
 
 

@@ -100,7 +100,7 @@ def train(cfg: PixelCNNConfig = PixelCNNConfig()) -> Iterator[Frame]:
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (1 - 0.9 * step / cfg.steps)
         losses.append(loss.item() * 64 / np.log(2))
-        if step % cfg.frame_every == 0 or step == cfg.steps:
+        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
             model.eval()
             with torch.no_grad():
                 bits = nll_bits(model(xt), xt)

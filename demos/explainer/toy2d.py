@@ -74,3 +74,25 @@ def grid_points(n: int = 64) -> np.ndarray:
     xs = np.linspace(-EXTENT, EXTENT, n)
     gx, gy = np.meshgrid(xs, xs[::-1])
     return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def points_from_drawing(pixels: np.ndarray, max_points: int = 500) -> np.ndarray:
+    """The points a learner drew on a square pad, in plot coordinates ([-EXTENT, EXTENT], y up).
+
+    `pixels` is the pad as an (H, W, 4) RGBA or (H, W, 3) RGB array: a stroke is any pixel that is opaque
+    and not white. At most `max_points` of them are kept, evenly spread over the strokes.
+    """
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise ValueError(f"expected an RGB or RGBA picture, got an array of shape {pixels.shape}")
+    rgb = pixels[..., :3].astype(np.float32)
+    ink = rgb.min(-1) < 200
+    if pixels.shape[2] == 4:
+        ink &= pixels[..., 3] > 128
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return np.zeros((0, 2))
+    h, w = ink.shape
+    pts = np.stack([(xs + 0.5) / w * 2 * EXTENT - EXTENT, EXTENT - (ys + 0.5) / h * 2 * EXTENT], 1)
+    if len(pts) > max_points:
+        pts = pts[np.linspace(0, len(pts) - 1, max_points).round().astype(int)]
+    return pts

@@ -4,20 +4,27 @@ mini Kandinsky pipeline walked through stage by stage."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pandas as pd
 
 from demos.common import GPU, start
-from demos.explainer import charmodels, diffusion, digits, gan, pixelcnn, toy2d, vae, wavenet
+from PIL import Image
+
+from demos.explainer import charmodels, diffusion, digits, gan, pixelcnn, shipped, toy2d, vae, wavenet
+from hub.mini import world
 from hub.types import WalkthroughRequest
 
 TOPICS = ("gan", "vae", "rnn", "transformer", "autoregressive", "diffusion")
 
 
+MAX_UPLOAD_BYTES = 1 << 20  # a points file bigger than 1 MiB is not a sketch of 2-D data
+
+
 def _points(text: str) -> np.ndarray | None:
-    rows = [r for r in (text or "").replace(";", "\n").splitlines() if r.strip()]
+    rows = [r for r in (text or "").replace(";", "\n").splitlines() if r.strip() and not r.lstrip().startswith("#")]
     if not rows:
         return None
     try:
@@ -31,14 +38,41 @@ def _points(text: str) -> np.ndarray | None:
     return pts
 
 
-def _data_points(data: str, text: str) -> np.ndarray | None:
-    """The learner's points when the data is 'custom' (required then), else None."""
+def _drawn(drawing) -> np.ndarray | None:
+    """Points from the drawing pad's value (an ImageEditor dict, or a plain picture); None if nothing is drawn."""
+    picture = drawing.get("composite") if isinstance(drawing, dict) else drawing
+    if picture is None:
+        return None
+    pts = toy2d.points_from_drawing(np.asarray(picture))
+    if 0 < len(pts) < 3:
+        raise gr.Error("draw a little more: the strokes give fewer than 3 points")
+    return pts if len(pts) else None
+
+
+def _uploaded(path) -> np.ndarray | None:
+    if not path:
+        return None
+    p = Path(path)
+    if p.stat().st_size > MAX_UPLOAD_BYTES:
+        raise gr.Error(f"{p.name} is {p.stat().st_size / 2**20:.1f} MiB; a points file may be at most 1 MiB")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise gr.Error(f"{p.name} is not a text file: upload .csv or .txt with 'x, y' per line") from None
+    rows = [r for r in text.splitlines() if r.strip()]
+    if rows and not any(c.isdigit() for c in rows[0]):
+        rows = rows[1:]  # a header line such as "x,y"
+    return _points("\n".join(rows))
+
+
+def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.ndarray | None:
+    """The learner's points when the data is 'custom' (drawn, uploaded or typed; required then), else None."""
     if data != "custom":
         return None
-    pts = _points(text)
-    if pts is None:
-        raise gr.Error("for custom data, type at least 3 points")
-    return pts
+    for pts in (_drawn(drawing), _uploaded(upload), _points(text)):
+        if pts is not None:
+            return pts
+    raise gr.Error("for custom data, draw, upload or type at least 3 points")
 
 
 def _losses(**series) -> pd.DataFrame:
@@ -47,96 +81,145 @@ def _losses(**series) -> pd.DataFrame:
     return pd.DataFrame(rows or [{"step": 0, "loss": 0.0, "curve": "-"}])
 
 
+# --- the demos (module level: the tab wires them up; `lienzo bench --explainer` times and ships them) ----
+def run_gan(preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None,
+            progress=gr.Progress()):
+    """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
+    cfg = gan.preset(preset, data=data, noise_dim=int(noise_dim), lr_g=float(lr_g), lr_d=float(lr_d),
+                     d_steps=int(d_steps), loss=loss)
+    pts = _data_points(data, points, drawing, upload)
+    started = time.perf_counter()
+    for frame in gan.train(cfg, pts):
+        progress((frame.step, cfg.steps), desc="training")
+        bars = pd.DataFrame({"mode": [str(i + 1) for i in range(len(frame.coverage))],
+                             "share of fair": frame.coverage}) if len(frame.coverage) else None
+        summary = (f"step {frame.step}/{cfg.steps} · {time.perf_counter() - started:.1f} s"
+                   + (f" · modes covered {frame.modes}/8 (baseline: a generator that outputs one point covers 1)"
+                      if data == "ring" else ""))
+        yield frame.image, _losses(discriminator=frame.d_losses, generator=frame.g_losses), bars, summary
+
+
+def forward(image, step, schedule):
+    """Noise an image to step t of T=1000 and plot the signal-to-noise ratio of both schedules."""
+    if image is None:
+        raise gr.Error("drop an image first")
+    T = 1000
+    abar = diffusion.alphas_bar(schedule, T)
+    x0 = diffusion.image_to_array(image)
+    xt = diffusion.noise(x0, int(step), abar, np.random.default_rng(0))
+    curves = pd.DataFrame([{"t": s, "log10 SNR": float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[s - 1])),
+                            "schedule": k} for k in ("linear", "cosine") for s in range(1, T + 1, 10)])
+    a = abar[int(step) - 1]
+    return diffusion.array_to_image(xt), curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a ** 0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
+
+
+def example_image() -> Image.Image:
+    """The picture the noising demo starts from (the learner drops their own): a scene of the mini's world."""
+    scene = world.Scene("yellow", (world.Obj("star", "purple", "large", 0.3, 0.35),
+                                   world.Obj("circle", "blue", "small", 0.72, 0.7)), "left of")
+    return world.render(scene).resize((128, 128), Image.NEAREST)
+
+
+def run_diffusion(data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
+    """Train a 2-D diffusion model live; then animate its reverse trajectories."""
+    cfg = diffusion.Diffusion2DConfig(data=data, steps=int(steps))
+    pts = _data_points(data, points, drawing, upload)
+    for frame in diffusion.train(cfg, pts):
+        progress((frame.step, cfg.steps), desc="training")
+        note = (f"step {frame.step} · modes {frame.modes}/8 · {frame.near_share:.0%} of samples within 3σ "
+                "of a centre (baseline: pure noise, about 4%)") if data == "ring" else f"step {frame.step}"
+        yield frame.image, _losses(denoiser=frame.losses), note, gr.skip()
+    yield gr.skip(), gr.skip(), gr.skip(), diffusion.trajectories(diffusion.train.model, cfg)
+
+
+def run_vae(latent, beta, progress=gr.Progress()):
+    """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
+    cfg = vae.VAEConfig(latent=int(latent), beta=float(beta))
+    frame = None
+    for frame in vae.train(cfg):
+        progress((frame.step, cfg.steps), desc="training")
+        note = (f"step {frame.step} · test reconstruction error {frame.mse:.4f} per pixel · baseline PCA with "
+                f"{cfg.latent} dimensions: {frame.pca_mse:.4f}")
+        yield frame.recon, _losses(reconstruction=frame.rec_curve, KL=frame.kl_curve), note, gr.skip()
+    pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
+                (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
+    if cfg.latent == 2:
+        pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
+    yield gr.skip(), gr.skip(), gr.skip(), pictures
+
+
+def run_chars(kind, lang, steps, prompt, temperature, progress=gr.Progress()):
+    """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
+    cfg = charmodels.CharConfig(kind=kind, lang=lang, steps=int(steps), frame_every=50)
+    frame = None
+    for frame in charmodels.train(cfg):
+        progress((frame.step, cfg.steps), desc="training")
+        note = (f"step {frame.step} · validation {frame.val_nats:.2f} nats/char · bigram baseline "
+                f"{frame.bigram_nats:.2f}")
+        yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip(), gr.skip()
+    text = charmodels.generate(frame.model, frame.vocab, prompt, temperature=float(temperature))
+    probe = charmodels.closing_probe(frame.model, frame.vocab, lang)
+    probe_md = "p(')') after '(' and n characters: " + ", ".join(f"n={n}: {p:.2f}" for n, p in probe.items())
+    guesses = charmodels.next_char_probs(frame.model, frame.vocab, prompt)
+    top = pd.DataFrame({"next": [repr(c) for c, _ in guesses], "p": [p for _, p in guesses]})
+    yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top, charmodels.heatmap(frame.model, frame.vocab, prompt)
+
+
+def run_pixelcnn(progress=gr.Progress()):
+    """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
+    cfg = pixelcnn.PixelCNNConfig()
+    frame = None
+    for frame in pixelcnn.train(cfg):
+        progress((frame.step, cfg.steps), desc="training")
+        yield (f"step {frame.step} · test {frame.test_bits:.1f} bits per digit · baseline (independent pixels) "
+               f"{frame.baseline_bits:.1f}", gr.skip())
+    samples, probs = pixelcnn.sample(frame.model, n=10)
+    yield gr.skip(), [(digits.sheet(samples), "samples"), (digits.sheet(probs), "p(pixel on) as it was drawn")]
+
+
+def run_wavenet():
+    """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
+    out = wavenet.train()
+    frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
+                          (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
+    return frame, (f"next-sample error {out['mse']:.4f} · baseline (repeat the last sample) "
+                   f"{out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
+
+
+_GAN = gan.PRESETS["stable"]
+DEFAULTS = {  # the controls' initial values; `lienzo bench --explainer` ships a run of each with exactly these
+    "gan": dict(preset="stable", data="ring", noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d,
+                d_steps=_GAN.d_steps, loss=_GAN.loss, points=""),
+    "vae": dict(latent=16, beta=0.05),
+    "chars": dict(kind="lstm", lang="en", steps=500, prompt="Alice ", temperature=0.8),
+    "pixelcnn": {},
+    "wavenet": {},
+    "noise": dict(step=250, schedule="cosine"),
+    "diffusion2d": dict(data="ring", steps=3000, points=""),
+}
+DEMOS = {  # section -> (handler, number of outputs)
+    "gan": (run_gan, 4), "vae": (run_vae, 4), "chars": (run_chars, 5), "pixelcnn": (run_pixelcnn, 2),
+    "wavenet": (run_wavenet, 2), "noise": (forward, 3), "diffusion2d": (run_diffusion, 4),
+}
+
+
+def demo_args(section: str) -> list:
+    args = list(DEFAULTS[section].values())
+    return [example_image(), *args] if section == "noise" else args
+
+
+def _shipped(section: str, n: int, note_index: int | None = None) -> list:
+    """Initial values for a section's outputs: its shipped run, with the timing on its note; blanks if none."""
+    found = shipped.load(section)
+    if found is None:
+        return [None] * n
+    values, meta = found
+    if note_index is not None and isinstance(values[note_index], str):
+        values[note_index] = f"{values[note_index]}  \n{shipped.timing_line(meta)}"
+    return values
+
+
 def build(hub, t) -> None:
-    def run_gan(preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, progress=gr.Progress()):
-        """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
-        cfg = gan.preset(preset, data=data, noise_dim=int(noise_dim), lr_g=float(lr_g), lr_d=float(lr_d),
-                         d_steps=int(d_steps), loss=loss)
-        pts = _data_points(data, points)
-        started = time.perf_counter()
-        for frame in gan.train(cfg, pts):
-            progress((frame.step, cfg.steps), desc="training")
-            bars = pd.DataFrame({"mode": [str(i + 1) for i in range(len(frame.coverage))],
-                                 "share of fair": frame.coverage}) if len(frame.coverage) else None
-            summary = (f"step {frame.step}/{cfg.steps} · {time.perf_counter() - started:.1f} s"
-                       + (f" · modes covered {frame.modes}/8 (baseline: a generator that outputs one point covers 1)"
-                          if data == "ring" else ""))
-            yield frame.image, _losses(discriminator=frame.d_losses, generator=frame.g_losses), bars, summary
-
-    def forward(image, step, schedule):
-        """Noise an image to step t of T=1000 and plot the signal-to-noise ratio of both schedules."""
-        if image is None:
-            raise gr.Error("drop an image first")
-        T = 1000
-        abar = diffusion.alphas_bar(schedule, T)
-        x0 = diffusion.image_to_array(image)
-        xt = diffusion.noise(x0, int(step), abar, np.random.default_rng(0))
-        curves = pd.DataFrame([{"t": s, "log10 SNR": float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[s - 1])),
-                                "schedule": k} for k in ("linear", "cosine") for s in range(1, T + 1, 10)])
-        a = abar[int(step) - 1]
-        return diffusion.array_to_image(xt), curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a ** 0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
-
-    def run_diffusion(data, steps, points, progress=gr.Progress()):
-        """Train a 2-D diffusion model live; then animate its reverse trajectories."""
-        cfg = diffusion.Diffusion2DConfig(data=data, steps=int(steps))
-        pts = _data_points(data, points)
-        for frame in diffusion.train(cfg, pts):
-            progress((frame.step, cfg.steps), desc="training")
-            note = (f"step {frame.step} · modes {frame.modes}/8 · {frame.near_share:.0%} of samples within 3σ "
-                    "of a centre (baseline: pure noise, about 4%)") if data == "ring" else f"step {frame.step}"
-            yield frame.image, _losses(denoiser=frame.losses), note, gr.skip()
-        yield gr.skip(), gr.skip(), gr.skip(), diffusion.trajectories(diffusion.train.model, cfg)
-
-    def run_vae(latent, beta, progress=gr.Progress()):
-        """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
-        cfg = vae.VAEConfig(latent=int(latent), beta=float(beta))
-        frame = None
-        for frame in vae.train(cfg):
-            progress((frame.step, cfg.steps), desc="training")
-            note = (f"step {frame.step} · test reconstruction error {frame.mse:.4f} per pixel · baseline PCA with "
-                    f"{cfg.latent} dimensions: {frame.pca_mse:.4f}")
-            yield frame.recon, _losses(reconstruction=frame.rec_curve, KL=frame.kl_curve), note, gr.skip()
-        pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
-                    (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
-        if cfg.latent == 2:
-            pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
-        yield gr.skip(), gr.skip(), gr.skip(), pictures
-
-    def run_chars(kind, lang, steps, prompt, temperature, progress=gr.Progress()):
-        """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
-        cfg = charmodels.CharConfig(kind=kind, lang=lang, steps=int(steps), frame_every=50)
-        frame = None
-        for frame in charmodels.train(cfg):
-            progress((frame.step, cfg.steps), desc="training")
-            note = (f"step {frame.step} · validation {frame.val_nats:.2f} nats/char · bigram baseline "
-                    f"{frame.bigram_nats:.2f}")
-            yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip(), gr.skip()
-        text = charmodels.generate(frame.model, frame.vocab, prompt, temperature=float(temperature))
-        probe = charmodels.closing_probe(frame.model, frame.vocab, lang)
-        probe_md = "p(')') after '(' and n characters: " + ", ".join(f"n={n}: {p:.2f}" for n, p in probe.items())
-        guesses = charmodels.next_char_probs(frame.model, frame.vocab, prompt)
-        top = pd.DataFrame({"next": [repr(c) for c, _ in guesses], "p": [p for _, p in guesses]})
-        yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top, charmodels.heatmap(frame.model, frame.vocab, prompt)
-
-    def run_pixelcnn(progress=gr.Progress()):
-        """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
-        cfg = pixelcnn.PixelCNNConfig()
-        frame = None
-        for frame in pixelcnn.train(cfg):
-            progress((frame.step, cfg.steps), desc="training")
-            yield (f"step {frame.step} · test {frame.test_bits:.1f} bits per digit · baseline (independent pixels) "
-                   f"{frame.baseline_bits:.1f}", gr.skip())
-        samples, probs = pixelcnn.sample(frame.model, n=10)
-        yield gr.skip(), [(digits.sheet(samples), "samples"), (digits.sheet(probs), "p(pixel on) as it was drawn")]
-
-    def run_wavenet():
-        """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
-        out = wavenet.train()
-        frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
-                              (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
-        return frame, (f"next-sample error {out['mse']:.4f} · baseline (repeat the last sample) "
-                       f"{out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
-
     async def walkthrough(prompt, seed):
         """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
 
@@ -154,107 +237,133 @@ def build(hub, t) -> None:
         steps = [(im.resize((128, 128)), f"step {s}") for s, im in r.steps]
         return tokens, info, emb, steps, r.image.resize((256, 256))
 
+    G, V, C, N, D = (DEFAULTS[k] for k in ("gan", "vae", "chars", "noise", "diffusion2d"))
     with gr.Tabs():
         with gr.Tab("GAN"):
             gr.Markdown(t("lesson_gan"))
+            gr.Markdown(t("shipped"))
+            gan_ship = _shipped("gan", 4, note_index=3)
             with gr.Row():
                 with gr.Column():
-                    preset = gr.Radio(list(gan.PRESETS), value="stable", label=t("preset"))
-                    data = gr.Dropdown(["ring", "moons", "custom"], value="ring", label=t("data"))
-                    points = gr.Textbox(label=t("points"), lines=3, placeholder="1.5, 0\n-1.5, 0\n0, 1.5")
+                    preset = gr.Radio(list(gan.PRESETS), value=G["preset"], label=t("preset"))
+                    data = gr.Dropdown(["ring", "moons", "custom"], value=G["data"], label=t("data"))
+                    with gr.Accordion(t("draw_points"), open=False):
+                        drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240),
+                                               fixed_canvas=True, layers=False, label=t("draw_points"),
+                                               brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
+                        upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
+                        points = gr.Textbox(label=t("points"), lines=3, placeholder="1.5, 0\n-1.5, 0\n0, 1.5")
                     with gr.Accordion(t("advanced"), open=False):
-                        noise_dim = gr.Slider(1, 32, value=8, step=1, label=t("noise_size"))
-                        lr_g = gr.Number(value=2e-4, label="lr G")
-                        lr_d = gr.Number(value=2e-4, label="lr D")
-                        d_steps = gr.Slider(1, 5, value=1, step=1, label=t("d_steps"))
-                        loss = gr.Dropdown(["non-saturating", "minimax", "wasserstein-gp"], value="non-saturating",
+                        noise_dim = gr.Slider(1, 32, value=G["noise_dim"], step=1, label=t("noise_size"))
+                        lr_g = gr.Number(value=G["lr_g"], label="lr G")
+                        lr_d = gr.Number(value=G["lr_d"], label="lr D")
+                        d_steps = gr.Slider(1, 5, value=G["d_steps"], step=1, label=t("d_steps"))
+                        loss = gr.Dropdown(["non-saturating", "minimax", "wasserstein-gp"], value=G["loss"],
                                            label=t("loss"))
                     train_gan = gr.Button(t("train"), variant="primary")
                 with gr.Column():
-                    gan_img = gr.Image(label=t("real_vs_generated"), height=320)
-                    gan_note = gr.Markdown()
+                    gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
+                    gan_note = gr.Markdown(gan_ship[3])
             with gr.Row():
-                gan_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=220)
-                gan_cov = gr.BarPlot(x="mode", y="share of fair", label=t("coverage"), height=220, y_lim=[0, 2])
+                gan_loss = gr.LinePlot(gan_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
+                gan_cov = gr.BarPlot(gan_ship[2], x="mode", y="share of fair", label=t("coverage"), height=220,
+                                     y_lim=[0, 2])
 
             def on_preset(name):
                 cfg = gan.PRESETS[name]
                 return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
-            train_gan.click(run_gan, [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points],
+            train_gan.click(run_gan, [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
                             [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan")
         with gr.Tab("VAE"):
             gr.Markdown(t("lesson_vae"))
+            gr.Markdown(t("shipped"))
+            vae_ship = _shipped("vae", 4, note_index=2)
             with gr.Row():
-                latent = gr.Radio([2, 16], value=16, label=t("latent_dims"))
-                beta = gr.Slider(0, 20, value=0.05, step=0.05, label="β")
+                latent = gr.Radio([2, 16], value=V["latent"], label=t("latent_dims"))
+                beta = gr.Slider(0, 20, value=V["beta"], step=0.05, label="β")
                 train_vae = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                vae_img = gr.Image(label=t("inputs_and_reconstructions"), height=140)
-                vae_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=220)
-            vae_note = gr.Markdown()
-            vae_pics = gr.Gallery(label=t("latent_space"), columns=3, height=260)
+                vae_img = gr.Image(vae_ship[0], label=t("inputs_and_reconstructions"), height=140)
+                vae_loss = gr.LinePlot(vae_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
+            vae_note = gr.Markdown(vae_ship[2])
+            vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(run_vae, [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
                             api_name="explain_vae")
         with gr.Tab("RNN / LSTM · Transformer"):
             gr.Markdown(t("lesson_rnn"))
             gr.Markdown(t("lesson_transformer"))
+            gr.Markdown(t("shipped"))
+            c_ship = _shipped("chars", 5, note_index=1)
             with gr.Row():
-                kind = gr.Radio(["lstm", "transformer"], value="lstm", label=t("model"))
-                lang = gr.Radio(["en", "es"], value="en", label=t("language"))
-                c_steps = gr.Slider(100, 1500, value=500, step=50, label=t("train_steps"))
+                kind = gr.Radio(["lstm", "transformer"], value=C["kind"], label=t("model"))
+                lang = gr.Radio(["en", "es"], value=C["lang"], label=t("language"))
+                c_steps = gr.Slider(100, 1500, value=C["steps"], step=50, label=t("train_steps"))
             with gr.Row():
-                c_prompt = gr.Textbox(value="Alice ", label=t("prompt"))
-                temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.1, label=t("temperature"))
+                c_prompt = gr.Textbox(value=C["prompt"], label=t("prompt"))
+                temperature = gr.Slider(0.1, 2.0, value=C["temperature"], step=0.1, label=t("temperature"))
                 train_chars = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                c_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=220)
-                c_top = gr.BarPlot(x="next", y="p", label=t("next_char"), height=220)
-            c_note = gr.Markdown()
-            c_text = gr.Textbox(label=t("samples"), lines=6)
-            c_heat = gr.Image(label=t("inside_the_model"), height=200)
+                c_loss = gr.LinePlot(c_ship[0], x="step", y="loss", color="curve", label=t("losses"), height=220)
+                c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220)
+            c_note = gr.Markdown(c_ship[1])
+            c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
+            c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
             train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature],
                               [c_loss, c_note, c_text, c_top, c_heat],
                               api_name="explain_chars")
         with gr.Tab(t("tab_autoregressive")):
             gr.Markdown(t("lesson_autoregressive"))
+            gr.Markdown(t("shipped"))
+            px_ship = _shipped("pixelcnn", 2, note_index=0)
             train_px = gr.Button("PixelCNN: " + "train", variant="primary")
-            px_note = gr.Markdown()
-            px_pics = gr.Gallery(columns=2, height=220)
+            px_note = gr.Markdown(px_ship[0])
+            px_pics = gr.Gallery(px_ship[1], columns=2, height=220)
             train_px.click(run_pixelcnn, None, [px_note, px_pics], api_name="explain_pixelcnn")
             gr.Markdown(t("wavenet_intro"))
+            wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button("WaveNet: " + "train")
-            wave_plot = gr.LinePlot(x="t", y="value", color="series", height=220)
-            wave_note = gr.Markdown()
+            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220)
+            wave_note = gr.Markdown(wave_ship[1])
             train_wave.click(run_wavenet, None, [wave_plot, wave_note], api_name="explain_wavenet")
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
+            noise_ship = _shipped("noise", 3)
             with gr.Row():
-                src = gr.Image(type="pil", label=t("your_image"), height=220)
-                noisy = gr.Image(label="x_t", height=220)
-                snr_plot = gr.LinePlot(x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
+                src = gr.Image(example_image(), type="pil", label=t("your_image"), height=220)
+                noisy = gr.Image(noise_ship[0], label="x_t", height=220)
+                snr_plot = gr.LinePlot(noise_ship[1], x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
             with gr.Row():
-                step = gr.Slider(1, 1000, value=250, step=1, label="t")
-                schedule = gr.Radio(["linear", "cosine"], value="cosine", label=t("schedule"))
-            noise_note = gr.Markdown()
+                step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
+                schedule = gr.Radio(["linear", "cosine"], value=N["schedule"], label=t("schedule"))
+            noise_note = gr.Markdown(noise_ship[2])
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(forward, [src, step, schedule], [noisy, snr_plot, noise_note],
                         api_name="explain_noise" if trigger == step.release else None,
                         api_visibility="public" if trigger == step.release else "private")
             gr.Markdown(t("diffusion2d_intro"))
+            gr.Markdown(t("shipped"))
+            d_ship = _shipped("diffusion2d", 4, note_index=2)
             with gr.Row():
-                d_data = gr.Dropdown(["ring", "moons", "custom"], value="ring", label=t("data"))
-                d_steps2 = gr.Slider(500, 6000, value=3000, step=500, label=t("train_steps"))
-                d_points = gr.Textbox(label=t("points"), lines=2)
+                d_data = gr.Dropdown(["ring", "moons", "custom"], value=D["data"], label=t("data"))
+                d_steps2 = gr.Slider(500, 6000, value=D["steps"], step=500, label=t("train_steps"))
                 train_diff = gr.Button(t("train"), variant="primary")
+            with gr.Accordion(t("draw_points"), open=False):
+                with gr.Row():
+                    d_drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240),
+                                             fixed_canvas=True, layers=False, label=t("draw_points"),
+                                             brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
+                    with gr.Column():
+                        d_upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
+                        d_points = gr.Textbox(label=t("points"), lines=3)
             with gr.Row():
-                diff_img = gr.Image(label=t("real_vs_generated"), height=320)
-                diff_loss = gr.LinePlot(x="step", y="loss", color="curve", label=t("losses"), height=320)
-            diff_note = gr.Markdown()
-            traj = gr.Gallery(label=t("trajectories"), columns=6, height=200)
-            train_diff.click(run_diffusion, [d_data, d_steps2, d_points], [diff_img, diff_loss, diff_note, traj],
-                             api_name="explain_diffusion")
+                diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
+                diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)
+            diff_note = gr.Markdown(d_ship[2])
+            traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
+            train_diff.click(run_diffusion, [d_data, d_steps2, d_points, d_drawing, d_upload],
+                             [diff_img, diff_loss, diff_note, traj], api_name="explain_diffusion")
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))
             with gr.Row():

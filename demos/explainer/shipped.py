@@ -1,0 +1,137 @@
+"""Shipped results: every explainer demo run once with its default settings, timed, and saved, so a section
+opens on a good result instead of an empty plot (press Train to retrain from scratch).
+
+`record` runs one demo's event handler the way Gradio does (each yield is a frame; `gr.skip()` keeps the
+previous value) and times the first frame and the last. `save`/`load` keep its final outputs in
+demos/explainer/shipped/<section>/ (PNG, CSV, JSON). `lienzo bench --explainer` runs every section again,
+rewrites the folder and the timing table (docs/explainer-timings.json).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent / "shipped"
+
+
+@dataclass
+class Recorded:
+    outputs: list  # the final value of every output component
+    first_frame_s: float
+    total_s: float
+    frames: int
+    settings: dict = field(default_factory=dict)
+
+
+def _is_skip(value) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
+
+
+def record(handler: Callable, args: Iterable, n_outputs: int, settings: dict | None = None) -> Recorded:
+    """Run `handler(*args)` (a function or a generator function) and keep its final outputs and timings."""
+    outputs: list = [None] * n_outputs
+    frames = 0
+    start = time.perf_counter()
+    first = None
+    result = handler(*args)
+    stream = result if hasattr(result, "__next__") else iter([result])
+    for values in stream:
+        values = values if isinstance(values, tuple) else (values,)
+        for i, v in enumerate(values):
+            if not _is_skip(v):
+                outputs[i] = v
+        frames += 1
+        if first is None:
+            first = time.perf_counter() - start
+    total = time.perf_counter() - start
+    return Recorded(outputs, first if first is not None else total, total, frames, dict(settings or {}))
+
+
+def _pil(value) -> Image.Image:
+    return value if isinstance(value, Image.Image) else Image.fromarray(value)
+
+
+def save(section: str, rec: Recorded, root: Path = ROOT) -> Path:
+    folder = root / section
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    items = []
+    for i, v in enumerate(rec.outputs):
+        if v is None:
+            items.append({"kind": "none"})
+        elif isinstance(v, str):
+            items.append({"kind": "text", "value": v})
+        elif isinstance(v, pd.DataFrame):
+            v.to_csv(folder / f"{i}.csv", index=False)
+            items.append({"kind": "frame", "file": f"{i}.csv"})
+        elif isinstance(v, list):  # a gallery: images, or (image, caption) pairs
+            pics = []
+            for j, item in enumerate(v):
+                img, caption = item if isinstance(item, tuple) else (item, None)
+                _pil(img).save(folder / f"{i}-{j}.png", optimize=True)
+                pics.append({"file": f"{i}-{j}.png", "caption": caption})
+            items.append({"kind": "gallery", "items": pics})
+        else:
+            _pil(v).save(folder / f"{i}.png", optimize=True)
+            items.append({"kind": "image", "file": f"{i}.png"})
+    meta = {"outputs": items, "first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
+            "frames": rec.frames, "settings": rec.settings}
+    (folder / "outputs.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def load(section: str, root: Path = ROOT) -> tuple[list, dict] | None:
+    """The shipped outputs of `section` as values Gradio components take, and its timings; None if not shipped."""
+    folder = root / section
+    try:
+        meta = json.loads((folder / "outputs.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    values = []
+    for item in meta["outputs"]:
+        kind = item["kind"]
+        if kind == "text":
+            values.append(item["value"])
+        elif kind == "frame":
+            values.append(pd.read_csv(folder / item["file"]))
+        elif kind == "image":
+            values.append(Image.open(folder / item["file"]).copy())
+        elif kind == "gallery":
+            values.append([(Image.open(folder / p["file"]).copy(), p["caption"]) for p in item["items"]])
+        else:
+            values.append(None)
+    return values, meta
+
+
+def timing_line(meta: dict) -> str:
+    return f"⏱ {meta['first_frame_s']:.1f} s → {meta['total_s']:.1f} s"
+
+
+BUDGET_FIRST_S, BUDGET_TOTAL_S = 2.0, 60.0  # issue 5: a first frame within 2 s, finished within 60 s
+
+
+def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print) -> dict:
+    """Run every explainer demo with its default settings, time it against the budgets, and (re)ship it."""
+    from demos.tabs import explainer as tab
+
+    report = {}
+    for section in sections or tab.DEMOS:
+        handler, n = tab.DEMOS[section]
+        rec = record(handler, tab.demo_args(section), n, settings=tab.DEFAULTS[section])
+        if ship:
+            save(section, rec, root)
+        report[section] = {"first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
+                           "frames": rec.frames,
+                           "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
+                           "total_share_of_budget": round(rec.total_s / BUDGET_TOTAL_S, 3)}
+        progress(f"{section:12s} first frame {rec.first_frame_s:6.2f} s   total {rec.total_s:6.2f} s   "
+                 f"frames {rec.frames}")
+    return report
