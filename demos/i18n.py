@@ -32,8 +32,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tab_explainer": "Learn", "data": "Data", "points": "Your points (x, y per line, for custom data)",
         "draw_points": "Or draw your data (custom): each stroke becomes points",
         "upload_points": "Or upload points (.csv or .txt, x, y per line)",
-        "shipped": "Below: the shipped result of a run with the default settings (⏱ first frame and total time on 2 CPU "
-        "cores). Press Train to retrain it from scratch and watch it learn.",
+        "shipped": "Below: the shipped result of a run with the default settings (in brackets: its first frame → total "
+        "time on 2 CPU cores). Press Train to retrain it from scratch and watch it learn.",
         "noise_size": "Noise size (z)", "d_steps": "D steps per G step", "loss": "Loss", "train": "Train",
         "real_vs_generated": "Real (grey) vs generated (orange)", "losses": "Losses", "coverage": "Ring mode coverage",
         "tab_diffusion": "Diffusion", "your_image": "Your image", "schedule": "Noise schedule",
@@ -97,8 +97,8 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "tab_explainer": "Aprender", "data": "Datos", "points": "Tus puntos (x, y por línea, para datos propios)",
         "draw_points": "O dibuja tus datos (propios): cada trazo se convierte en puntos",
         "upload_points": "O sube puntos (.csv o .txt, x, y por línea)",
-        "shipped": "Abajo: el resultado incluido de una ejecución con los ajustes por defecto (⏱ primer fotograma y tiempo "
-        "total con 2 núcleos de CPU). Pulsa Entrenar para entrenarlo desde cero y verlo aprender.",
+        "shipped": "Abajo: el resultado incluido de una ejecución con los ajustes por defecto (entre corchetes: su primer fotograma → "
+        "tiempo total con 2 núcleos de CPU). Pulsa Entrenar para entrenarlo desde cero y verlo aprender.",
         "noise_size": "Tamaño del ruido (z)", "d_steps": "Pasos de D por paso de G", "loss": "Pérdida",
         "train": "Entrenar", "real_vs_generated": "Reales (gris) y generados (naranja)", "losses": "Pérdidas",
         "coverage": "Cobertura de los modos del anillo", "tab_diffusion": "Difusión", "your_image": "Tu imagen",

@@ -146,8 +146,10 @@ def test_char_models_beat_the_bigram_baseline(kind):
 def test_wavenet_beats_repeating_the_last_sample():
     from demos.explainer import wavenet
 
-    out = wavenet.train()
-    assert out["mse"] < 0.5 * out["baseline_mse"] and out["model"].receptive_field == 64
+    frames = list(wavenet.train())
+    first, out = frames[0], frames[-1]
+    assert first["step"] == 1 and out["step"] == wavenet.WaveNetConfig().steps
+    assert out["mse"] < 0.5 * out["baseline_mse"] < first["mse"] and out["model"].receptive_field == 64
 
 
 def test_a_drawing_becomes_points_where_the_strokes_are():

@@ -112,7 +112,7 @@ def load(section: str, root: Path = ROOT) -> tuple[list, dict] | None:
 
 
 def timing_line(meta: dict) -> str:
-    return f"⏱ {meta['first_frame_s']:.1f} s → {meta['total_s']:.1f} s"
+    return f"[{meta['first_frame_s']:.1f} s → {meta['total_s']:.1f} s]"
 
 
 BUDGET_FIRST_S, BUDGET_TOTAL_S = 2.0, 60.0  # issue 5: a first frame within 2 s, finished within 60 s

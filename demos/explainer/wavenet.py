@@ -6,6 +6,7 @@ while every output still sees only the past. The baseline predicts "the same as 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ class WaveNetConfig:
     steps: int = 400
     lr: float = 3e-3
     seed: int = 0
+    frame_every: int = 50
 
 
 def signal(n: int, seed: int = 0) -> np.ndarray:
@@ -56,20 +58,22 @@ class WaveNet(nn.Module):
         return self.out(h)
 
 
-def train(cfg: WaveNetConfig = WaveNetConfig()) -> dict:
+def train(cfg: WaveNetConfig = WaveNetConfig()) -> Iterator[dict]:
+    """Train, yielding a frame after the first step, every `frame_every` steps and at the end."""
     torch.manual_seed(cfg.seed)
     x = torch.tensor(signal(4000, cfg.seed))[None, None]
     val = torch.tensor(signal(1000, cfg.seed + 1))[None, None]
     model = WaveNet(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    for _ in range(cfg.steps):
+    baseline = float(F.mse_loss(val[..., :-1], val[..., 1:]))  # "same as the last sample"
+    for step in range(1, cfg.steps + 1):
         loss = F.mse_loss(model(x[..., :-1]), x[..., 1:])
         opt.zero_grad()
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        pred = model(val[..., :-1])
-        mse = float(F.mse_loss(pred, val[..., 1:]))
-    baseline = float(F.mse_loss(val[..., :-1], val[..., 1:]))  # "same as the last sample"
-    return {"model": model, "mse": mse, "baseline_mse": baseline, "target": val[0, 0, 1:201].numpy(),
-            "prediction": pred[0, 0, :200].numpy()}
+        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:
+            with torch.no_grad():
+                pred = model(val[..., :-1])
+                mse = float(F.mse_loss(pred, val[..., 1:]))
+            yield {"step": step, "model": model, "mse": mse, "baseline_mse": baseline,
+                   "target": val[0, 0, 1:201].numpy(), "prediction": pred[0, 0, :200].numpy()}

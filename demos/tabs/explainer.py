@@ -177,13 +177,15 @@ def run_pixelcnn(progress=gr.Progress()):
     yield gr.skip(), [(digits.sheet(samples), "samples"), (digits.sheet(probs), "p(pixel on) as it was drawn")]
 
 
-def run_wavenet():
+def run_wavenet(progress=gr.Progress()):
     """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
-    out = wavenet.train()
-    frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
-                          (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
-    return frame, (f"next-sample error {out['mse']:.4f} · baseline (repeat the last sample) "
-                   f"{out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
+    steps = wavenet.WaveNetConfig().steps
+    for out in wavenet.train():
+        progress((out["step"], steps), desc="training")
+        frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
+                              (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
+        yield frame, (f"step {out['step']}/{steps} · next-sample error {out['mse']:.4f} · baseline (repeat the last "
+                      f"sample) {out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
 
 
 _GAN = gan.PRESETS["stable"]
