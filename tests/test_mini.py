@@ -99,3 +99,17 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     again = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)  # every stage done: resumes to the end
     assert again["seconds"]["unet"] < meta["seconds"]["unet"]
     assert (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+
+
+def test_attribute_labels_ask_only_what_the_picture_shows():
+    from hub.mini.train import HEADS, attribute_labels
+
+    above = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
+                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    below = world.swap_places(above)  # the same picture described the other way round would also be "below"
+    same_picture_other_words = world.Scene("white", above.objects[::-1], "below")
+    labels = attribute_labels([above, same_picture_other_words, below])
+    name = lambda head, i: HEADS[head][labels[head][i]]  # noqa: E731
+    assert [name("colour", i) for i in range(3)] == ["red", "red", "blue"]  # the top object, however it is said
+    assert name("shape_b", 0) == name("shape_b", 1) == "square" and name("axis", 2) == "vertical"
+    assert labels["position"][0] == -100 and labels["relation" if "relation" in HEADS else "size"][0] == -100

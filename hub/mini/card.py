@@ -53,15 +53,22 @@ azul"). Scenes are drawn on the fly from a seed, so there is no dataset to downl
 | text encoder | CLIPTextModelWithProjection | width {arch['width']}, {arch['text_layers']} layers |
 | image encoder | CLIPVisionModelWithProjection | width {arch['width']}, {arch['vision_layers']} layers, patch {arch['patch_size']} |
 | prior | PriorTransformer + UnCLIPScheduler | {arch['prior_layers']} layers, embedding {arch['width']} |
-| decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler | channels {tuple(arch['unet_channels'])} on 16×16×4 latents |
+| decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler (v-prediction, trailing timesteps) | channels {tuple(arch['unet_channels'])} on 16×16×4 latents |
 | MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch['movq_channels'])} |
 | mini-text | GPT2LMHeadModel | 3 layers × 96 |
 
 Files (fp16 safetensors, loaded as fp32 on CPU): {", ".join(f"{k}/ {v / 2**20:.1f} MB" for k, v in sorted(sizes.items()))}.
 
+The decoder keeps Kandinsky 2.2's noise schedule but predicts v instead of the noise: trained to predict the
+noise, this small UNet all but ignored the image embedding at high noise, so the seed rather than the prompt
+chose the background and colours (colour 49%, shape 13% with the same budget). Sampling uses trailing
+timesteps, so the first step is t = 999, where pure noise is what the model was trained on.
+
 ## Training
-`lienzo train-mini` (resumable; seed {cfg['seed']}): CLIP {cfg['clip_steps']} steps (contrastive, with hard
-negatives: swapped colours and flipped relations), prior {cfg['prior_steps']}, MoVQ {cfg['movq_steps']}, UNet
+`lienzo train-mini` (resumable; seed {cfg['seed']}): CLIP {cfg['clip_steps']} steps (contrastive over pictures and
+captions, each scene with a drawn hard negative that differs in one attribute: colour, shape, position, size, the
+two objects' places or colours; plus linear heads, dropped at export, that must read background, colours, shapes,
+position, size and layout back from the image embedding), prior {cfg['prior_steps']}, MoVQ {cfg['movq_steps']}, UNet
 {cfg['unet_steps']} (EMA 0.999), mini-text {cfg['text_steps']}. Took {secs['total'] / 60:.0f} minutes on
 {meta['threads']} CPU threads (shared with other work): CLIP {secs['clip'] / 60:.1f}, prior {secs['prior'] / 60:.1f},
 MoVQ {secs['movq'] / 60:.1f}, UNet {secs['unet'] / 60:.1f}, text {secs['text'] / 60:.1f} min. Finished {meta['finished']}.

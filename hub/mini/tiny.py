@@ -34,6 +34,7 @@ class TinyArch:
     vocab_size: int = 600
     text_layers: int = 2
     vision_layers: int = 2
+    vision_width: int | None = None  # the vision tower's hidden size (its projection is `width`); None: `width`
     image_size: int = 64  # CLIP vision input and the default output size
     patch_size: int = 8
     prior_layers: int = 2
@@ -65,9 +66,11 @@ def prior_components(tokenizer, arch: TinyArch = TinyArch(), seed: int = 0) -> d
         num_hidden_layers=arch.text_layers, num_attention_heads=2, max_position_embeddings=arch.max_length,
         projection_dim=arch.width, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id))
+    vision_width = arch.vision_width or arch.width
     image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
-        hidden_size=arch.width, intermediate_size=2 * arch.width, num_hidden_layers=arch.vision_layers,
-        num_attention_heads=2, image_size=arch.image_size, patch_size=arch.patch_size, projection_dim=arch.width))
+        hidden_size=vision_width, intermediate_size=2 * vision_width, num_hidden_layers=arch.vision_layers,
+        num_attention_heads=max(2, vision_width // 32), image_size=arch.image_size, patch_size=arch.patch_size,
+        projection_dim=arch.width))
     prior = PriorTransformer(num_attention_heads=arch.prior_heads, attention_head_dim=arch.width // arch.prior_heads,
                              embedding_dim=arch.width, num_layers=arch.prior_layers, num_embeddings=arch.max_length)
     # clip_mean/clip_std start at 0, which makes the prior's output constant: use unit statistics.
@@ -103,9 +106,13 @@ def decoder_components(arch: TinyArch = TinyArch(), seed: int = 0) -> dict:
         num_vq_embeddings=256, sample_size=arch.image_size,
         down_block_types=("DownEncoderBlock2D",) * (m - 1) + ("AttnDownEncoderBlock2D",),
         up_block_types=("AttnUpDecoderBlock2D",) + ("UpDecoderBlock2D",) * (m - 1))
+    # Kandinsky 2.2's betas, but v-prediction and trailing timesteps: with epsilon-prediction the tiny UNet
+    # all but ignored the image embedding at high noise (its x0 guess at t=999 was worse than zero), so the
+    # seed's noise, not the prompt, picked the background and colours; and "leading" spacing starts
+    # sampling at t=961, where the model expects signal that pure noise does not have.
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", beta_start=0.00085, beta_end=0.012,
-                              clip_sample=False, steps_offset=1, prediction_type="epsilon",
-                              thresholding=False)
+                              clip_sample=False, steps_offset=0, prediction_type="v_prediction",
+                              timestep_spacing="trailing", thresholding=False)
     return dict(unet=unet, scheduler=scheduler, movq=movq)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
 
@@ -182,3 +182,21 @@ def flip_relation(scene: Scene) -> Scene:
         return scene
     opposite = {"above": "below", "below": "above", "left of": "right of", "right of": "left of"}[scene.relation]
     return Scene(scene.background, scene.objects, opposite, scene.show_background, scene.show_size)
+
+
+def swap_places(scene: Scene) -> Scene:
+    """A hard negative that is also a true picture: the two objects trade places, so the relation flips."""
+    if len(scene.objects) < 2:
+        return scene
+    a, b = scene.objects
+    opposite = {"above": "below", "below": "above", "left of": "right of", "right of": "left of"}[scene.relation]
+    return Scene(scene.background, (replace(a, cx=b.cx, cy=b.cy), replace(b, cx=a.cx, cy=a.cy)), opposite,
+                 scene.show_background, scene.show_size)
+
+
+def move_to(scene: Scene, position: str, rng: random.Random) -> Scene:
+    """A single object moved to another named position (a hard negative for position words)."""
+    o = scene.objects[0]
+    cx, cy = POSITIONS[position]
+    moved = replace(o, cx=cx + rng.uniform(-0.05, 0.05), cy=cy + rng.uniform(-0.05, 0.05), position=position)
+    return replace(scene, objects=(moved,), show_position=True)
