@@ -165,12 +165,22 @@ def sample_grid(out: Path, settings) -> Path:
         finally:
             await hub.close()
 
+    import textwrap
+
+    from PIL import ImageFont
+
     results = asyncio.run(main())
-    cell, label = 96, 260
+    cell, label = 96, 280
+    try:  # Debian's DejaVu has every accent; Pillow's own default font lacks í and á
+        font = ImageFont.truetype("DejaVuSans.ttf", 13)
+    except OSError:
+        font = ImageFont.load_default(size=13)
     sheet = Image.new("RGB", (label + 4 * cell, len(results) * cell), "white")
     draw = ImageDraw.Draw(sheet)
     for r, (caption, res) in enumerate(zip(captions, results)):
-        draw.text((6, r * cell + cell // 2 - 6), caption[:42], fill="black")
+        lines = textwrap.wrap(caption, 32)
+        for k, line in enumerate(lines):
+            draw.text((6, r * cell + cell // 2 - 9 * len(lines) + 18 * k), line, fill="black", font=font)
         for c, p in enumerate(res.images):
             sheet.paste(Image.open(p).resize((cell, cell), Image.NEAREST), (label + c * cell, r * cell))
     out.parent.mkdir(parents=True, exist_ok=True)
