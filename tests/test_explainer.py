@@ -133,8 +133,7 @@ def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
 def test_char_models_beat_the_bigram_baseline(kind):
     from demos.explainer import charmodels as cm
 
-    cfg = cm.CharConfig(kind=kind, **({"width": 96, "dropout": 0.25, "lr": 2e-3} if kind == "transformer" else {}),
-                        steps=800 if kind == "transformer" else 500, frame_every=800)
+    cfg = cm.preset(kind)  # what the Learn tab trains when the learner picks this model
     last = list(cm.train(cfg))[-1]
     assert last.val_nats <= 2.2 < last.bigram_nats
     text = cm.generate(last.model, last.vocab, "Alice ", n=40)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,19 @@ class CharConfig:
     lr: float = 3e-3
     frame_every: int = 100
     seed: int = 0
+
+
+# What each model trains with by default. The transformer overfits this small corpus with the LSTM's
+# settings (3.03 nats/char after 800 steps, worse than the bigram's 2.76): it is narrower, with more
+# dropout and a gentler learning rate.
+PRESETS = {"lstm": CharConfig(steps=500),
+           "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800)}
+
+
+def preset(kind: str, **changes) -> CharConfig:
+    if kind not in PRESETS:
+        raise ValueError(f"unknown model {kind!r}: lstm or transformer")
+    return replace(PRESETS[kind], **changes)
 
 
 class Vocab:
@@ -140,6 +153,7 @@ class Frame:
     vocab: Vocab
 
 
+@torch.no_grad()
 @torch.no_grad()
 def evaluate(model, data: torch.Tensor, block: int) -> float:
     model.eval()

@@ -150,7 +150,7 @@ def run_vae(latent, beta, progress=gr.Progress()):
 
 def run_chars(kind, lang, steps, prompt, temperature, progress=gr.Progress()):
     """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
-    cfg = charmodels.CharConfig(kind=kind, lang=lang, steps=int(steps), frame_every=50)
+    cfg = charmodels.preset(kind, lang=lang, steps=int(steps), frame_every=50)
     frame = None
     for frame in charmodels.train(cfg):
         progress((frame.step, cfg.steps), desc="training")
@@ -312,6 +312,7 @@ def build(hub, t) -> None:
             c_note = gr.Markdown(c_ship[1])
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
+            kind.change(lambda k: charmodels.PRESETS[k].steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature],
                               [c_loss, c_note, c_text, c_top, c_heat],
                               api_name="explain_chars")
