@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from demos.explainer import frame_due
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -154,7 +156,6 @@ class Frame:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def evaluate(model, data: torch.Tensor, block: int) -> float:
     model.eval()
     chunks = [data[i:i + block + 1] for i in range(0, len(data) - block - 1, block)]
@@ -188,7 +189,7 @@ def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
+        if frame_due(step, cfg.frame_every, cfg.steps):
             yield Frame(step, list(losses), evaluate(model, val, cfg.block), base, model, vocab)
 
 

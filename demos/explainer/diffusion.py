@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import toy2d
+from demos.explainer import frame_due, toy2d
 
 
 # --- schedules and the forward process -----------------------------------------------------------
@@ -131,7 +131,7 @@ def train(cfg: Diffusion2DConfig = Diffusion2DConfig(), points: np.ndarray | Non
         for g in opt.param_groups:  # linear decay to a tenth: steadier samples at the end
             g["lr"] = cfg.lr * (1 - 0.9 * step / cfg.steps)
         losses.append(loss.item())
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
+        if frame_due(step, cfg.frame_every, cfg.steps):
             out, _ = sample(model, cfg, 1500, torch.Generator().manual_seed(cfg.seed + 2))
             modes = toy2d.modes_covered(out) if cfg.data == "ring" else 0
             near = float((np.linalg.norm(out[:, None] - toy2d.ring_centres()[None], axis=-1).min(1)

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import toy2d
+from demos.explainer import frame_due, toy2d
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def train(cfg: GANConfig = GANConfig(), points: np.ndarray | None = None) -> Ite
         opt_g.step()
         d_losses.append(loss_d.item())
         g_losses.append(loss_g.item())
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
+        if frame_due(step, cfg.frame_every, cfg.steps):
             with torch.no_grad():
                 fake = model.G(z_eval).numpy()
                 heat = torch.sigmoid(model.D(grid)).numpy().reshape(48, 48)

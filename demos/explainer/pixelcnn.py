@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import digits
+from demos.explainer import digits, frame_due
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def train(cfg: PixelCNNConfig = PixelCNNConfig()) -> Iterator[Frame]:
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (1 - 0.9 * step / cfg.steps)
         losses.append(loss.item() * 64 / np.log(2))
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
+        if frame_due(step, cfg.frame_every, cfg.steps):
             model.eval()
             with torch.no_grad():
                 bits = nll_bits(model(xt), xt)

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from demos.explainer import digits
+from demos.explainer import digits, frame_due
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def train(cfg: VAEConfig = VAEConfig()) -> Iterator[Frame]:
             g["lr"] = cfg.lr * (1 - 0.9 * step / cfg.steps)
         recs.append(rec.item())
         kls.append(kl.item())
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:  # step 1: a first frame at once
+        if frame_due(step, cfg.frame_every, cfg.steps):
             out = reconstruct(model, xt)
             mse = float(((out - xt) ** 2).mean())
             pics = digits.sheet(np.concatenate([xt[:10], out[:10]]))

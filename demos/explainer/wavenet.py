@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from demos.explainer import frame_due
+
 
 @dataclass(frozen=True)
 class WaveNetConfig:
@@ -71,7 +73,7 @@ def train(cfg: WaveNetConfig = WaveNetConfig()) -> Iterator[dict]:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step == 1 or step % cfg.frame_every == 0 or step == cfg.steps:
+        if frame_due(step, cfg.frame_every, cfg.steps):
             with torch.no_grad():
                 pred = model(val[..., :-1])
                 mse = float(F.mse_loss(pred, val[..., 1:]))

@@ -221,6 +221,17 @@ def _shipped(section: str, n: int, note_index: int | None = None) -> list:
     return values
 
 
+def _custom_points(t) -> tuple:
+    """The three ways to give custom 2-D data, in a closed accordion: (typed points, drawing pad, upload)."""
+    with gr.Accordion(t("draw_points"), open=False):
+        drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240), fixed_canvas=True,
+                               layers=False, label=t("draw_points"),
+                               brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
+        upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
+        points = gr.Textbox(label=t("points"), lines=3, placeholder="1.5, 0\n-1.5, 0\n0, 1.5")
+    return points, drawing, upload
+
+
 def build(hub, t) -> None:
     async def walkthrough(prompt, seed):
         """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
@@ -249,12 +260,7 @@ def build(hub, t) -> None:
                 with gr.Column():
                     preset = gr.Radio(list(gan.PRESETS), value=G["preset"], label=t("preset"))
                     data = gr.Dropdown(["ring", "moons", "custom"], value=G["data"], label=t("data"))
-                    with gr.Accordion(t("draw_points"), open=False):
-                        drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240),
-                                               fixed_canvas=True, layers=False, label=t("draw_points"),
-                                               brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
-                        upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
-                        points = gr.Textbox(label=t("points"), lines=3, placeholder="1.5, 0\n-1.5, 0\n0, 1.5")
+                    points, drawing, upload = _custom_points(t)
                     with gr.Accordion(t("advanced"), open=False):
                         noise_dim = gr.Slider(1, 32, value=G["noise_dim"], step=1, label=t("noise_size"))
                         lr_g = gr.Number(value=G["lr_g"], label="lr G")
@@ -352,14 +358,7 @@ def build(hub, t) -> None:
                 d_data = gr.Dropdown(["ring", "moons", "custom"], value=D["data"], label=t("data"))
                 d_steps2 = gr.Slider(500, 6000, value=D["steps"], step=500, label=t("train_steps"))
                 train_diff = gr.Button(t("train"), variant="primary")
-            with gr.Accordion(t("draw_points"), open=False):
-                with gr.Row():
-                    d_drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240),
-                                             fixed_canvas=True, layers=False, label=t("draw_points"),
-                                             brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
-                    with gr.Column():
-                        d_upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
-                        d_points = gr.Textbox(label=t("points"), lines=3)
+            d_points, d_drawing, d_upload = _custom_points(t)
             with gr.Row():
                 diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
                 diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)

@@ -17,8 +17,8 @@ def write_card(model_dir: Path, report: dict, grid: Path | None) -> Path:
     mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
     grid_line = f"![Samples]({grid.name})\n" if grid else ""
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
-    below = [f"{k} ({min(s[k] for s in report['accuracy_percent'].values()):.0f}% < {v}%)" for k, v in targets.items()
-             if min(s[k] for s in report["accuracy_percent"].values()) < v]
+    worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
+    below = [f"{k} ({worst[k]:.0f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
     short = ("Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but draws "
              "small shapes as rounded blobs that the geometric detector often cannot name, and stray specks of "
              "colour cost it the count score.") if below else "It meets its targets in both languages."
@@ -57,7 +57,7 @@ azul"). Scenes are drawn on the fly from a seed, so there is no dataset to downl
 |---|---|---|
 | tokenizer | CLIPTokenizer (BPE trained locally) | {arch['vocab_size']} tokens max, {arch['max_length']} positions |
 | text encoder | CLIPTextModelWithProjection | width {arch['width']}, {arch['text_layers']} layers |
-| image encoder | CLIPVisionModelWithProjection | width {arch['width']}, {arch['vision_layers']} layers, patch {arch['patch_size']} |
+| image encoder | CLIPVisionModelWithProjection | width {arch.get('vision_width') or arch['width']} (projected to {arch['width']}), {arch['vision_layers']} layers, patch {arch['patch_size']} |
 | prior | PriorTransformer + UnCLIPScheduler | {arch['prior_layers']} layers, embedding {arch['width']} |
 | decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler (v-prediction, trailing timesteps) | channels {tuple(arch['unet_channels'])} on 16×16×4 latents |
 | MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch['movq_channels'])} |

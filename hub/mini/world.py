@@ -189,9 +189,7 @@ def swap_places(scene: Scene) -> Scene:
     if len(scene.objects) < 2:
         return scene
     a, b = scene.objects
-    opposite = {"above": "below", "below": "above", "left of": "right of", "right of": "left of"}[scene.relation]
-    return Scene(scene.background, (replace(a, cx=b.cx, cy=b.cy), replace(b, cx=a.cx, cy=a.cy)), opposite,
-                 scene.show_background, scene.show_size)
+    return replace(flip_relation(scene), objects=(replace(a, cx=b.cx, cy=b.cy), replace(b, cx=a.cx, cy=a.cy)))
 
 
 def move_to(scene: Scene, position: str, rng: random.Random) -> Scene:
