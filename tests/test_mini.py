@@ -95,10 +95,22 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "text")
     assert tok.apply_chat_template([{"role": "user", "content": "red circle"}], tokenize=False) == "red circle ="
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "text").config.n_layer == 3
-    before = (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
+    unet_file, vocab_file = (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors",
+                             tmp_path / "out" / "prior" / "tokenizer" / "vocab.json")
+    before = unet_file.read_bytes(), vocab_file.read_bytes()
     again = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)  # every stage done: resumes to the end
     assert again["seconds"]["unet"] < meta["seconds"]["unet"]
-    assert (tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+    assert (unet_file.read_bytes(), vocab_file.read_bytes()) == before  # the finished text encoder's ids kept
+
+
+def test_the_tokenizer_numbers_its_vocabulary_the_same_every_time(tmp_path):
+    from hub.mini.tokenizer import train_clip_bpe
+
+    texts = ["a red circle above a blue square", "un círculo rojo encima de un cuadrado azul"] * 20
+    a, b = (train_clip_bpe(texts, tmp_path / name, vocab_size=300) for name in ("a", "b"))
+    assert a.get_vocab() == b.get_vocab()  # the trainer's own ids for single characters change with every run
+    assert (tmp_path / "a" / "merges.txt").read_text() == (tmp_path / "b" / "merges.txt").read_text()
+    assert a("un círculo rojo").input_ids == b("un círculo rojo").input_ids
 
 
 def test_attribute_labels_ask_only_what_the_picture_shows():

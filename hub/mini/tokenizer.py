@@ -9,6 +9,7 @@ back to `<|endoftext|>` (which is the eos token the text encoder pools at).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,32 +18,55 @@ _CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 
 
 def train_clip_bpe(texts: Iterable[str], out_dir: str | Path, vocab_size: int = 1000, max_length: int = 77):
-    """Train on `texts`, write vocab.json/merges.txt/tokenizer_config.json to `out_dir`, return a CLIPTokenizer."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    """Train on `texts`, write vocab.json/merges.txt/tokenizer_config.json to `out_dir`, return a CLIPTokenizer.
+
+    The same texts give the same files every time. The merges are learnt here rather than by the `tokenizers`
+    trainer, which breaks ties between equally frequent pairs, and numbers single characters, in a hash order
+    that changes from run to run: a model trained on one run's ids reads nonsense through another run's.
+    """
+    from tokenizers import Regex, normalizers, pre_tokenizers
     from transformers import CLIPTokenizer
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
-    bpe.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
-                                           normalizers.Lowercase()])
-    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+    normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
+                                       normalizers.Lowercase()])
+    split = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[BOS, EOS], initial_alphabet=alphabet,
-                                  end_of_word_suffix="</w>", show_progress=False)
-    bpe.train_from_iterator(texts, trainer)
-
-    vocab: dict[str, int] = json.loads(bpe.to_str())["model"]["vocab"]
-    merges = json.loads(bpe.to_str())["model"]["merges"]
-    for ch in sorted(alphabet):  # every byte, word-final or not
-        for piece in (ch, ch + "</w>"):
-            vocab.setdefault(piece, len(vocab))
+    counts = Counter(piece for text in texts for piece, _ in split.pre_tokenize_str(normalizer.normalize_str(text)))
+    words = {w: (*w[:-1], w[-1] + "</w>") for w in counts}
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    singles = [piece for ch in alphabet for piece in (ch, ch + "</w>")]  # every byte, word-final or not
+    budget = vocab_size - 2 - len(alphabet) - len({w[-1] for w in words.values()})  # ids the corpus can meet
+    merges: list[tuple[str, str]] = []
+    while len(merges) < budget:
+        pairs: Counter = Counter()
+        for w, symbols in words.items():
+            for pair in zip(symbols, symbols[1:]):
+                pairs[pair] += counts[w]
+        if not pairs:
+            break
+        best = min(pairs, key=lambda p: (-pairs[p], p))  # the most frequent pair; ties by spelling
+        merges.append(best)
+        words = {w: _merge(symbols, best) for w, symbols in words.items()}
+    vocab = {t: i for i, t in enumerate(dict.fromkeys([BOS, EOS, *singles, *("".join(m) for m in merges)]))}
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    lines = [m if isinstance(m, str) else " ".join(m) for m in merges]
+    lines = [" ".join(m) for m in merges]
     (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    tok = CLIPTokenizer(vocab=vocab, merges=[tuple(m.split(" ")) for m in lines], model_max_length=max_length)
+    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=max_length)
     tok.save_pretrained(out)  # writes tokenizer.json; vocab.json/merges.txt above serve older transformers
     return tok
+
+
+def _merge(symbols: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
+    out, i = [], 0
+    while i < len(symbols):
+        if symbols[i:i + 2] == pair:
+            out.append(pair[0] + pair[1])
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return tuple(out)
