@@ -136,7 +136,7 @@ def test_the_bundled_mini_draws_what_it_is_told():
     check well below the model card's figures (eval-mini measures them properly, with 4 images a prompt)."""
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
-    from hub.catalog import BUNDLED_ROOT
+    from hub.catalog import BUNDLED_ROOT, MODELS
     from hub.mini.evaluate import prompts, score
 
     torch.set_num_threads(1)
@@ -151,11 +151,13 @@ def test_the_bundled_mini_draws_what_it_is_told():
         emb = prior([s.caption(lang) for s in scenes], generator=torch.Generator().manual_seed(0),
                     num_inference_steps=25)
         images = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds, height=64,
-                         width=64, num_inference_steps=25, generator=torch.Generator().manual_seed(0)).images
+                         width=64, num_inference_steps=25, guidance_scale=MODELS["mini"].defaults.guidance_scale,
+                         generator=torch.Generator().manual_seed(0)).images
         for scene, image in zip(scenes, images):
             for key, value in score(scene, image).items():
                 scores.setdefault(key, []).append(value)
     means = {k: float(np.mean(v)) for k, v in scores.items()}
-    # eval-mini: colour 91/90, position 96/96, relation 70/69, shape 30/31 (en/es); floors leave room for 16 prompts
-    assert means["colour"] >= 0.75 and means["background"] >= 0.75 and means["position"] >= 0.6, means
-    assert means["relation"] >= 0.4 and means["shape"] >= 0.1, means
+    # eval-mini: colour 94/94, shape 75/72, count 77/74, position 100/100, relation 75/74 (en/es); this run gave
+    # 97, 69, 78, 90, 100. The floors leave room for 16 prompts; session 2's weights (shape 30%) fail them.
+    assert means["colour"] >= 0.8 and means["background"] >= 0.75 and means["position"] >= 0.75, means
+    assert means["relation"] >= 0.6 and means["shape"] >= 0.5 and means["count"] >= 0.5, means
