@@ -32,9 +32,9 @@ def train_text(work, cfg, out_dir: Path, batches):
         scene = world.sample_scene(rng)
         full = scene.caption("en" if rng.random() < 0.5 else "es")
         pairs.append(f"{short_form(scene, full, rng)} = {full}")
-    saved = work / "text-tokenizer"
+    saved = work / "text-tokenizer.json"
     if saved.exists():  # resuming: the checkpoint learnt this tokenizer's ids (the trainer's vary from run to run)
-        tok = PreTrainedTokenizerFast.from_pretrained(saved)
+        bpe = Tokenizer.from_file(str(saved))
     else:
         bpe = Tokenizer(models.BPE())
         bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
@@ -42,10 +42,10 @@ def train_text(work, cfg, out_dir: Path, batches):
         bpe.train_from_iterator(pairs, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
                                                            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                                            show_progress=False))
-        tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                      pad_token="<|endoftext|>", model_max_length=64)
-        tok.chat_template = CHAT_TEMPLATE
-        tok.save_pretrained(saved)
+        bpe.save(str(saved))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                                  pad_token="<|endoftext|>", model_max_length=64)
+    tok.chat_template = CHAT_TEMPLATE
     torch.manual_seed(cfg.seed)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=96, n_layer=3, n_head=3,
                                        bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id))

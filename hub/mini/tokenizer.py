@@ -60,6 +60,16 @@ def train_clip_bpe(texts: Iterable[str], out_dir: str | Path, vocab_size: int = 
     return tok
 
 
+def load_clip_bpe(out_dir: str | Path, max_length: int = 77):
+    """The tokenizer `train_clip_bpe` wrote to `out_dir`, with the same ids (a resumed training reads it back)."""
+    from transformers import CLIPTokenizer
+
+    out = Path(out_dir)
+    vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    lines = (out / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
+    return CLIPTokenizer(vocab=vocab, merges=[tuple(m.split(" ")) for m in lines if m], model_max_length=max_length)
+
+
 def _merge(symbols: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
     out, i = [], 0
     while i < len(symbols):

@@ -352,9 +352,7 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
 # --- the whole run ------------------------------------------------------------------------------
 def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: int | None = None) -> dict:
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
-    from transformers import CLIPTokenizer
-
-    from hub.mini.tokenizer import train_clip_bpe
+    from hub.mini.tokenizer import load_clip_bpe, train_clip_bpe
 
     if threads:
         torch.set_num_threads(threads)
@@ -364,7 +362,7 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     if (work / "tokenizer" / "vocab.json").exists():  # resuming: the finished stages learnt these ids
-        tok = CLIPTokenizer.from_pretrained(work / "tokenizer")
+        tok = load_clip_bpe(work / "tokenizer", max_length=ARCH.max_length)
     else:
         corpus_rng = random.Random(cfg.seed)
         scenes = [world.sample_scene(corpus_rng) for _ in range(4000)]
