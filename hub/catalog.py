@@ -47,7 +47,11 @@ class ModelSpec:
 
     @property
     def bundled_path(self) -> Path | None:
-        return BUNDLED_ROOT / self.bundled if self.bundled else None
+        return self.bundled_in(None)
+
+    def bundled_in(self, mini_root: Path | None) -> Path | None:
+        """Where the bundled weights are, or under `mini_root` (LIENZO_MINI_WEIGHTS: a `train-mini --out` folder)."""
+        return (mini_root or BUNDLED_ROOT) / self.bundled if self.bundled else None
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,14 @@ def get(name: str) -> ModelSpec:
 
 
 def availability(spec: ModelSpec, *, gpu_gib: float | None, offline: bool, cached: bool,
-                 device: str = "auto") -> Availability:
+                 device: str = "auto", mini_root: Path | None = None) -> Availability:
     """Can `spec` run here now? gpu_gib: memory of the GPU in use (None: no GPU)."""
     if spec.bundled is not None:
-        path = spec.bundled_path
+        path = spec.bundled_in(mini_root)
         present = path is not None and (path / ("prior" if spec.family == "kandinsky" else "config.json")).exists()
         if present:
-            return Availability(True, "bundled", f"bundled at {path}")
+            where = f"from LIENZO_MINI_WEIGHTS at {path}" if mini_root else f"bundled at {path}"
+            return Availability(True, "bundled", where)
         if spec.family == "kandinsky":
             return Availability(True, "placeholder", "trained weights are not bundled yet: runs an UNTRAINED "
                                 "random-weight stand-in with the same architecture (noise-like images)")

@@ -115,7 +115,7 @@ def _models(settings, args) -> None:
         avail = loader.availability(spec)
         local = None
         if spec.bundled is not None:
-            local = str(spec.bundled_path if avail.status == "bundled" else
+            local = str(loader.bundled_path(spec) if avail.status == "bundled" else
                         settings.data_dir / "models" / "mini-placeholder")
         rows.append({"name": spec.name, "title": spec.title, "family": spec.family,
                      "capabilities": sorted(spec.capabilities), "runs_here": avail.ok, "status": avail.status,
@@ -188,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--two", type=int, default=24, help="two-object prompts per language")
     ev.add_argument("--out", type=Path, default=Path("eval-mini.json"), help="write the JSON report here")
     ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
-    ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the bundled model folder")
+    ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the model folder")
+    ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
+    ev.add_argument("--compare", type=Path, metavar="REPORT",
+                    help="a report to compare with (e.g. docs/eval-mini.json, the committed model's)")
 
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
@@ -241,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval-mini":
             from tqdm import tqdm
 
-            from hub.mini.evaluate import evaluate, sample_grid, table
+            from hub.mini.evaluate import compare, evaluate, sample_grid, table
 
+            if args.weights:
+                settings = settings.with_(mini_weights=args.weights)
+            reference = _eval_report(args.compare) if args.compare else None  # a bad report fails before the work
             bar = tqdm(desc="eval-mini", unit="prompt", file=sys.stderr)
 
             def progress(done, total):
@@ -254,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             print(table(report))
             print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
+            if reference:
+                print(f"against {args.compare}:\n{compare(report, reference)}")
             grid = sample_grid(args.grid, settings) if args.grid else None
             if grid:
                 print(f"sample grid: {grid}")
@@ -261,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
                 from hub.catalog import BUNDLED_ROOT
                 from hub.mini.card import write_card
 
-                if grid and grid.parent != BUNDLED_ROOT:
+                root = settings.mini_weights or BUNDLED_ROOT
+                if grid and grid.parent != root:
                     import shutil
 
-                    grid = Path(shutil.copy2(grid, BUNDLED_ROOT / "samples.png"))
-                print(f"model card: {write_card(BUNDLED_ROOT, report, grid)}")
+                    grid = Path(shutil.copy2(grid, root / "samples.png"))
+                print(f"model card: {write_card(root, report, grid)}")
             return 0
         if args.command == "bench":
             if args.explainer:
@@ -288,6 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _eval_report(path: Path) -> dict:
+    from hub.errors import ConfigError
+
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        report["accuracy_percent"]["en"]
+        return report
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--compare {str(path)!r} is not an eval-mini report ({exc.__class__.__name__}: {exc}); "
+                          "write one with `lienzo eval-mini --out FILE`") from None
 
 
 def _bot(settings, args) -> int:

@@ -85,8 +85,11 @@ class Loader:
 
     # --- what can run -------------------------------------------------------------------------
     def availability(self, spec: catalog.ModelSpec) -> catalog.Availability:
-        return catalog.availability(spec, gpu_gib=self.gpu_gib, offline=self.offline,
-                                    cached=self._cached(spec), device=self.settings.device)
+        return catalog.availability(spec, gpu_gib=self.gpu_gib, offline=self.offline, cached=self._cached(spec),
+                                    device=self.settings.device, mini_root=self.settings.mini_weights)
+
+    def bundled_path(self, spec: catalog.ModelSpec) -> Path | None:
+        return spec.bundled_in(self.settings.mini_weights)
 
     def _cached(self, spec: catalog.ModelSpec) -> bool:
         if not spec.repos:
@@ -130,7 +133,7 @@ class Loader:
         avail = self.require(spec)
         notes: tuple[str, ...] = ()
         if spec.bundled is not None:
-            root = spec.bundled_path if avail.status == "bundled" else self.placeholder_path()
+            root = self.bundled_path(spec) if avail.status == "bundled" else self.placeholder_path()
             prior_src, decoder_src = root / "prior", root / "decoder"
             if avail.status == "placeholder":
                 notes = ("untrained placeholder: the mini model's trained weights are not bundled yet, "
@@ -162,7 +165,7 @@ class Loader:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.require(spec)
-        src = spec.bundled_path if spec.bundled is not None else spec.repos["model"]
+        src = self.bundled_path(spec) if spec.bundled is not None else spec.repos["model"]
         tokenizer = self._from_pretrained(AutoTokenizer, src)
         model = self._from_pretrained(AutoModelForCausalLM, src, dtype=self.placement.dtype)
         return model, tokenizer

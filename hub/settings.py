@@ -41,10 +41,13 @@ class Settings:
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
     blocked_words: tuple[str, ...] = ()  # prompts with these words are refused outside NSFW channels (bot)
+    mini_weights: Path | None = None  # a `lienzo train-mini --out` folder to run as `mini`; None: the bundled one
 
     def __post_init__(self):
         if not isinstance(self.data_dir, Path):  # accept a str from code, as from the environment
             object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        if self.mini_weights is not None and not isinstance(self.mini_weights, Path):
+            object.__setattr__(self, "mini_weights", Path(self.mini_weights).expanduser())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -81,6 +84,9 @@ class Settings:
                 raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
+        if self.mini_weights is not None and not all((self.mini_weights / d).is_dir() for d in ("prior", "decoder")):
+            raise ConfigError(f"LIENZO_MINI_WEIGHTS {str(self.mini_weights)!r} is not a mini model folder: it needs "
+                              "prior/ and decoder/, as `lienzo train-mini --out` writes them")
 
 
 _INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels"}
@@ -99,7 +105,7 @@ def _parse(key: str, name: str, raw: str) -> object:
         if low in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key} must be 1/0 (or true/false), got {raw!r}")
-    if name == "data_dir":
+    if name in ("data_dir", "mini_weights"):
         return Path(raw).expanduser()
     if name == "blocked_words":
         return tuple(w.strip().lower() for w in raw.split(",") if w.strip())

@@ -30,6 +30,20 @@ def test_imagine_writes_grid_and_images_and_prints_paths(settings, tmp_path):
     assert "placeholder" not in proc.stderr  # the trained, bundled model
 
 
+def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings, tmp_path):
+    """How a user checks that their own `train-mini --out` folder reproduces the committed model: here the folder
+    is the untrained stand-in, so it must be the one scored (far below the committed figures), not the bundled."""
+    folder = settings.data_dir / "models" / "mini-placeholder"
+    proc = lienzo(["eval-mini", "--weights", str(folder), "--single", "1", "--two", "1", "--out",
+                   str(tmp_path / "r.json"), "--compare", str(ROOT / "docs" / "eval-mini.json")], settings)
+    assert proc.returncode == 0, proc.stderr
+    gap = float(proc.stdout.split("largest gap: ")[1].split(" points")[0])
+    assert gap > 40, proc.stdout  # colour, position, background: ~95-100% for the bundled model
+    assert json.loads((tmp_path / "r.json").read_text())["accuracy_percent"]["es"]
+    bad = lienzo(["eval-mini", "--weights", str(tmp_path)], settings)
+    assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2

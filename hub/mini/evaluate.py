@@ -146,6 +146,27 @@ def table(report: dict) -> str:
     return "\n".join(rows)
 
 
+def compare(report: dict, reference: dict) -> str:
+    """Both reports' accuracies side by side, per language, and the largest gap in points."""
+    keys = ["colour", "shape", "count", "position", "relation", "background"]
+    rows = ["| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    gaps = []
+    for lang, s in report["accuracy_percent"].items():
+        ref = reference["accuracy_percent"].get(lang, {})
+        cells = []
+        for k in keys:
+            if k in s and k in ref:
+                gaps.append((abs(s[k] - ref[k]), k, lang))
+                cells.append(f"{s[k]:.1f} ({s[k] - ref[k]:+.1f})")
+            else:
+                cells.append("–")
+        rows.append(f"| {lang} | " + " | ".join(cells) + " |")
+    if gaps:
+        gap, key, lang = max(gaps)
+        rows.append(f"largest gap: {gap:.1f} points ({key}, {lang})")
+    return "\n".join(rows)
+
+
 def sample_grid(out: Path, settings) -> Path:
     """A picture of what the model draws: held-out prompts, 4 seeds each."""
     from PIL import Image, ImageDraw
