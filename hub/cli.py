@@ -178,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--guild", type=int, help="sync to this guild at once (for development)")
 
     tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
-    tm.add_argument("--out", type=Path, default=None, help="where the model folder goes (default: hub/mini/weights)")
+    tm.add_argument("--out", type=Path, default=Path("lienzo-data/mini"),
+                    help="where the model folder goes (run it with LIENZO_MINI_WEIGHTS=<out>; to ship it, copy it "
+                         "over hub/mini/weights)")
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
     tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
     tm.add_argument("--threads", type=int, help="torch CPU threads")
@@ -234,11 +236,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bot":
             return _bot(settings, args)
         if args.command == "train-mini":
-            from hub.catalog import BUNDLED_ROOT
+            from hub.errors import ConfigError
             from hub.mini.train import TrainConfig, train
 
+            if not 0 < args.scale <= 100:  # also refuses nan
+                raise ConfigError(f"--scale {args.scale:g} is not valid: give a number above 0 and up to 100 "
+                                  "(1 is the full recipe, 0.01 a smoke run)")
+            if args.threads is not None and args.threads < 1:
+                raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
             cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
-            meta = train(args.out or BUNDLED_ROOT, args.work, cfg, threads=args.threads)
+            meta = train(args.out, args.work, cfg, threads=args.threads)
             print(json.dumps(meta["seconds"]))
             return 0
         if args.command == "eval-mini":

@@ -44,6 +44,14 @@ def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings
     assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_path):
+    where = tmp_path / "training"
+    where.mkdir()
+    proc = lienzo(["train-mini", "--scale", "-1", "--work", str(where / "w"), "--out", str(where / "o")], settings)
+    assert proc.returncode == 2 and "--scale -1 is not valid" in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(where.iterdir())  # -1 once ran a 2-step "smoke" run over the bundled weights, the default --out
+
+
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2

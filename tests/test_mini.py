@@ -105,6 +105,10 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     again = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)  # every stage done: resumes to the end
     assert again["seconds"]["unet"] < meta["seconds"]["unet"]
     assert (unet_file.read_bytes(), vocabularies()) == before  # the text models still read the ids they learnt
+    from hub.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"another recipe \(config\.clip_steps: 6 -> 12"):
+        train(tmp_path / "out", tmp_path / "work", TrainConfig().scaled(0.004), threads=1)  # not "already done"
 
 
 def test_the_tokenizer_numbers_its_vocabulary_the_same_every_time(tmp_path):

@@ -350,13 +350,33 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
 
 
 # --- the whole run ------------------------------------------------------------------------------
+def _same_recipe(work: Path, cfg: TrainConfig) -> None:
+    """A work folder resumes only the recipe it started with: a finished 2-step smoke stage must not pass for a
+    trained one. The recipe is written on the first run and checked on every later one."""
+    from hub.errors import ConfigError
+
+    recipe = {"config": asdict(cfg), "arch": asdict(ARCH)}
+    path = work / "recipe.json"
+    if not path.exists():
+        path.write_text(json.dumps(recipe, indent=2) + "\n")
+        return
+    before = json.loads(path.read_text())
+    changed = sorted(f"{part}.{k}: {before.get(part, {}).get(k)} -> {v}" for part in recipe
+                     for k, v in json.loads(json.dumps(recipe[part])).items() if before.get(part, {}).get(k) != v)
+    if changed:
+        raise ConfigError(f"the work folder {str(work)!r} holds a run of another recipe ({'; '.join(changed)}); "
+                          "give a new --work folder, or delete this one to start over")
+
+
 def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: int | None = None) -> dict:
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
     from hub.mini.tokenizer import load_clip_bpe, train_clip_bpe
 
     if threads:
         torch.set_num_threads(threads)
     work.mkdir(parents=True, exist_ok=True)
+    _same_recipe(work, cfg)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     times: dict[str, float] = {}
