@@ -253,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
 
             from hub.mini.evaluate import compare, evaluate, sample_grid, table
 
+            from hub.errors import ConfigError
+
+            for flag, n in (("--single", args.single), ("--two", args.two)):
+                if not 1 <= n <= 1000:
+                    raise ConfigError(f"{flag} {n} is not valid: give 1 to 1000 prompts per language")
             if args.weights:
                 settings = settings.with_(mini_weights=args.weights)
             reference = _eval_report(args.compare) if args.compare else None  # a bad report fails before the work

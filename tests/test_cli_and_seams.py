@@ -42,6 +42,8 @@ def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings
     assert json.loads((tmp_path / "r.json").read_text())["accuracy_percent"]["es"]
     bad = lienzo(["eval-mini", "--weights", str(tmp_path)], settings)
     assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
+    none = lienzo(["eval-mini", "--single", "0"], settings)  # it used to report NaN figures
+    assert none.returncode == 2 and "--single 0 is not valid: give 1 to 1000" in none.stderr
 
 
 def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_path):
