@@ -26,6 +26,17 @@ def test_every_event_is_a_named_api(client):
             "/chat"} <= names
 
 
+def test_the_sliders_start_at_the_default_models_own_settings(client):
+    from hub.catalog import MODELS
+
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/imagine"]["parameters"]
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in params}
+    mini = MODELS["mini"].defaults  # the server's default model here: no GPU
+    assert (defaults["steps"], defaults["prior_steps"], defaults["guidance"]) == (
+        mini.num_inference_steps, mini.prior_num_inference_steps, mini.guidance_scale)
+    assert defaults["guidance"] == 2.0  # the mini's, not Kandinsky 2.2's 4
+
+
 def test_imagine_returns_pngs_that_keep_their_parameters(client):
     gallery, info, job_id = imagine(client, "un círculo rojo --seed 7", aspect="16:9")
     assert len(gallery) == 5 and gallery[0]["caption"] == "grid"
