@@ -21,9 +21,9 @@ def write_card(model_dir: Path, report: dict, grid: Path | None) -> Path:
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
     worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
     below = [f"{k} ({worst[k]:.0f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
-    short = ("Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but its "
-             "shapes have soft edges: a square with rounded corners or a star with blunt points is often read as a "
-             "circle by the geometric detector.") if below else "It meets its targets in both languages."
+    short = ("Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but it "
+             "draws squares with rounded corners, which the geometric detector often reads as circles, and some "
+             "triangles with a dent that reads as a star.") if below else "It meets its targets in both languages."
     text = f"""---
 license: apache-2.0
 library_name: diffusers
