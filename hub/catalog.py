@@ -45,10 +45,6 @@ class ModelSpec:
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
 
-    @property
-    def bundled_path(self) -> Path | None:
-        return self.bundled_in(None)
-
     def bundled_in(self, mini_root: Path | None) -> Path | None:
         """Where the bundled weights are, or under `mini_root` (LIENZO_MINI_WEIGHTS: a `train-mini --out` folder)."""
         return (mini_root or BUNDLED_ROOT) / self.bundled if self.bundled else None
