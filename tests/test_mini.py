@@ -144,8 +144,8 @@ def test_the_bundled_mini_draws_what_it_is_told():
     from hub.mini.evaluate import prompts, score
 
     torch.set_num_threads(1)
-    prior = KandinskyV22PriorPipeline.from_pretrained(BUNDLED_ROOT / "prior", torch_dtype=torch.float32)
-    decoder = KandinskyV22Pipeline.from_pretrained(BUNDLED_ROOT / "decoder", torch_dtype=torch.float32)
+    prior = KandinskyV22PriorPipeline.from_pretrained(BUNDLED_ROOT / "prior", dtype=torch.float32)
+    decoder = KandinskyV22Pipeline.from_pretrained(BUNDLED_ROOT / "decoder", dtype=torch.float32)
     assert decoder.scheduler.config.prediction_type == "v_prediction"  # what train-mini's recipe trains
     for p in (prior, decoder):
         p.set_progress_bar_config(disable=True)
