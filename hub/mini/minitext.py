@@ -33,6 +33,8 @@ def train_text(work, cfg, out_dir: Path, batches):
         full = scene.caption("en" if rng.random() < 0.5 else "es")
         pairs.append(f"{short_form(scene, full, rng)} = {full}")
     saved = work / "text-tokenizer.json"
+    if not saved.exists() and (work / "text-tokenizer" / "tokenizer.json").exists():  # kept as a folder for a while
+        saved = work / "text-tokenizer" / "tokenizer.json"
     if saved.exists():  # resuming: the checkpoint learnt this tokenizer's ids (the trainer's vary from run to run)
         bpe = Tokenizer.from_file(str(saved))
     else:

@@ -307,7 +307,6 @@ def latent_pool(work, cfg, movq, vision, batches) -> tuple[torch.Tensor, torch.T
 def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
     from diffusers.training_utils import EMAModel
 
-    pool_z, pool_emb = latent_pool(work, cfg, movq, vision, batches)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     ema = EMAModel(unet.parameters(), decay=0.999)
     stage = Stage(work, "unet", {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every,
@@ -317,6 +316,7 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
     if stage.finished:
         ema.copy_to(unet.parameters())
         return
+    pool_z, pool_emb = latent_pool(work, cfg, movq, vision, batches)
     alphas = sched.alphas_cumprod
     v_pred = sched.config.prediction_type == "v_prediction"  # see tiny.decoder_components
     # Min-SNR-5 weighting (Hang et al. 2023): the near-clean steps, which only polish texture, no longer
