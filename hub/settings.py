@@ -85,8 +85,8 @@ class Settings:
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
         if self.mini_weights is not None and not all((self.mini_weights / d).is_dir() for d in ("prior", "decoder")):
-            raise ConfigError(f"LIENZO_MINI_WEIGHTS {str(self.mini_weights)!r} is not a mini model folder: it needs "
-                              "prior/ and decoder/, as `lienzo train-mini --out` writes them")
+            raise ConfigError(f"LIENZO_MINI_WEIGHTS (or eval-mini --weights) {str(self.mini_weights)!r} is not a mini "
+                              "model folder: it needs prior/ and decoder/, as `lienzo train-mini --out` writes them")
 
 
 _INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels"}

@@ -24,7 +24,7 @@ def test_settings_read_from_env_only_when_asked():
     ({"LIENZO_MAX_QUEUE": "0"}, "at least 1"),
     ({"LIENZO_DEVICE": "tpu"}, "LIENZO_DEVICE 'tpu'"),
     ({"LIENZO_OFFLINE": "maybe"}, "1/0"),
-    ({"LIENZO_MINI_WEIGHTS": "/nowhere"}, "LIENZO_MINI_WEIGHTS '/nowhere' is not a mini model folder"),
+    ({"LIENZO_MINI_WEIGHTS": "/nowhere"}, r"LIENZO_MINI_WEIGHTS \(or eval-mini --weights\) '/nowhere' is not a mini"),
 ])
 def test_bad_settings_name_the_variable(env, needle):
     with pytest.raises(ConfigError, match=needle):
