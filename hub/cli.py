@@ -251,9 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval-mini":
             from tqdm import tqdm
 
-            from hub.mini.evaluate import compare, evaluate, sample_grid, table
-
             from hub.errors import ConfigError
+            from hub.mini.evaluate import evaluate, sample_grid, table
 
             for flag, n in (("--single", args.single), ("--two", args.two)):
                 if not 1 <= n <= 1000:
@@ -273,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             print(table(report))
             print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
             if reference:
-                print(f"against {args.compare}:\n{compare(report, reference)}")
+                print(f"against {args.compare}:\n{table(report, reference)}")
             grid = sample_grid(args.grid, settings) if args.grid else None
             if grid:
                 print(f"sample grid: {grid}")

@@ -138,28 +138,22 @@ def evaluate(settings, n_single: int = 24, n_two: int = 24, images: int = 4, pro
     return asyncio.run(main())
 
 
-def table(report: dict) -> str:
-    keys = ["colour", "shape", "count", "position", "relation", "background"]
-    rows = ["| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for lang, s in report["accuracy_percent"].items():
-        rows.append(f"| {lang} | " + " | ".join(f"{s[k]:.1f}" if k in s else "–" for k in keys) + " |")
-    return "\n".join(rows)
-
-
-def compare(report: dict, reference: dict) -> str:
-    """Both reports' accuracies side by side, per language, and the largest gap in points."""
+def table(report: dict, reference: dict | None = None) -> str:
+    """The accuracies per language; with a `reference` report, each figure's difference and the largest gap."""
     keys = ["colour", "shape", "count", "position", "relation", "background"]
     rows = ["| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     gaps = []
     for lang, s in report["accuracy_percent"].items():
-        ref = reference["accuracy_percent"].get(lang, {})
+        ref = (reference or {}).get("accuracy_percent", {}).get(lang, {})
         cells = []
         for k in keys:
-            if k in s and k in ref:
+            if k not in s or (reference and k not in ref):
+                cells.append("–")
+            elif reference:
                 gaps.append((abs(s[k] - ref[k]), k, lang))
                 cells.append(f"{s[k]:.1f} ({s[k] - ref[k]:+.1f})")
             else:
-                cells.append("–")
+                cells.append(f"{s[k]:.1f}")
         rows.append(f"| {lang} | " + " | ".join(cells) + " |")
     if gaps:
         gap, key, lang = max(gaps)

@@ -25,7 +25,6 @@ def train_clip_bpe(texts: Iterable[str], out_dir: str | Path, vocab_size: int = 
     that changes from run to run: a model trained on one run's ids reads nonsense through another run's.
     """
     from tokenizers import Regex, normalizers, pre_tokenizers
-    from transformers import CLIPTokenizer
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +54,7 @@ def train_clip_bpe(texts: Iterable[str], out_dir: str | Path, vocab_size: int = 
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     lines = [" ".join(m) for m in merges]
     (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=max_length)
+    tok = load_clip_bpe(out, max_length)  # built the way a resumed training reads it back
     tok.save_pretrained(out)  # writes tokenizer.json; vocab.json/merges.txt above serve older transformers
     return tok
 

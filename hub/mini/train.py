@@ -355,14 +355,14 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
     trained one. The recipe is written on the first run and checked on every later one."""
     from hub.errors import ConfigError
 
-    recipe = {"config": asdict(cfg), "arch": asdict(ARCH)}
+    recipe = json.loads(json.dumps({"config": asdict(cfg), "arch": asdict(ARCH)}))  # tuples as JSON reads them back
     path = work / "recipe.json"
     if not path.exists():
         path.write_text(json.dumps(recipe, indent=2) + "\n")
         return
     before = json.loads(path.read_text())
-    changed = sorted(f"{part}.{k}: {before.get(part, {}).get(k)} -> {v}" for part in recipe
-                     for k, v in json.loads(json.dumps(recipe[part])).items() if before.get(part, {}).get(k) != v)
+    changed = sorted(f"{part}.{k}: {before.get(part, {}).get(k)} -> {v}" for part, values in recipe.items()
+                     for k, v in values.items() if before.get(part, {}).get(k) != v)
     if changed:
         raise ConfigError(f"the work folder {str(work)!r} holds a run of another recipe ({'; '.join(changed)}); "
                           "give a new --work folder, or delete this one to start over")
