@@ -6,7 +6,7 @@ import gradio as gr
 
 from demos.i18n import STRINGS, lessons
 from demos.tabs import chat, compare, explainer, generate, history, mix
-from demos.tabs.chat import TEXTS
+from hub.explainer import TEXTS
 
 
 def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:

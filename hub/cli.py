@@ -289,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bench":
             if args.explainer:
-                from demos.explainer.shipped import bench as explainer_bench  # the web hub's demos, no model
+                from demos.explainer.shipped import bench as explainer_bench  # the Learn tab's handlers, via a Hub
 
-                report = explainer_bench()
+                report = explainer_bench(settings=settings)
             else:
                 from hub.bench import run_bench
 

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -24,8 +26,8 @@ from hub.scheduler import JobHandle, Scheduler, Work
 from hub.settings import Settings
 from hub.store import Store, new_job_id
 from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest, JobRecord,
-                       MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest, VaryRequest,
-                       WalkthroughRequest, WalkthroughResult)
+                       LessonFrame, LessonRequest, MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest,
+                       VaryRequest, WalkthroughRequest, WalkthroughResult)
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
@@ -301,6 +303,22 @@ class Hub:
         text = prompt.parse(req.prompt).text
         engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
         return await self.scheduler.run_sync(describe.shorten, engine, text)
+
+    async def lesson(self, req: LessonRequest) -> AsyncIterator[LessonFrame]:
+        """One of the Learn tab's live demos: train its teaching model from scratch, streaming frames.
+
+        The request is checked before anything runs (InvalidRequest names what was wrong). Training runs on the
+        device thread a frame at a time, so image jobs queued meanwhile run between frames."""
+        from hub.explainer import lessons
+
+        frames = lessons.start(req)
+        try:
+            while (frame := await self.scheduler.run_sync(next, frames, None)) is not None:
+                yield frame
+        finally:
+            # on the device thread, after any step still running there (closing from here could meet it mid-step)
+            with contextlib.suppress(RuntimeError):  # the device thread is already shut down
+                self.scheduler.run_sync(frames.close)
 
     async def walkthrough(self, req: WalkthroughRequest) -> WalkthroughResult:
         """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it."""

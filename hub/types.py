@@ -253,3 +253,23 @@ class WalkthroughResult:
     zero_image_similarity: float  # the same for the unconditional (black image) embedding, as a baseline
     steps: tuple[tuple[int, Image.Image], ...]  # (decoder step, latents decoded at that step)
     image: Image.Image
+
+
+@dataclass(frozen=True)
+class LessonRequest:
+    """One of the Learn tab's live demos: train a teaching model from scratch and stream what it learns."""
+
+    demo: str  # gan | vae | chars | pixelcnn | wavenet | noise | diffusion2d (see hub.explainer.lessons)
+    params: dict = field(default_factory=dict)  # the demo's settings; missing ones take its defaults
+    points: tuple[tuple[float, float], ...] | None = None  # the learner's 2-D data, for data="custom"
+    image: Image.Image | None = None  # the picture the noise demo noises
+
+
+@dataclass(frozen=True)
+class LessonFrame:
+    """What a lesson shows at one moment: plain values (pictures, numbers, text), never the model itself."""
+
+    step: int
+    total: int
+    values: dict
+    final: bool = False  # the last frame: what the trained model does (samples, maps, text)

@@ -81,24 +81,24 @@ def test_models_json_lists_every_model_with_reasons_and_local_paths(settings):
 
 
 def test_front_ends_never_import_torch_diffusers_transformers():
-    """The inference stack stays behind hub. The one exception, by DESIGN.md's layout: the explainer's
-    tiny teaching models (demos/explainer/*.py) are plain PyTorch, but never diffusers or transformers."""
+    """The inference stack stays behind hub, the explainer's teaching models included (hub/explainer; the
+    Learn tab reaches them through Hub.lesson)."""
     banned = {"torch", "diffusers", "transformers", "accelerate"}
     offenders = []
     for folder in ("demos", "bots", "spaces"):
         for path in (ROOT / folder).rglob("*.py"):
-            allowed = {"torch"} if path.parent == ROOT / "demos" / "explainer" else set()
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
-                              if n.split(".")[0] in banned - allowed]
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in banned]
     assert offenders == []
 
 
 def test_the_vocabulary_front_ends_import_is_light():
-    # types, errors, settings, prompt grammar, catalog and PNG info load without torch/diffusers
-    code = ("import sys; import hub.types, hub.errors, hub.settings, hub.prompt, hub.catalog, hub.pnginfo, hub.cli; "
+    # types, errors, settings, prompt grammar, catalog, PNG info and the explainer's presets load without
+    # torch/diffusers; so do the web hub's and the bot's own modules, which import nothing heavier
+    code = ("import sys; import hub.types, hub.errors, hub.settings, hub.prompt, hub.catalog, hub.pnginfo, hub.cli, "
+            "hub.explainer.lessons, demos.app, bots.app, bots.cogs.tools; "
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import run
-from demos.explainer import diffusion, gan, toy2d
+from hub.explainer import diffusion, gan, toy2d
 
 
 def test_gan_stable_preset_covers_all_eight_modes_and_the_collapse_preset_collapses():
@@ -26,7 +26,7 @@ def test_gan_trains_on_the_learners_points():
 def test_two_d_diffusion_covers_the_ring():
     frames = list(diffusion.train(diffusion.Diffusion2DConfig()))
     assert frames[-1].modes == 8 and frames[-1].near_share >= 0.7
-    pictures = diffusion.trajectories(diffusion.train.model, diffusion.Diffusion2DConfig())
+    pictures = diffusion.trajectories(frames[-1].model, diffusion.Diffusion2DConfig())
     assert len(pictures) >= 5
 
 
@@ -99,7 +99,7 @@ def test_toy_coverage_counts_modes_fairly():
 
 
 def test_vae_beats_pca_and_its_reconstructions_stay_recognisable():
-    from demos.explainer import digits, vae
+    from hub.explainer import digits, vae
 
     frames = list(vae.train(vae.VAEConfig(latent=16)))
     last = frames[-1]
@@ -111,7 +111,7 @@ def test_vae_beats_pca_and_its_reconstructions_stay_recognisable():
 
 
 def test_vae_beta_trades_reconstruction_for_a_tidy_latent_space():
-    from demos.explainer import vae
+    from hub.explainer import vae
 
     plain = list(vae.train(vae.VAEConfig(latent=2, beta=0.0, steps=600, frame_every=600)))[-1]
     collapsed = list(vae.train(vae.VAEConfig(latent=2, beta=50.0, steps=600, frame_every=600)))[-1]
@@ -121,7 +121,7 @@ def test_vae_beta_trades_reconstruction_for_a_tidy_latent_space():
 
 
 def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
-    from demos.explainer import pixelcnn
+    from hub.explainer import pixelcnn
 
     last = list(pixelcnn.train())[-1]
     assert last.test_bits <= 0.75 * last.baseline_bits
@@ -131,7 +131,7 @@ def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
 
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_char_models_beat_the_bigram_baseline(kind):
-    from demos.explainer import charmodels as cm
+    from hub.explainer import charmodels as cm
 
     cfg = cm.preset(kind)  # what the Learn tab trains when the learner picks this model
     last = list(cm.train(cfg))[-1]
@@ -143,7 +143,7 @@ def test_char_models_beat_the_bigram_baseline(kind):
 
 
 def test_wavenet_beats_repeating_the_last_sample():
-    from demos.explainer import wavenet
+    from hub.explainer import wavenet
 
     frames = list(wavenet.train())
     first, out = frames[0], frames[-1]
@@ -191,7 +191,7 @@ def test_recording_keeps_the_last_real_value_of_each_output_and_round_trips(tmp_
             yield Image.new("RGB", (8, 8), (i, 0, 0)), pd.DataFrame({"step": [i]}), f"step {i}", gr.skip()
         yield gr.skip(), gr.skip(), gr.skip(), [(Image.new("RGB", (4, 4)), "end")]
 
-    rec = shipped.record(handler, [3], 4, settings={"n": 3})
+    rec = run(shipped.record(handler, [3], 4, settings={"n": 3}))
     assert rec.frames == 4 and rec.outputs[2] == "step 2" and rec.outputs[0].getpixel((0, 0)) == (2, 0, 0)
     shipped.save("demo", rec, tmp_path)
     values, meta = shipped.load("demo", tmp_path)
@@ -220,3 +220,96 @@ def test_custom_points_come_from_a_drawing_an_upload_or_text_with_clear_errors(t
             _data_points("custom", "", None, str(path))
     with pytest.raises(gr.Error, match="draw, upload or type"):
         _data_points("custom", "", None, None)
+
+
+def _lesson(settings, req):
+    """All frames of a lesson, through a real Hub."""
+    from hub.service import Hub
+
+    async def main():
+        hub = Hub.create(settings)
+        try:
+            return [frame async for frame in hub.lesson(req)]
+        finally:
+            await hub.close()
+
+    return run(main())
+
+
+def test_a_lesson_streams_plain_frames_through_the_hub(settings):
+    """The Learn tab's path: the core trains, the front end gets pictures and numbers, never torch objects."""
+    from hub.types import LessonRequest
+
+    frames = _lesson(settings, LessonRequest("wavenet"))
+    assert frames[0].step == 1 and frames[-1].step == frames[-1].total == 400
+    last = frames[-1].values
+    assert last["mse"] < 0.5 * last["baseline_mse"] and last["receptive_field"] == 64
+
+    def modules(value):
+        if isinstance(value, dict):
+            return set().union(*map(modules, value.values())) if value else set()
+        if isinstance(value, (list, tuple)):
+            return set().union(*map(modules, value)) if value else set()
+        return {type(value).__module__.split(".")[0]}
+
+    assert not {"torch"} & set().union(*(modules(f.values) for f in frames))
+
+
+def test_a_custom_two_d_diffusion_lesson_ends_with_trajectories_of_the_learners_points(settings):
+    from hub.types import LessonRequest
+
+    square = ((1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
+    frames = _lesson(settings, LessonRequest("diffusion2d", {"data": "custom", "steps": 500}, points=square))
+    assert frames[-1].final and len(frames[-1].values["trajectories"]) >= 5
+    assert [f.step for f in frames[:-1]] == [1, 500]
+
+
+@pytest.mark.parametrize("params, points, message", [
+    ({"noise_dim": 0}, None, "noise_dim 0 is out of range: a whole number from 1 to 32"),
+    ({"lr_g": "fast"}, None, "lr_g 'fast' is not a number"),
+    ({"loss": "hinge"}, None, "loss 'hinge' is not one of non-saturating, minimax, wasserstein-gp"),
+    ({"epochs": 3}, None, "gan has no setting 'epochs'; its settings are preset, data"),
+    ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0)), "custom data needs at least 3 points"),
+    ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0), (9.0, 0.0)), "keep points between -3 and 3"),
+])
+def test_a_bad_lesson_is_refused_before_anything_trains(settings, params, points, message):
+    from hub.errors import InvalidRequest
+    from hub.types import LessonRequest
+
+    with pytest.raises(InvalidRequest, match=message.replace("(", r"\(")):
+        _lesson(settings, LessonRequest("gan", params, points=points))
+    with pytest.raises(InvalidRequest, match="no lesson called 'gpt'; the lessons are gan, vae"):
+        _lesson(settings, LessonRequest("gpt"))
+
+
+def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
+    """A learner training a GAN does not hold the device: an image asked for after the lesson's first frame is
+    done while the lesson is still training."""
+    import asyncio
+
+    from hub.service import Hub
+    from hub.types import ImagineRequest, LessonRequest
+
+    async def main():
+        hub = Hub.create(settings)
+        frames, first = [], asyncio.Event()
+
+        async def learn():
+            async for frame in hub.lesson(LessonRequest("gan")):
+                frames.append(frame)
+                first.set()
+
+        try:
+            lesson = asyncio.create_task(learn())
+            await first.wait()
+            job = await hub.imagine(ImagineRequest("a red circle", seed=1, num_images=1, num_inference_steps=2,
+                                                   prior_num_inference_steps=2, parse_flags=False))
+            await job.result()
+            frames_when_image_done = len(frames)
+            await lesson
+            return frames_when_image_done, len(frames)
+        finally:
+            await hub.close()
+
+    when_done, total = run(main())
+    assert total == 11 and when_done < total, (when_done, total)  # 2500 steps: frames at 1, 250, ..., 2500

@@ -1,9 +1,6 @@
-from pathlib import Path
-
 from demos.i18n import STRINGS
+from hub.explainer import TEXTS
 from hub.tutor import Library, detect_language, offline_answer, system_prompt
-
-TEXTS = Path(__file__).resolve().parents[1] / "demos" / "explainer" / "texts"
 
 
 def test_every_topic_exists_in_both_languages_with_the_same_sections_count():

@@ -155,6 +155,8 @@ def test_explainer_endpoints_take_an_uploaded_points_file_and_say_what_is_wrong(
         client.predict(*gan_args, None, handle_file(str(few)), api_name="/explain_gan")
     with pytest.raises(AppError, match="draw, upload or type at least 3 points"):
         client.predict(*gan_args, None, None, api_name="/explain_gan")
+    with pytest.raises(AppError, match="lr_g 5.0 is out of range: a number from 1e-06 to 1"):  # the core checks it
+        client.predict("stable", "ring", 8, 5.0, 2e-4, 1, "non-saturating", "", None, None, api_name="/explain_gan")
     noisy, curves, note = client.predict(handle_file(str(_example(tmp_path))), 1000, "linear", api_name="/explain_noise")
     assert Image.open(noisy).size == (128, 128) and "ᾱ_t = 0.0000" in note
 

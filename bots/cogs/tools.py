@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import discord
 from discord import app_commands
@@ -12,10 +11,9 @@ from discord.ext import commands
 from bots import jobs, render
 from bots.cogs.imagine import read_attachment
 from hub.errors import LienzoError
+from hub.explainer import TEXTS
 from hub.tutor import Library, detect_language, offline_answer, system_prompt
 from hub.types import ChatMessage, ChatRequest, DescribeRequest, ShortenRequest
-
-TEXTS = Path(__file__).resolve().parents[2] / "demos" / "explainer" / "texts"
 
 
 class ImagineThis(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:d:(?P<i>[1-4])"):

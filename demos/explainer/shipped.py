@@ -2,13 +2,16 @@
 opens on a good result instead of an empty plot (press Train to retrain from scratch).
 
 `record` runs one demo's event handler the way Gradio does (each yield is a frame; `gr.skip()` keeps the
-previous value) and times the first frame and the last. `save`/`load` keep its final outputs in
-demos/explainer/shipped/<section>/ (PNG, CSV, JSON). `lienzo bench --explainer` runs every section again,
-rewrites the folder and the timing table (docs/explainer-timings.json).
+previous value) and times the first frame and the last; the handlers reach the teaching models through
+`Hub.lesson`. `save`/`load` keep its final outputs in demos/explainer/shipped/<section>/ (PNG, CSV, JSON).
+`lienzo bench --explainer` runs every section again, rewrites the folder and the timing table
+(docs/explainer-timings.json).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -34,15 +37,23 @@ def _is_skip(value) -> bool:
     return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
 
 
-def record(handler: Callable, args: Iterable, n_outputs: int, settings: dict | None = None) -> Recorded:
-    """Run `handler(*args)` (a function or a generator function) and keep its final outputs and timings."""
+async def record(handler: Callable, args: Iterable, n_outputs: int, settings: dict | None = None) -> Recorded:
+    """Run `handler(*args)` (sync or async; a function or a generator) and keep its final outputs and timings."""
     outputs: list = [None] * n_outputs
     frames = 0
     start = time.perf_counter()
     first = None
     result = handler(*args)
-    stream = result if hasattr(result, "__next__") else iter([result])
-    for values in stream:
+    if inspect.isawaitable(result):
+        result = await result
+    if hasattr(result, "__anext__"):
+        stream = result
+    else:
+        async def stream_of(items):
+            for item in items:
+                yield item
+        stream = stream_of(result if hasattr(result, "__next__") else [result])
+    async for values in stream:
         values = values if isinstance(values, tuple) else (values,)
         for i, v in enumerate(values):
             if not _is_skip(v):
@@ -118,20 +129,30 @@ def timing_line(meta: dict) -> str:
 BUDGET_FIRST_S, BUDGET_TOTAL_S = 2.0, 60.0  # issue 5: a first frame within 2 s, finished within 60 s
 
 
-def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print) -> dict:
-    """Run every explainer demo with its default settings, time it against the budgets, and (re)ship it."""
+def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print,
+          settings=None) -> dict:
+    """Run every explainer demo with its default settings through a Hub, as the Learn tab does, time it against
+    the budgets, and (re)ship it."""
     from demos.tabs import explainer as tab
+    from hub.service import Hub
 
-    report = {}
-    for section in sections or tab.DEMOS:
-        handler, n = tab.DEMOS[section]
-        rec = record(handler, tab.demo_args(section), n, settings=tab.DEFAULTS[section])
-        if ship:
-            save(section, rec, root)
-        report[section] = {"first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
-                           "frames": rec.frames,
-                           "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
-                           "total_share_of_budget": round(rec.total_s / BUDGET_TOTAL_S, 3)}
-        progress(f"{section:12s} first frame {rec.first_frame_s:6.2f} s   total {rec.total_s:6.2f} s   "
-                 f"frames {rec.frames}")
-    return report
+    async def main() -> dict:
+        hub = Hub.create(settings)
+        report = {}
+        try:
+            for section in sections or tab.DEMOS:
+                handler, n = tab.DEMOS[section]
+                rec = await record(tab.bind(hub, handler), tab.demo_args(section), n, settings=tab.DEFAULTS[section])
+                if ship:
+                    save(section, rec, root)
+                report[section] = {"first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
+                                   "frames": rec.frames,
+                                   "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
+                                   "total_share_of_budget": round(rec.total_s / BUDGET_TOTAL_S, 3)}
+                progress(f"{section:12s} first frame {rec.first_frame_s:6.2f} s   total {rec.total_s:6.2f} s   "
+                         f"frames {rec.frames}")
+        finally:
+            await hub.close()
+        return report
+
+    return asyncio.run(main())

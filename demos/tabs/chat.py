@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 
 from demos.common import origin, start
+from hub.explainer import TEXTS
 from hub.tutor import Library, detect_language, offline_answer, system_prompt
 from hub.types import ChatMessage, ChatRequest
-
-TEXTS = Path(__file__).resolve().parents[1] / "explainer" / "texts"
 
 
 def build(hub, t) -> None:

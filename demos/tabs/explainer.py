@@ -3,6 +3,8 @@ mini Kandinsky pipeline walked through stage by stage."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from pathlib import Path
 
@@ -13,9 +15,12 @@ import pandas as pd
 from demos.common import GPU, start
 from PIL import Image
 
-from demos.explainer import charmodels, diffusion, digits, gan, pixelcnn, shipped, toy2d, vae, wavenet
+from demos.explainer import shipped
+from hub.errors import LienzoError
+from hub.explainer import toy2d
+from hub.explainer.presets import CHAR_PRESETS, GAN_PRESETS
 from hub.mini import world
-from hub.types import WalkthroughRequest
+from hub.types import LessonRequest, WalkthroughRequest
 
 TOPICS = ("gan", "vae", "rnn", "transformer", "autoregressive", "diffusion")
 
@@ -81,36 +86,47 @@ def _losses(**series) -> pd.DataFrame:
     return pd.DataFrame(rows or [{"step": 0, "loss": 0.0, "curve": "-"}])
 
 
-# --- the demos (module level: the tab wires them up; `lienzo bench --explainer` times and ships them) ----
-def run_gan(preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None,
-            progress=gr.Progress()):
+# --- the demos (module level: the tab binds them to its hub; `lienzo bench --explainer` times and ships them) ---
+async def _frames(hub, demo: str, progress, points=None, image=None, **params):
+    """The lesson's frames from the core, driving the progress bar; hub errors become messages."""
+    try:
+        async for frame in hub.lesson(LessonRequest(demo, params, points=_pairs(points), image=image)):
+            if not frame.final:
+                progress((frame.step, frame.total), desc="training")
+            yield frame
+    except LienzoError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def _pairs(points) -> tuple | None:
+    return None if points is None else tuple((float(x), float(y)) for x, y in points)
+
+
+async def run_gan(hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None,
+                  progress=gr.Progress()):
     """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
-    cfg = gan.preset(preset, data=data, noise_dim=int(noise_dim), lr_g=float(lr_g), lr_d=float(lr_d),
-                     d_steps=int(d_steps), loss=loss)
     pts = _data_points(data, points, drawing, upload)
     started = time.perf_counter()
-    for frame in gan.train(cfg, pts):
-        progress((frame.step, cfg.steps), desc="training")
-        bars = pd.DataFrame({"mode": [str(i + 1) for i in range(len(frame.coverage))],
-                             "share of fair": frame.coverage}) if len(frame.coverage) else None
-        summary = (f"step {frame.step}/{cfg.steps} · {time.perf_counter() - started:.1f} s"
-                   + (f" · modes covered {frame.modes}/8 (baseline: a generator that outputs one point covers 1)"
+    async for f in _frames(hub, "gan", progress, pts, preset=preset, data=data, noise_dim=noise_dim, lr_g=lr_g,
+                           lr_d=lr_d, d_steps=d_steps, loss=loss):
+        v = f.values
+        bars = pd.DataFrame({"mode": [str(i + 1) for i in range(len(v["coverage"]))],
+                             "share of fair": v["coverage"]}) if len(v["coverage"]) else None
+        summary = (f"step {f.step}/{f.total} · {time.perf_counter() - started:.1f} s"
+                   + (f" · modes covered {v['modes']}/8 (baseline: a generator that outputs one point covers 1)"
                       if data == "ring" else ""))
-        yield frame.image, _losses(discriminator=frame.d_losses, generator=frame.g_losses), bars, summary
+        yield v["image"], _losses(discriminator=v["d_losses"], generator=v["g_losses"]), bars, summary
 
 
-def forward(image, step, schedule):
+async def forward(hub, image, step, schedule):
     """Noise an image to step t of T=1000 and plot the signal-to-noise ratio of both schedules."""
     if image is None:
         raise gr.Error("drop an image first")
-    T = 1000
-    abar = diffusion.alphas_bar(schedule, T)
-    x0 = diffusion.image_to_array(image)
-    xt = diffusion.noise(x0, int(step), abar, np.random.default_rng(0))
-    curves = pd.DataFrame([{"t": s, "log10 SNR": float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[s - 1])),
-                            "schedule": k} for k in ("linear", "cosine") for s in range(1, T + 1, 10)])
-    a = abar[int(step) - 1]
-    return diffusion.array_to_image(xt), curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a ** 0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
+    [f] = [f async for f in _frames(hub, "noise", lambda *a, **k: None, image=image, step=step, schedule=schedule)]
+    a = f.values["alpha_bar"]
+    curves = pd.DataFrame([{"t": t, "log10 SNR": snr, "schedule": k}
+                           for k, series in f.values["log10_snr"].items() for t, snr in series])
+    return f.values["image"], curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a ** 0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
 
 
 def example_image() -> Image.Image:
@@ -120,75 +136,84 @@ def example_image() -> Image.Image:
     return world.render(scene).resize((128, 128), Image.NEAREST)
 
 
-def run_diffusion(data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
+async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
     """Train a 2-D diffusion model live; then animate its reverse trajectories."""
-    cfg = diffusion.Diffusion2DConfig(data=data, steps=int(steps))
     pts = _data_points(data, points, drawing, upload)
-    for frame in diffusion.train(cfg, pts):
-        progress((frame.step, cfg.steps), desc="training")
-        note = (f"step {frame.step} · modes {frame.modes}/8 · {frame.near_share:.0%} of samples within 3σ "
-                "of a centre (baseline: pure noise, about 4%)") if data == "ring" else f"step {frame.step}"
-        yield frame.image, _losses(denoiser=frame.losses), note, gr.skip()
-    yield gr.skip(), gr.skip(), gr.skip(), diffusion.trajectories(diffusion.train.model, cfg)
+    async for f in _frames(hub, "diffusion2d", progress, pts, data=data, steps=steps):
+        v = f.values
+        if f.final:
+            yield gr.skip(), gr.skip(), gr.skip(), v["trajectories"]
+            continue
+        note = (f"step {f.step} · modes {v['modes']}/8 · {v['near_share']:.0%} of samples within 3σ "
+                "of a centre (baseline: pure noise, about 4%)") if data == "ring" else f"step {f.step}"
+        yield v["image"], _losses(denoiser=v["losses"]), note, gr.skip()
 
 
-def run_vae(latent, beta, progress=gr.Progress()):
+async def run_vae(hub, latent, beta, progress=gr.Progress()):
     """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
-    cfg = vae.VAEConfig(latent=int(latent), beta=float(beta))
-    frame = None
-    for frame in vae.train(cfg):
-        progress((frame.step, cfg.steps), desc="training")
-        note = (f"step {frame.step} · test reconstruction error {frame.mse:.4f} per pixel · baseline PCA with "
-                f"{cfg.latent} dimensions: {frame.pca_mse:.4f}")
-        yield frame.recon, _losses(reconstruction=frame.rec_curve, KL=frame.kl_curve), note, gr.skip()
-    pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
-                (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
-    if cfg.latent == 2:
-        pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
-    yield gr.skip(), gr.skip(), gr.skip(), pictures
+    async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
+        v = f.values
+        if f.final:
+            yield gr.skip(), gr.skip(), gr.skip(), v["pictures"]
+            continue
+        note = (f"step {f.step} · test reconstruction error {v['mse']:.4f} per pixel · baseline PCA with "
+                f"{int(latent)} dimensions: {v['pca_mse']:.4f}")
+        yield v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note, gr.skip()
 
 
-def run_chars(kind, lang, steps, prompt, temperature, progress=gr.Progress()):
+async def run_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
     """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
-    cfg = charmodels.preset(kind, lang=lang, steps=int(steps), frame_every=50)
-    frame = None
-    for frame in charmodels.train(cfg):
-        progress((frame.step, cfg.steps), desc="training")
-        note = (f"step {frame.step} · validation {frame.val_nats:.2f} nats/char · bigram baseline "
-                f"{frame.bigram_nats:.2f}")
-        yield _losses(train=frame.train_losses), note, gr.skip(), gr.skip(), gr.skip()
-    text = charmodels.generate(frame.model, frame.vocab, prompt, temperature=float(temperature))
-    probe = charmodels.closing_probe(frame.model, frame.vocab, lang)
-    probe_md = "p(')') after '(' and n characters: " + ", ".join(f"n={n}: {p:.2f}" for n, p in probe.items())
-    guesses = charmodels.next_char_probs(frame.model, frame.vocab, prompt)
-    top = pd.DataFrame({"next": [repr(c) for c, _ in guesses], "p": [p for _, p in guesses]})
-    yield gr.skip(), gr.skip(), f"{text}\n\n---\n{probe_md}", top, charmodels.heatmap(frame.model, frame.vocab, prompt)
+    async for f in _frames(hub, "chars", progress, kind=kind, lang=lang, steps=steps, prompt=prompt,
+                           temperature=temperature):
+        v = f.values
+        if not f.final:
+            note = (f"step {f.step} · validation {v['val_nats']:.2f} nats/char · bigram baseline "
+                    f"{v['bigram_nats']:.2f}")
+            yield _losses(train=v["train_losses"]), note, gr.skip(), gr.skip(), gr.skip()
+            continue
+        probe_md = "p(')') after '(' and n characters: " + ", ".join(
+            f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items())
+        top = pd.DataFrame({"next": [repr(c) for c, _ in v["next_chars"]], "p": [p for _, p in v["next_chars"]]})
+        yield gr.skip(), gr.skip(), f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
 
 
-def run_pixelcnn(progress=gr.Progress()):
+async def run_pixelcnn(hub, progress=gr.Progress()):
     """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
-    cfg = pixelcnn.PixelCNNConfig()
-    frame = None
-    for frame in pixelcnn.train(cfg):
-        progress((frame.step, cfg.steps), desc="training")
-        yield (f"step {frame.step} · test {frame.test_bits:.1f} bits per digit · baseline (independent pixels) "
-               f"{frame.baseline_bits:.1f}", gr.skip())
-    samples, probs = pixelcnn.sample(frame.model, n=10)
-    yield gr.skip(), [(digits.sheet(samples), "samples"), (digits.sheet(probs), "p(pixel on) as it was drawn")]
+    async for f in _frames(hub, "pixelcnn", progress):
+        v = f.values
+        if f.final:
+            yield gr.skip(), [(v["samples"], "samples"), (v["probabilities"], "p(pixel on) as it was drawn")]
+        else:
+            yield (f"step {f.step} · test {v['test_bits']:.1f} bits per digit · baseline (independent pixels) "
+                   f"{v['baseline_bits']:.1f}", gr.skip())
 
 
-def run_wavenet(progress=gr.Progress()):
+async def run_wavenet(hub, progress=gr.Progress()):
     """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
-    steps = wavenet.WaveNetConfig().steps
-    for out in wavenet.train():
-        progress((out["step"], steps), desc="training")
-        frame = pd.DataFrame([{"t": i, "value": float(v), "series": name} for name, vals in
-                              (("signal", out["target"]), ("WaveNet", out["prediction"])) for i, v in enumerate(vals)])
-        yield frame, (f"step {out['step']}/{steps} · next-sample error {out['mse']:.4f} · baseline (repeat the last "
-                      f"sample) {out['baseline_mse']:.4f} · receptive field {out['model'].receptive_field} samples")
+    async for f in _frames(hub, "wavenet", progress):
+        v = f.values
+        frame = pd.DataFrame([{"t": i, "value": float(x), "series": name} for name, vals in
+                              (("signal", v["target"]), ("WaveNet", v["prediction"])) for i, x in enumerate(vals)])
+        yield frame, (f"step {f.step}/{f.total} · next-sample error {v['mse']:.4f} · baseline (repeat the last "
+                      f"sample) {v['baseline_mse']:.4f} · receptive field {v['receptive_field']} samples")
 
 
-_GAN = gan.PRESETS["stable"]
+def bind(hub, handler):
+    """`handler` with the hub filled in, as Gradio calls it (the same parameters, less `hub`)."""
+    if inspect.isasyncgenfunction(handler):
+        async def bound(*args, **kwargs):
+            async for out in handler(hub, *args, **kwargs):
+                yield out
+    else:
+        async def bound(*args, **kwargs):
+            return await handler(hub, *args, **kwargs)
+    functools.update_wrapper(bound, handler)
+    sig = inspect.signature(handler)
+    bound.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
+    return bound
+
+
+_GAN = GAN_PRESETS["stable"]
 DEFAULTS = {  # the controls' initial values; `lienzo bench --explainer` ships a run of each with exactly these
     "gan": dict(preset="stable", data="ring", noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d,
                 d_steps=_GAN.d_steps, loss=_GAN.loss, points=""),
@@ -258,7 +283,7 @@ def build(hub, t) -> None:
             gan_ship = _shipped("gan", 4, note_index=3)
             with gr.Row():
                 with gr.Column():
-                    preset = gr.Radio(list(gan.PRESETS), value=G["preset"], label=t("preset"))
+                    preset = gr.Radio(list(GAN_PRESETS), value=G["preset"], label=t("preset"))
                     data = gr.Dropdown(["ring", "moons", "custom"], value=G["data"], label=t("data"))
                     points, drawing, upload = _custom_points(t)
                     with gr.Accordion(t("advanced"), open=False):
@@ -278,11 +303,12 @@ def build(hub, t) -> None:
                                      y_lim=[0, 2])
 
             def on_preset(name):
-                cfg = gan.PRESETS[name]
+                cfg = GAN_PRESETS[name]
                 return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
-            train_gan.click(run_gan, [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
+            train_gan.click(bind(hub, run_gan),
+                            [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
                             [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan")
         with gr.Tab("VAE"):
             gr.Markdown(t("lesson_vae"))
@@ -297,7 +323,7 @@ def build(hub, t) -> None:
                 vae_loss = gr.LinePlot(vae_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
             vae_note = gr.Markdown(vae_ship[2])
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
-            train_vae.click(run_vae, [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
+            train_vae.click(bind(hub, run_vae), [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
                             api_name="explain_vae")
         with gr.Tab("RNN / LSTM · Transformer"):
             gr.Markdown(t("lesson_rnn"))
@@ -318,8 +344,8 @@ def build(hub, t) -> None:
             c_note = gr.Markdown(c_ship[1])
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
-            kind.change(lambda k: charmodels.PRESETS[k].steps, [kind], [c_steps], api_visibility="private")
-            train_chars.click(run_chars, [kind, lang, c_steps, c_prompt, temperature],
+            kind.change(lambda k: CHAR_PRESETS[k].steps, [kind], [c_steps], api_visibility="private")
+            train_chars.click(bind(hub, run_chars), [kind, lang, c_steps, c_prompt, temperature],
                               [c_loss, c_note, c_text, c_top, c_heat],
                               api_name="explain_chars")
         with gr.Tab(t("tab_autoregressive")):
@@ -329,13 +355,13 @@ def build(hub, t) -> None:
             train_px = gr.Button("PixelCNN: " + "train", variant="primary")
             px_note = gr.Markdown(px_ship[0])
             px_pics = gr.Gallery(px_ship[1], columns=2, height=220)
-            train_px.click(run_pixelcnn, None, [px_note, px_pics], api_name="explain_pixelcnn")
+            train_px.click(bind(hub, run_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn")
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button("WaveNet: " + "train")
             wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220)
             wave_note = gr.Markdown(wave_ship[1])
-            train_wave.click(run_wavenet, None, [wave_plot, wave_note], api_name="explain_wavenet")
+            train_wave.click(bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet")
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
             noise_ship = _shipped("noise", 3)
@@ -348,7 +374,7 @@ def build(hub, t) -> None:
                 schedule = gr.Radio(["linear", "cosine"], value=N["schedule"], label=t("schedule"))
             noise_note = gr.Markdown(noise_ship[2])
             for trigger in (step.release, schedule.change, src.upload):
-                trigger(forward, [src, step, schedule], [noisy, snr_plot, noise_note],
+                trigger(bind(hub, forward), [src, step, schedule], [noisy, snr_plot, noise_note],
                         api_name="explain_noise" if trigger == step.release else None,
                         api_visibility="public" if trigger == step.release else "private")
             gr.Markdown(t("diffusion2d_intro"))
@@ -364,7 +390,7 @@ def build(hub, t) -> None:
                 diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)
             diff_note = gr.Markdown(d_ship[2])
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
-            train_diff.click(run_diffusion, [d_data, d_steps2, d_points, d_drawing, d_upload],
+            train_diff.click(bind(hub, run_diffusion), [d_data, d_steps2, d_points, d_drawing, d_upload],
                              [diff_img, diff_loss, diff_note, traj], api_name="explain_diffusion")
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import digits, frame_due
+from hub.explainer import digits, frame_due
 
 
 @dataclass(frozen=True)

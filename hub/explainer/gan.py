@@ -14,28 +14,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import frame_due, toy2d
+from hub.explainer import frame_due, toy2d
+from hub.explainer.presets import GAN_PRESETS, GANConfig
 
 
-@dataclass(frozen=True)
-class GANConfig:
-    data: str = "ring"  # ring | moons | custom
-    noise_dim: int = 8  # size of z
-    hidden: int = 128  # width of both MLPs
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    d_steps: int = 1  # discriminator updates per generator update
-    loss: str = "non-saturating"  # non-saturating | minimax | wasserstein-gp
-    steps: int = 2500
-    batch: int = 256
-    frame_every: int = 250  # yield a frame this often
-    seed: int = 0
-
-
-PRESETS = {
-    "stable": GANConfig(),
-    "mode collapse": GANConfig(loss="minimax", lr_g=5e-3, lr_d=1e-4, noise_dim=2, hidden=64),
-}
+PRESETS = GAN_PRESETS
 
 
 def mlp(inp: int, hidden: int, out: int) -> nn.Module:

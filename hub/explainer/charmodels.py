@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import frame_due
+from hub.explainer import frame_due
+from hub.explainer.presets import CHAR_PRESETS, CharConfig
 
 HERE = Path(__file__).resolve().parent
 
@@ -29,27 +30,7 @@ def corpus(lang: str) -> str:
     return "\n".join(parts)
 
 
-@dataclass(frozen=True)
-class CharConfig:
-    kind: str = "lstm"  # lstm | transformer
-    lang: str = "en"
-    block: int = 64  # characters of context per training example
-    width: int = 128  # LSTM hidden size / transformer embedding
-    layers: int = 2
-    heads: int = 4
-    dropout: float = 0.1
-    steps: int = 1200
-    batch: int = 32
-    lr: float = 3e-3
-    frame_every: int = 100
-    seed: int = 0
-
-
-# What each model trains with by default. The transformer overfits this small corpus with the LSTM's
-# settings (3.03 nats/char after 800 steps, worse than the bigram's 2.76): it is narrower, with more
-# dropout and a gentler learning rate.
-PRESETS = {"lstm": CharConfig(steps=500),
-           "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800)}
+PRESETS = CHAR_PRESETS
 
 
 def preset(kind: str, **changes) -> CharConfig:

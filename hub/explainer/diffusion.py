@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import frame_due, toy2d
+from hub.explainer import frame_due, toy2d
 
 
 # --- schedules and the forward process -----------------------------------------------------------
@@ -109,6 +109,7 @@ class Frame:
     losses: list[float]
     modes: int
     near_share: float  # share of samples within 3 sigma of some centre
+    model: Denoiser  # the model as trained so far (for trajectories)
 
 
 def train(cfg: Diffusion2DConfig = Diffusion2DConfig(), points: np.ndarray | None = None) -> Iterator[Frame]:
@@ -137,13 +138,12 @@ def train(cfg: Diffusion2DConfig = Diffusion2DConfig(), points: np.ndarray | Non
             near = float((np.linalg.norm(out[:, None] - toy2d.ring_centres()[None], axis=-1).min(1)
                           < 3 * toy2d.RING_SIGMA).mean()) if cfg.data == "ring" else 0.0
             yield Frame(step, toy2d.plot(real, out[:600], title=f"step {step}  modes {modes}/8  near {near:.0%}"),
-                        list(losses), modes, near)
-    train.model = model  # the last trained model, for trajectories
+                        list(losses), modes, near, model)
 
 
-def trajectories(model: Denoiser, cfg: Diffusion2DConfig, n: int = 400) -> list:
+def trajectories(model: Denoiser, cfg: Diffusion2DConfig, n: int = 400, points: np.ndarray | None = None) -> list:
     """Pictures of the reverse chain: pure noise at t = T down to samples at t = 0."""
     keep = tuple(sorted({cfg.T, 3 * cfg.T // 4, cfg.T // 2, cfg.T // 4, cfg.T // 10, 1}))
     _, snaps = sample(model, cfg, n, torch.Generator().manual_seed(cfg.seed + 3), keep)
-    real = toy2d.sample(cfg.data, 300, np.random.default_rng(cfg.seed + 1))
+    real = toy2d.sample(cfg.data, 300, np.random.default_rng(cfg.seed + 1), points)
     return [toy2d.plot(real, snaps[t], title=f"t = {t}") for t in sorted(snaps, reverse=True)]

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from demos.explainer import frame_due
+from hub.explainer import frame_due
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from demos.explainer import digits, frame_due
+from hub.explainer import digits, frame_due
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,200 @@
+"""The Learn tab's live demos as the core runs them.
+
+Each lesson trains one teaching model from scratch and yields `LessonFrame`s of plain values (pictures, loss
+curves, figures, text), never the model, so front ends stay free of torch. `start` checks the request at once
+(an `InvalidRequest` that names the setting and what is allowed) and returns the frames as a generator;
+`Hub.lesson` runs it on the device thread a frame at a time, so lessons and image jobs share the device.
+This module imports the models only inside the generators: importing it stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+
+import numpy as np
+
+from hub.errors import InvalidRequest
+from hub.explainer import toy2d
+from hub.explainer.presets import CHAR_PRESETS, GAN_LOSSES, GAN_PRESETS
+from hub.types import LessonFrame, LessonRequest
+
+DATA = ("ring", "moons", "custom")
+SCHEDULES = ("linear", "cosine")
+MAX_PROMPT = 200  # characters of a char-model prompt
+
+# demo -> {setting: what is allowed}; a tuple lists the choices, a (low, high, type) triple a closed range
+SETTINGS: dict[str, dict[str, object]] = {
+    "gan": {"preset": tuple(GAN_PRESETS), "data": DATA, "noise_dim": (1, 32, int), "lr_g": (1e-6, 1.0, float),
+            "lr_d": (1e-6, 1.0, float), "d_steps": (1, 5, int), "loss": GAN_LOSSES},
+    "vae": {"latent": (1, 32, int), "beta": (0.0, 50.0, float)},
+    "chars": {"kind": tuple(CHAR_PRESETS), "lang": ("en", "es"), "steps": (100, 1500, int), "prompt": str,
+              "temperature": (0.1, 2.0, float)},
+    "pixelcnn": {},
+    "wavenet": {},
+    "noise": {"step": (1, 1000, int), "schedule": SCHEDULES},
+    "diffusion2d": {"data": DATA, "steps": (500, 6000, int)},
+}
+DEFAULTS: dict[str, dict[str, object]] = {
+    "gan": {"preset": "stable", "data": "ring"}, "vae": {"latent": 16, "beta": 0.05},
+    "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8}, "pixelcnn": {}, "wavenet": {},
+    "noise": {"step": 250, "schedule": "cosine"}, "diffusion2d": {"data": "ring", "steps": 3000},
+}
+
+
+def _setting(demo: str, name: str, value, allowed):
+    if allowed is str:
+        text = str(value)
+        if len(text) > MAX_PROMPT:
+            raise InvalidRequest(f"{demo}: {name} is {len(text)} characters; at most {MAX_PROMPT}")
+        return text
+    if isinstance(allowed, tuple) and len(allowed) == 3 and isinstance(allowed[2], type):
+        low, high, kind = allowed
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidRequest(f"{demo}: {name} {value!r} is not a number; {low:g} to {high:g}") from None
+        if not low <= number <= high or (kind is int and number != int(number)):
+            what = "a whole number" if kind is int else "a number"
+            raise InvalidRequest(f"{demo}: {name} {value!r} is out of range: {what} from {low:g} to {high:g}")
+        return kind(number)
+    if value not in allowed:
+        raise InvalidRequest(f"{demo}: {name} {value!r} is not one of {', '.join(map(str, allowed))}")
+    return value
+
+
+def check(req: LessonRequest) -> dict:
+    """The request's settings, complete and checked; an InvalidRequest names the first thing wrong."""
+    if req.demo not in SETTINGS:
+        raise InvalidRequest(f"no lesson called {req.demo!r}; the lessons are {', '.join(SETTINGS)}")
+    allowed = SETTINGS[req.demo]
+    unknown = sorted(set(req.params) - set(allowed))
+    if unknown:
+        raise InvalidRequest(f"{req.demo} has no setting {', '.join(map(repr, unknown))}; its settings are "
+                             f"{', '.join(allowed) or 'none'}")
+    params = {**DEFAULTS[req.demo], **req.params}
+    if req.demo == "gan":  # the preset's values for anything not given
+        preset = GAN_PRESETS[_setting("gan", "preset", params["preset"], allowed["preset"])]
+        params = {**{k: getattr(preset, k) for k in ("noise_dim", "lr_g", "lr_d", "d_steps", "loss")}, **params}
+    if req.demo == "chars":
+        kind = _setting("chars", "kind", params["kind"], allowed["kind"])
+        params.setdefault("steps", CHAR_PRESETS[kind].steps)
+    checked = {name: _setting(req.demo, name, params[name], allowed[name]) for name in allowed}
+    if checked.get("data") == "custom":
+        if not req.points or len(req.points) < 3:
+            raise InvalidRequest(f"{req.demo}: custom data needs at least 3 points (x, y); got "
+                                 f"{len(req.points or ())}")
+        pts = np.asarray(req.points, dtype=float)
+        if pts.ndim != 2 or pts.shape[1] != 2 or not np.isfinite(pts).all():
+            raise InvalidRequest(f"{req.demo}: points must be finite (x, y) pairs")
+        if np.abs(pts).max() > toy2d.EXTENT:
+            raise InvalidRequest(f"{req.demo}: keep points between -{toy2d.EXTENT:g} and {toy2d.EXTENT:g}")
+    if req.demo == "noise" and req.image is None:
+        raise InvalidRequest("noise: give the picture to noise")
+    return checked
+
+
+def start(req: LessonRequest) -> Iterator[LessonFrame]:
+    """Check the request now; return the lesson's frames, computed as they are asked for."""
+    params = check(req)
+    points = None if req.points is None else np.asarray(req.points, dtype=float)
+    return _LESSONS[req.demo](params, points, req.image)
+
+
+def _plain(frame) -> dict:
+    """A training frame's values without the model (and its vocabulary): what may cross to a front end."""
+    values = frame if isinstance(frame, dict) else {f.name: getattr(frame, f.name) for f in fields(frame)}
+    return {k: v for k, v in values.items() if k not in ("model", "vocab")}
+
+
+def _gan(params, points, _image):
+    from hub.explainer import gan
+
+    cfg = gan.preset(params.pop("preset"), **params)
+    for frame in gan.train(cfg, points):
+        values = _plain(frame)
+        values["coverage"] = [float(c) for c in values["coverage"]]
+        yield LessonFrame(frame.step, cfg.steps, values)
+
+
+def _vae(params, _points, _image):
+    from hub.explainer import vae
+
+    cfg = vae.VAEConfig(**params)
+    frame = None
+    for frame in vae.train(cfg):
+        yield LessonFrame(frame.step, cfg.steps, _plain(frame))
+    pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
+                (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
+    if cfg.latent == 2:
+        pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
+    yield LessonFrame(cfg.steps, cfg.steps, {"pictures": pictures}, final=True)
+
+
+def _chars(params, _points, _image):
+    from hub.explainer import charmodels
+
+    prompt, temperature = params.pop("prompt"), params.pop("temperature")
+    cfg = charmodels.preset(params.pop("kind"), frame_every=50, **params)
+    frame = None
+    for frame in charmodels.train(cfg):
+        yield LessonFrame(frame.step, cfg.steps, _plain(frame))
+    model, vocab = frame.model, frame.vocab
+    yield LessonFrame(cfg.steps, cfg.steps, {
+        "text": charmodels.generate(model, vocab, prompt, temperature=temperature),
+        "closing_probe": charmodels.closing_probe(model, vocab, cfg.lang),
+        "next_chars": charmodels.next_char_probs(model, vocab, prompt),
+        "heatmap": charmodels.heatmap(model, vocab, prompt)}, final=True)
+
+
+def _pixelcnn(_params, _points, _image):
+    from hub.explainer import digits, pixelcnn
+
+    cfg = pixelcnn.PixelCNNConfig()
+    frame = None
+    for frame in pixelcnn.train(cfg):
+        yield LessonFrame(frame.step, cfg.steps, _plain(frame))
+    samples, probs = pixelcnn.sample(frame.model, n=10)
+    yield LessonFrame(cfg.steps, cfg.steps, {"samples": digits.sheet(samples), "probabilities": digits.sheet(probs)},
+                      final=True)
+
+
+def _wavenet(_params, _points, _image):
+    from hub.explainer import wavenet
+
+    cfg = wavenet.WaveNetConfig()
+    for out in wavenet.train(cfg):
+        values = _plain(out)
+        values.update(receptive_field=out["model"].receptive_field, target=out["target"].tolist(),
+                      prediction=out["prediction"].tolist())
+        yield LessonFrame(out["step"], cfg.steps, values)
+
+
+def _noise(params, _points, image):
+    """One frame: the picture noised to step t of T=1000, and log10 SNR of both schedules."""
+    from hub.explainer import diffusion
+
+    T, step = 1000, params["step"]
+    abar = diffusion.alphas_bar(params["schedule"], T)
+    x0 = diffusion.image_to_array(image)
+    xt = diffusion.noise(x0, step, abar, np.random.default_rng(0))
+    snr = {k: [(t, float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[t - 1]))) for t in range(1, T + 1, 10)]
+           for k in SCHEDULES}
+    yield LessonFrame(step, T, {"image": diffusion.array_to_image(xt), "log10_snr": snr,
+                                "alpha_bar": float(abar[step - 1])}, final=True)
+
+
+def _diffusion2d(params, points, _image):
+    from hub.explainer import diffusion
+
+    cfg = diffusion.Diffusion2DConfig(**params)
+    frame = None
+    for frame in diffusion.train(cfg, points):
+        yield LessonFrame(frame.step, cfg.steps, _plain(frame))
+    yield LessonFrame(cfg.steps, cfg.steps, {"trajectories": diffusion.trajectories(frame.model, cfg, points=points)},
+                      final=True)
+
+
+_LESSONS = {"gan": _gan, "vae": _vae, "chars": _chars, "pixelcnn": _pixelcnn, "wavenet": _wavenet,
+            "noise": _noise, "diffusion2d": _diffusion2d}
+assert set(_LESSONS) == set(SETTINGS) == set(DEFAULTS)
