@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the model folder")
     ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
     ev.add_argument("--compare", type=Path, metavar="REPORT",
-                    help="a report to compare with (e.g. docs/eval-mini.json, the committed model's)")
+                    help="a report to compare with (e.g. docs/eval-mini.json, the committed model's); with --card, "
+                         "a from-scratch run's report, set beside this model's figures on the card")
 
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                     import shutil
 
                     grid = Path(shutil.copy2(grid, root / "samples.png"))
-                print(f"model card: {write_card(root, report, grid)}")
+                print(f"model card: {write_card(root, report, grid, reproduction=reference)}")
             return 0
         if args.command == "bench":
             if args.explainer:

@@ -1,6 +1,7 @@
 """The shapes world, the detector that scores the mini model, latent folding and a training smoke run."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,20 @@ def test_the_bundled_mini_draws_what_it_is_told():
     # 97, 69, 78, 90, 100. The floors leave room for 16 prompts; session 2's weights (shape 30%) fail them.
     assert means["colour"] >= 0.8 and means["background"] >= 0.75 and means["position"] >= 0.75, means
     assert means["relation"] >= 0.6 and means["shape"] >= 0.5 and means["count"] >= 0.5, means
+
+
+def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
+    import copy
+    import json
+    import shutil
+
+    from hub.catalog import BUNDLED_ROOT
+    from hub.mini.card import write_card
+
+    shutil.copy(BUNDLED_ROOT / "training.json", tmp_path / "training.json")
+    report = json.loads((Path(__file__).resolve().parents[1] / "docs" / "eval-mini.json").read_text())
+    assert "## Reproduction" not in write_card(tmp_path, report, None).read_text()
+    again = copy.deepcopy(report)
+    again["accuracy_percent"]["es"]["shape"] = report["accuracy_percent"]["es"]["shape"] - 3.5
+    card = write_card(tmp_path, report, None, reproduction=again).read_text()
+    assert "## Reproduction" in card and "(-3.5)" in card and "largest gap: 3.5 points (shape, es)" in card
