@@ -17,7 +17,7 @@ from PIL import Image
 
 from demos.explainer import shipped
 from hub.errors import LienzoError
-from hub.explainer import toy2d
+from hub.explainer import lessons, toy2d
 from hub.explainer.presets import CHAR_PRESETS, GAN_PRESETS
 from hub.mini import world
 from hub.types import LessonRequest, WalkthroughRequest
@@ -213,16 +213,19 @@ def bind(hub, handler):
     return bound
 
 
-_GAN = GAN_PRESETS["stable"]
-DEFAULTS = {  # the controls' initial values; `lienzo bench --explainer` ships a run of each with exactly these
-    "gan": dict(preset="stable", data="ring", noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d,
-                d_steps=_GAN.d_steps, loss=_GAN.loss, points=""),
-    "vae": dict(latent=16, beta=0.05),
-    "chars": dict(kind="lstm", lang="en", steps=500, prompt="Alice ", temperature=0.8),
+_CORE = lessons.DEFAULTS  # what the core trains when a setting is not given: the controls start there
+_GAN = GAN_PRESETS[_CORE["gan"]["preset"]]
+_KIND = _CORE["chars"]["kind"]
+DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo bench --explainer` ships a run of each
+    "gan": dict(**_CORE["gan"], noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d, d_steps=_GAN.d_steps,
+                loss=_GAN.loss, points=""),
+    "vae": dict(_CORE["vae"]),
+    "chars": dict(kind=_KIND, lang=_CORE["chars"]["lang"], steps=CHAR_PRESETS[_KIND].steps,
+                  prompt=_CORE["chars"]["prompt"], temperature=_CORE["chars"]["temperature"]),
     "pixelcnn": {},
     "wavenet": {},
-    "noise": dict(step=250, schedule="cosine"),
-    "diffusion2d": dict(data="ring", steps=3000, points=""),
+    "noise": dict(_CORE["noise"]),
+    "diffusion2d": dict(**_CORE["diffusion2d"], points=""),
 }
 DEMOS = {  # section -> (handler, number of outputs)
     "gan": (run_gan, 4), "vae": (run_vae, 4), "chars": (run_chars, 5), "pixelcnn": (run_pixelcnn, 2),

@@ -9,6 +9,7 @@ This module imports the models only inside the generators: importing it stays li
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import fields
 
@@ -99,6 +100,19 @@ def start(req: LessonRequest) -> Iterator[LessonFrame]:
     params = check(req)
     points = None if req.points is None else np.asarray(req.points, dtype=float)
     return _LESSONS[req.demo](params, points, req.image)
+
+
+def time_directly(req: LessonRequest) -> dict:
+    """The lesson's frames pulled straight from its generator (no Hub, no device thread, no front end): the
+    baseline `lienzo bench --explainer` sets the Learn tab's times against."""
+    started = time.perf_counter()
+    first, frames = None, 0
+    for _ in start(req):
+        frames += 1
+        first = first if first is not None else time.perf_counter() - started
+    total = time.perf_counter() - started
+    return {"first_frame_s": round(first if first is not None else total, 3), "total_s": round(total, 3),
+            "frames": frames}
 
 
 def _plain(frame) -> dict:
