@@ -274,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
             if reference:
                 print(f"against {args.compare}:\n{table(report, reference)}")
+                theirs, ours = reference.get("prompts", {}), report["prompts"]
+                if (theirs.get("single"), theirs.get("two_object")) != (ours["single"], ours["two_object"]):
+                    print(f"(the reference was scored on {theirs.get('single')} + {theirs.get('two_object')} prompts "
+                          f"per language, this run on {ours['single']} + {ours['two_object']}: for a like-for-like "
+                          f"comparison pass --single {theirs.get('single')} --two {theirs.get('two_object')})")
             grid = sample_grid(args.grid, settings) if args.grid else None
             if grid:
                 print(f"sample grid: {grid}")

@@ -157,7 +157,7 @@ def table(report: dict, reference: dict | None = None) -> str:
         rows.append(f"| {lang} | " + " | ".join(cells) + " |")
     if gaps:
         gap, key, lang = max(gaps)
-        rows.append(f"largest gap: {gap:.1f} points ({key}, {lang})")
+        rows += ["", f"largest gap: {gap:.1f} points ({key}, {lang})"]  # a paragraph of its own, not a table row
     return "\n".join(rows)
 
 
