@@ -271,6 +271,7 @@ def test_a_custom_two_d_diffusion_lesson_ends_with_trajectories_of_the_learners_
     ({"epochs": 3}, None, "gan has no setting 'epochs'; its settings are preset, data"),
     ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0)), "custom data needs at least 3 points"),
     ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0), (9.0, 0.0)), "keep points between -3 and 3"),
+    ({"data": "custom"}, ((0.0, 0.0), (1.0,), (2.0, "x")), "gan: points must be finite"),
 ])
 def test_a_bad_lesson_is_refused_before_anything_trains(settings, params, points, message):
     from hub.errors import InvalidRequest

@@ -85,7 +85,10 @@ def check(req: LessonRequest) -> dict:
         if not req.points or len(req.points) < 3:
             raise InvalidRequest(f"{req.demo}: custom data needs at least 3 points (x, y); got "
                                  f"{len(req.points or ())}")
-        pts = np.asarray(req.points, dtype=float)
+        try:
+            pts = np.asarray(req.points, dtype=float)
+        except (TypeError, ValueError):
+            pts = np.zeros((0,))  # ragged or not numbers
         if pts.ndim != 2 or pts.shape[1] != 2 or not np.isfinite(pts).all():
             raise InvalidRequest(f"{req.demo}: points must be finite (x, y) pairs")
         if np.abs(pts).max() > toy2d.EXTENT:
