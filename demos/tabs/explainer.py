@@ -18,7 +18,7 @@ from PIL import Image
 from demos.explainer import shipped
 from hub.errors import LienzoError
 from hub.explainer import lessons, toy2d
-from hub.explainer.presets import CHAR_PRESETS, GAN_PRESETS
+from hub.explainer.presets import CHAR_PRESETS, GAN_LOSSES, GAN_PRESETS
 from hub.mini import world
 from hub.types import LessonRequest, WalkthroughRequest
 
@@ -287,15 +287,14 @@ def build(hub, t) -> None:
             with gr.Row():
                 with gr.Column():
                     preset = gr.Radio(list(GAN_PRESETS), value=G["preset"], label=t("preset"))
-                    data = gr.Dropdown(["ring", "moons", "custom"], value=G["data"], label=t("data"))
+                    data = gr.Dropdown(list(lessons.DATA), value=G["data"], label=t("data"))
                     points, drawing, upload = _custom_points(t)
                     with gr.Accordion(t("advanced"), open=False):
                         noise_dim = gr.Slider(1, 32, value=G["noise_dim"], step=1, label=t("noise_size"))
                         lr_g = gr.Number(value=G["lr_g"], label="lr G")
                         lr_d = gr.Number(value=G["lr_d"], label="lr D")
                         d_steps = gr.Slider(1, 5, value=G["d_steps"], step=1, label=t("d_steps"))
-                        loss = gr.Dropdown(["non-saturating", "minimax", "wasserstein-gp"], value=G["loss"],
-                                           label=t("loss"))
+                        loss = gr.Dropdown(list(GAN_LOSSES), value=G["loss"], label=t("loss"))
                     train_gan = gr.Button(t("train"), variant="primary")
                 with gr.Column():
                     gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
@@ -334,8 +333,8 @@ def build(hub, t) -> None:
             gr.Markdown(t("shipped"))
             c_ship = _shipped("chars", 5, note_index=1)
             with gr.Row():
-                kind = gr.Radio(["lstm", "transformer"], value=C["kind"], label=t("model"))
-                lang = gr.Radio(["en", "es"], value=C["lang"], label=t("language"))
+                kind = gr.Radio(list(CHAR_PRESETS), value=C["kind"], label=t("model"))
+                lang = gr.Radio(list(lessons.SETTINGS["chars"]["lang"]), value=C["lang"], label=t("language"))
                 c_steps = gr.Slider(100, 1500, value=C["steps"], step=50, label=t("train_steps"))
             with gr.Row():
                 c_prompt = gr.Textbox(value=C["prompt"], label=t("prompt"))
@@ -374,7 +373,7 @@ def build(hub, t) -> None:
                 snr_plot = gr.LinePlot(noise_ship[1], x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
             with gr.Row():
                 step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
-                schedule = gr.Radio(["linear", "cosine"], value=N["schedule"], label=t("schedule"))
+                schedule = gr.Radio(list(lessons.SCHEDULES), value=N["schedule"], label=t("schedule"))
             noise_note = gr.Markdown(noise_ship[2])
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(bind(hub, forward), [src, step, schedule], [noisy, snr_plot, noise_note],
@@ -384,7 +383,7 @@ def build(hub, t) -> None:
             gr.Markdown(t("shipped"))
             d_ship = _shipped("diffusion2d", 4, note_index=2)
             with gr.Row():
-                d_data = gr.Dropdown(["ring", "moons", "custom"], value=D["data"], label=t("data"))
+                d_data = gr.Dropdown(list(lessons.DATA), value=D["data"], label=t("data"))
                 d_steps2 = gr.Slider(500, 6000, value=D["steps"], step=500, label=t("train_steps"))
                 train_diff = gr.Button(t("train"), variant="primary")
             d_points, d_drawing, d_upload = _custom_points(t)

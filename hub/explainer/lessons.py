@@ -64,8 +64,9 @@ def _setting(demo: str, name: str, value, allowed):
     return value
 
 
-def check(req: LessonRequest) -> dict:
-    """The request's settings, complete and checked; an InvalidRequest names the first thing wrong."""
+def check(req: LessonRequest) -> tuple[dict, np.ndarray | None]:
+    """The request's settings, complete and checked, and its points as an (n, 2) array when the data is custom
+    (else None: other data ignores them); an InvalidRequest names the first thing wrong."""
     if req.demo not in SETTINGS:
         raise InvalidRequest(f"no lesson called {req.demo!r}; the lessons are {', '.join(SETTINGS)}")
     allowed = SETTINGS[req.demo]
@@ -81,6 +82,7 @@ def check(req: LessonRequest) -> dict:
         kind = _setting("chars", "kind", params["kind"], allowed["kind"])
         params.setdefault("steps", CHAR_PRESETS[kind].steps)
     checked = {name: _setting(req.demo, name, params[name], allowed[name]) for name in allowed}
+    pts = None
     if checked.get("data") == "custom":
         if not req.points or len(req.points) < 3:
             raise InvalidRequest(f"{req.demo}: custom data needs at least 3 points (x, y); got "
@@ -95,13 +97,12 @@ def check(req: LessonRequest) -> dict:
             raise InvalidRequest(f"{req.demo}: keep points between -{toy2d.EXTENT:g} and {toy2d.EXTENT:g}")
     if req.demo == "noise" and req.image is None:
         raise InvalidRequest("noise: give the picture to noise")
-    return checked
+    return checked, pts
 
 
 def start(req: LessonRequest) -> Iterator[LessonFrame]:
     """Check the request now; return the lesson's frames, computed as they are asked for."""
-    params = check(req)
-    points = None if req.points is None else np.asarray(req.points, dtype=float)
+    params, points = check(req)
     return _LESSONS[req.demo](params, points, req.image)
 
 
