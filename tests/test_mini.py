@@ -108,8 +108,9 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     assert (unet_file.read_bytes(), vocabularies()) == before  # the text models still read the ids they learnt
     from hub.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"another recipe \(config\.clip_steps: 6 -> 12"):
-        train(tmp_path / "out", tmp_path / "work", TrainConfig().scaled(0.004), threads=1)  # not "already done"
+    longer = TrainConfig().scaled(0.004)
+    with pytest.raises(ConfigError, match=rf"another recipe \(config\.clip_steps: {cfg.clip_steps} -> {longer.clip_steps}"):
+        train(tmp_path / "out", tmp_path / "work", longer, threads=1)  # not "already done"
 
 
 def test_the_tokenizer_numbers_its_vocabulary_the_same_every_time(tmp_path):
@@ -131,9 +132,15 @@ def test_attribute_labels_ask_only_what_the_picture_shows():
     same_picture_other_words = world.Scene("white", above.objects[::-1], "below")
     labels = attribute_labels([above, same_picture_other_words, below])
     name = lambda head, i: HEADS[head][labels[head][i]]  # noqa: E731
-    assert [name("colour", i) for i in range(3)] == ["red", "red", "blue"]  # the top object, however it is said
+    assert [name("colour_a", i) for i in range(3)] == ["red", "red", "blue"]  # the top object, however it is said
     assert name("shape_b", 0) == name("shape_b", 1) == "square" and name("axis", 2) == "vertical"
-    assert labels["position"][0] == -100 and labels["relation" if "relation" in HEADS else "size"][0] == -100
+    assert labels["position"][0] == -100 and labels["size"][0] == -100
+    assert labels["shape"][0] == -100  # a lone object's head never has to ignore a second one
+
+    lone = world.Scene("white", (world.Obj("star", "green", "small", 0.5, 0.75, "bottom"),))
+    labels = attribute_labels([lone])
+    assert name("shape", 0) == "star" and name("position", 0) == "bottom"
+    assert labels["shape_a"][0] == labels["shape_b"][0] == labels["axis"][0] == -100
 
 
 def test_the_bundled_mini_draws_what_it_is_told():

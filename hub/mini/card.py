@@ -17,8 +17,11 @@ def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: d
     arch = meta["arch"]
     cfg = meta["config"]
     mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
-    unet_extra = (f", Min-SNR-{cfg['min_snr']:g} loss weighting, on a pool of {cfg['unet_pool']} scenes encoded once"
-                  if "unet_pool" in cfg else "")
+    weighting = f", Min-SNR-{cfg['min_snr']:g} loss weighting" if cfg.get("min_snr") else ""
+    noise = (f", conditioning noise up to {cfg['cond_noise']:g} of the embedding's norm" if cfg.get("cond_noise")
+             else "")
+    unet_extra = (f"{weighting}{noise}, on a pool of {cfg['unet_pool']} scenes encoded once" if "unet_pool" in cfg
+                  else "")
     grid_line = f"![Samples]({grid.name})\n" if grid else ""
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
     worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
