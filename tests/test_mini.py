@@ -186,7 +186,24 @@ def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
     shutil.copy(BUNDLED_ROOT / "training.json", tmp_path / "training.json")
     report = json.loads((Path(__file__).resolve().parents[1] / "docs" / "eval-mini.json").read_text())
     assert "## Reproduction" not in write_card(tmp_path, report, None).read_text()
+    meta = json.loads((tmp_path / "training.json").read_text())
     again = copy.deepcopy(report)
     again["accuracy_percent"]["es"]["shape"] = report["accuracy_percent"]["es"]["shape"] - 3.5
+    again["model"] = {"weights": "my-mini", "recipe": {"config": meta["config"], "arch": meta["arch"]},
+                      "finished": "2030-01-01 00:00:00"}
     card = write_card(tmp_path, report, None, reproduction=again).read_text()
     assert "## Reproduction" in card and "(-3.5)" in card and "largest gap: 3.5 points (shape, es)" in card
+
+    from hub.errors import ConfigError
+
+    other = copy.deepcopy(again)
+    other["model"]["recipe"]["config"]["unet_steps"] = 7
+    with pytest.raises(ConfigError, match=rf"another recipe \(config.unet_steps: {meta['config']['unet_steps']} here, 7"):
+        write_card(tmp_path, report, None, reproduction=other)
+    other["model"] = {**again["model"], "finished": meta["finished"]}
+    with pytest.raises(ConfigError, match="this very model"):
+        write_card(tmp_path, report, None, reproduction=other)
+    del other["model"]
+    with pytest.raises(ConfigError, match="does not say which model it scored"):
+        write_card(tmp_path, report, None, reproduction=other)
+    assert "## Reproduction" in (tmp_path / "README.md").read_text()  # a refused comparison leaves the card alone

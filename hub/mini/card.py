@@ -12,6 +12,8 @@ def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: d
     """The card for the model in `model_dir`, scored by `report`; `reproduction`, a from-scratch run's report,
     is set beside it with each figure's difference."""
     meta = json.loads((model_dir / "training.json").read_text())
+    if reproduction:
+        check_reproduction(meta, reproduction)
     sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()}
     secs = meta["seconds"]
     arch = meta["arch"]
@@ -107,6 +109,27 @@ It only knows its shapes world: anything else comes out as shapes. 64×64 pixels
     path = model_dir / "README.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def check_reproduction(meta: dict, reproduction: dict) -> None:
+    """`reproduction` must score another run of this model's recipe: the card calls it one."""
+    from hub.errors import ConfigError
+
+    theirs = reproduction.get("model", {})
+    if "recipe" not in theirs:
+        raise ConfigError("the report to compare does not say which model it scored (it was written before eval-mini "
+                          "recorded the recipe): score the from-scratch run again with `lienzo eval-mini --weights "
+                          "FOLDER --out REPORT`")
+    ours = {"config": meta.get("config"), "arch": meta.get("arch")}
+    changed = sorted(f"{part}.{k}: {v} here, {theirs['recipe'].get(part, {}).get(k)} there"
+                     for part, values in ours.items() for k, v in (values or {}).items()
+                     if (theirs["recipe"].get(part) or {}).get(k) != v)
+    if changed:
+        raise ConfigError(f"the report to compare scored a model of another recipe ({'; '.join(changed)}): the card "
+                          "sets only a from-scratch run of the same recipe beside this model")
+    if theirs.get("finished") == meta.get("finished"):
+        raise ConfigError(f"the report to compare scored this very model (training finished {meta.get('finished')}), "
+                          "not a second run of its recipe")
 
 
 def _reproduction(report: dict, reproduction: dict | None) -> str:

@@ -7,6 +7,7 @@ the real Hub path (prior, decoder, store) and is scored by `detect`, which never
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 from dataclasses import replace
@@ -135,7 +136,23 @@ def evaluate(settings, n_single: int = 24, n_two: int = 24, images: int = 4, pro
         finally:
             await hub.close()
 
-    return asyncio.run(main())
+    report = asyncio.run(main())
+    report["model"] = scored_model(settings)
+    return report
+
+
+def scored_model(settings) -> dict:
+    """Which model a report scored: its folder, its recipe and when its training finished (from training.json),
+    so that a card can tell a from-scratch run of the same recipe from another model."""
+    from hub.catalog import BUNDLED_ROOT
+
+    root = settings.mini_weights or BUNDLED_ROOT
+    try:
+        meta = json.loads((root / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"weights": str(root)}
+    return {"weights": str(root), "recipe": {"config": meta.get("config"), "arch": meta.get("arch")},
+            "finished": meta.get("finished")}
 
 
 def table(report: dict, reference: dict | None = None) -> str:
