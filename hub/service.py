@@ -320,6 +320,16 @@ class Hub:
             with contextlib.suppress(RuntimeError):  # the device thread is already shut down
                 self.scheduler.run_sync(frames.close)
 
+    async def time_lesson(self, req: LessonRequest) -> dict:
+        """A lesson run straight through on the device thread, one call, no frames handed out: the baseline that
+        `lienzo bench --explainer` sets the Learn tab's times against ({first_frame_s, total_s, frames}).
+
+        On the device thread rather than a thread of its own: torch work alternating between two threads slowed
+        both about 2x (each thread's OpenMP pool spins while the other works)."""
+        from hub.explainer import lessons
+
+        return await self.scheduler.run_sync(lessons.time_directly, req)  # start() checks the request
+
     async def walkthrough(self, req: WalkthroughRequest) -> WalkthroughResult:
         """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it."""
         if not req.prompt.strip():

@@ -314,3 +314,29 @@ def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
 
     when_done, total = run(main())
     assert total == 11 and when_done < total, (when_done, total)  # 2500 steps: frames at 1, 250, ..., 2500
+
+
+def test_bench_times_each_lesson_through_the_tab_and_straight_from_the_core(settings, tmp_path):
+    """`lienzo bench --explainer`'s path on the quickest lesson: the tab's run, and the baseline the Hub times on its
+    device thread (Hub.time_lesson); nothing is shipped when asked not to."""
+    from demos.explainer.shipped import bench
+    from hub.errors import InvalidRequest
+    from hub.service import Hub
+    from hub.types import LessonRequest
+
+    lines = []
+    shipped = tmp_path / "shipped"
+    report = bench(["noise"], ship=False, root=shipped, progress=lines.append, settings=settings)
+    noise = report["noise"]
+    assert noise["frames"] == noise["core_alone"]["frames"] >= 1 and noise["core_alone"]["total_s"] > 0
+    assert noise["tab_over_core_alone"] > 0 and lines[0].startswith("noise") and not shipped.exists()
+
+    async def refused():
+        hub = Hub.create(settings)
+        try:
+            with pytest.raises(InvalidRequest, match="step -1 is out of range"):
+                await hub.time_lesson(LessonRequest("noise", params={"step": -1}))
+        finally:
+            await hub.close()
+
+    run(refused())

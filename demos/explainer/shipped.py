@@ -135,7 +135,6 @@ def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path =
     the budgets, and (re)ship it. Each is also timed straight from the core's generator (`core_alone`), the
     baseline for what the Hub, its device thread and the tab's formatting add."""
     from demos.tabs import explainer as tab
-    from hub.explainer import lessons
     from hub.service import Hub
     from hub.types import LessonRequest
 
@@ -149,9 +148,7 @@ def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path =
                 if ship:
                     save(section, rec, root)
                 image = tab.example_image() if section == "noise" else None
-                # the same defaults, on the same (device) thread: torch work alternating between two threads
-                # slowed both about 2x (each thread's OpenMP pool spins while the other works)
-                direct = await hub.scheduler.run_sync(lessons.time_directly, LessonRequest(section, image=image))
+                direct = await hub.time_lesson(LessonRequest(section, image=image))  # the same defaults
                 report[section] = {"first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
                                    "frames": rec.frames,
                                    "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
