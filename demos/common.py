@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import gradio as gr
 
 from hub.errors import LienzoError
@@ -27,10 +29,8 @@ async def follow(job, progress: gr.Progress):
             progress((event.step, event.total), desc=event.stage)
         if event.preview is not None:
             yield event.preview, None
-    try:
+    with user_errors():
         yield None, await job.result()
-    except LienzoError as exc:
-        raise gr.Error(str(exc)) from None
 
 
 async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
@@ -42,12 +42,20 @@ async def gallery_updates(job, progress: gr.Progress, last=lambda result: result
             yield gallery_items(result), details(result), last(result)
 
 
-async def start(coro):
-    """Await a Hub call, turning its typed errors into messages the user reads."""
+@contextmanager
+def user_errors():
+    """The hub's typed errors, raised inside, reach the user as Gradio messages (the text says what was wrong
+    and what is allowed); anything else stays a bug. Works in plain, async and generator handlers alike."""
     try:
-        return await coro
+        yield
     except LienzoError as exc:
         raise gr.Error(str(exc)) from None
+
+
+async def start(coro):
+    """Await a Hub call, turning its typed errors into messages the user reads."""
+    with user_errors():
+        return await coro
 
 
 def gallery_items(result) -> list[tuple[str, str]]:

@@ -65,7 +65,7 @@ def test_mix_vary_upscale_describe_and_png_info(client):
     assert info["Seed"] == "1" and info["prompt"] == "a blue star --seed 1"
 
 
-def test_bad_input_comes_back_as_a_readable_error(client):
+def test_bad_input_comes_back_as_a_readable_error(client, tmp_path):
     from gradio_client.exceptions import AppError
 
     for prompt, needle in [("", "the prompt is empty"), ("cat --ar 16x9", "--ar '16x9' is not valid"),
@@ -77,6 +77,14 @@ def test_bad_input_comes_back_as_a_readable_error(client):
         client.predict("nojob", 1, api_name="/vary")
     with pytest.raises(AppError, match="at least one slot"):
         client.predict(*(["", None, 0.0] * 5), 0, api_name="/mix")
+    with pytest.raises(AppError, match="no job with id 'nojob'"):  # the History tab's handlers too
+        client.predict("nojob", api_name="/reuse")
+    from gradio_client import handle_file
+
+    bare = tmp_path / "bare.png"
+    Image.new("RGB", (8, 8)).save(bare)
+    with pytest.raises(AppError, match="carries no generation parameters"):
+        client.predict(handle_file(str(bare)), api_name="/png_info")
 
 
 def test_history_shows_this_sessions_jobs(client):

@@ -12,11 +12,10 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demos.common import GPU, start
+from demos.common import GPU, start, user_errors
 from PIL import Image
 
 from demos.explainer import shipped
-from hub.errors import LienzoError
 from hub.explainer import lessons, toy2d
 from hub.explainer.presets import CHAR_PRESETS, GAN_LOSSES, GAN_PRESETS
 from hub.mini import world
@@ -89,13 +88,11 @@ def _losses(**series) -> pd.DataFrame:
 # --- the demos (module level: the tab binds them to its hub; `lienzo bench --explainer` times and ships them) ---
 async def _frames(hub, demo: str, progress, points=None, image=None, **params):
     """The lesson's frames from the core, driving the progress bar; hub errors become messages."""
-    try:
+    with user_errors():
         async for frame in hub.lesson(LessonRequest(demo, params, points=_pairs(points), image=image)):
             if not frame.final:
                 progress((frame.step, frame.total), desc="training")
             yield frame
-    except LienzoError as exc:
-        raise gr.Error(str(exc)) from None
 
 
 def _pairs(points) -> tuple | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import origin
-from hub.errors import LienzoError
+from demos.common import origin, user_errors
 from hub.pnginfo import read_parameters
 
 
@@ -19,10 +18,8 @@ def build(hub, t, generate: dict) -> None:
         return thumbs, rows
 
     def reuse(job_id):
-        try:
+        with user_errors():
             job = hub.get_job(job_id.strip())
-        except LienzoError as exc:
-            raise gr.Error(str(exc)) from None
         r = job.request
         return (r.get("prompt", ""), r.get("negative_prompt", ""), job.model, r.get("num_inference_steps"),
                 r.get("prior_num_inference_steps"), r.get("guidance_scale"), job.seeds[0] if job.seeds else 0, False)
@@ -35,11 +32,8 @@ def build(hub, t, generate: dict) -> None:
         """
         if path is None:
             raise gr.Error("drop a PNG file first")
-        try:
-            with open(path, "rb") as f:
-                params = read_parameters(f.read())
-        except LienzoError as exc:
-            raise gr.Error(str(exc)) from None
+        with user_errors(), open(path, "rb") as f:
+            params = read_parameters(f.read())
         return {"prompt": params.prompt, "negative_prompt": params.negative_prompt, **params.settings}
 
     def send(info):
