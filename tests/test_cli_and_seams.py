@@ -41,7 +41,7 @@ def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings
     assert gap > 40, proc.stdout  # colour, position, background: ~95-100% for the bundled model
     assert "for a like-for-like comparison pass --single 96 --two 96" in proc.stdout
     written = json.loads((tmp_path / "r.json").read_text())
-    assert written["accuracy_percent"]["es"] and written["model"]["weights"] == str(folder)  # which model it scored
+    assert written["accuracy_percent"]["es"] and written["model"]["weights"] == str(folder.resolve())  # which model it scored
     bad = lienzo(["eval-mini", "--weights", str(tmp_path)], settings)
     assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
     none = lienzo(["eval-mini", "--single", "0"], settings)  # it used to report NaN figures

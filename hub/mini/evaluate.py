@@ -146,12 +146,13 @@ def scored_model(settings) -> dict:
     so that a card can tell a from-scratch run of the same recipe from another model."""
     from hub.catalog import BUNDLED_ROOT
 
-    root = settings.mini_weights or BUNDLED_ROOT
+    root = Path(settings.mini_weights or BUNDLED_ROOT).resolve()
+    where = str(root.relative_to(Path.cwd().resolve())) if root.is_relative_to(Path.cwd().resolve()) else str(root)
     try:
         meta = json.loads((root / "training.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"weights": str(root)}
-    return {"weights": str(root), "recipe": {"config": meta.get("config"), "arch": meta.get("arch")},
+        return {"weights": where}
+    return {"weights": where, "recipe": {"config": meta.get("config"), "arch": meta.get("arch")},
             "finished": meta.get("finished")}
 
 
