@@ -261,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.weights:
                 settings = settings.with_(mini_weights=args.weights)
             reference = _eval_report(args.compare) if args.compare else None  # a bad report fails before the work
+            if args.card and reference:  # and so does one the card would not take
+                from hub.catalog import BUNDLED_ROOT
+                from hub.mini.card import check_reproduction
+
+                meta = (settings.mini_weights or BUNDLED_ROOT) / "training.json"
+                if not meta.exists():
+                    raise ConfigError(f"{str(meta.parent)!r} has no training.json, which the card is written from "
+                                      "(a `train-mini --out` folder has one)")
+                check_reproduction(json.loads(meta.read_text(encoding="utf-8")), reference)
             bar = tqdm(desc="eval-mini", unit="prompt", file=sys.stderr)
 
             def progress(done, total):

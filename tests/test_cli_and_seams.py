@@ -46,6 +46,12 @@ def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings
     assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
     none = lienzo(["eval-mini", "--single", "0"], settings)  # it used to report NaN figures
     assert none.returncode == 2 and "--single 0 is not valid: give 1 to 1000" in none.stderr
+    card = ROOT / "hub" / "mini" / "weights" / "README.md"
+    before = card.read_text()
+    same = lienzo(["eval-mini", "--card", "--compare", str(ROOT / "docs" / "eval-mini.json"), "--out",
+                   str(tmp_path / "s.json")], settings)  # the committed model's own report is no reproduction
+    assert same.returncode == 2 and "scored this very model" in same.stderr and "Traceback" not in same.stderr
+    assert card.read_text() == before and not (tmp_path / "s.json").exists()  # refused before any work
 
 
 def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_path):
