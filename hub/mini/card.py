@@ -125,9 +125,9 @@ def check_reproduction(meta: dict, reproduction: dict) -> None:
                           "recorded the recipe): score the from-scratch run again with `lienzo eval-mini --weights "
                           "FOLDER --out REPORT`")
     ours = {"config": meta.get("config"), "arch": meta.get("arch")}
-    changed = sorted(f"{part}.{k}: {v} here, {theirs['recipe'].get(part, {}).get(k)} there"
-                     for part, values in ours.items() for k, v in (values or {}).items()
-                     if (theirs["recipe"].get(part) or {}).get(k) != v)
+    recipe = {part: theirs["recipe"].get(part) or {} for part in ours}
+    changed = sorted(f"{part}.{k}: {v} here, {recipe[part].get(k)} there"
+                     for part, values in ours.items() for k, v in (values or {}).items() if recipe[part].get(k) != v)
     if changed:
         raise ConfigError(f"the report to compare scored a model of another recipe ({'; '.join(changed)}): the card "
                           "sets only a from-scratch run of the same recipe beside this model")
