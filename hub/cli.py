@@ -260,16 +260,14 @@ def main(argv: list[str] | None = None) -> int:
                     raise ConfigError(f"{flag} {n} is not valid: give 1 to 1000 prompts per language")
             if args.weights:
                 settings = settings.with_(mini_weights=args.weights)
+            from hub.catalog import BUNDLED_ROOT
+
+            root = settings.mini_weights or BUNDLED_ROOT  # the model scored, and the card's folder
             reference = _eval_report(args.compare) if args.compare else None  # a bad report fails before the work
             if args.card and reference:  # and so does one the card would not take
-                from hub.catalog import BUNDLED_ROOT
-                from hub.mini.card import check_reproduction
+                from hub.mini.card import check_reproduction, training_meta
 
-                meta = (settings.mini_weights or BUNDLED_ROOT) / "training.json"
-                if not meta.exists():
-                    raise ConfigError(f"{str(meta.parent)!r} has no training.json, which the card is written from "
-                                      "(a `train-mini --out` folder has one)")
-                check_reproduction(json.loads(meta.read_text(encoding="utf-8")), reference)
+                check_reproduction(training_meta(root), reference)
             bar = tqdm(desc="eval-mini", unit="prompt", file=sys.stderr)
 
             def progress(done, total):
@@ -292,10 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             if grid:
                 print(f"sample grid: {grid}")
             if args.card:
-                from hub.catalog import BUNDLED_ROOT
                 from hub.mini.card import write_card
 
-                root = settings.mini_weights or BUNDLED_ROOT
                 if grid and grid.parent != root:
                     import shutil
 

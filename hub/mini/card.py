@@ -11,7 +11,7 @@ from hub.mini.evaluate import table
 def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: dict | None = None) -> Path:
     """The card for the model in `model_dir`, scored by `report`; `reproduction`, a from-scratch run's report,
     is set beside it with each figure's difference."""
-    meta = json.loads((model_dir / "training.json").read_text())
+    meta = training_meta(model_dir)
     if reproduction:
         check_reproduction(meta, reproduction)
     sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()}
@@ -113,6 +113,17 @@ It only knows its shapes world: anything else comes out as shapes. 64×64 pixels
     path = model_dir / "README.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def training_meta(model_dir: Path) -> dict:
+    """The model folder's training.json, which the card is written from."""
+    from hub.errors import ConfigError
+
+    path = model_dir / "training.json"
+    if not path.exists():
+        raise ConfigError(f"{str(model_dir)!r} has no training.json, which the card is written from "
+                          "(a `train-mini --out` folder has one)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def check_reproduction(meta: dict, reproduction: dict) -> None:

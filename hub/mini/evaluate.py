@@ -147,7 +147,8 @@ def scored_model(settings) -> dict:
     from hub.catalog import BUNDLED_ROOT
 
     root = Path(settings.mini_weights or BUNDLED_ROOT).resolve()
-    where = str(root.relative_to(Path.cwd().resolve())) if root.is_relative_to(Path.cwd().resolve()) else str(root)
+    here = Path.cwd().resolve()
+    where = str(root.relative_to(here) if root.is_relative_to(here) else root)
     try:
         meta = json.loads((root / "training.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
