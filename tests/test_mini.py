@@ -193,6 +193,9 @@ def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
                       "finished": "2030-01-01 00:00:00"}
     card = write_card(tmp_path, report, None, reproduction=again).read_text()
     assert "## Reproduction" in card and "(-3.5)" in card and "largest gap: 3.5 points (shape, es)" in card
+    assert "same to the last digit" not in card
+    again["accuracy_percent"] = copy.deepcopy(report["accuracy_percent"])
+    assert "same to the last digit" in write_card(tmp_path, report, None, reproduction=again).read_text()
 
     from hub.errors import ConfigError
 
