@@ -150,9 +150,9 @@ def check_reproduction(meta: dict, reproduction: dict) -> None:
 def _reproduction(report: dict, reproduction: dict | None) -> str:
     if not reproduction:
         return ""
-    same = all(reproduction["accuracy_percent"][lang] == row for lang, row in report["accuracy_percent"].items())
-    verdict = ("Every figure is the same to the last digit: with the same seed and thread count, the run "
-               "retraces this model's training step for step." if same else "")
+    same = all(reproduction["accuracy_percent"].get(lang) == row for lang, row in report["accuracy_percent"].items())
+    verdict = ("Every figure is the same to the last digit: with the same seed and thread count, training "
+               "is deterministic." if same else "")
     return f"""## Reproduction
 The same recipe run from scratch (`lienzo train-mini` in an empty work folder), then scored by
 `lienzo eval-mini --weights <its folder>` on the same prompts. Its accuracy in %, with in brackets the difference
