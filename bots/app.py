@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -22,9 +23,16 @@ class LienzoBot(commands.Bot):
         # No privileged intents: slash commands and buttons arrive as interactions.
         super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None)
         self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
+        self.resuming: list[asyncio.Task] = []  # following jobs taken over after a restart
         self.prefs = None if hub is None else Prefs(hub.settings.data_dir)
 
     async def setup_hook(self) -> None:
+        if self.hub is not None:
+            await self.hub.start()  # the queue on this loop; jobs a dead server left run again
+            from bots.jobs import resume
+
+            self.resuming = [asyncio.create_task(resume(self, reply, handle), name=f"lienzo-resume-{handle.job_id}")
+                             for _record, reply, handle in self.hub.recovered_jobs("discord")]
         await add_cogs(self)
         self.add_dynamic_items(*DYNAMIC, ImagineThis)  # buttons from before a restart still work
         self.tree.on_error = self.on_app_command_error

@@ -19,14 +19,27 @@ from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
 log = logging.getLogger(__name__)
 
 
-def origin(interaction: discord.Interaction, lane: str = "fast") -> Origin:
-    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane)
+def origin(interaction: discord.Interaction, lane: str = "fast", prompt: str | None = None) -> Origin:
+    """Who asked. With `prompt`, also where to answer if the bot restarts before the job ends (kept with the job
+    in the store until it ends: the interaction's id and its 15-minute token, the channel, the user)."""
+    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane,
+                  reply=None if prompt is None else reply_address(interaction, prompt))
+
+
+def reply_address(interaction: discord.Interaction, prompt: str) -> dict:
+    user = interaction.user
+    return {"interaction": {"id": str(interaction.id), "application_id": str(interaction.application_id), "type": 2,
+                            "token": interaction.token, "version": 1, "data": {},
+                            "attachment_size_limit": interaction.filesize_limit, "locale": interaction.locale.value,
+                            "user": {"id": str(user.id), "username": user.name, "discriminator": "0",
+                                     "global_name": None, "avatar": None}},
+            "channel_id": interaction.channel_id, "prompt": prompt}
 
 
 async def fail(interaction: discord.Interaction, message: str) -> None:
     """Tell the user what went wrong, ephemerally, in words."""
     text = render.clip(f"⚠️ {message}")
-    if interaction.response.is_done():
+    if interaction.response.is_done() or getattr(interaction, "resumed", False):
         await interaction.followup.send(text, ephemeral=True)
     else:
         await interaction.response.send_message(text, ephemeral=True)
@@ -35,8 +48,9 @@ async def fail(interaction: discord.Interaction, message: str) -> None:
 class Reply:
     """The message a job updates: the interaction's original response while its token lives, then a channel message."""
 
-    def __init__(self, interaction: discord.Interaction):
+    def __init__(self, interaction: discord.Interaction, channel=None):
         self.interaction = interaction
+        self.channel = channel  # where to post once the token has expired (default: the interaction's channel)
         self.started = time.monotonic()
         self.channel_message: discord.Message | None = None
 
@@ -52,7 +66,7 @@ class Reply:
         if self.token_alive:
             await self.interaction.edit_original_response(**kwargs)
             return
-        channel = self.interaction.channel
+        channel = self.channel or self.interaction.channel
         if self.channel_message is None:
             self.channel_message = await channel.send(content=content, files=list(files), view=view or discord.utils.MISSING)
         else:
@@ -106,6 +120,18 @@ async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
     await follow_job(interaction, Reply(interaction), handle, prompt)
 
 
+async def resume(bot, reply: dict, handle) -> None:
+    """After a restart: follow a job the Hub took over and edit its message when it ends (a channel message if
+    the interaction's token has expired meanwhile)."""
+    interaction = discord.Interaction(data=reply["interaction"], state=bot._connection)
+    interaction.resumed = True  # acknowledged before the restart: answer through the follow-up webhook
+    channel = bot.get_partial_messageable(reply["channel_id"]) if reply.get("channel_id") else None
+    try:
+        await follow_job(interaction, Reply(interaction, channel), handle, reply["prompt"])
+    except discord.HTTPException as exc:
+        log.warning("could not deliver recovered job %s to Discord (%s)", handle.job_id, exc.status)
+
+
 def blocked(interaction: discord.Interaction, prompt: str) -> str | None:
     """A blocked word in the prompt, unless the channel is marked NSFW."""
     words = interaction.client.hub.settings.blocked_words
@@ -133,7 +159,7 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), 
         return
     hub = bot.hub
     req = ImagineRequest(prompt, model=prefs.get("model"), images=tuple(images), preview=True,
-                         origin=origin(interaction, lane))
+                         origin=origin(interaction, lane, prompt))
     await start(interaction, hub.imagine(req), prompt)
 
 
@@ -149,15 +175,17 @@ async def job_prompt(interaction: discord.Interaction, job_id: str) -> str | Non
 async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
     prompt = await job_prompt(interaction, job_id)
     if prompt is not None:
-        req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction))
-        await start(interaction, interaction.client.hub.vary(req), f"{prompt} — Variations ({strength}) by")
+        title = f"{prompt} — Variations ({strength}) by"
+        req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction, prompt=title))
+        await start(interaction, interaction.client.hub.vary(req), title)
 
 
 async def run_upscale(interaction: discord.Interaction, job_id: str, index: int) -> None:
     prompt = await job_prompt(interaction, job_id)
     if prompt is not None:
-        req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction))
-        await start(interaction, interaction.client.hub.upscale(req), f"{prompt} — Upscaled (2x) by")
+        title = f"{prompt} — Upscaled (2x) by"
+        req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction, prompt=title))
+        await start(interaction, interaction.client.hub.upscale(req), title)
 
 
 async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:

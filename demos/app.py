@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import gradio as gr
 
 from demos.i18n import STRINGS, lessons
@@ -30,14 +32,30 @@ def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
                 history.build(hub, i18n, fields)
             with gr.Tab(i18n("tab_compare"), id="compare"):
                 compare.build(hub, i18n)
-    demo.queue(max_size=hub.settings.max_queue)
+    # No max_size and no limit on the model events (demos.common.HUB_QUEUE): every job reaches the Hub, whose
+    # queue has the caps (LIENZO_MAX_QUEUE, LIENZO_USER_MAX_JOBS) and says so in its own words. Light events
+    # (history, PNG info) share Gradio's default pool.
+    demo.queue(default_concurrency_limit=8)
     return demo, i18n
 
 
+def lifespan(hub):
+    """The web server's start-up: the Hub's queue starts on the server's event loop and takes over the jobs a
+    server that died on this data dir left (they run again without anyone asking)."""
+
+    @contextlib.asynccontextmanager
+    async def run(app):
+        await hub.start()
+        yield
+
+    return run
+
+
 def serving_options(hub, i18n) -> dict:
-    """What every launch needs: translations, and leave to serve the job store's images (Gradio serves only
-    the working and temp directories unless told, and the store lives in LIENZO_DATA_DIR)."""
-    return {"i18n": i18n, "allowed_paths": [str(hub.settings.data_dir)], "show_error": True}
+    """What every launch needs: translations, the Hub started with the server, and leave to serve the job store's
+    images (Gradio serves only the working and temp directories unless told; the store lives in LIENZO_DATA_DIR)."""
+    return {"i18n": i18n, "allowed_paths": [str(hub.settings.data_dir / "images")], "show_error": True,
+            "app_kwargs": {"lifespan": lifespan(hub)}}
 
 
 def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, mcp: bool = False,
@@ -74,6 +92,7 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
     app = gr.mount_gradio_app(FastAPI(), demo, path="/", mcp_server=mcp, server_name=host, server_port=port,
                               **serving_options(hub, i18n))
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    await hub.start()
     bot = LienzoBot(hub, guild_id=guild_id)
     web = asyncio.create_task(server.serve(), name="lienzo-web")
     try:

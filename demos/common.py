@@ -9,7 +9,9 @@ import gradio as gr
 from hub.errors import LienzoError
 from hub.types import Origin
 
-GPU = "gpu"  # every event that runs a model shares this concurrency_id: one queue in front of the device
+# Events that run models have no Gradio concurrency limit: every request reaches the Hub at once, and the Hub's
+# scheduler alone decides order, fairness, caps and batching (and answers with its own messages).
+HUB_QUEUE = {"concurrency_limit": None}
 
 
 def origin(request: gr.Request | None) -> Origin:
@@ -18,6 +20,14 @@ def origin(request: gr.Request | None) -> Origin:
         return Origin(user="web:anonymous", surface="web")
     name = getattr(request, "username", None) or request.session_hash or "anonymous"
     return Origin(user=f"web:{name}", surface="web")
+
+
+def current_origin() -> Origin:
+    """The origin of the Gradio event being handled, for helpers that are not handed its request (Gradio keeps
+    the request in a context variable for the event's whole run)."""
+    from gradio.context import LocalContext
+
+    return origin(LocalContext.request.get(None))
 
 
 async def follow(job, progress: gr.Progress):

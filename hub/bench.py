@@ -47,7 +47,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
                 f"a red circle above a blue square --seed {seed}", model=model, preview=preview,
                 origin=Origin(user=user, surface="cli"))
             await (await hub.imagine(req(0))).result()  # load weights, warm up
-            engine = hub.runner.engines[model]
+            engine = hub.worker.engines[model]
             prior = KandinskyV22PriorPipeline(**engine.prior.components)
             decoder = KandinskyV22Pipeline(**engine.decoder.components)
             for p in (prior, decoder):

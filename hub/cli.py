@@ -172,10 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
     sv.add_argument("--mcp", action="store_true", help="also serve the tools over MCP (or LIENZO_MCP=1)")
     sv.add_argument("--bot", action="store_true", help="also run the Discord bot (DISCORD_TOKEN) on the same Hub")
+    sv.add_argument("--ray", metavar="ADDRESS", help="run the models on Ray Serve replicas: 'auto' (the cluster this "
+                    "box joined), HOST:PORT, or 'local' (start Ray here); see README, Scaling out")
 
     bt = sub.add_parser("bot", help="the Discord bot (token from DISCORD_TOKEN)")
     bt.add_argument("--print-commands", action="store_true", help="print the slash commands as synced, then exit")
     bt.add_argument("--guild", type=int, help="sync to this guild at once (for development)")
+    bt.add_argument("--ray", metavar="ADDRESS", help="as for serve: run the models on Ray Serve replicas")
 
     tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
     tm.add_argument("--out", type=Path, default=Path("lienzo-data/mini"),
@@ -212,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
+        if getattr(args, "ray", None):
+            settings = settings.with_(placement="ray", ray_address=None if args.ray == "local" else args.ray)
         if args.command == "models":
             _models(settings, args)
             return 0
@@ -230,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                     return EXIT_USAGE
                 from demos.app import serve_with_bot
 
-                asyncio.run(serve_with_bot(Hub.create(settings), token, args.host, args.port, mcp))
+                asyncio.run(serve_with_bot(Hub.create(settings, recover=True), token, args.host, args.port, mcp))
                 return 0
-            launch(Hub.create(settings), args.host, args.port, args.share, mcp)
+            launch(Hub.create(settings, recover=True), args.host, args.port, args.share, mcp)
             return 0
         if args.command == "bot":
             return _bot(settings, args)
@@ -350,7 +355,7 @@ def _bot(settings, args) -> int:
     from bots.app import LienzoBot
     from hub.service import Hub
 
-    LienzoBot(Hub.create(settings), guild_id=args.guild).run(token, log_handler=None)
+    LienzoBot(Hub.create(settings, recover=True), guild_id=args.guild).run(token, log_handler=None)
     return 0
 
 

@@ -96,3 +96,21 @@ class ConfigError(LienzoError, ValueError):
     """A LIENZO_* environment variable has a bad value."""
 
     code = "config"
+
+
+class StorageError(LienzoError):
+    """The job store could not be written (a full disk, a locked database): nothing was queued."""
+
+    code = "storage"
+
+
+def from_code(code: str, message: str) -> LienzoError:
+    """The typed error for a code that crossed the device boundary as plain data (hub.work.Failure)."""
+    simple = (InvalidRequest, ImageError, ModelUnavailable, CapabilityError, QueueFull, Forbidden, Cancelled,
+              JobFailed, ConfigError, StorageError)
+    for cls in simple:
+        if cls.code == code:
+            return cls(message)
+    if code == PromptError.code:
+        return InvalidRequest(message)
+    return JobFailed(message)

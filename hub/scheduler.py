@@ -5,8 +5,14 @@
 - Caps: at most `user_max_jobs` queued + running per user, `max_queue` waiting in all.
 - Batching: jobs with equal `batch_key` (same model, size, steps, guidance) run in one call.
   If a batch fails, each job is run again alone so one bad request cannot fail the others.
-- One thread per device runs every pipeline call, so pipelines are never used concurrently.
+- Slots: at most `slots` batches run at once, each on a thread of its own (1 for a local device, so its
+  pipelines are never used concurrently; one per replica when the work runs in other processes).
+- Turns: a job may give its slot back between pieces of work (`Again`), e.g. a lesson between frames, so
+  jobs queued meanwhile run between its pieces; it keeps its place at the head of its user's queue.
 - Progress events go to every listener of a job's handle; a late listener sees them all.
+
+The scheduler knows nothing of the store: `hub.jobs.Jobs` owns a job's life and gives the scheduler its
+runner, which runs on the slot's thread and hands back one result (or exception) per job.
 """
 
 from __future__ import annotations
@@ -90,7 +96,15 @@ class JobHandle:
             await changed.wait()
 
 
-# runner(batch, report, cancelled) -> one result or exception per work item; runs on the device thread
+@dataclass
+class Again:
+    """A runner's result for a job that is not finished: `value` goes to its listeners as a "turn" event's
+    `data`, and the job waits for its next turn."""
+
+    value: Any = None
+
+
+# runner(batch, report, cancelled) -> one result, exception or Again per work item; runs on a slot's thread
 Runner = Callable[[list[Work], Callable[[ProgressEvent], None], Callable[[str], bool]], list[Any]]
 
 
@@ -99,11 +113,14 @@ class _Lane:
     queues: dict[str, deque] = field(default_factory=dict)  # user -> deque[Work]
     order: deque = field(default_factory=deque)  # users with work, in round-robin order
 
-    def push(self, work: Work) -> None:
+    def push(self, work: Work, front: bool = False) -> None:
         if work.user not in self.queues:
             self.queues[work.user] = deque()
             self.order.append(work.user)
-        self.queues[work.user].append(work)
+        if front:
+            self.queues[work.user].appendleft(work)
+        else:
+            self.queues[work.user].append(work)
 
     def remove(self, work: Work) -> None:
         q = self.queues[work.user]
@@ -128,9 +145,11 @@ class _Lane:
 
 class Scheduler:
     def __init__(self, runner: Runner, *, max_queue: int = 64, user_max_jobs: int = 4, max_batch: int = 4,
-                 name: str = "device"):
+                 name: str = "device", slots: int = 1):
         self.runner = runner
         self.max_queue, self.user_max_jobs, self.max_batch = max_queue, user_max_jobs, max_batch
+        self.slots = max(1, slots)
+        self.stopping = False
         self._lanes = {"fast": _Lane(), "relax": _Lane()}
         self._running: dict[str, Work] = {}
         self._cancelled: set[str] = set()
@@ -138,7 +157,8 @@ class Scheduler:
         self._picks = 0
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lienzo-{name}")
+        self._batches: set[asyncio.Task] = set()
+        self._thread = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix=f"lienzo-{name}")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -149,6 +169,7 @@ class Scheduler:
             self._task = self._loop.create_task(self._worker(), name="lienzo-scheduler")
 
     async def stop(self) -> None:
+        self.stopping = True
         if self._task is not None:
             self._task.cancel()
             try:
@@ -156,6 +177,8 @@ class Scheduler:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        for task in list(self._batches):
+            task.cancel()
         for lane in self._lanes.values():
             for work in lane.in_order():
                 lane.remove(work)
@@ -171,15 +194,21 @@ class Scheduler:
         return asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     # --- submitting ---------------------------------------------------------------------------
-    def submit(self, work: Work) -> JobHandle:
-        self.start()
-        waiting = sum(len(lane) for lane in self._lanes.values())
+    def admit(self, user: str) -> None:
+        """Raise QueueFull or UserLimit if a new job of `user`'s would be refused now."""
+        waiting = self.waiting
         if waiting >= self.max_queue:
             raise QueueFull(f"the queue is full ({waiting} jobs waiting, the maximum is {self.max_queue}); "
                             "try again in a minute")
-        mine = self.user_jobs(work.user)
+        mine = self.user_jobs(user)
         if mine >= self.user_max_jobs:
-            raise UserLimit(work.user, mine, self.user_max_jobs)
+            raise UserLimit(user, mine, self.user_max_jobs)
+
+    def submit(self, work: Work, *, force: bool = False) -> JobHandle:
+        """Queue a job after `admit`'s checks (force: without them, for jobs taken over after a restart)."""
+        self.start()
+        if not force:
+            self.admit(work.user)
         handle = JobHandle(work.job_id, self._loop)
         self._handles[work.job_id] = handle
         while len(self._handles) > KEEP_HANDLES:
@@ -205,19 +234,24 @@ class Scheduler:
                 return i + 1
         return None
 
-    def cancel(self, job_id: str) -> bool:
-        """Cancel a queued job at once, or a running one at its next denoising step."""
+    def cancel(self, job_id: str) -> str | None:
+        """Cancel a queued job at once ("queued"), or a running one at its next step ("running"); None if the
+        scheduler does not hold the job."""
         for lane in self._lanes.values():
             for work in lane.in_order():
                 if work.job_id == job_id:
                     lane.remove(work)
                     self._handles[job_id]._finish(error=Cancelled("cancelled while queued"))
                     self._announce_positions()
-                    return True
+                    return "queued"
         if job_id in self._running:
             self._cancelled.add(job_id)
-            return True
-        return False
+            return "running"
+        return None
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
 
     @property
     def waiting(self) -> int:
@@ -254,7 +288,9 @@ class Scheduler:
         return batch
 
     async def _worker(self) -> None:
+        free = asyncio.Semaphore(self.slots)
         while True:
+            await free.acquire()
             while not self.waiting:
                 self._wake.clear()
                 await self._wake.wait()
@@ -263,23 +299,38 @@ class Scheduler:
             for work in batch:
                 self._running[work.job_id] = work
                 self._handles[work.job_id]._push(ProgressEvent(work.job_id, "running"))
-            try:
-                results = await self._loop.run_in_executor(self._thread, self._run, batch)
-            except asyncio.CancelledError:  # stop(): the batch's handles are finished there
-                raise
-            except BaseException as exc:  # the worker must outlive anything a job does
-                log.exception("scheduler: batch of %d failed outside the runner", len(batch))
-                results = [exc] * len(batch)
-            for work, result in zip(batch, results):
-                self._running.pop(work.job_id, None)
-                handle = self._handles[work.job_id]
-                if work.job_id in self._cancelled and not isinstance(result, BaseException):
-                    result = Cancelled("cancelled")
-                self._cancelled.discard(work.job_id)
-                if isinstance(result, BaseException):
-                    handle._finish(error=result)
+            task = self._loop.create_task(self._serve(batch), name="lienzo-batch")
+            self._batches.add(task)
+            task.add_done_callback(lambda t: (self._batches.discard(t), free.release()))
+
+    async def _serve(self, batch: list[Work]) -> None:
+        try:
+            results = await self._loop.run_in_executor(self._thread, self._run, batch)
+        except asyncio.CancelledError:  # stop(): the batch's handles are finished there
+            raise
+        except BaseException as exc:  # the worker must outlive anything a job does
+            log.exception("scheduler: batch of %d failed outside the runner", len(batch))
+            results = [exc] * len(batch)
+        for work, result in zip(batch, results):
+            self._running.pop(work.job_id, None)
+            handle = self._handles[work.job_id]
+            if isinstance(result, Again):
+                handle._push(ProgressEvent(work.job_id, "turn", data=result.value))
+                if work.job_id in self._cancelled or self.stopping:
+                    self._cancelled.discard(work.job_id)
+                    handle._finish(error=Cancelled("cancelled"))
                 else:
-                    handle._finish(result)
+                    self._lanes[work.lane if work.lane in self._lanes else "fast"].push(work, front=True)
+                    self._wake.set()
+                continue
+            if work.job_id in self._cancelled and not isinstance(result, BaseException):
+                result = Cancelled("cancelled")
+            self._cancelled.discard(work.job_id)
+            if isinstance(result, BaseException):
+                handle._finish(error=result)
+            else:
+                handle._finish(result)
+        self._announce_positions()
 
     def _run(self, batch: list[Work]) -> list[Any]:
         """On the device thread: run the batch; if it fails as a whole, run each job alone."""
@@ -312,4 +363,4 @@ def _as_error(exc: BaseException) -> BaseException:
     if isinstance(exc, LienzoError):
         return exc
     log.error("job failed", exc_info=exc)
-    return JobFailed(f"the model failed on this job ({type(exc).__name__}: {exc})")
+    return JobFailed(f"the model failed on this job ({str(exc).splitlines()[0][:300] if str(exc) else 'no details'})")

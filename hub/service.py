@@ -9,22 +9,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
 
-from hub import catalog, prompt
-from hub.engines.common import SEED_MOD, ImageTask
+from hub import catalog, placement, prompt
 from hub.errors import CapabilityError, Forbidden, InvalidRequest, ModelUnavailable
 from hub.images import fetch_image, load_image
+from hub.jobs import Jobs
 from hub.loading import Loader
-from hub.runner import DeviceRunner, ImageJob, TextJob
-from hub.scheduler import JobHandle, Scheduler, Work
+from hub.scheduler import JobHandle
 from hub.settings import Settings
 from hub.store import Store, new_job_id
+from hub.work import SEED_MOD, ImageTask, WorkItem, to_png
+from hub.worker import Worker
 from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest, JobRecord,
                        LessonFrame, LessonRequest, MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest,
                        VaryRequest, WalkthroughRequest, WalkthroughResult)
@@ -38,29 +38,40 @@ def _default(value, default):
 
 
 class Hub:
-    def __init__(self, settings: Settings, store: Store, loader: Loader, device_call=None):
-        """device_call: wraps every call on the device thread, e.g. spaces.GPU(duration=...) on ZeroGPU."""
+    def __init__(self, settings: Settings, store: Store, loader: Loader, gpu=None, recover: bool = False):
+        """gpu: the decorator of the zerogpu placement (spaces.GPU, or a stand-in in tests).
+        recover: take over the jobs of a server that died on this data dir (servers do; one-shot commands not)."""
         self.settings, self.store, self.loader = settings, store, loader
-        self.runner = DeviceRunner(settings, store, loader)
-        self.scheduler = Scheduler(device_call(self.runner) if device_call else self.runner, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
-                                   max_batch=settings.max_batch)
+        self.worker = Worker(settings, loader)
+        if settings.placement == "zerogpu" and not settings.preload:
+            settings = settings.with_(preload=(self.default_image_model,))
+        self.placement = placement.make(settings, self.worker, gpu)
+        self.jobs = Jobs(settings, store, self.placement)
+        self.scheduler = self.jobs.scheduler
+        self._recover = recover
+        self.recovered: tuple[str, ...] = ()
 
     @classmethod
-    def create(cls, settings: Settings | None = None, device_call=None) -> Hub:
-        """The composition root: settings -> store, loader -> Hub."""
+    def create(cls, settings: Settings | None = None, gpu=None, recover: bool = False) -> Hub:
+        """The composition root: settings -> store, loader, worker, placement -> Hub."""
         settings = settings or Settings.from_env()
         if settings.threads:
             import torch
 
             torch.set_num_threads(settings.threads)
-        store = Store(settings.data_dir)
-        interrupted = store.recover()
-        if interrupted:
-            log.warning("%d job(s) from a previous run were interrupted and marked failed", interrupted)
-        return cls(settings, store, Loader(settings), device_call)
+        return cls(settings, Store(settings.data_dir), Loader(settings), gpu, recover)
+
+    async def start(self) -> None:
+        """Start the queue on the running event loop; a server also takes over the jobs a dead one left (they
+        run again). Submitting starts the queue too; a server calls this at start-up so recovered jobs run."""
+        self.scheduler.start()
+        if self._recover:
+            self._recover = False
+            self.recovered = tuple(self.jobs.recover())
 
     async def close(self) -> None:
         await self.scheduler.stop()
+        self.placement.close()
         self.store.close()
 
     # --- models -------------------------------------------------------------------------------
@@ -224,14 +235,11 @@ class Hub:
                    "prior_guidance_scale": task.prior_guidance_scale, "parts": task.parts, "chaos": task.chaos,
                    "stop": task.stop, "tile": task.tile, "strength": task.strength, "scheduler": task.scheduler,
                    "image_prompts": len(task.images), "lane": origin.lane, **(extra or {})}
-        job_id = new_job_id()
-        work = Work(job_id, origin.user, ImageJob(spec, kind, task, text, grid), lane=origin.lane,
-                    batch_key=(spec.name, task.batch_key()))
-        handle = self.scheduler.submit(work)  # raises QueueFull / UserLimit before anything is stored
-        self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
-                          request=request, seeds=task.seeds, width=task.width, height=task.height,
-                          parent_id=parent[0] if parent else None, parent_index=parent[1] if parent else None)
-        return handle
+        item = WorkItem(new_job_id(), kind, spec.name, task, prompt=text, grid=grid)
+        record = dict(kind=kind, model=spec.name, request=request, seeds=task.seeds, width=task.width,
+                      height=task.height, parent_id=parent[0] if parent else None,
+                      parent_index=parent[1] if parent else None)
+        return self.jobs.submit(item, origin, record, batch_key=(spec.name, task.batch_key()))
 
     # --- resolving defaults and limits ------------------------------------------------------
     @staticmethod
@@ -294,15 +302,17 @@ class Hub:
         from hub import describe
 
         image = load_image(req.image, self.settings, what="the image to describe")
-        engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
-        return await self.scheduler.run_sync(describe.describe, engine, image)
+        spec = self._caption_spec(req.model)
+        return await self._answer(WorkItem(new_job_id(), "describe", spec.name, {"image": to_png(image)}), req.origin)
 
     async def shorten(self, req: ShortenRequest) -> ShortenResult:
-        from hub import describe
-
         text = prompt.parse(req.prompt).text
-        engine = await self.scheduler.run_sync(self.runner.engine, self._caption_spec(req.model))
-        return await self.scheduler.run_sync(describe.shorten, engine, text)
+        spec = self._caption_spec(req.model)
+        return await self._answer(WorkItem(new_job_id(), "shorten", spec.name, {"text": text}), req.origin)
+
+    async def _answer(self, item: WorkItem, origin: Origin):
+        """A small job that only answers its caller: queued like any other (caps, fairness), no row."""
+        return await self.jobs.submit(item, origin).result()
 
     async def lesson(self, req: LessonRequest) -> AsyncIterator[LessonFrame]:
         """One of the Learn tab's live demos: train its teaching model from scratch, streaming frames.
@@ -312,13 +322,15 @@ class Hub:
         from hub.explainer import lessons
 
         frames = lessons.start(req)
+        handle = self.jobs.submit_turns(new_job_id(), req.origin, frames)
         try:
-            while (frame := await self.scheduler.run_sync(next, frames, None)) is not None:
-                yield frame
+            async for event in handle.events():
+                if event.stage == "turn" and event.data is not None:
+                    yield event.data
+            await handle.result()  # a lesson that failed raises here
         finally:
-            # on the device thread, after any step still running there (closing from here could meet it mid-step)
-            with contextlib.suppress(RuntimeError):  # the device thread is already shut down
-                self.scheduler.run_sync(frames.close)
+            if not handle.done():  # the viewer left: its next turn closes the lesson on the device thread
+                self.jobs.cancel(handle.job_id)
 
     async def time_lesson(self, req: LessonRequest) -> dict:
         """A lesson run straight through on the device thread, one call, no frames handed out: the baseline that
@@ -345,9 +357,8 @@ class Hub:
                                                          None),
                          guidance_scale=d.guidance_scale, prior_num_inference_steps=d.prior_num_inference_steps,
                          prior_guidance_scale=d.prior_guidance_scale, parts=[(req.prompt.strip(), 1.0)])
-        engine = await self.scheduler.run_sync(self.runner.engine, spec)
-        out = await self.scheduler.run_sync(engine.walkthrough, task, req.show_every)
-        return WalkthroughResult(**out)
+        item = WorkItem(new_job_id(), "walkthrough", spec.name, {"task": task, "show_every": req.show_every})
+        return await self._answer(item, req.origin)
 
     async def expand(self, req: ExpandRequest) -> JobHandle:
         if not req.prompt.strip():
@@ -366,11 +377,13 @@ class Hub:
         return self._submit_text(spec, "chat", req, req.origin, {"messages": [asdict(m) for m in req.messages]})
 
     def _submit_text(self, spec, kind, req, origin: Origin, request: dict) -> JobHandle:
-        job_id = new_job_id()
-        handle = self.scheduler.submit(Work(job_id, origin.user, TextJob(spec, kind, req), lane=origin.lane))
-        self.store.create(job_id=job_id, kind=kind, user=origin.user, surface=origin.surface, model=spec.name,
-                          request=request)
-        return handle
+        if kind == "expand":
+            task = {"prompt": req.prompt, "max_new_tokens": req.max_new_tokens, "seed": req.seed}
+        else:
+            task = {"messages": request["messages"], "max_new_tokens": req.max_new_tokens,
+                    "temperature": req.temperature, "seed": req.seed}
+        item = WorkItem(new_job_id(), kind, spec.name, task)
+        return self.jobs.submit(item, origin, dict(kind=kind, model=spec.name, request=request))
 
     # --- jobs ---------------------------------------------------------------------------------
     def get_job(self, job_id: str) -> JobRecord:
@@ -383,7 +396,21 @@ class Hub:
         record = self.store.get(job_id)
         if not admin and user is not None and record.user != user:
             raise Forbidden("only the job's owner (or an admin) can cancel it")
-        return self.scheduler.cancel(job_id)
+        return self.jobs.cancel(job_id)
+
+    def waiting(self) -> int:
+        """Jobs waiting in the queue, all users together."""
+        return self.scheduler.waiting
+
+    def recovered_jobs(self, surface: str) -> list[tuple[JobRecord, Any, JobHandle]]:
+        """Jobs this server took over after a restart that a front end on `surface` must answer when they end:
+        (record, the reply address its Origin carried, handle). Discord edits the job's message with the result."""
+        out = []
+        for record in self.store.with_reply(surface):
+            handle = self.scheduler.handle(record.id)
+            if handle is not None:
+                out.append((record, self.store.saved_work(record.id)[1], handle))
+        return out
 
     def handle(self, job_id: str) -> JobHandle | None:
         return self.scheduler.handle(job_id)

@@ -14,6 +14,7 @@ from pathlib import Path
 from hub.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PLACEMENTS = ("thread", "zerogpu", "ray")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 OFFLOAD = ("auto", "none", "model", "sequential")
 
@@ -42,6 +43,15 @@ class Settings:
     max_image_pixels: int = 4096 * 4096
     blocked_words: tuple[str, ...] = ()  # prompts with these words are refused outside NSFW channels (bot)
     mini_weights: Path | None = None  # a `lienzo train-mini --out` folder to run as `mini`; None: the bundled one
+    # where batches run (hub/placement.py): thread (this process) | zerogpu (spaces.GPU calls) | ray (Ray Serve)
+    placement: str = "thread"
+    gpu_duration: int = 120  # zerogpu: the most seconds one GPU call may declare
+    preload: tuple[str, ...] = ()  # zerogpu/ray: models loaded at start-up (default: the default image model)
+    ray_address: str | None = None  # ray: "auto" or HOST:PORT of a running cluster; None starts a local one
+    ray_replicas: int = 1  # ray: replicas of each model's deployment (the most when autoscaling)
+    ray_min_replicas: int | None = None  # ray: set to autoscale between this and ray_replicas
+    ray_gpus: float = 0.0  # ray: GPUs per replica (1 on GPU boxes; 0 runs on CPUs)
+    ray_cpus: float = 1.0  # ray: CPUs per replica
 
     def __post_init__(self):
         if not isinstance(self.data_dir, Path):  # accept a str from code, as from the environment
@@ -82,6 +92,16 @@ class Settings:
                           ("max_image_bytes", 1024), ("max_image_pixels", 64 * 64)):
             if getattr(self, name) < low:
                 raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
+        if self.placement not in PLACEMENTS:
+            raise ConfigError(f"LIENZO_PLACEMENT {self.placement!r} is not valid: use one of {', '.join(PLACEMENTS)}")
+        for name, low in (("gpu_duration", 5), ("ray_replicas", 1)):
+            if getattr(self, name) < low:
+                raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
+        if self.ray_min_replicas is not None and not 0 <= self.ray_min_replicas <= self.ray_replicas:
+            raise ConfigError(f"LIENZO_RAY_MIN_REPLICAS must be between 0 and LIENZO_RAY_REPLICAS "
+                              f"({self.ray_replicas}), got {self.ray_min_replicas}")
+        if self.ray_gpus < 0 or self.ray_cpus < 0:
+            raise ConfigError("LIENZO_RAY_GPUS and LIENZO_RAY_CPUS cannot be negative")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
         if self.mini_weights is not None and not all((self.mini_weights / d).is_dir() for d in ("prior", "decoder")):
@@ -89,7 +109,9 @@ class Settings:
                               "model folder: it needs prior/ and decoder/, as `lienzo train-mini --out` writes them")
 
 
-_INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels"}
+_INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels",
+         "gpu_duration", "ray_replicas", "ray_min_replicas"}
+_FLOATS = {"ray_gpus", "ray_cpus"}
 
 
 def _parse(key: str, name: str, raw: str) -> object:
@@ -98,6 +120,13 @@ def _parse(key: str, name: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+    if name in _FLOATS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    if name == "preload":
+        return tuple(m.strip() for m in raw.split(",") if m.strip())
     if name == "offline":
         low = raw.lower()
         if low in ("1", "true", "yes", "on"):

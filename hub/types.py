@@ -30,6 +30,9 @@ class Origin:
     user: str = "local"
     surface: str = "api"  # web | discord | cli | api
     lane: Lane = "fast"
+    # where to deliver the result if the server restarts before the job ends (plain JSON; e.g. a Discord
+    # interaction's application id, token and channel); kept with the job until it ends
+    reply: Any = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class DescribeRequest:
 class ShortenRequest:
     prompt: str
     model: str | None = None
+    origin: Origin = field(default_factory=Origin)
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ class ProgressEvent:
     preview: Image.Image | None = None
     text: str | None = None  # streamed text so far (chat, expand)
     message: str | None = None
+    data: object = None  # stage "turn": what a piece of a longer job produced (a lesson's frame)
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,8 @@ class JobRecord:
     parent_index: int | None = None
     width: int = 0
     height: int = 0
+    attempts: int = 0  # how many times it started running (a crash mid-job makes it run again, once)
+    lane: str = "fast"
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,7 @@ class WalkthroughRequest:
     model: str | None = None  # a Kandinsky model; default the bundled mini
     num_inference_steps: int | None = None
     show_every: int = 5  # decode the latents every N decoder steps
+    origin: Origin = field(default_factory=Origin)  # who asked: the job counts against their cap
 
 
 @dataclass(frozen=True)
@@ -263,6 +271,7 @@ class LessonRequest:
     params: dict = field(default_factory=dict)  # the demo's settings; missing ones take its defaults
     points: tuple[tuple[float, float], ...] | None = None  # the learner's 2-D data, for data="custom"
     image: Image.Image | None = None  # the picture the noise demo noises
+    origin: Origin = field(default_factory=Origin)  # who asked: the job counts against their cap
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The Space's entry point: the same web hub as `lienzo serve`, on the Space's hardware.
 
-On ZeroGPU the GPU exists only inside functions decorated with `spaces.GPU`, so every call on the
-Hub's device thread is wrapped with it; elsewhere the decorator changes nothing.
+On ZeroGPU (the Space sets SPACES_ZERO_GPU) the GPU exists only inside `spaces.GPU` calls, made in a forked
+process with pickled arguments: the Hub then uses its `zerogpu` placement (hub/placement.py), loading the
+models here at start-up and running each batch in one GPU call whose duration it estimates. Elsewhere the
+Hub runs on its own device thread. LIENZO_PLACEMENT overrides the choice.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from hub.settings import Settings
 
 try:
     import spaces
-except ImportError:  # not on Spaces: run without the decorator
+except ImportError:  # not on Spaces
     spaces = None
 
-GPU_SECONDS = int(os.environ.get("LIENZO_GPU_DURATION", "120"))
+
+def on_zero_gpu() -> bool:
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
 
 
 def create_app():
     settings = Settings.from_env()
-    device_call = spaces.GPU(duration=GPU_SECONDS) if spaces is not None else None
-    hub = Hub.create(settings, device_call=device_call)
+    if on_zero_gpu() and not os.environ.get("LIENZO_PLACEMENT"):
+        settings = settings.with_(placement="zerogpu")
+    hub = Hub.create(settings, gpu=spaces.GPU if spaces is not None else None, recover=True)
     demo, i18n = build_app(hub)
     return demo, i18n, serving_options(hub, i18n)
 

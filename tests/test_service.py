@@ -19,9 +19,10 @@ def fast(prompt="a red circle", **kw):
     return ImagineRequest(prompt, num_inference_steps=4, prior_num_inference_steps=4, **kw)
 
 
-def with_hub(settings, body):
+def with_hub(settings, body, recover=False):
     async def main():
-        hub = Hub.create(settings)
+        hub = Hub.create(settings, recover=recover)
+        await hub.start()
         try:
             return await body(hub)
         finally:
@@ -190,16 +191,15 @@ def test_cancel_and_restart_recovery(settings):
         await running.result()
         return queued.job_id
 
-    with_hub(settings, body)
+    cancelled = with_hub(settings, body)
     store = Store(settings.data_dir)
-    orphan = store.create(kind="imagine", user="x", surface="web", model="mini", request={})
+    assert store.get(cancelled).status == "cancelled"  # not left "queued" forever
+    orphan = store.create(kind="imagine", user="x", surface="web", model="mini", request={})  # no saved work
     store.mark_running(orphan.id)  # as if the process died here
     store.close()
 
-    def after(hub):
-        async def check():
-            return hub.get_job(orphan.id)
-        return check()
+    async def after(hub):
+        return hub.get_job(orphan.id)
 
-    record = with_hub(settings, lambda hub: after(hub))
+    record = with_hub(settings, after, recover=True)
     assert record.status == "failed" and "restarted" in record.error

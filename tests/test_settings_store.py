@@ -58,19 +58,21 @@ def test_store_lifecycle_files_before_done_and_recovery(tmp_path):
                        seeds=[1, 2], width=8, height=8)
     assert job.status == "queued" and len(job.id) == 10
     store.mark_running(job.id)
-    done = store.finish(job.id, [Image.new("RGB", (8, 8), "red")] * 2, ["a\nSteps: 1, Seed: 1, Size: 8x8"] * 2,
-                        grid=Image.new("RGB", (16, 8)))
+    red = png_bytes(Image.new("RGB", (8, 8), "red"), "a\nSteps: 1, Seed: 1, Size: 8x8")
+    done = store.finish(job.id, [red] * 2, grid=png_bytes(Image.new("RGB", (16, 8)), None))
     assert done.status == "done" and all(p.exists() for p in done.images) and done.grid.exists()
     assert store.image(job.id, 1).getpixel((0, 0)) == (255, 0, 0)
     assert [j.id for j in store.list(user="ana")] == [job.id] and store.list(user="bob") == []
     other = store.create(kind="imagine", user="bob", surface="discord", model="mini", request={}, seeds=[3])
     store.mark_running(other.id)
+    live = Store(tmp_path)  # a second live process: neither sees the other's jobs as orphans
+    assert live.orphans() == [] and store.orphans() == []
     store.close()
-    # a new process: the running job can never finish, and says so; the finished one is untouched
+    # once its owner is gone, the running job is an orphan for the next process; the finished one is untouched
+    assert [(j.id, j.status, j.attempts) for j in live.orphans()] == [(other.id, "running", 1)]
+    assert live.get(job.id).status == "done"
+    live.close()
     store = Store(tmp_path)
-    assert store.recover() == 1
-    assert store.get(other.id).status == "failed" and "restarted" in store.get(other.id).error
-    assert store.get(job.id).status == "done"
     assert sqlite3.connect(tmp_path / "lienzo.sqlite3").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(JobNotFound):
         store.get("nope")

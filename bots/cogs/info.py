@@ -28,7 +28,7 @@ class Info(commands.Cog):
         recent = hub.list_jobs(user=user, limit=10)
         waiting = [j for j in recent if j.status in ("queued", "running")]
         lines = [f"**Queued or running:** {len(waiting)} (limit {hub.settings.user_max_jobs})",
-                 f"**Queue:** {hub.scheduler.waiting} waiting in all"]
+                 f"**Queue:** {hub.waiting()} waiting in all"]
         lines += [f"`{j.id}` {j.kind} · {j.status} · {discord.utils.escape_markdown(j.request.get('prompt', ''))[:60]}"
                   for j in recent]
         await interaction.response.send_message(render.clip("\n".join(lines)), ephemeral=True)

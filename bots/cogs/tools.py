@@ -48,7 +48,7 @@ class Tools(commands.Cog):
         await interaction.response.defer(thinking=True)
         try:
             picture = await read_attachment(image, self.bot.hub.settings, "the image")
-            result = await self.bot.hub.describe(DescribeRequest(picture))
+            result = await self.bot.hub.describe(DescribeRequest(picture, origin=jobs.origin(interaction)))
         except LienzoError as exc:
             await interaction.delete_original_response()
             await jobs.fail(interaction, str(exc))
@@ -65,7 +65,7 @@ class Tools(commands.Cog):
         """Which words of a prompt carry weight, and what the text encoder cuts off."""
         await interaction.response.defer(thinking=True)
         try:
-            result = await self.bot.hub.shorten(ShortenRequest(prompt))
+            result = await self.bot.hub.shorten(ShortenRequest(prompt, origin=jobs.origin(interaction)))
         except LienzoError as exc:
             await interaction.delete_original_response()
             await jobs.fail(interaction, str(exc))

@@ -43,4 +43,5 @@ def build(hub, t) -> None:
     gr.Markdown(t("chat_intro"))
     gr.Markdown(mode)
     gr.ChatInterface(chat, api_name="chat", examples=["What is mode collapse?", "How does Kandinsky mix images?",
-                                                      "¿Por qué son borrosas las imágenes de un VAE?"])
+                                                      "¿Por qué son borrosas las imágenes de un VAE?"],
+                     concurrency_limit=None)  # the Hub's queue orders chat turns with every other job

@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demos.common import GPU, start, user_errors
+from demos.common import HUB_QUEUE, current_origin, start, user_errors
 from PIL import Image
 
 from demos.explainer import shipped
@@ -89,7 +89,8 @@ def _losses(**series) -> pd.DataFrame:
 async def _frames(hub, demo: str, progress, points=None, image=None, **params):
     """The lesson's frames from the core, driving the progress bar; hub errors become messages."""
     with user_errors():
-        async for frame in hub.lesson(LessonRequest(demo, params, points=_pairs(points), image=image)):
+        async for frame in hub.lesson(LessonRequest(demo, params, points=_pairs(points), image=image,
+                                                    origin=current_origin())):
             if not frame.final:
                 progress((frame.step, frame.total), desc="training")
             yield frame
@@ -265,7 +266,7 @@ def build(hub, t) -> None:
             prompt: what to draw (English or Spanish)
             seed: the seed; the same seed gives the same image as the Generate tab
         """
-        r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed))))
+        r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed), origin=current_origin())))
         tokens = pd.DataFrame({"token": list(r.tokens), "id": list(r.token_ids)})
         info = (f"**{len(r.tokens)} tokens** (limit {r.token_limit})" + (f" · cut: ~~{r.cut}~~" if r.cut else "") +
                 f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
@@ -308,7 +309,7 @@ def build(hub, t) -> None:
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
             train_gan.click(bind(hub, run_gan),
                             [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
-                            [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan")
+                            [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan", **HUB_QUEUE)
         with gr.Tab("VAE"):
             gr.Markdown(t("lesson_vae"))
             gr.Markdown(t("shipped"))
@@ -323,7 +324,7 @@ def build(hub, t) -> None:
             vae_note = gr.Markdown(vae_ship[2])
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(bind(hub, run_vae), [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
-                            api_name="explain_vae")
+                            api_name="explain_vae", **HUB_QUEUE)
         with gr.Tab("RNN / LSTM · Transformer"):
             gr.Markdown(t("lesson_rnn"))
             gr.Markdown(t("lesson_transformer"))
@@ -346,7 +347,7 @@ def build(hub, t) -> None:
             kind.change(lambda k: CHAR_PRESETS[k].steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(bind(hub, run_chars), [kind, lang, c_steps, c_prompt, temperature],
                               [c_loss, c_note, c_text, c_top, c_heat],
-                              api_name="explain_chars")
+                              api_name="explain_chars", **HUB_QUEUE)
         with gr.Tab(t("tab_autoregressive")):
             gr.Markdown(t("lesson_autoregressive"))
             gr.Markdown(t("shipped"))
@@ -354,13 +355,13 @@ def build(hub, t) -> None:
             train_px = gr.Button("PixelCNN: " + "train", variant="primary")
             px_note = gr.Markdown(px_ship[0])
             px_pics = gr.Gallery(px_ship[1], columns=2, height=220)
-            train_px.click(bind(hub, run_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn")
+            train_px.click(bind(hub, run_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE)
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button("WaveNet: " + "train")
             wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220)
             wave_note = gr.Markdown(wave_ship[1])
-            train_wave.click(bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet")
+            train_wave.click(bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE)
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
             noise_ship = _shipped("noise", 3)
@@ -375,7 +376,7 @@ def build(hub, t) -> None:
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(bind(hub, forward), [src, step, schedule], [noisy, snr_plot, noise_note],
                         api_name="explain_noise" if trigger == step.release else None,
-                        api_visibility="public" if trigger == step.release else "private")
+                        api_visibility="public" if trigger == step.release else "private", **HUB_QUEUE)
             gr.Markdown(t("diffusion2d_intro"))
             gr.Markdown(t("shipped"))
             d_ship = _shipped("diffusion2d", 4, note_index=2)
@@ -390,7 +391,7 @@ def build(hub, t) -> None:
             diff_note = gr.Markdown(d_ship[2])
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
             train_diff.click(bind(hub, run_diffusion), [d_data, d_steps2, d_points, d_drawing, d_upload],
-                             [diff_img, diff_loss, diff_note, traj], api_name="explain_diffusion")
+                             [diff_img, diff_loss, diff_note, traj], api_name="explain_diffusion", **HUB_QUEUE)
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))
             with gr.Row():
@@ -404,6 +405,6 @@ def build(hub, t) -> None:
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
             w_go.click(walkthrough, [w_prompt, w_seed], [w_tokens, w_info, w_emb, w_steps, w_final],
-                       api_name="explain_walkthrough", concurrency_id=GPU)
+                       api_name="explain_walkthrough", **HUB_QUEUE)
         with gr.Tab(t("tab_compare_arch")):
             gr.Markdown(t("architectures_md"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import GPU, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, gallery_updates, origin, start
 from hub.types import ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
@@ -123,11 +123,11 @@ def build(hub, t) -> dict:
         return d.num_inference_steps, d.prior_num_inference_steps, d.guidance_scale
 
     model.change(follow_model, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
-    go.click(imagine, inputs, outputs, api_name="imagine", concurrency_id=GPU)
-    prompt.submit(imagine, inputs, outputs, api_name="imagine_submit", api_visibility="private", concurrency_id=GPU)
-    enhance.click(expand_prompt, [prompt], [prompt, added], api_name="expand_prompt", concurrency_id=GPU)
-    subtle.click(vary_subtle, [job_id, index], outputs, api_name="vary", concurrency_id=GPU)
-    strong.click(vary_strong, [job_id, index], outputs, api_name="vary_strong", concurrency_id=GPU)
-    up.click(upscale, [job_id, index], outputs, api_name="upscale", concurrency_id=GPU)
+    go.click(imagine, inputs, outputs, api_name="imagine", **HUB_QUEUE)
+    prompt.submit(imagine, inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
+    enhance.click(expand_prompt, [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
+    subtle.click(vary_subtle, [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
+    strong.click(vary_strong, [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
+    up.click(upscale, [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
     return {"prompt": prompt, "negative": negative, "model": model, "steps": steps, "prior_steps": prior_steps,
             "guidance": guidance, "seed": seed, "randomize": randomize}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import GPU, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, current_origin, gallery_updates, origin, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -50,7 +50,7 @@ def build(hub, t) -> None:
         """
         if image is None:
             raise gr.Error("drop an image to describe first")
-        result = await start(hub.describe(DescribeRequest(image)))
+        result = await start(hub.describe(DescribeRequest(image, origin=current_origin())))
         return "\n".join(f"{i}. {p}  ({s:.3f})" for i, (p, s) in enumerate(zip(result.prompts, result.scores), 1))
 
     def preset(name):
@@ -80,5 +80,5 @@ def build(hub, t) -> None:
         describe_btn = gr.Button(t("describe"))
 
     preset_choice.change(preset, [preset_choice], weights, api_visibility="private")
-    go.click(mix, slots + [seed], [gallery, info, used], api_name="mix", concurrency_id=GPU)
-    describe_btn.click(describe, [to_describe], [described], api_name="describe", concurrency_id=GPU)
+    go.click(mix, slots + [seed], [gallery, info, used], api_name="mix", **HUB_QUEUE)
+    describe_btn.click(describe, [to_describe], [described], api_name="describe", **HUB_QUEUE)

@@ -4,45 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
 
 from hub.errors import Cancelled
+from hub.work import SEED_MOD, ImageTask  # noqa: F401  (the engines' task, defined torch-free)
 
-SEED_MOD = 2**32
 # progress(stage, step, total, preview_per_task or None)
 Progress = Callable[[str, int, int, "list[Image.Image | None] | None"], None]
-
-
-@dataclass
-class ImageTask:
-    """One request's share of a batch, fully resolved (sizes snapped, defaults applied)."""
-
-    seeds: list[int]
-    width: int
-    height: int
-    num_inference_steps: int
-    guidance_scale: float
-    prior_num_inference_steps: int = 25
-    prior_guidance_scale: float = 4.0
-    parts: list[tuple[str, float]] = field(default_factory=list)  # weighted texts
-    images: list[tuple[Image.Image, float]] = field(default_factory=list)  # weighted image prompts
-    negative_prompt: str = ""
-    chaos: int = 0
-    stop: int | None = None  # percent of decoder steps to run
-    tile: bool = False
-    init_image: Image.Image | None = None  # img2img, subtle variation, upscale
-    strength: float = 1.0
-    scheduler: str | None = None
-    preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
-
-    def batch_key(self) -> tuple:
-        """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
-        return (self.width, self.height, self.num_inference_steps, self.guidance_scale,
-                self.prior_num_inference_steps, self.prior_guidance_scale, self.stop, self.tile,
-                self.init_image is not None, self.strength if self.init_image is not None else None, self.scheduler)
 
 
 def generators(seeds: list[int], salt: int = 0, device: str = "cpu") -> list[torch.Generator]:

@@ -84,7 +84,7 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
                for a, b in zip(again[0].images, again[1].images))
 
     # mix: 0.5/0.5 of two prompts lands between them in CLIP image-embedding space and shows traits of both
-    engine = hub.runner.engines["mini"]
+    engine = hub.worker.engines["mini"]
     a = await (await hub.imagine(ImagineRequest("a red circle", model="mini", seed=11))).result()
     b = await (await hub.imagine(ImagineRequest("a blue square", model="mini", seed=11))).result()
     m = await (await hub.mix(MixRequest(items=(MixItem(text="a red circle", weight=0.5),
