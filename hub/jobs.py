@@ -65,7 +65,9 @@ class Jobs:
             self._create(item, origin, record)
         work = Work(item.job_id, origin.user, Payload(item=item, stored=record is not None),
                     lane=origin.lane, batch_key=batch_key, max_batch=max_batch)
-        return self.scheduler.submit(work)
+        handle = self.scheduler.submit(work)
+        log.info("job %s queued (%s)", item.job_id, item.kind)
+        return handle
 
     def submit_turns(self, job_id: str, origin: Origin, frames: Iterator) -> JobHandle:
         """A job made of turns (a lesson): each frame is computed in its own turn in the queue, in this process,

@@ -121,10 +121,18 @@ class ZeroGPUPlacement:
 
     def run(self, items: list[WorkItem], emit: Emit, should_stop: ShouldStop, context=None) -> list:
         plain = [item.plain() for item in items]
-        # ZeroGPU charges the visitor whose Gradio request is in the context: the one who submitted the batch
-        ctx = (context or contextvars.Context()).copy()
-        return ctx.run(lambda: consume(self.call(plain), items, emit, should_stop,
-                                       lost="the GPU worker stopped before this job finished"))
+        for attempt in (1, 2):
+            # ZeroGPU charges the visitor whose Gradio request is in the context: the one who submitted the batch
+            ctx = (context or contextvars.Context()).copy()
+            try:
+                return ctx.run(lambda: consume(self.call(plain), items, emit, should_stop,
+                                               lost="the GPU worker stopped before this job finished"))
+            except Exception as exc:  # the worker never raises: this is ZeroGPU (quota, an aborted worker ...)
+                if "aborted" not in str(exc).lower() or all(should_stop(i.job_id) for i in items):
+                    raise
+                log.warning("the ZeroGPU worker died during a batch of %d (attempt %d)", len(items), attempt)
+        return [Failure(i.job_id, "failed", "the GPU worker running this job stopped twice (GPU task aborted); "
+                                            "it was not tried again") for i in items]
 
     def close(self) -> None:
         pass

@@ -43,7 +43,7 @@ class Hub:
         recover: take over the jobs of a server that died on this data dir (servers do; one-shot commands not)."""
         self.settings, self.store, self.loader = settings, store, loader
         self.worker = Worker(settings, loader)
-        if settings.placement == "zerogpu" and not settings.preload:
+        if settings.placement in ("zerogpu", "ray") and not settings.preload:
             settings = settings.with_(preload=(self.default_image_model,))
         self.placement = placement.make(settings, self.worker, gpu)
         self.jobs = Jobs(settings, store, self.placement)

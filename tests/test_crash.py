@@ -1,0 +1,90 @@
+"""Nothing accepted is lost in a crash: a real `lienzo serve` is killed with SIGKILL mid-job and started again on
+the same data dir. The test follows the server's own log lines ("job <id> queued/running/done")."""
+
+import os
+import queue
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from gradio_client import Client
+
+from conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(r"hub\.jobs: job (\w+) (queued|running|done|failed|cancelled)")
+
+
+class Server:
+    """`lienzo -v serve` in a subprocess, its job log lines on a queue."""
+
+    def __init__(self, data: Path, port: int):
+        env = {**os.environ, "LIENZO_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "LIENZO_DEVICE": "cpu",
+               "GRADIO_ANALYTICS_ENABLED": "False", "LIENZO_PREVIEW_EVERY": "0", "LIENZO_THREADS": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "-v", "serve", "--port", str(port)], cwd=ROOT,
+                                     env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        self.url = f"http://127.0.0.1:{port}/"
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if m := LINE.search(line):
+                self.lines.put((m.group(1), m.group(2)))
+            elif "Running on" in line or "Traceback" in line:
+                self.lines.put(("server", line.strip()))
+        self.lines.put(("server", "exited"))
+
+    def wait(self, predicate, timeout=240):
+        """The log events up to the first one `predicate` accepts (raises if the server exits first)."""
+        seen = []
+        while True:
+            event = self.lines.get(timeout=timeout)
+            seen.append(event)
+            assert event != ("server", "exited"), seen
+            if predicate(event):
+                return seen
+
+
+def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, placeholder_models):
+    (tmp_path / "models").symlink_to(placeholder_models)
+    port = free_port()
+    server = Server(tmp_path, port)
+    server.wait(lambda e: "Running on" in e[1])
+    clients = [Client(server.url, verbose=False) for _ in range(3)]  # three browser sessions: three users
+    args = ("a red circle above a blue square", "", "mini", "1:1", 40, 10, 4.0, 0, True, 4, "default")
+    jobs = [c.submit(*args, api_name="/imagine") for c in clients for _ in range(2)]
+    queued: set[str] = set()
+    server.wait(lambda e: e[1] == "queued" and queued.add(e[0]) is None and len(queued) == 6)
+    running = server.wait(lambda e: e[1] == "running")[-1][0]
+    server.proc.send_signal(signal.SIGKILL)  # mid-job: rows queued and running, maybe a half-written file
+    server.proc.wait(timeout=60)
+    for job in jobs:
+        job.cancel()
+    for c in clients:
+        c.close()
+
+    with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
+        before = dict(db.execute("SELECT id, status FROM jobs").fetchall())
+    assert set(before) == queued and before[running] == "running"  # every accepted job has its row
+
+    again = Server(tmp_path, free_port())
+    finished: set[str] = set()
+    again.wait(lambda e: e[1] == "done" and finished.add(e[0]) is None and finished == queued)
+    again.proc.terminate()
+    again.proc.wait(timeout=60)
+
+    with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
+        rows = db.execute("SELECT id, status, images, grid, attempts FROM jobs").fetchall()
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {r[0] for r in rows} == queued and all(r[1] == "done" for r in rows)
+    assert dict((r[0], r[4]) for r in rows)[running] == 2  # run again once after the crash
+    images = [Path(tmp_path, p) for r in rows for p in re.findall(r'"([^"]+)"', r[2])]
+    assert len(images) == 24 and all(p.stat().st_size > 0 for p in images)
+    assert list(tmp_path.rglob("*.tmp")) == []
+    on_disk = {p.name for p in (tmp_path / "images").rglob("*.png")}
+    assert on_disk == {p.name for p in images} | {Path(r[3]).name for r in rows}  # no orphan file

@@ -1,0 +1,74 @@
+"""The ray placement on a real local Ray: two Serve replicas of the mini, jobs from several users, one replica
+killed mid-job. One Ray instance and one Serve application for the whole module (starting them is the cost)."""
+
+import asyncio
+
+import ray
+
+from conftest import run
+from hub.service import Hub
+from hub.types import ImagineRequest, Origin
+
+
+def quick(user, steps=3, seed=0):
+    return ImagineRequest(f"a red circle --seed {seed}", num_inference_steps=steps, prior_num_inference_steps=2,
+                          num_images=1, origin=Origin(user))
+
+
+def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothing_else(tmp_path, placeholder_models):
+    from ray import serve
+
+    (tmp_path / "models").symlink_to(placeholder_models)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        settings_kw = dict(data_dir=tmp_path, offline=True, device="cpu", preview_every=0, placement="ray",
+                           ray_replicas=2, ray_cpus=0.5, user_max_jobs=4, threads=1)
+        from hub.settings import Settings
+
+        hub = Hub.create(Settings(**settings_kw))
+
+        async def main():
+            await hub.start()
+            try:
+                victim = await hub.imagine(quick("victim", steps=400))
+                others = [await hub.imagine(quick(f"user{u}", seed=j)) for u in range(3) for j in range(2)]
+                replica = None
+                async for event in victim.events():
+                    if event.message and event.message.startswith("replica "):
+                        replica = event.message.split()[1]
+                    if event.stage == "decoder" and replica:
+                        break
+                killed = kill_replica(replica)
+                done = await asyncio.gather(*[o.result() for o in others])
+                try:
+                    outcome = await victim.result()
+                except Exception as exc:  # noqa: BLE001 (a clear failure is allowed; the test reads its message)
+                    outcome = exc
+                return killed, done, outcome, hub.get_job(victim.job_id), hub.list_jobs(limit=20)
+            finally:
+                await hub.close()
+
+        killed, done, outcome, victim_row, rows = run(main())
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+    assert killed
+    assert len(done) == 6 and all(len(r.images) == 1 and r.images[0].exists() for r in done)
+    # the interrupted job was sent again to a live replica (or, if that died too, failed saying why)
+    if isinstance(outcome, Exception):
+        assert victim_row.status == "failed" and "stopped" in victim_row.error
+    else:
+        assert victim_row.status == "done" and outcome.images[0].exists()
+    assert sorted(r.status for r in rows if r.id != victim_row.id) == ["done"] * 6
+    assert {r.user for r in rows} == {"victim", "user0", "user1", "user2"}
+
+
+def kill_replica(unique_id: str) -> bool:
+    from ray.util import list_named_actors
+
+    for actor in list_named_actors(all_namespaces=True):
+        if actor["name"].startswith("SERVE_REPLICA") and actor["name"].endswith(unique_id):
+            ray.kill(ray.get_actor(actor["name"], namespace=actor["namespace"]), no_restart=False)
+            return True
+    return False
