@@ -8,7 +8,7 @@
 - Slots: at most `slots` batches run at once, each on a thread of its own (1 for a local device, so its
   pipelines are never used concurrently; one per replica when the work runs in other processes).
 - Turns: a job may give its slot back between pieces of work (`Again`), e.g. a lesson between frames, so
-  jobs queued meanwhile run between its pieces; it keeps its place at the head of its user's queue.
+  jobs queued meanwhile run between its pieces; each piece waits its turn behind its user's other jobs.
 - Progress events go to every listener of a job's handle; a late listener sees them all.
 
 The scheduler knows nothing of the store: `hub.jobs.Jobs` owns a job's life and gives the scheduler its
@@ -113,14 +113,11 @@ class _Lane:
     queues: dict[str, deque] = field(default_factory=dict)  # user -> deque[Work]
     order: deque = field(default_factory=deque)  # users with work, in round-robin order
 
-    def push(self, work: Work, front: bool = False) -> None:
+    def push(self, work: Work) -> None:
         if work.user not in self.queues:
             self.queues[work.user] = deque()
             self.order.append(work.user)
-        if front:
-            self.queues[work.user].appendleft(work)
-        else:
-            self.queues[work.user].append(work)
+        self.queues[work.user].append(work)
 
     def remove(self, work: Work) -> None:
         q = self.queues[work.user]
@@ -319,8 +316,8 @@ class Scheduler:
                 if work.job_id in self._cancelled or self.stopping:
                     self._cancelled.discard(work.job_id)
                     handle._finish(error=Cancelled("cancelled"))
-                else:
-                    self._lanes[work.lane if work.lane in self._lanes else "fast"].push(work, front=True)
+                else:  # behind its user's other jobs: their image asked for mid-lesson comes first
+                    self._lanes[work.lane if work.lane in self._lanes else "fast"].push(work)
                     self._wake.set()
                 continue
             if work.job_id in self._cancelled and not isinstance(result, BaseException):

@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from gradio_client import Client
 
 from conftest import free_port
@@ -50,31 +51,29 @@ class Server:
                 return seen
 
 
+@pytest.mark.timeout(360)  # two server start-ups on 2 shared cores
 def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, placeholder_models):
     (tmp_path / "models").symlink_to(placeholder_models)
     port = free_port()
     server = Server(tmp_path, port)
     server.wait(lambda e: "Running on" in e[1])
     clients = [Client(server.url, verbose=False) for _ in range(3)]  # three browser sessions: three users
-    args = ("a red circle above a blue square", "", "mini", "1:1", 40, 10, 4.0, 0, True, 4, "default")
+    args = ("a red circle above a blue square", "", "mini", "1:1", 30, 10, 4.0, 0, True, 2, "default")
     jobs = [c.submit(*args, api_name="/imagine") for c in clients for _ in range(2)]
     queued: set[str] = set()
     server.wait(lambda e: e[1] == "queued" and queued.add(e[0]) is None and len(queued) == 6)
     running = server.wait(lambda e: e[1] == "running")[-1][0]
     server.proc.send_signal(signal.SIGKILL)  # mid-job: rows queued and running, maybe a half-written file
-    server.proc.wait(timeout=60)
-    for job in jobs:
-        job.cancel()
-    for c in clients:
-        c.close()
+    server.proc.wait(timeout=60)  # (the clients' waits end with the connection; they are not used again)
 
     with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
         before = dict(db.execute("SELECT id, status FROM jobs").fetchall())
     assert set(before) == queued and before[running] == "running"  # every accepted job has its row
+    pending = {job_id for job_id, status in before.items() if status != "done"}
 
     again = Server(tmp_path, free_port())
     finished: set[str] = set()
-    again.wait(lambda e: e[1] == "done" and finished.add(e[0]) is None and finished == queued)
+    again.wait(lambda e: e[1] == "done" and finished.add(e[0]) is None and finished == pending)
     again.proc.terminate()
     again.proc.wait(timeout=60)
 
@@ -84,7 +83,7 @@ def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, plac
     assert {r[0] for r in rows} == queued and all(r[1] == "done" for r in rows)
     assert dict((r[0], r[4]) for r in rows)[running] == 2  # run again once after the crash
     images = [Path(tmp_path, p) for r in rows for p in re.findall(r'"([^"]+)"', r[2])]
-    assert len(images) == 24 and all(p.stat().st_size > 0 for p in images)
+    assert len(images) == 12 and all(p.stat().st_size > 0 for p in images)
     assert list(tmp_path.rglob("*.tmp")) == []
     on_disk = {p.name for p in (tmp_path / "images").rglob("*.png")}
     assert on_disk == {p.name for p in images} | {Path(r[3]).name for r in rows}  # no orphan file
