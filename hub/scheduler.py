@@ -18,6 +18,7 @@ runner, which runs on the slot's thread and hands back one result (or exception)
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -41,6 +42,7 @@ class Work:
     lane: str = "fast"
     batch_key: Hashable | None = None  # None: never batched
     max_batch: int | None = None  # the engine's own limit for this kind of work
+    seq: int = 0  # arrival order in its lane (set when queued)
 
 
 class JobHandle:
@@ -110,33 +112,52 @@ Runner = Callable[[list[Work], Callable[[ProgressEvent], None], Callable[[str], 
 
 @dataclass
 class _Lane:
+    """One lane's queued jobs, per user, served round-robin by *last service*: the user served longest ago (or
+    never) goes next, ties by arrival. A user whose queue empties and refills keeps their place in that rotation
+    instead of jumping ahead of users who waited meanwhile."""
+
     queues: dict[str, deque] = field(default_factory=dict)  # user -> deque[Work]
-    order: deque = field(default_factory=deque)  # users with work, in round-robin order
+    last: dict[str, int] = field(default_factory=dict)  # user -> tick of their latest service
+    tick: int = 0
+    arrivals: int = 0
 
     def push(self, work: Work) -> None:
-        if work.user not in self.queues:
-            self.queues[work.user] = deque()
-            self.order.append(work.user)
-        self.queues[work.user].append(work)
+        self.arrivals += 1
+        work.seq = self.arrivals
+        self.queues.setdefault(work.user, deque()).append(work)
 
     def remove(self, work: Work) -> None:
         q = self.queues[work.user]
         q.remove(work)
         if not q:
             del self.queues[work.user]
-            self.order.remove(work.user)
+
+    def served(self, user: str) -> None:
+        self.tick += 1
+        self.last[user] = self.tick
+        if len(self.last) > 10_000:  # forget users with nothing queued, oldest service first
+            idle = sorted((t, u) for u, t in self.last.items() if u not in self.queues)
+            for _, u in idle[: len(idle) // 2]:
+                del self.last[u]
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
 
+    def __bool__(self) -> bool:
+        return bool(self.queues)
+
     def in_order(self) -> list[Work]:
         """Every queued job in the order round-robin would serve it."""
-        out, cursors = [], {u: 0 for u in self.order}
-        while len(out) < len(self):
-            for u in self.order:
-                if cursors[u] < len(self.queues[u]):
-                    out.append(self.queues[u][cursors[u]])
-                    cursors[u] += 1
+        heap = [(self.last.get(u, 0), q[0].seq, u, 0) for u, q in self.queues.items()]
+        heapq.heapify(heap)
+        out, tick = [], self.tick
+        while heap:
+            _, _, user, i = heapq.heappop(heap)
+            q = self.queues[user]
+            out.append(q[i])
+            if i + 1 < len(q):
+                tick += 1
+                heapq.heappush(heap, (tick, q[i + 1].seq, user, i + 1))
         return out
 
 
@@ -268,20 +289,19 @@ class Scheduler:
         fast, relax = self._lanes["fast"], self._lanes["relax"]
         self._picks += 1
         lane = relax if relax and (not fast or self._picks % RELAX_EVERY == 0) else fast
-        first = lane.queues[lane.order[0]][0]
+        order = lane.in_order()
+        first = order[0]
         batch = [first]
         limit = min(self.max_batch, first.max_batch or self.max_batch)
         if first.batch_key is not None:
-            for candidate in lane.in_order()[1:]:
+            for candidate in order[1:]:
                 if len(batch) >= limit:
                     break
                 if candidate.batch_key == first.batch_key:
                     batch.append(candidate)
         for work in batch:  # everyone served in this batch goes to the back of the line
             lane.remove(work)
-            if work.user in lane.queues:
-                lane.order.remove(work.user)
-                lane.order.append(work.user)
+            lane.served(work.user)
         return batch
 
     async def _worker(self) -> None:

@@ -30,7 +30,7 @@ def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothin
         async def main():
             await hub.start()
             try:
-                victim = await hub.imagine(quick("victim", steps=400))
+                victim = await hub.imagine(quick("victim", steps=100))
                 others = [await hub.imagine(quick(f"user{u}", seed=j)) for u in range(3) for j in range(2)]
                 replica = None
                 async for event in victim.events():
