@@ -39,7 +39,7 @@ def reply_address(interaction: discord.Interaction, prompt: str) -> dict:
 async def fail(interaction: discord.Interaction, message: str) -> None:
     """Tell the user what went wrong, ephemerally, in words."""
     text = render.clip(f"⚠️ {message}")
-    if interaction.response.is_done() or getattr(interaction, "resumed", False):
+    if interaction.response.is_done():
         await interaction.followup.send(text, ephemeral=True)
     else:
         await interaction.response.send_message(text, ephemeral=True)
@@ -124,7 +124,8 @@ async def resume(bot, reply: dict, handle) -> None:
     """After a restart: follow a job the Hub took over and edit its message when it ends (a channel message if
     the interaction's token has expired meanwhile)."""
     interaction = discord.Interaction(data=reply["interaction"], state=bot._connection)
-    interaction.resumed = True  # acknowledged before the restart: answer through the follow-up webhook
+    # it was acknowledged (deferred) before the restart: further answers go through its webhook
+    interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
     channel = bot.get_partial_messageable(reply["channel_id"]) if reply.get("channel_id") else None
     try:
         await follow_job(interaction, Reply(interaction, channel), handle, reply["prompt"])

@@ -113,3 +113,50 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
         "time_to_first_progress_s": round(med(first_t), 4),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps: int = 25) -> dict:
+    """Jobs a second through the ray placement with one Serve replica, then two, on a local Ray instance using
+    every core here. `jobs` users each ask for one 4-image job (no batching: max_batch 1), all at once."""
+    import ray
+    from ray import serve
+
+    from hub.service import Hub
+    from hub.types import ImagineRequest, Origin
+
+    cores = os.cpu_count() or 1
+    out: dict = {"model": model, "jobs": jobs, "steps": steps, "cores": cores}
+    with tempfile.TemporaryDirectory() as scratch:
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        try:
+            for replicas in (1, 2):
+                s = replace(settings, data_dir=Path(scratch) / f"r{replicas}", placement="ray", ray_replicas=replicas,
+                            ray_cpus=cores / replicas, threads=max(1, cores // replicas), max_batch=1,
+                            user_max_jobs=2, preload=(model,))
+                shared = Settings.from_env().data_dir / "models"
+                s.data_dir.mkdir(parents=True)
+                if shared.exists():
+                    (s.data_dir / "models").symlink_to(shared)
+
+                async def main(s=s):
+                    hub = Hub.create(s)  # deploys (and waits for) the replicas
+                    await hub.start()
+                    req = lambda i: ImagineRequest(f"a red circle --seed {i}", model=model,  # noqa: E731
+                                                   num_inference_steps=steps, origin=Origin(f"user{i}"))
+                    await (await hub.imagine(req(0))).result()  # warm
+                    t0 = time.perf_counter()
+                    handles = [await hub.imagine(req(i)) for i in range(jobs)]
+                    await asyncio.gather(*[h.result() for h in handles])
+                    took = time.perf_counter() - t0
+                    await hub.close()
+                    return took
+
+                took = asyncio.run(main())
+                serve.delete(f"lienzo-{model}")  # free its CPUs: the next size is a new deployment, not an update
+                out[f"replicas_{replicas}"] = {"seconds": round(took, 3), "jobs_per_s": round(jobs / took, 3),
+                                               "torch_threads_per_replica": s.threads}
+        finally:
+            serve.shutdown()
+            ray.shutdown()
+    out["ratio_two_vs_one"] = round(out["replicas_2"]["jobs_per_s"] / out["replicas_1"]["jobs_per_s"], 3)
+    return out

@@ -203,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--repeats", type=int, default=5)
     be.add_argument("--model", default="mini")
     be.add_argument("--out", type=Path, help="also write the JSON here")
+    be.add_argument("--ray", action="store_true", help="instead: jobs/s through Ray Serve with one replica, then two "
+                    "(starts a local Ray instance)")
     be.add_argument("--explainer", action="store_true",
                     help="instead: time every explainer demo (first frame, total) and re-ship its default run")
     return p
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
-        if getattr(args, "ray", None):
+        if args.command in ("serve", "bot") and args.ray:
             settings = settings.with_(placement="ray", ray_address=None if args.ray == "local" else args.ray)
         if args.command == "models":
             _models(settings, args)
@@ -308,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                 from demos.explainer.shipped import bench as explainer_bench  # the Learn tab's handlers, via a Hub
 
                 report = explainer_bench(settings=settings)
+            elif args.ray:
+                from hub.bench import run_ray_bench
+
+                report = run_ray_bench(settings, model=args.model)
             else:
                 from hub.bench import run_bench
 

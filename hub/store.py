@@ -71,6 +71,8 @@ class Store:
         self.image_dir.mkdir(parents=True, exist_ok=True)
         self.owner_dir = self.data_dir / "owners"
         self.owner_dir.mkdir(exist_ok=True)
+        for lock in self.owner_dir.glob("*.lock"):  # tidy the locks of processes that are gone
+            self.alive(lock.stem)
         self.owner = secrets.token_hex(6)
         self._owner_file = open(self.owner_dir / f"{self.owner}.lock", "w")  # noqa: SIM115 (held for life)
         fcntl.flock(self._owner_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -96,7 +98,7 @@ class Store:
     # --- owners -------------------------------------------------------------------------------
     def alive(self, owner: str | None) -> bool:
         """Whether the process that owns `owner`'s lock is still running (this one counts)."""
-        if owner == self.owner:
+        if owner == getattr(self, "owner", None):
             return True
         if not owner or "/" in owner or owner.startswith("."):
             return False

@@ -83,8 +83,8 @@ class Worker:
         try:
             return self._execute(items, emit, should_stop)
         except Exception as exc:
-            if len(items) == 1:
-                return [failure(items[0].job_id, exc)]
+            if len(items) == 1 or isinstance(exc, Cancelled):  # a cancelled batch is not run again alone
+                return [failure(item.job_id, exc) for item in items]
             log.warning("batch of %d failed (%s); running each job alone", len(items), exc)
         out = []
         for item in items:

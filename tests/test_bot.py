@@ -142,6 +142,45 @@ def test_buttons_work_after_the_bot_restarts(settings):
     assert "Image #4" in single["content"] and violations == []
 
 
+def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(settings):
+    """The server stops while one job runs and another waits; the next server runs both and edits their messages:
+    the original response while the interaction's token lives, a channel message once it has expired."""
+    from bots import limits
+
+    async def main():
+        fake = Fake()
+        fake.base = await fake.start()
+        try:
+            async with discord_bot(settings, fake=fake) as (_, bot):
+                running = fake.command("imagine", "31", prompt="a slow circle --q 2")  # 100 decoder steps
+                late = fake.command("imagine", "32", prompt="a calm square" + QUICK,
+                                    age=limits.TOKEN_SECONDS - limits.TOKEN_MARGIN + 5)
+                send(bot, running)
+                send(bot, late)
+                await fake.wait_for(lambda: len(bot.hub.list_jobs()) == 2 and bot.hub.scheduler.running == 1)
+                ids = {j.user: j.id for j in bot.hub.list_jobs()}
+            # the server stopped mid-job; a new process on the same data directory takes the jobs over
+            async with discord_bot(settings, fake=fake) as (_, bot2):
+                assert set(bot2.hub.recovered) == set(ids.values())
+                delivered = await fake.wait_for(lambda: done_message(fake, running["token"]), timeout=100)
+                posted = await fake.wait_for(lambda: [m for m in fake.messages.values() if m["channel_id"] == "900"
+                                                      and any(ids["discord:32"] in c for c in fake.custom_ids(m))])
+                rows = {j.id: j for j in bot2.hub.list_jobs()}
+                return delivered, posted, rows, ids, fake.violations
+        finally:
+            await fake.stop()
+
+    delivered, posted, rows, ids, violations = run(main())
+    assert ids["discord:31"] in " ".join(fake_ids(delivered)) and delivered["attachments"]
+    assert posted[0]["attachments"] and {r.status for r in rows.values()} == {"done"}
+    assert rows[ids["discord:31"]].attempts == 1  # stopped by a shutdown, not a crash: the attempt did not count
+    assert violations == []
+
+
+def fake_ids(msg):
+    return [c["custom_id"] for row in msg.get("components", []) for c in row.get("components", []) if "custom_id" in c]
+
+
 def test_twenty_users_three_jobs_each_fair_and_acknowledged_in_time(settings):
     import threading
 

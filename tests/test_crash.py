@@ -51,11 +51,20 @@ class Server:
                 return seen
 
 
+@pytest.fixture
+def servers():
+    """Every server a test starts is killed when it ends, whatever happened."""
+    started: list[Server] = []
+    yield lambda data: started.append(Server(data, free_port())) or started[-1]
+    for s in started:
+        s.proc.kill()
+        s.proc.wait(timeout=60)
+
+
 @pytest.mark.timeout(360)  # two server start-ups on 2 shared cores
-def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, placeholder_models):
+def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, placeholder_models, servers):
     (tmp_path / "models").symlink_to(placeholder_models)
-    port = free_port()
-    server = Server(tmp_path, port)
+    server = servers(tmp_path)
     server.wait(lambda e: "Running on" in e[1])
     clients = [Client(server.url, verbose=False) for _ in range(3)]  # three browser sessions: three users
     args = ("a red circle above a blue square", "", "mini", "1:1", 30, 10, 4.0, 0, True, 2, "default")
@@ -71,7 +80,7 @@ def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, plac
     assert set(before) == queued and before[running] == "running"  # every accepted job has its row
     pending = {job_id for job_id, status in before.items() if status != "done"}
 
-    again = Server(tmp_path, free_port())
+    again = servers(tmp_path)
     finished: set[str] = set()
     again.wait(lambda e: e[1] == "done" and finished.add(e[0]) is None and finished == pending)
     again.proc.terminate()
