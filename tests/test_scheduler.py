@@ -168,3 +168,22 @@ def test_users_served_inside_a_batch_also_go_to_the_back_of_the_line():
     batches = asyncio.run(main())
     assert batches[0] == ["a0", "b0", "c0", "d0"] and batches[1] == ["e0", "f0", "g0", "h0"]
     assert batches[2] == ["a1", "b1", "c1", "d1"]  # round 2 starts only after everyone's round 1
+
+
+def test_a_user_served_a_moment_ago_waits_behind_those_who_were_not():
+    """zed's first job is running when zed asks again, before anyone else has asked: zed's second job still goes
+    after everyone who waited (round-robin by last service, not by who happens to be first in the list)."""
+    async def main():
+        gate = Gate()
+        sched = Scheduler(gate.runner, max_queue=50, user_max_jobs=10)
+        first = await _blocked(sched, gate)  # zed's first job, running
+        handles = [sched.submit(Work("z2", "zed", "x"))]
+        handles += [sched.submit(Work(f"{u}1", u, "x")) for u in ("amy", "bob")]
+        order = [w.job_id for w in sched._order()]
+        gate.release.set()
+        await asyncio.gather(first.result(), *[h.result() for h in handles])
+        await sched.stop()
+        return order, gate.batches
+
+    order, batches = asyncio.run(main())
+    assert order == ["amy1", "bob1", "z2"] and batches == [["first"], ["amy1"], ["bob1"], ["z2"]]

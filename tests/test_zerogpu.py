@@ -17,8 +17,9 @@ from hub.work import Failure, ImageTask, Output, WorkItem, from_json, to_json, t
 from tests.fakes.zerogpu import ZeroGPU
 
 
-def quick(prompt="a red circle", steps=2, **kw):
-    return ImagineRequest(prompt, num_inference_steps=steps, prior_num_inference_steps=2, preview=True, **kw)
+def quick(prompt="a red circle", steps=2, n=1, **kw):
+    return ImagineRequest(prompt, num_inference_steps=steps, prior_num_inference_steps=2, preview=True, num_images=n,
+                          **kw)
 
 
 def test_everything_that_crosses_the_boundary_pickles_and_a_work_item_survives_the_job_row():
@@ -44,7 +45,7 @@ def test_a_job_runs_in_a_forked_worker_with_progress_and_a_cancel_reaches_it(set
         hub = Hub.create(settings.with_(placement="zerogpu"), gpu=zero.GPU)
         await hub.start()
         try:
-            first = await hub.imagine(quick(seed=7, origin=Origin("ana")))
+            first = await hub.imagine(quick(seed=7, n=4, origin=Origin("ana")))
             events = [e async for e in first.events()]
             done = await first.result()
             # a long job: cancel it once its decoder has started in the worker
@@ -69,7 +70,7 @@ def test_a_job_runs_in_a_forked_worker_with_progress_and_a_cancel_reaches_it(set
     assert isinstance(preview, Image.Image)  # made in the worker, crossed as PNG bytes
     assert len(done.images) == 4 and all(p.exists() for p in done.images) and done.seeds == (7, 8, 9, 10)
     assert cancelled.status == "cancelled"
-    assert len(after.images) == 4 and len(described.prompts) == 4 and shortened.token_count > 0
+    assert len(after.images) == 1 and len(described.prompts) == 4 and shortened.token_count > 0
     assert zero.forks == 1 and zero.process.pid != os.getpid()  # one forked worker, reused while idle
     assert len(zero.durations) == 5 and all(5 <= d <= 120 for d in zero.durations)  # one declared call per job
 
@@ -116,9 +117,9 @@ def test_a_worker_killed_mid_job_is_retried_once_then_fails_with_a_reason_and_ot
             await hub.close()
 
     survived, failed, ok = run(main())
-    assert len(survived.images) == 4
+    assert len(survived.images) == 1
     assert failed.status == "failed" and "stopped twice" in failed.error
-    assert len(ok.images) == 4 and zero.forks == 4  # the first, the retry, the poison's retry, the next job's
+    assert len(ok.images) == 1 and zero.forks == 4  # the first, the retry, the poison's retry, the next job's
 
 
 def test_a_call_longer_than_the_quota_is_refused_with_a_message(settings):
