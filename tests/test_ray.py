@@ -22,7 +22,7 @@ def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothin
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         settings_kw = dict(data_dir=tmp_path, offline=True, device="cpu", preview_every=0, placement="ray",
-                           ray_replicas=2, ray_cpus=0.5, user_max_jobs=4, threads=1)
+                           ray_replicas=2, ray_cpus=0.5, user_max_jobs=4)
         from hub.settings import Settings
 
         hub = Hub.create(Settings(**settings_kw))
