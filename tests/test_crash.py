@@ -25,7 +25,9 @@ class Server:
 
     def __init__(self, data: Path, port: int):
         env = {**os.environ, "LIENZO_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "LIENZO_DEVICE": "cpu",
-               "GRADIO_ANALYTICS_ENABLED": "False", "LIENZO_PREVIEW_EVERY": "0", "LIENZO_THREADS": "1"}
+               "GRADIO_ANALYTICS_ENABLED": "False", "LIENZO_PREVIEW_EVERY": "0", "LIENZO_THREADS": "1",
+               "LIENZO_MAX_BATCH": "1"}  # one job at a time: there is always a next job to catch mid-run
+        self.env = env
         self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "-v", "serve", "--port", str(port)], cwd=ROOT,
                                      env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue = queue.Queue()
@@ -67,16 +69,33 @@ def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, plac
     server = servers(tmp_path)
     server.wait(lambda e: "Running on" in e[1])
     clients = [Client(server.url, verbose=False) for _ in range(3)]  # three browser sessions: three users
-    args = ("a red circle above a blue square", "", "mini", "1:1", 20, 5, 4.0, 0, True, 1, "default")
-    jobs = [c.submit(*args, api_name="/imagine") for c in clients for _ in range(2)]
+    args = ("a red circle above a blue square", "", "mini", "1:1", 80, 5, 4.0, 0, True, 1, "default")
+    jobs = [c.submit(*args, api_name="/imagine") for c in clients for _ in range(3)]
     queued: set[str] = set()
-    server.wait(lambda e: e[1] == "queued" and queued.add(e[0]) is None and len(queued) == 6)
+    server.wait(lambda e: e[1] == "queued" and queued.add(e[0]) is None and len(queued) == 9)
+
+    # `lienzo imagine` on the same data dir while the server works: its own job, and the server's left alone
+    cli = subprocess.run([sys.executable, "-m", "hub.cli", "imagine", "a blue square --seed 3", "--num-images", "1",
+                          "--steps", "4", "--out", str(tmp_path / "cli")], cwd=ROOT, env=server.env,
+                         capture_output=True, text=True, timeout=240)
+    assert cli.returncode == 0, cli.stderr
+    with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
+        during = dict(db.execute("SELECT id, status FROM jobs WHERE surface = 'web'").fetchall())
+        (cli_job, cli_status), = db.execute("SELECT id, status FROM jobs WHERE surface = 'cli'").fetchall()
+    assert set(during) == queued and set(during.values()) <= {"queued", "running", "done"}, during
+    assert cli_status == "done"
+
+    while True:  # what the server logged meanwhile is old news: kill it just after a job starts
+        try:
+            server.lines.get_nowait()
+        except queue.Empty:
+            break
     running = server.wait(lambda e: e[1] == "running")[-1][0]
     server.proc.send_signal(signal.SIGKILL)  # mid-job: rows queued and running, maybe a half-written file
     server.proc.wait(timeout=60)  # (the clients' waits end with the connection; they are not used again)
 
     with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
-        before = dict(db.execute("SELECT id, status FROM jobs").fetchall())
+        before = dict(db.execute("SELECT id, status FROM jobs WHERE surface = 'web'").fetchall())
     assert set(before) == queued and before[running] == "running"  # every accepted job has its row
     pending = {job_id for job_id, status in before.items() if status != "done"}
 
@@ -87,12 +106,12 @@ def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, plac
     again.proc.wait(timeout=60)
 
     with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
-        rows = db.execute("SELECT id, status, images, grid, attempts FROM jobs").fetchall()
+        rows = db.execute("SELECT id, status, images, grid, attempts FROM jobs WHERE surface = 'web'").fetchall()
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert {r[0] for r in rows} == queued and all(r[1] == "done" for r in rows)
     assert dict((r[0], r[4]) for r in rows)[running] == 2  # run again once after the crash
     images = [Path(tmp_path, p) for r in rows for p in re.findall(r'"([^"]+)"', r[2])]
-    assert len(images) == 6 and all(p.stat().st_size > 0 for p in images)
+    assert len(images) == 9 and all(p.stat().st_size > 0 for p in images)
     assert list(tmp_path.rglob("*.tmp")) == []
-    on_disk = {p.name for p in (tmp_path / "images").rglob("*.png")}
+    on_disk = {p.name for p in (tmp_path / "images").rglob("*.png") if not p.name.startswith(cli_job)}
     assert on_disk == {p.name for p in images}  # no orphan file (one image a job: no grid)
