@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 class LienzoBot(commands.Bot):
     def __init__(self, hub, guild_id: int | None = None, sync: bool = True):
         # No privileged intents: slash commands and buttons arrive as interactions.
-        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None)
+        # Prompts are user text: no message the bot sends may ping anyone (@everyone, roles, users) because of them.
+        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None,
+                         allowed_mentions=discord.AllowedMentions.none())
         self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
         self.resuming: list[asyncio.Task] = []  # following jobs taken over after a restart
         self.prefs = None if hub is None else Prefs(hub.settings.data_dir)

@@ -79,7 +79,7 @@ def test_bot_without_a_token_exits_2_with_a_clear_message():
     assert out.returncode == 2 and "DISCORD_TOKEN" in out.stderr
 
 
-def test_imagine_end_to_end_then_u2_then_vary(settings):
+def test_imagine_end_to_end_then_u2_then_vary(settings, docs_dir):
     async def main():
         async with discord_bot(settings) as (fake, bot):
             assert {c["name"] for c in fake.commands} >= {"imagine", "blend"}  # synced on start
@@ -108,7 +108,7 @@ def test_imagine_end_to_end_then_u2_then_vary(settings):
             bad = fake.command("imagine", "501", prompt="a cat --ar 16x9")
             send(bot, bad)
             await fake.wait_for(lambda: ephemeral(fake, bad["token"]))
-            (ROOT / "docs" / "bot-transcript.md").write_text(
+            (docs_dir / "bot-transcript.md").write_text(
                 "# A conversation with the bot (recorded from the local fake Discord)\n\n"
                 "Progress edits are throttled to one every 1.5 s; the pictures come from the bundled model.\n\n"
                 + transcript(fake, [(f"used `/imagine prompt: {cmd['data']['options'][0]['value']}`", cmd),
@@ -179,6 +179,55 @@ def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(
 
 def fake_ids(msg):
     return [c["custom_id"] for row in msg.get("components", []) for c in row.get("components", []) if "custom_id" in c]
+
+
+def test_a_prompt_with_everyone_and_role_mentions_pings_nobody(settings):
+    """Every message that carries the prompt (progress, result, U1, a channel fallback) leaves its mentions inert."""
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            prompt = "@everyone <@&123456789012345678> @here <@42> a red circle" + QUICK
+            cmd = fake.command("imagine", "51", prompt=prompt)
+            late = fake.command("imagine", "52", prompt=prompt, age=14.5 * 60)  # its result goes to the channel
+            send(bot, cmd)
+            send(bot, late)
+            grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            await fake.wait_for(lambda: [m for m in fake.messages.values() if m["channel_id"] == "900" and
+                                         any(c.startswith("lz:r:") for c in fake.custom_ids(m)) and m is not grid])
+            job = fake.custom_ids(grid)[0].split(":")[2]
+            click = fake.click(grid, f"lz:u:{job}:1", "51")
+            send(bot, click)
+            await fake.wait_for(lambda: fake.interactions[click["token"]].original)
+            carrying = [body for _, _, body in fake.requests if "@everyone" in str(body)]
+            return carrying, fake.violations
+
+    carrying, violations = run(main())
+    assert len(carrying) >= 4 and violations == []  # the fake records a violation for any message that would ping
+
+
+def test_a_server_manager_can_cancel_anothers_job_and_a_member_cannot(settings):
+    MANAGE_GUILD, ADMINISTRATOR = 1 << 5, 1 << 3
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            for n, perms in enumerate((0, MANAGE_GUILD, ADMINISTRATOR)):
+                cmd = fake.command("imagine", "61", prompt=f"a slow circle {n} --q 2", permissions=0)
+                send(bot, cmd)
+                running = await fake.wait_for(lambda: [j for j in bot.hub.list_jobs() if j.status == "running"])
+                job = running[0]
+                stop = fake.command("cancel", f"6{n + 2}", permissions=perms, job_id=job.id)
+                send(bot, stop)
+                answer = await fake.wait_for(lambda: ephemeral(fake, stop["token"]))
+                if perms == 0:  # refused: let the job finish before the next round
+                    await fake.wait_for(lambda: bot.hub.get_job(job.id).status == "done")
+                else:
+                    await fake.wait_for(lambda: bot.hub.get_job(job.id).status == "cancelled")
+                answers.append(answer[0]["content"])
+            return fake.violations
+
+    answers: list[str] = []
+    violations = run(main())
+    assert "only the job's owner" in answers[0] and answers[1:] == ["cancelled", "cancelled"]
+    assert violations == []
 
 
 def test_twenty_users_three_jobs_each_fair_and_acknowledged_in_time(settings):

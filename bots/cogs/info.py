@@ -59,7 +59,10 @@ class Info(commands.Cog):
     @app_commands.describe(job_id="The job to cancel (yours, unless you manage the server)")
     async def cancel(self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]):
         """Cancel a queued or running job."""
-        admin = bool(getattr(getattr(interaction.user, "guild_permissions", None), "manage_guild", False))
+        # the permissions Discord resolved for this interaction (roles, overwrites, administrator): with no intents
+        # the bot has no role cache, so member.guild_permissions would refuse every admin
+        perms = interaction.permissions
+        admin = interaction.guild_id is not None and (perms.manage_guild or perms.administrator)
         try:
             done = self.bot.hub.cancel(job_id.strip(), user=jobs.origin(interaction).user, admin=admin)
         except LienzoError as exc:

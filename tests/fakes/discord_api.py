@@ -100,8 +100,10 @@ class Fake:
                 "global_name": None, "bot": uid == self.bot_id}
 
     def interaction(self, kind: int, data: dict, user_id: str, channel_id: str = "900", age: float = 0.0,
-                    message: dict | None = None, resolved: dict | None = None) -> dict:
-        """An INTERACTION_CREATE payload; `age` seconds makes its token that old already."""
+                    message: dict | None = None, resolved: dict | None = None, permissions: int | None = None) -> dict:
+        """An INTERACTION_CREATE payload; `age` seconds makes its token that old already. With `permissions`, it
+        comes from a server (guild) member whose permissions in the channel are these bits, as Discord computes
+        them for the interaction (roles and channel overwrites included)."""
         created = time.time() - age
         iid, token = snowflake(created), f"tok{next(_ids)}"
         self.interactions[token] = Interaction(iid, token, time.monotonic(), created)
@@ -110,13 +112,18 @@ class Fake:
                    "user": self.user(user_id), "data": dict(data), "locale": "en-US", "app_permissions": "0",
                    "entitlements": [], "authorizing_integration_owners": {"1": user_id}, "context": 1,
                    "attachment_size_limit": self.upload_limit}
+        if permissions is not None:
+            payload["guild_id"] = GUILD_ID
+            payload["member"] = {"user": payload.pop("user"), "roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+                                 "deaf": False, "mute": False, "flags": 0, "permissions": str(permissions)}
         if resolved:
             payload["data"]["resolved"] = resolved
         if message is not None:
             payload["message"] = message
         return payload
 
-    def command(self, name: str, user_id: str, age: float = 0.0, attachments: dict | None = None, **options) -> dict:
+    def command(self, name: str, user_id: str, age: float = 0.0, attachments: dict | None = None,
+                permissions: int | None = None, **options) -> dict:
         cmd = next(c for c in self.commands if c["name"] == name)
         opts = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
         resolved = None
@@ -126,7 +133,7 @@ class Fake:
                 opts.append({"name": opt_name, "type": 11, "value": att["id"]})
                 resolved["attachments"][att["id"]] = att
         return self.interaction(2, {"id": cmd["id"], "name": name, "type": 1, "options": opts}, user_id, age=age,
-                                resolved=resolved)
+                                resolved=resolved, permissions=permissions)
 
     def click(self, message: dict, custom_id: str, user_id: str, age: float = 0.0) -> dict:
         return self.interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id,
@@ -165,6 +172,10 @@ class Fake:
         return (json.loads(text) if text else {}), []
 
     def _check_message(self, body: dict, files: list[tuple[str, bytes]]) -> web.Response | None:
+        ping = _pings(body)
+        if ping:  # Discord accepts the message and pings: record it as a rule the bot broke
+            self.violations.append(f"message would ping {ping}: content {body.get('content', '')[:80]!r} with "
+                                   f"allowed_mentions {body.get('allowed_mentions')!r}")
         if len(body.get("content") or "") > limits.CONTENT:
             return self._error(400, 50035, f"content is {len(body['content'])} characters (max {limits.CONTENT})")
         rows = body.get("components") or []
@@ -302,6 +313,30 @@ class Fake:
     # --- reading back ----------------------------------------------------------------------------
     def custom_ids(self, msg: dict) -> list[str]:
         return [c["custom_id"] for row in msg.get("components", []) for c in row.get("components", [])]
+
+
+GUILD_ID = "700000000000000001"
+MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
+
+
+def _pings(body: dict) -> str | None:
+    """The first mention in a message's content that would ping, by Discord's rules: mentions in the content
+    resolve unless `allowed_mentions` leaves them out (with no `allowed_mentions`, everything named resolves)."""
+    allowed = body.get("allowed_mentions")
+    for m in MENTION.finditer(body.get("content") or ""):
+        found = m.group(0)
+        if allowed is None:
+            return found
+        parse = set(allowed.get("parse", []))
+        if found in ("@everyone", "@here"):
+            hit = "everyone" in parse
+        elif found.startswith("<@&"):
+            hit = "roles" in parse or found[3:-1] in allowed.get("roles", [])
+        else:
+            hit = "users" in parse or found.strip("<@!>") in allowed.get("users", [])
+        if hit:
+            return found
+    return None
 
 
 def _json(data, status: int = 200) -> web.Response:
