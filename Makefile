@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: install demo test browser bench space clean
+.PHONY: install demo test browser bench docs space clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ browser:
 
 test: install browser
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q
+
+# The recorded artefacts (docs/screenshots/*.png, docs/bot-transcript.md), redrawn by the tests that make them;
+# a plain `make test` writes them to a temporary folder instead.
+docs: install browser
+	LIENZO_RECORD_DOCS=1 HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q tests/test_browser.py \
+	  tests/test_bot.py::test_imagine_end_to_end_then_u2_then_vary
 
 bench: install
 	$(VENV)/bin/lienzo bench

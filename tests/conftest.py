@@ -47,6 +47,15 @@ def tiny_kandinsky(placeholder_models):
     return prior, decoder
 
 
+@pytest.fixture(scope="session")
+def docs_dir(tmp_path_factory) -> Path:
+    """Where recorded artefacts (screenshots, the bot transcript) go: the repository's docs/ under `make docs`
+    (LIENZO_RECORD_DOCS=1), a temporary folder otherwise, so a test run never changes tracked files."""
+    if os.environ.get("LIENZO_RECORD_DOCS") == "1":
+        return Path(__file__).resolve().parents[1] / "docs"
+    return tmp_path_factory.mktemp("docs")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,11 +2,9 @@
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -23,7 +21,9 @@ def browser():
         b.close()
 
 
-def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(browser, server):
+def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(browser, server, docs_dir):
+    shots = docs_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     url, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
     page.goto(url)
@@ -31,24 +31,25 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
     page.locator("#generate").click()
     page.locator("#gallery img").first.wait_for(timeout=60_000)
     page.locator("#details").get_by_text("seeds").wait_for(timeout=60_000)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "generate.png"), full_page=True)
+    page.screenshot(path=str(shots / "generate.png"), full_page=True)
     for tab, ready in (("Mix", "button:text-is('Mix')"), ("Learn", "button:text-is('Train')"), ("Chat tutor", "textarea"),
                        ("History", "button:text-is('Refresh')"), ("Compare", "table")):
         page.get_by_role("tab", name=tab).click()
         page.locator(f"#{tab.split()[0].lower()}-tab-panel {ready}, [role=tabpanel]:visible {ready}").first.wait_for(
             state="visible")
-        page.screenshot(path=str(SHOTS / f"{tab.split()[0].lower()}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"{tab.split()[0].lower()}.png"), full_page=True)
     page.close()
 
 
-def test_spanish_browser_gets_spanish_labels(browser, server):
+def test_spanish_browser_gets_spanish_labels(browser, server, docs_dir):
+    shots = docs_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     url, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="es-ES")
     page.goto(url)
     page.get_by_role("button", name="Generar", exact=True).wait_for(timeout=30_000)
     assert page.get_by_role("tab", name="Mezclar").count() == 1
-    page.screenshot(path=str(SHOTS / "generate-es.png"), full_page=True)
+    page.screenshot(path=str(shots / "generate-es.png"), full_page=True)
     page.close()
 
 
@@ -56,7 +57,9 @@ LEARN_SECTIONS = (("GAN", "gan"), ("VAE", "vae"), ("RNN / LSTM · Transformer", 
                   ("Diffusion", "diffusion"), ("Pipeline walkthrough", "walkthrough"), ("Architectures", "architectures"))
 
 
-def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server):
+def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server, docs_dir):
+    shots = docs_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     """Each Learn section is screenshotted as a learner first sees it (the shipped run of its defaults); the
     walkthrough runs the mini; then the learner draws two strokes, trains the GAN on them and sees it finish."""
     url, _ = server
@@ -72,7 +75,7 @@ def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(
         elif slug != "architectures":
             panel.locator("img").first.wait_for(state="visible", timeout=30_000)  # the shipped result is on show
             assert panel.get_by_text(re.compile(r"\[[\d.]+ s → [\d.]+ s\]")).count() >= 1
-        page.screenshot(path=str(SHOTS / f"learn-{slug}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"learn-{slug}.png"), full_page=True)
 
     page.get_by_role("tab", name="GAN", exact=True).click()
     panel = page.locator("[role=tabpanel]:visible").last
@@ -93,5 +96,5 @@ def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(
     panel.get_by_role("button", name="Train", exact=True).click()
     # the shipped note says "modes covered"; a run on drawn points ends on a note without it
     panel.get_by_text(re.compile(r"^step 2500/2500 · [\d.]+ s$")).wait_for(timeout=120_000)
-    page.screenshot(path=str(SHOTS / "learn-gan-drawn.png"), full_page=True)
+    page.screenshot(path=str(shots / "learn-gan-drawn.png"), full_page=True)
     page.close()
