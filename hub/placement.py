@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterator
 from hub import catalog
 from hub.settings import Settings
 from hub.types import ProgressEvent
-from hub.work import IMAGE_KINDS, Failure, ImageTask, Output, WorkItem
+from hub.work import Failure, ImageTask, Output, WorkItem
 from hub.worker import Emit, ShouldStop, Worker
 
 log = logging.getLogger(__name__)
-PLACEMENTS = ("thread", "zerogpu", "ray")
 
 
 def consume(stream: Iterator, items: list[WorkItem], emit: Emit, should_stop: ShouldStop,
@@ -155,6 +154,3 @@ def make(settings: Settings, worker: Worker, gpu: Callable | None = None):
         return RayPlacement(settings)
     raise ValueError(f"unknown placement {settings.placement!r}")
 
-
-__all__ = ["PLACEMENTS", "ThreadPlacement", "ZeroGPUPlacement", "consume", "estimate_seconds", "make",
-           "IMAGE_KINDS"]

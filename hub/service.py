@@ -299,8 +299,6 @@ class Hub:
         return self._spec(name, "caption", default)
 
     async def describe(self, req: DescribeRequest) -> DescribeResult:
-        from hub import describe
-
         image = load_image(req.image, self.settings, what="the image to describe")
         spec = self._caption_spec(req.model)
         return await self._answer(WorkItem(new_job_id(), "describe", spec.name, {"image": to_png(image)}), req.origin)

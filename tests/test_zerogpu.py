@@ -1,7 +1,6 @@
 """The zerogpu placement held to ZeroGPU's contract (tests/fakes/zerogpu.py): the worker is a forked process,
 arguments and every yielded value are pickled, a close cancels, a dead worker fails only its own job."""
 
-import asyncio
 import os
 import pickle
 import signal
