@@ -117,13 +117,14 @@ class Jobs:
 
     def _settle(self, work: Work, payload: Payload, out: Output | Failure, was_cancelled: bool):
         """Write what a job came to (files first, then the row) and return what its handle finishes with."""
-        job_id, stored = work.job_id, payload.stored
-        if isinstance(out, Failure) and out.code == "cancelled" or was_cancelled:
-            if self.scheduler.stopping:
-                if stored:
-                    self.store.requeue(job_id)
-                log.info("job %s stopped by the shutdown; it runs again at the next start", job_id)
-                return Cancelled("the server is shutting down; the job runs again when it restarts")
+        job_id, stored, stopping = work.job_id, payload.stored, self.scheduler.stopping
+        stopped = isinstance(out, Failure) and out.code == "cancelled"
+        if stopped and stopping:  # the shutdown stopped it (a job that finished anyway is kept below)
+            if stored:
+                self.store.requeue(job_id)
+            log.info("job %s stopped by the shutdown; it runs again at the next start", job_id)
+            return Cancelled("the server is shutting down; the job runs again when it restarts")
+        if stopped or (was_cancelled and not stopping):  # its owner cancelled it
             if stored:
                 self.store.fail(job_id, "cancelled", "cancelled")
             log.info("job %s cancelled", job_id)
