@@ -23,7 +23,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub.errors import Cancelled, LienzoError, StorageError, from_code
@@ -31,7 +31,7 @@ from hub.scheduler import Again, JobHandle, Scheduler, Work, _as_error
 from hub.settings import Settings
 from hub.store import Store
 from hub.types import ImageResult, Origin, ProgressEvent
-from hub.work import Failure, ImageTask, Output, WorkItem, from_json, to_json, to_pil
+from hub.work import IMAGE_KINDS, Failure, ImageTask, Output, WorkItem, from_json, to_json, to_pil
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # a job that was running when the server died twice is not run a third time
@@ -103,7 +103,7 @@ class Jobs:
 
         def emit(event: ProgressEvent) -> None:
             if isinstance(event.preview, (bytes, bytearray)):
-                event = _with_preview(event, to_pil(event.preview))
+                event = replace(event, preview=to_pil(event.preview))
             report(event)
 
         items = [p.item for p in payloads]
@@ -135,7 +135,7 @@ class Jobs:
             log.info("job %s failed: %s", job_id, out.message)
             return from_code(out.code, out.message)
         try:
-            if payload.item.kind in ("imagine", "mix", "vary", "upscale"):
+            if payload.item.kind in IMAGE_KINDS:
                 record = self.store.finish(job_id, list(out.images), out.grid)
                 result = _image_result(payload.item, record, out)
             else:
@@ -200,12 +200,6 @@ class Jobs:
         if queued:
             log.warning("%d job(s) from a process that stopped were queued again", len(queued))
         return [w.job_id for _, w in queued]
-
-
-def _with_preview(event: ProgressEvent, preview) -> ProgressEvent:
-    from dataclasses import replace
-
-    return replace(event, preview=preview)
 
 
 def _image_result(item: WorkItem, record, out: Output) -> ImageResult:
