@@ -20,10 +20,18 @@ log = logging.getLogger(__name__)
 
 
 def origin(interaction: discord.Interaction, lane: str = "fast", prompt: str | None = None) -> Origin:
-    """Who asked. With `prompt`, also where to answer if the bot restarts before the job ends (kept with the job
-    in the store until it ends: the interaction's id and its 15-minute token, the channel, the user)."""
-    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane,
+    """Who asked, and whether they administer the server. With `prompt`, also where to answer if the bot restarts
+    before the job ends (kept with the job in the store until it ends: the interaction's id and its 15-minute
+    token, the channel, the user)."""
+    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane, admin=is_admin(interaction),
                   reply=None if prompt is None else reply_address(interaction, prompt))
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """Manage Server or Administrator in this guild, as Discord resolved it for this interaction (roles and
+    overwrites included): with no intents the bot caches no roles, so member.guild_permissions would refuse them."""
+    perms = interaction.permissions
+    return interaction.guild_id is not None and (perms.manage_guild or perms.administrator)
 
 
 def reply_address(interaction: discord.Interaction, prompt: str) -> dict:
@@ -167,7 +175,7 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), 
 async def job_prompt(interaction: discord.Interaction, job_id: str) -> str | None:
     """The prompt of a stored job, or None after telling the user why it cannot be used."""
     try:
-        return interaction.client.hub.get_job(job_id).request.get("prompt", "")
+        return interaction.client.hub.get_job(job_id, origin(interaction)).request.get("prompt", "")
     except LienzoError as exc:
         await fail(interaction, str(exc))
         return None
@@ -201,7 +209,7 @@ async def show_single(interaction: discord.Interaction, job_id: str, index: int)
 
     hub = interaction.client.hub
     try:
-        job = hub.get_job(job_id)
+        job = hub.get_job(job_id, origin(interaction))
         if not 0 <= index < len(job.images):
             raise LienzoError(f"job {job_id} has no image {index + 1}")
         file = render.image_file(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)

@@ -14,8 +14,14 @@ def clip(text: str, limit: int = limits.CONTENT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def shown(text: str) -> str:
+    """User text as it may appear in a message: markdown and mentions escaped (@everyone, <@&role> stay text
+    even where allowed_mentions would let them ping)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
 def headline(prompt: str, user_id: int, tail: str) -> str:
-    return clip(f"**{discord.utils.escape_markdown(prompt)}** - <@{user_id}> {tail}")
+    return clip(f"**{shown(prompt)}** - <@{user_id}> {tail}")
 
 
 def progress_text(prompt: str, user_id: int, stage: str, step: int, total: int, position: int | None) -> str:

@@ -5,6 +5,22 @@ Front ends show `str(error)` as it is (gr.Error, an ephemeral Discord reply, a C
 
 from __future__ import annotations
 
+import unicodedata
+
+ECHO_LIMIT = 60
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A value the user typed, quoted for a message: cut to `limit` characters, with no control characters,
+    lone surrogates or other invisible code points, and never a Python repr."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit * 4:
+        text = text[: limit * 4]
+    clean = "".join("\ufffd" if unicodedata.category(ch) in ("Cs", "Cc", "Cf", "Co", "Cn") else ch for ch in text)
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    return f"“{clean}”"
+
 
 class LienzoError(Exception):
     """Base class of every error the core raises on purpose."""
@@ -28,7 +44,7 @@ class PromptError(InvalidRequest):
         if value is None:
             super().__init__(f"{flag}: {allowed}")
         else:
-            super().__init__(f"{flag} {value!r} is not valid: {allowed}")
+            super().__init__(f"{flag} {shown(value)} is not valid: {allowed}")
 
 
 class ImageError(InvalidRequest):
@@ -73,7 +89,8 @@ class JobNotFound(LienzoError, LookupError):
 
     def __init__(self, job_id: str):
         self.job_id = job_id
-        super().__init__(f"no job with id {job_id!r}")
+        super().__init__(f"no job with id {shown(job_id, 24)} that you can open (check the id; jobs of other people "
+                         "can be opened only when they share them)")
 
 
 class Forbidden(LienzoError):

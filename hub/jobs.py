@@ -76,8 +76,9 @@ class Jobs:
 
     def _create(self, item: WorkItem, origin: Origin, record: dict) -> None:
         try:
+            shared = self.settings.share == "public" if origin.share is None else origin.share
             self.store.create(job_id=item.job_id, user=origin.user, surface=origin.surface, lane=origin.lane,
-                              work=to_json(item), reply=origin.reply, **record)
+                              work=to_json(item), reply=origin.reply, shared=shared, **record)
         except (sqlite3.Error, OSError) as exc:
             log.error("job %s: the row could not be written", item.job_id, exc_info=exc)
             raise StorageError("the job could not be saved (the server's storage is full or failing), so it was not "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from hub.errors import PromptError
@@ -62,12 +63,23 @@ def normalise(text: str) -> str:
     return _DASH.sub("--", text)
 
 
+def check_text(what: str, text: object, limit: int = 6000) -> str:
+    """A text field as typed, refused in words when it is not text a model can read: not a string, longer than
+    `limit`, or holding control characters (NUL ...) or half of a surrogate pair (a broken emoji)."""
+    if not isinstance(text, str):
+        raise PromptError(what, None, "must be text")
+    if len(text) > limit:
+        raise PromptError(what, None, f"is {len(text):,} characters long; at most {limit:,} characters")
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cs" or (cat == "Cc" and ch not in "\t\n\r"):
+            raise PromptError(what, None, f"contains a character that is not text (U+{ord(ch):04X}: a control "
+                              "character or half of a broken emoji); remove it and try again")
+    return text
+
+
 def parse(prompt: str) -> ParsedPrompt:
-    if not isinstance(prompt, str):
-        raise PromptError("prompt", repr(type(prompt).__name__), "the prompt must be text")
-    text = normalise(prompt).strip()
-    if len(text) > 6000:
-        raise PromptError("prompt", f"{len(text)} characters", "at most 6000 characters")
+    text = normalise(check_text("prompt", prompt)).strip()
 
     urls, text = _take_urls(text)
     body, flags = _split_flags(text)
@@ -179,6 +191,8 @@ def _no_value(name: str, raw: str) -> None:
 
 
 def _number(flag: str, raw: str, low: float, high: float, allowed: str) -> float:
+    if len(raw) > 32:
+        raise PromptError(flag, raw, allowed)
     try:
         value = float(raw)
     except ValueError:
@@ -190,7 +204,7 @@ def _number(flag: str, raw: str, low: float, high: float, allowed: str) -> float
 
 def _integer(flag: str, raw: str, low: int, high: int) -> int:
     allowed = f"a whole number from {low} to {high}"
-    if not re.fullmatch(r"\d+", raw or ""):
+    if not re.fullmatch(r"[0-9]{1,%d}" % len(str(high)), raw or ""):
         raise PromptError(flag, raw or None, allowed if raw else f"needs a value: {allowed}")
     value = int(raw)
     if not low <= value <= high:

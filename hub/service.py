@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from hub import catalog, placement, prompt
-from hub.errors import CapabilityError, Forbidden, InvalidRequest, ModelUnavailable
+from hub.errors import CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable
 from hub.images import fetch_image, load_image
 from hub.jobs import Jobs
 from hub.loading import Loader
@@ -35,6 +35,17 @@ MAX_IMAGES = 4
 
 def _default(value, default):
     return default if value is None else value
+
+
+def _whole(name: str, value, allowed: str = "") -> int:
+    """An integer field, or InvalidRequest naming it (an API caller may send any JSON)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise InvalidRequest(f"{name} must be a whole number")
+    if value.bit_length() > 62:  # also keeps a 5,000-digit number out of the messages below
+        raise InvalidRequest(f"{name} is far too large a number" + (f"; allowed: {allowed}" if allowed else ""))
+    return value
 
 
 class Hub:
@@ -118,9 +129,11 @@ class Hub:
         if req.parse_flags:
             parsed = prompt.parse(req.prompt)
         else:
+            prompt.check_text("prompt", req.prompt)
             if not req.prompt.strip():
                 raise InvalidRequest("the prompt is empty; write what to draw")
             parsed = prompt.ParsedPrompt(text=req.prompt.strip(), parts=((req.prompt.strip(), 1.0),))
+        prompt.check_text("negative prompt", req.negative_prompt)
         images = [await self._fetch(u) for u in parsed.image_urls]
         images += [load_image(im, self.settings, what=f"image prompt {i + 1}") for i, im in enumerate(req.images)]
         needs_mix = bool(images) or parsed.is_multi
@@ -158,6 +171,7 @@ class Hub:
             if not -10 <= item.weight <= 10:
                 raise InvalidRequest(f"mix item {i + 1} has weight {item.weight}; weights go from -10 to 10")
             if item.text is not None:
+                prompt.check_text(f"mix item {i + 1}", item.text)
                 if not item.text.strip():
                     raise InvalidRequest(f"mix item {i + 1} is an empty text")
                 parts.append((item.text.strip(), float(item.weight)))
@@ -165,6 +179,7 @@ class Hub:
                 images.append((load_image(item.image, self.settings, what=f"mix image {i + 1}"), float(item.weight)))
         if sum(w for _, w in parts) + sum(w for _, w in images) <= 0:
             raise InvalidRequest("the mix weights must add up to more than 0")
+        prompt.check_text("negative prompt", req.negative_prompt)
         spec = self._spec(req.model, "mix")
         d = spec.defaults
         width, height = self._size(spec, req.width, req.height, None)
@@ -181,7 +196,7 @@ class Hub:
         return self._submit(spec, "mix", task, label.strip(" +"), req.origin, grid=req.num_images > 1)
 
     async def vary(self, req: VaryRequest) -> JobHandle:
-        source, spec, image = self._source(req.job_id, req.index, "variation")
+        source, spec, image = self._source(req.job_id, req.index, "variation", req.origin)
         d = spec.defaults
         subtle = req.strength == "subtle"
         if req.strength not in ("subtle", "strong"):
@@ -197,7 +212,7 @@ class Hub:
                             parent=(source.id, req.index), extra={"strength": req.strength})
 
     async def upscale(self, req: UpscaleRequest) -> JobHandle:
-        source, spec, image = self._source(req.job_id, req.index, "img2img")
+        source, spec, image = self._source(req.job_id, req.index, "img2img", req.origin)
         d = spec.defaults
         if req.factor not in (2, 4):
             raise InvalidRequest(f"upscale factor {req.factor} is not valid: 2 or 4")
@@ -215,8 +230,10 @@ class Hub:
         return self._submit(spec, "upscale", task, source.request.get("prompt", ""), req.origin, grid=False,
                             parent=(source.id, req.index), extra={"factor": req.factor})
 
-    def _source(self, job_id: str, index: int, capability: str) -> tuple[JobRecord, catalog.ModelSpec, Any]:
-        source = self.store.get(job_id)
+    def _source(self, job_id: str, index: int, capability: str, viewer: Origin) -> tuple[JobRecord, catalog.ModelSpec,
+                                                                                          Any]:
+        source = self._open(job_id, viewer)
+        job_id = source.id
         if source.status != "done" or not source.images:
             raise InvalidRequest(f"job {job_id} has no finished images (status: {source.status})")
         if not 0 <= index < len(source.images):
@@ -244,10 +261,11 @@ class Hub:
     # --- resolving defaults and limits ------------------------------------------------------
     @staticmethod
     def _seeds(seed: int | None, n: int) -> list[int]:
-        if not 1 <= n <= MAX_IMAGES:
+        if not 1 <= _whole("num_images", n) <= MAX_IMAGES:
             raise InvalidRequest(f"num_images {n} is not valid: 1 to {MAX_IMAGES}")
         if seed is None:
             seed = secrets.randbelow(SEED_MOD)
+        seed = _whole("seed", seed, f"0 to {SEED_MOD - 1}")
         if not 0 <= seed < SEED_MOD:
             raise InvalidRequest(f"seed {seed} is not valid: 0 to {SEED_MOD - 1}")
         return [(seed + i) % SEED_MOD for i in range(n)]
@@ -257,7 +275,7 @@ class Hub:
         m = d.size_multiple
         if aspect is not None:
             return prompt.size_for_aspect(aspect, max(d.width, d.height), m, d.max_side)
-        width, height = _default(width, d.width), _default(height, d.height)
+        width, height = _whole("width", _default(width, d.width)), _whole("height", _default(height, d.height))
         for name, v in (("width", width), ("height", height)):
             if not d.min_side <= v <= d.max_side:
                 raise InvalidRequest(f"{name} {v} is out of range for {spec.name}: {d.min_side} to {d.max_side} "
@@ -269,15 +287,15 @@ class Hub:
         d = spec.defaults
         if quality is not None:
             steps = prompt.steps_for_quality(quality, steps)
-        if not 1 <= steps <= d.max_steps:
+        if not 1 <= _whole("num_inference_steps", steps) <= d.max_steps:
             raise InvalidRequest(f"num_inference_steps {steps} is out of range for {spec.name}: 1 to {d.max_steps}")
         return steps
 
     @staticmethod
     def _prior_steps(spec, steps: int | None) -> int:
-        steps = spec.defaults.prior_num_inference_steps if steps is None else steps
-        if not 1 <= steps <= 100:
-            raise InvalidRequest(f"prior_num_inference_steps {steps} is out of range: 1 to 100")
+        steps = spec.defaults.prior_num_inference_steps if steps is None else _whole("prior_num_inference_steps", steps)
+        if not 2 <= steps <= 100:  # the prior's scheduler divides by steps - 1
+            raise InvalidRequest(f"prior_num_inference_steps {steps} is out of range: 2 to 100")
         return steps
 
     @staticmethod
@@ -287,7 +305,7 @@ class Hub:
         if value is None:
             return d.prior_guidance_scale if prior else d.guidance_scale
         high = 20.0 if prior else d.max_guidance
-        if not 0 <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
             raise InvalidRequest(f"{name} {value} is out of range for {spec.name}: 0 to {high:g}")
         return float(value)
 
@@ -342,7 +360,7 @@ class Hub:
 
     async def walkthrough(self, req: WalkthroughRequest) -> WalkthroughResult:
         """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it."""
-        if not req.prompt.strip():
+        if not prompt.check_text("prompt", req.prompt).strip():
             raise InvalidRequest("the prompt is empty; write what to draw")
         if not 1 <= req.show_every <= 50:
             raise InvalidRequest(f"show_every {req.show_every} is out of range: 1 to 50")
@@ -359,7 +377,7 @@ class Hub:
         return await self._answer(item, req.origin)
 
     async def expand(self, req: ExpandRequest) -> JobHandle:
-        if not req.prompt.strip():
+        if not prompt.check_text("prompt", req.prompt).strip():
             raise InvalidRequest("the prompt to expand is empty")
         if not 1 <= req.max_new_tokens <= 200:
             raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 200")
@@ -367,8 +385,10 @@ class Hub:
         return self._submit_text(spec, "expand", req, req.origin, {"prompt": req.prompt})
 
     async def chat(self, req: ChatRequest) -> JobHandle:
-        if not req.messages or not req.messages[-1].content.strip():
+        if not req.messages or not prompt.check_text("message", req.messages[-1].content, 20000).strip():
             raise InvalidRequest("the message is empty")
+        for m in req.messages:
+            prompt.check_text("message", m.content, 20000)
         if not 1 <= req.max_new_tokens <= 2048:
             raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 2048")
         spec = self._spec(req.model, "chat", self.chat_model or self.default_text_model)
@@ -384,17 +404,41 @@ class Hub:
         return self.jobs.submit(item, origin, dict(kind=kind, model=spec.name, request=request))
 
     # --- jobs ---------------------------------------------------------------------------------
-    def get_job(self, job_id: str) -> JobRecord:
-        return self.store.get(job_id)
+    def get_job(self, job_id: str, viewer: Origin | None = None) -> JobRecord:
+        """A stored job, if `viewer` may see it: its owner, an admin, or anyone when the job is shared.
+        viewer None: the host itself (the CLI, tests), which sees every job."""
+        return self._open(job_id, viewer)
+
+    def _open(self, job_id: str, viewer: Origin | None, manage: bool = False) -> JobRecord:
+        """The job `viewer` may open (manage: cancel or change its sharing, which only its owner or an admin may).
+        Someone else's private job answers exactly like a job that does not exist: ids reveal nothing."""
+        job_id = job_id.strip() if isinstance(job_id, str) else ""
+        if not job_id:
+            raise InvalidRequest("no job id given: paste the id of one of your jobs (History lists them)")
+        if len(job_id) > 40 or not job_id.isascii() or not job_id.isalnum():
+            raise JobNotFound(job_id)
+        record = self.store.get(job_id)
+        if viewer is None or viewer.admin or record.user == viewer.user:
+            return record
+        if record.shared and not manage:
+            return record
+        if record.shared:
+            raise Forbidden(f"job {job_id} is shared with you, but only its owner (or an admin) can change it")
+        raise JobNotFound(job_id)
 
     def list_jobs(self, user: str | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
         return self.store.list(user=user, limit=limit, offset=offset)
 
-    def cancel(self, job_id: str, user: str | None = None, admin: bool = False) -> bool:
-        record = self.store.get(job_id)
-        if not admin and user is not None and record.user != user:
-            raise Forbidden("only the job's owner (or an admin) can cancel it")
-        return self.jobs.cancel(job_id)
+    def cancel(self, job_id: str, viewer: Origin | None = None) -> bool:
+        """Cancel a queued or running job (its owner or an admin); False when it had already ended."""
+        record = self._open(job_id, viewer, manage=True)
+        return self.jobs.cancel(record.id)
+
+    def share(self, job_id: str, shared: bool, viewer: Origin | None = None) -> JobRecord:
+        """Share a job (anyone with its id may view, reuse and vary it) or make it private again: owner or admin."""
+        record = self._open(job_id, viewer, manage=True)
+        self.store.set_shared(record.id, shared)
+        return self.store.get(record.id)
 
     def waiting(self) -> int:
         """Jobs waiting in the queue, all users together."""

@@ -17,6 +17,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 PLACEMENTS = ("thread", "zerogpu", "ray")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 OFFLOAD = ("auto", "none", "model", "sequential")
+SHARES = ("private", "public")
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +42,13 @@ class Settings:
     allowed_image_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
+    image_fetch_seconds: float = 15.0  # an image URL's whole download, connection included
+    # TESTS ONLY: origins (scheme://host:port) that image URLs may use although they are plain http, on another port
+    # or on a loopback/private address. Production leaves it empty: https on 443, public addresses only.
+    image_test_origins: tuple[str, ...] = ()
+    share: str = "private"  # new jobs are private (owner only) or public (anyone with the job id); the Space: public
+    # signs the web hub's browser ids; None: a random key kept in <data_dir>/secret.key (0600). Never logged.
+    secret_key: str | None = field(default=None, repr=False)
     blocked_words: tuple[str, ...] = ()  # prompts with these words are refused outside NSFW channels (bot)
     mini_weights: Path | None = None  # a `lienzo train-mini --out` folder to run as `mini`; None: the bundled one
     # where batches run (hub/placement.py): thread (this process) | zerogpu (spaces.GPU calls) | ray (Ray Serve)
@@ -92,6 +100,12 @@ class Settings:
                           ("max_image_bytes", 1024), ("max_image_pixels", 64 * 64)):
             if getattr(self, name) < low:
                 raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
+        if self.share not in SHARES:
+            raise ConfigError(f"LIENZO_SHARE {self.share!r} is not valid: use one of {', '.join(SHARES)}")
+        if not 0.5 <= self.image_fetch_seconds <= 300:
+            raise ConfigError(f"LIENZO_IMAGE_FETCH_SECONDS must be between 0.5 and 300, got {self.image_fetch_seconds}")
+        if self.secret_key is not None and len(self.secret_key) < 16:
+            raise ConfigError("LIENZO_SECRET_KEY must be at least 16 characters long")
         if self.placement not in PLACEMENTS:
             raise ConfigError(f"LIENZO_PLACEMENT {self.placement!r} is not valid: use one of {', '.join(PLACEMENTS)}")
         for name, low in (("gpu_duration", 5), ("ray_replicas", 1)):
@@ -111,7 +125,7 @@ class Settings:
 
 _INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels",
          "gpu_duration", "ray_replicas", "ray_min_replicas"}
-_FLOATS = {"ray_gpus", "ray_cpus"}
+_FLOATS = {"ray_gpus", "ray_cpus", "image_fetch_seconds"}
 
 
 def _parse(key: str, name: str, raw: str) -> object:
@@ -138,6 +152,8 @@ def _parse(key: str, name: str, raw: str) -> object:
         return Path(raw).expanduser()
     if name == "blocked_words":
         return tuple(w.strip().lower() for w in raw.split(",") if w.strip())
+    if name == "image_test_origins":
+        return tuple(o.strip().lower().rstrip("/") for o in raw.split(",") if o.strip())
     if name == "allowed_image_hosts":
         return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
     return raw

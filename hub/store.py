@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 """
 # added after the first release: (column, declaration); opened stores gain them in place
 _COLUMNS = (("owner", "TEXT"), ("attempts", "INTEGER NOT NULL DEFAULT 0"), ("work", "TEXT"), ("reply", "TEXT"),
-            ("lane", "TEXT NOT NULL DEFAULT 'fast'"))
+            ("lane", "TEXT NOT NULL DEFAULT 'fast'"), ("shared", "INTEGER NOT NULL DEFAULT 0"))
 ACTIVE = ("queued", "running")
 
 
@@ -129,18 +129,21 @@ class Store:
     def create(self, *, kind: str, user: str, surface: str, model: str, request: dict, seeds: list[int] = (),
                width: int = 0, height: int = 0, parent_id: str | None = None, parent_index: int | None = None,
                job_id: str | None = None, work: str | None = None, reply: dict | None = None,
-               lane: str = "fast") -> JobRecord:
+               lane: str = "fast", shared: bool = False) -> JobRecord:
         """A new queued row owned by this process. `work` is the job's WorkItem as JSON (hub.work.to_json), so
         the job can run again after a crash; `reply` says where a front end would deliver its result."""
         job_id = job_id or new_job_id()
         self._exec(
             "INSERT INTO jobs (id, user, surface, kind, model, request, seeds, status, created_at, width, height,"
-            " parent_id, parent_index, owner, work, reply, lane) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?)",
+            " parent_id, parent_index, owner, work, reply, lane, shared) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?)",
             (job_id, user, surface, kind, model, json.dumps(request, ensure_ascii=False, default=str),
              json.dumps(list(seeds)), _now(), width, height, parent_id, parent_index, self.owner, work,
-             json.dumps(reply) if reply else None, lane))
+             json.dumps(reply) if reply else None, lane, int(bool(shared))))
         return self.get(job_id)
+
+    def set_shared(self, job_id: str, shared: bool) -> None:
+        self._exec("UPDATE jobs SET shared=? WHERE id=?", (int(bool(shared)), job_id))
 
     def mark_running(self, job_id: str) -> None:
         self._exec("UPDATE jobs SET status='running', started_at=?, attempts=attempts+1 WHERE id=? AND status='queued'",
@@ -180,9 +183,6 @@ class Store:
             gone += 1
         return gone
 
-    def set_seeds(self, job_id: str, seeds: list[int]) -> None:
-        self._exec("UPDATE jobs SET seeds=? WHERE id=?", (json.dumps(list(seeds)), job_id))
-
     @staticmethod
     def _write(path: Path, data: bytes) -> Path:
         tmp = path.with_suffix(".png.tmp")
@@ -213,7 +213,9 @@ class Store:
     def image(self, job_id: str, index: int) -> Image.Image:
         rec = self.get(job_id)
         if rec.status != "done" or not rec.images:
-            raise JobNotFound(f"{job_id} (it has no finished images: status {rec.status})")
+            from hub.errors import InvalidRequest
+
+            raise InvalidRequest(f"job {job_id} has no finished images (status: {rec.status})")
         if not 0 <= index < len(rec.images):
             from hub.errors import InvalidRequest
 
@@ -231,7 +233,7 @@ class Store:
             error=row["error"], images=tuple(self.data_dir / p for p in json.loads(row["images"])),
             grid=self.data_dir / row["grid"] if row["grid"] else None, parent_id=row["parent_id"],
             parent_index=row["parent_index"], width=row["width"], height=row["height"], attempts=row["attempts"],
-            lane=row["lane"])
+            lane=row["lane"], shared=bool(row["shared"]))
 
     def saved_work(self, job_id: str) -> tuple[str | None, dict | None]:
         """(the job's WorkItem JSON, its reply address): what running it again after a restart needs."""

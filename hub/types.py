@@ -33,6 +33,11 @@ class Origin:
     # where to deliver the result if the server restarts before the job ends (plain JSON; e.g. a Discord
     # interaction's application id, token and channel); kept with the job until it ends
     reply: Any = None
+    # a server admin (Discord: the Administrator permission; the host's own CLI): may open, cancel and share any job
+    admin: bool = False
+    # whether the jobs this request makes are shared (anyone with the job id can view, reuse and vary them);
+    # None: the server's default (LIENZO_SHARE)
+    share: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,7 @@ class JobRecord:
     height: int = 0
     attempts: int = 0  # how many times it started running (a crash mid-job makes it run again, once)
     lane: str = "fast"
+    shared: bool = False  # anyone with its id may view, reuse and vary it; only its owner (or an admin) manages it
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def test_files_and_rows_agree_after_a_cancel_while_queued(settings):
             first = await hub.imagine(quick("a"))
             second = await hub.imagine(quick("b"))
             await asyncio.to_thread(gate.entered.wait, 30)
-            assert hub.cancel(second.job_id, user="b")
+            assert hub.cancel(second.job_id, Origin("b"))
             gate.release.set()
             await first.result()
             return hub.get_job(second.job_id)

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import run
-from hub.errors import ImageError, InvalidRequest, ModelUnavailable, PromptError, QueueFull, UserLimit
+from hub.errors import (Forbidden, ImageError, InvalidRequest, JobNotFound, ModelUnavailable, PromptError, QueueFull,
+                        UserLimit)
 from hub.pnginfo import read_parameters
 from hub.service import Hub
 from hub.store import Store
@@ -185,9 +186,12 @@ def test_cancel_and_restart_recovery(settings):
     async def body(hub):
         running = await hub.imagine(fast(origin=Origin("a")))
         queued = await hub.imagine(fast(origin=Origin("b")))
-        assert hub.cancel(queued.job_id, user="b")
-        with pytest.raises(Exception, match="only the job's owner"):
-            hub.cancel(running.job_id, user="b")
+        assert hub.cancel(queued.job_id, Origin("b"))
+        with pytest.raises(JobNotFound, match="no job with id"):  # someone else's private job: as if none
+            hub.cancel(running.job_id, Origin("b"))
+        hub.share(running.job_id, True, Origin("a"))
+        with pytest.raises(Forbidden, match="only its owner"):  # shared: visible, but not theirs to cancel
+            hub.cancel(running.job_id, Origin("b"))
         await running.result()
         return queued.job_id
 

@@ -29,7 +29,7 @@ class Info(commands.Cog):
         waiting = [j for j in recent if j.status in ("queued", "running")]
         lines = [f"**Queued or running:** {len(waiting)} (limit {hub.settings.user_max_jobs})",
                  f"**Queue:** {hub.waiting()} waiting in all"]
-        lines += [f"`{j.id}` {j.kind} · {j.status} · {discord.utils.escape_markdown(j.request.get('prompt', ''))[:60]}"
+        lines += [f"`{j.id}` {j.kind} · {j.status} · {render.shown(j.request.get('prompt', '')[:60])}"
                   for j in recent]
         await interaction.response.send_message(render.clip("\n".join(lines)), ephemeral=True)
 
@@ -40,7 +40,7 @@ class Info(commands.Cog):
         from bots.buttons import grid_view, single_view
 
         try:
-            job = self.bot.hub.get_job(job_id.strip())
+            job = self.bot.hub.get_job(job_id.strip(), jobs.origin(interaction))
             if job.status != "done":
                 raise LienzoError(f"job {job.id} is {job.status}")
         except LienzoError as exc:
@@ -59,12 +59,8 @@ class Info(commands.Cog):
     @app_commands.describe(job_id="The job to cancel (yours, unless you manage the server)")
     async def cancel(self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]):
         """Cancel a queued or running job."""
-        # the permissions Discord resolved for this interaction (roles, overwrites, administrator): with no intents
-        # the bot has no role cache, so member.guild_permissions would refuse every admin
-        perms = interaction.permissions
-        admin = interaction.guild_id is not None and (perms.manage_guild or perms.administrator)
         try:
-            done = self.bot.hub.cancel(job_id.strip(), user=jobs.origin(interaction).user, admin=admin)
+            done = self.bot.hub.cancel(job_id.strip(), jobs.origin(interaction))
         except LienzoError as exc:
             await jobs.fail(interaction, str(exc))
             return
