@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
+
 import discord
 from discord.ext import commands
 
@@ -29,6 +31,9 @@ class LienzoBot(commands.Bot):
         self.prefs = None if hub is None else Prefs(hub.settings.data_dir)
 
     async def setup_hook(self) -> None:
+        # attachments are downloaded with our own session: capped reads and one deadline (bots/media.py)
+        self.cdn = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.hub.settings.image_fetch_seconds
+                                                                       if self.hub is not None else 15))
         if self.hub is not None:
             await self.hub.start()  # the queue on this loop; jobs a dead server left run again
             from bots.jobs import resume
@@ -46,6 +51,8 @@ class LienzoBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
+        if getattr(self, "cdn", None) is not None:
+            await self.cdn.close()
         if self.prefs is not None:
             self.prefs.close()
 

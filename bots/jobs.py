@@ -12,7 +12,7 @@ import time
 
 import discord
 
-from bots import limits, render
+from bots import limits, media, render
 from hub.errors import LienzoError
 from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
 
@@ -150,7 +150,9 @@ def blocked(interaction: discord.Interaction, prompt: str) -> str | None:
     return next((w for w in words if re.search(rf"\b{re.escape(w)}\b", text)), None)
 
 
-async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), lane: str = "fast") -> None:
+async def run_imagine(interaction: discord.Interaction, prompt: str, attachments=(), lane: str = "fast") -> None:
+    """attachments: (discord.Attachment, what) pairs already checked by bots.media.check; downloaded after the
+    interaction is deferred."""
     from bots.prefs import apply
     from hub import prompt as grammar
 
@@ -167,9 +169,13 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, images=(), 
         await fail(interaction, str(exc))
         return
     hub = bot.hub
-    req = ImagineRequest(prompt, model=prefs.get("model"), images=tuple(images), preview=True,
-                         origin=origin(interaction, lane, prompt))
-    await start(interaction, hub.imagine(req), prompt)
+
+    async def submit():
+        images = await media.download_all(bot.cdn, list(attachments), hub.settings) if attachments else []
+        return await hub.imagine(ImagineRequest(prompt, model=prefs.get("model"), images=tuple(images), preview=True,
+                                                origin=origin(interaction, lane, prompt)))
+
+    await start(interaction, submit(), prompt)
 
 
 async def job_prompt(interaction: discord.Interaction, job_id: str) -> str | None:

@@ -6,6 +6,7 @@ import contextlib
 
 import gradio as gr
 
+from demos import identity
 from demos.i18n import STRINGS, lessons
 from demos.tabs import chat, compare, explainer, generate, history, mix
 from hub.explainer import TEXTS
@@ -52,10 +53,16 @@ def lifespan(hub):
 
 
 def serving_options(hub, i18n) -> dict:
-    """What every launch needs: translations, the Hub started with the server, and leave to serve the job store's
-    images (Gradio serves only the working and temp directories unless told; the store lives in LIENZO_DATA_DIR)."""
-    return {"i18n": i18n, "allowed_paths": [str(hub.settings.data_dir / "images")], "show_error": True,
-            "app_kwargs": {"lifespan": lifespan(hub)}}
+    """What every launch needs: translations, the Hub started with the server, signed visitor ids
+    (demos/identity.py) and the upload limit, enforced while the upload streams in, before anything is decoded.
+    No allowed_paths: nothing of LIENZO_DATA_DIR is served (the job database, other users' images); results
+    reach their requester as copies under unguessable names (demos.common.served)."""
+    from starlette.middleware import Middleware
+
+    signer = identity.Signer(hub.secret_key())
+    return {"i18n": i18n, "show_error": True, "max_file_size": hub.settings.max_image_bytes,
+            "app_kwargs": {"lifespan": lifespan(hub), "middleware": [Middleware(identity.IdentityMiddleware,
+                                                                                 signer=signer)]}}
 
 
 def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, mcp: bool = False,
@@ -71,11 +78,16 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
     """The web hub and the Discord bot in one process, on one event loop, sharing one Hub:
     one copy of the weights, one queue, round-robin across web and Discord users."""
     import asyncio
+    import logging
 
+    import aiohttp
+    import discord
     import uvicorn
     from fastapi import FastAPI
 
     from bots.app import LienzoBot
+
+    log = logging.getLogger("lienzo.serve")
 
     class Server(uvicorn.Server):
         """uvicorn's server, with an event set once it listens."""
@@ -95,14 +107,33 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
     await hub.start()
     bot = LienzoBot(hub, guild_id=guild_id)
     web = asyncio.create_task(server.serve(), name="lienzo-web")
-    try:
-        await bot.login(token)
+
+    async def keep_bot_up():
+        """Log in (retrying with backoff while Discord cannot be reached: the web hub stays up meanwhile), then
+        hold the gateway. A token Discord refuses is said once; the web hub goes on without the bot."""
+        delay = 2.0
+        while True:
+            try:
+                await bot.login(token)
+                break
+            except discord.LoginFailure:
+                log.error("Discord refused DISCORD_TOKEN (wrong, reset or revoked): the web hub runs without the bot")
+                return
+            except (OSError, aiohttp.ClientError, discord.HTTPException) as exc:
+                log.warning("Discord cannot be reached (%s); trying again in %.0f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)  # a retry's backoff, not a wait for something to happen
+                delay = min(delay * 2, 300.0)
         await server.listening.wait()
         if ready is not None:
             ready(bot, server)
-        # gateway=False: tests inject interactions themselves and have no gateway to connect to
-        await asyncio.gather(web, bot.connect()) if gateway else await web
+        if gateway:  # gateway=False: tests inject interactions themselves and have no gateway to connect to
+            await bot.connect()
+
+    discord_side = asyncio.create_task(keep_bot_up(), name="lienzo-discord")
+    try:
+        await web
     finally:
         server.should_exit = True
+        discord_side.cancel()
         await bot.close()
-        await asyncio.gather(web, return_exceptions=True)
+        await asyncio.gather(web, discord_side, return_exceptions=True)

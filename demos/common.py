@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import gradio as gr
 
+from demos import identity
 from hub.errors import LienzoError
 from hub.types import Origin
 
@@ -15,11 +23,46 @@ HUB_QUEUE = {"concurrency_limit": None}
 
 
 def origin(request: gr.Request | None) -> Origin:
-    """Each browser session is one user for fairness and history (a logged-in name when there is one)."""
-    if request is None:
-        return Origin(user="web:anonymous", surface="web")
-    name = getattr(request, "username", None) or request.session_hash or "anonymous"
-    return Origin(user=f"web:{name}", surface="web")
+    """Who is asking, for fairness, ownership and history: the logged-in name (Gradio auth, Hugging Face OAuth),
+    else the visitor id the server signed (demos/identity.py), never anything the client picked."""
+    name = getattr(request, "username", None) if request is not None else None
+    if name:
+        return Origin(user=f"web:user:{name}", surface="web")
+    uid = identity.visitor(request) if request is not None else None
+    return Origin(user=f"web:{uid}" if uid else "web:anonymous", surface="web")
+
+
+def served(path) -> str:
+    """A stored image, handed to Gradio so that it serves a copy under a name nobody can guess.
+
+    The job store's folder is never served (no `allowed_paths`): Gradio copies what a handler returns into its
+    cache under a random per-process hash, and only the one who was answered learns that URL. Gradio copies
+    only from its working, temp and allowed folders, so the file is first linked into a staging folder there."""
+    src = Path(path)
+    stage = Path(tempfile.gettempdir()) / f"lienzo-out-{os.getpid()}"
+    stage.mkdir(mode=0o700, exist_ok=True)
+    _sweep(stage)
+    dest = stage / f"{secrets.token_hex(8)}-{src.name}"
+    try:
+        os.link(src, dest)
+    except OSError:  # another file system
+        shutil.copyfile(src, dest)
+    return str(dest)
+
+
+_swept = [0.0]
+
+
+def _sweep(stage: Path, age: float = 600.0) -> None:
+    """Staged links older than `age` seconds go (Gradio has copied them long since)."""
+    now = time.time()
+    if now - _swept[0] < 60:
+        return
+    _swept[0] = now
+    for f in stage.iterdir():
+        with contextlib.suppress(OSError):
+            if now - f.stat().st_mtime > age:
+                f.unlink()
 
 
 def current_origin() -> Origin:
@@ -28,6 +71,27 @@ def current_origin() -> Origin:
     from gradio.context import LocalContext
 
     return origin(LocalContext.request.get(None))
+
+
+class ImageFile(gr.Image):
+    """An image input handed to the handler as its uploaded file's path, unopened.
+
+    gr.Image(type="pil") decodes every upload before the handler runs, so a 236 KB PNG of 9000x9000 pixels would
+    cost 600 MiB first, and an unreadable file fails inside Gradio with a temp path in its message. This one only
+    passes the path on: the Hub checks the file's size and the pixel count in its header before decoding
+    anything, and answers a bad file in words. The browser draws it as Gradio's own Image component."""
+
+    is_template = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, type="filepath", image_mode=None, format="png", **kwargs)
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):  # an API caller sent base64 inline
+            raise gr.Error("send the image as a file (gradio_client: handle_file(path)), not as inline base64")
+        return payload.path
 
 
 async def follow(job, progress: gr.Progress):
@@ -69,8 +133,8 @@ async def start(coro):
 
 
 def gallery_items(result) -> list[tuple[str, str]]:
-    items = [(str(result.grid), "grid")] if result.grid else []
-    return items + [(str(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
+    items = [(served(result.grid), "grid")] if result.grid else []
+    return items + [(served(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
 
 
 def details(result) -> str:

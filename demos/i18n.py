@@ -15,7 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "mix_intro": "Mix up to 5 texts and images with weights: Kandinsky adds up their CLIP image embeddings.",
         "preset": "Preset", "slot_text": "Text", "slot_image": "Image", "weight": "Weight", "mix": "Mix",
         "weights_used": "Weights used", "describe": "Describe this image", "describe_out": "Candidate prompts",
-        "history_intro": "Your past jobs in this browser session.", "refresh": "Refresh", "jobs": "Jobs",
+        "history_intro": "Your past jobs in this browser. They are yours alone unless you share one: anyone with a "
+        "shared job's id can open, reuse and vary it.", "shared": "Shared", "share": "Save sharing", "refresh": "Refresh", "jobs": "Jobs",
         "reuse": "Reuse these settings", "job_id": "Job id", "pnginfo": "PNG info: drop a PNG made by Lienzo, "
         "AUTOMATIC1111 or another tool", "png_file": "PNG file", "parameters": "Parameters",
         "send_to_generate": "Send to Generate", "language": "Language",
@@ -80,7 +81,9 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "mix_intro": "Mezcla hasta 5 textos e imágenes con pesos: Kandinsky suma sus embeddings de imagen CLIP.",
         "preset": "Preajuste", "slot_text": "Texto", "slot_image": "Imagen", "weight": "Peso", "mix": "Mezclar",
         "weights_used": "Pesos usados", "describe": "Describir esta imagen", "describe_out": "Prompts candidatos",
-        "history_intro": "Tus trabajos anteriores en esta sesión del navegador.", "refresh": "Actualizar",
+        "history_intro": "Tus trabajos anteriores en este navegador. Son solo tuyos salvo que compartas uno: quien "
+        "tenga el id de un trabajo compartido puede abrirlo, reutilizarlo y variarlo.", "shared": "Compartido",
+        "share": "Guardar si se comparte", "refresh": "Actualizar",
         "jobs": "Trabajos", "reuse": "Reutilizar estos ajustes", "job_id": "Id del trabajo",
         "pnginfo": "Info PNG: suelta un PNG hecho con Lienzo, AUTOMATIC1111 u otra herramienta",
         "png_file": "Archivo PNG", "parameters": "Parámetros", "send_to_generate": "Enviar a Generar",

@@ -48,6 +48,28 @@ def _write_outputs(result, out: Path | None) -> list[Path]:
     return copied
 
 
+def _check_out(out: Path | None) -> None:
+    """--out must be a folder (made if missing): refused before any work, not after it."""
+    from hub.errors import ConfigError
+
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the images (it is made if missing)")
+
+
+def _port_free(host: str, port: int) -> None:
+    """A busy port is said in one line before anything loads."""
+    import socket
+
+    from hub.errors import ConfigError
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise ConfigError(f"port {port} on {host} is already in use (another server?); pass --port with a free "
+                              "port or stop the other server") from None
+
+
 def _report(result, out: Path | None, as_json: bool) -> None:
     files = _write_outputs(result, out)
     for note in result.notes:
@@ -87,11 +109,23 @@ async def _mix(hub, args) -> None:
             except ValueError:
                 pass
         path = Path(text).expanduser()
+        if not path.is_file() and _looks_like_a_path(text):
+            from hub.errors import ImageError
+
+            raise ImageError(f"mix item {str(text)!r} looks like an image file but there is no such file; check the "
+                             "path (a text with a slash or an image extension is read as a path)")
         items.append(MixItem(image=str(path), weight=weight) if path.is_file() else MixItem(text=text, weight=weight))
     req = MixRequest(items=tuple(items), negative_prompt=args.negative or "", model=args.model,
                      num_images=args.num_images, seed=args.seed, origin=Origin(user="cli", surface="cli"))
     handle = await hub.mix(req)
     _report(await _progress(handle, "mix"), args.out, args.json)
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """A mix item meant as a file: a path separator, ~ at the start, or an image file's extension."""
+    t = text.strip().lower()
+    return (" " not in t and ("/" in t or "\\" in t)) or t.startswith("~") or \
+        t.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"))
 
 
 async def _describe(hub, args) -> None:
@@ -225,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             import os
 
+            _port_free(args.host, args.port)
             from demos.app import launch
             from hub.service import Hub
 
@@ -361,13 +396,21 @@ def _bot(settings, args) -> int:
     from bots.app import LienzoBot
     from hub.service import Hub
 
-    LienzoBot(Hub.create(settings, recover=True), guild_id=args.guild).run(token, log_handler=None)
+    import discord
+
+    try:
+        LienzoBot(Hub.create(settings, recover=True), guild_id=args.guild).run(token, log_handler=None)
+    except discord.LoginFailure:
+        print("error: Discord refused DISCORD_TOKEN (wrong, reset or revoked); copy the token again from the "
+              "developer portal (your app > Bot > Reset Token)", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
 async def _with_hub(settings, args) -> int:
     from hub.service import Hub
 
+    _check_out(getattr(args, "out", None))
     hub = Hub.create(settings)
     try:
         await {"imagine": _imagine, "mix": _mix, "describe": _describe}[args.command](hub, args)

@@ -2,21 +2,26 @@
 
 Attachments and URLs are untrusted: the byte size and the header's pixel count are checked
 before any pixel is decoded (decompression bombs), only common still-image formats are accepted,
-and URLs are fetched only over https from the allowed hosts (no server-side request forgery).
+and URLs are fetched only over https on port 443 from the allowed hosts, connecting only to the public
+addresses the name resolves to, within one deadline (no server-side request forgery, no slow-loris).
 """
 
 from __future__ import annotations
 
+import http.client
 import io
+import ipaddress
 import math
+import socket
+import ssl
+import time
 import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path
 
 from PIL import Image
 
-from hub.errors import ImageError
+from hub.errors import ImageError, shown
 from hub.settings import Settings
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -30,7 +35,7 @@ def load_image(data: Image.Image | bytes | str | Path, settings: Settings, what:
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.is_file():
-            raise ImageError(f"{what}: no such file {str(path)!r}")
+            raise ImageError(f"{what}: there is no file {shown(str(path), 120)}")
         if path.stat().st_size > settings.max_image_bytes:
             raise ImageError(f"{what} is {path.stat().st_size / 2**20:.1f} MiB; the limit is "
                              f"{settings.max_image_bytes / 2**20:.0f} MiB")
@@ -51,10 +56,10 @@ def load_image(data: Image.Image | bytes | str | Path, settings: Settings, what:
             image.load()
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{what} has too many pixels: {exc}") from None
-    except Exception as exc:  # PIL raises many types for broken files
-        raise ImageError(f"{what} is not a readable image ({type(exc).__name__}: {exc}); "
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{what} has too many pixels; the limit is {settings.max_image_pixels:,} pixels") from None
+    except Exception:  # PIL raises many types for broken files
+        raise ImageError(f"{what} is not a readable image (damaged, cut short, or not an image); "
                          f"allowed: {', '.join(FORMATS)}") from None
     return image.convert("RGB")
 
@@ -68,36 +73,107 @@ def _check_pixels(width: int, height: int, settings: Settings, what: str) -> Non
                          f"(about {side}x{side})")
 
 
-def check_url(url: str, settings: Settings) -> str:
+def check_url(url: str, settings: Settings) -> tuple[str, str, int, str, bool]:
+    """(scheme, host, port, path, test) of an image URL Lienzo may fetch: https on port 443 from an allowed host.
+    test: the URL's origin is in settings.image_test_origins (tests only), which also lifts the address rule."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise ImageError("an image URL must be text of at most 2000 characters")
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme != "https":
-        raise ImageError(f"image URL {url!r} must use https")
-    allowed = settings.allowed_image_hosts
-    if not any(host == h or host.endswith("." + h) for h in allowed):
-        raise ImageError(f"images are fetched only from {', '.join(allowed) or 'no hosts'}; {host!r} is not allowed "
-                         "(attach the image instead)")
-    return url
-
-
-def fetch_image(url: str, settings: Settings, timeout: float = 15.0) -> Image.Image:
-    """Download an image prompt from an allowed host, never more than max_image_bytes."""
-    check_url(url, settings)
-
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            check_url(newurl, settings)  # a redirect must stay on allowed hosts
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(urllib.request.Request(url, headers={"User-Agent": "lienzo"}), timeout=timeout) as resp:
-            data = resp.read(settings.max_image_bytes + 1)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ImageError(f"image URL {shown(url)} has an invalid port") from None
+    origin = f"{parts.scheme}://{host}:{port}"
+    test = origin in settings.image_test_origins
+    if not test and (parts.scheme != "https" or port != 443):
+        raise ImageError(f"image URL {shown(url)} must use https on the standard port (443)")
+    allowed = settings.allowed_image_hosts
+    if not test and not any(host == h or host.endswith("." + h) for h in allowed):
+        raise ImageError(f"images are fetched only from {', '.join(allowed) or 'no hosts'}; {shown(host)} is not "
+                         "allowed (attach the image instead)")
+    path = parts.path or "/"
+    return parts.scheme, host, port, path + (f"?{parts.query}" if parts.query else ""), test
+
+
+def public_addresses(host: str, port: int, test: bool = False) -> list[str]:
+    """The addresses `host` resolves to, refused unless every one is public: no loopback, private, link-local,
+    shared, reserved or cloud-metadata address, whatever the name (DNS can point an allowed name anywhere)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ImageError(f"the image host {shown(host)} could not be found") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not test and (not ip.is_global or ip.is_multicast):
+            raise ImageError(f"the image host {shown(host)} points to a private or local address; Lienzo fetches "
+                             "images only from public addresses")
+    return addresses
+
+
+def fetch_image(url: str, settings: Settings) -> Image.Image:
+    """Download an image prompt from an allowed host, never more than max_image_bytes, all within
+    settings.image_fetch_seconds (DNS, connection, redirects and every byte together)."""
+    deadline = time.monotonic() + settings.image_fetch_seconds
+    for _hop in range(4):  # redirects are followed by hand, each one checked like the first URL
+        status, location, data = _get(url, settings, deadline)
+        if location is None:
+            if status != 200:
+                raise ImageError(f"could not download {shown(url)}: the server answered HTTP {status}")
+            return load_image(data, settings, what=f"the image at {shown(url)}")
+        url = urllib.parse.urljoin(url, location)
+    raise ImageError(f"could not download the image: {shown(url)} redirects too many times")
+
+
+class _Pinned(http.client.HTTPSConnection):
+    """An HTTP(S) connection to one checked address; TLS still verifies the certificate of the host name."""
+
+    def __init__(self, host, port, address, timeout, tls):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address, self.tls = address, tls
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        if self.tls:
+            self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+
+
+def _get(url: str, settings: Settings, deadline: float) -> tuple[int, str | None, bytes]:
+    scheme, host, port, path, test = check_url(url, settings)
+    left = lambda: deadline - time.monotonic()  # noqa: E731
+    addresses = public_addresses(host, port, test)
+    limit = settings.max_image_bytes
+    conn = _Pinned(host, port, addresses[0], max(0.05, left()), tls=scheme == "https")
+    try:
+        conn.request("GET", path, headers={"User-Agent": "lienzo", "Accept": "image/*"})
+        resp = conn.getresponse()
+        if resp.status in (301, 302, 303, 307, 308):
+            return resp.status, resp.getheader("Location") or "", b""
+        size = resp.getheader("Content-Length")
+        if size and size.isdigit() and int(size) > limit:
+            raise ImageError(f"the image at {shown(url)} is {int(size) / 2**20:.1f} MiB; the limit is "
+                             f"{limit / 2**20:.0f} MiB")
+        data = bytearray()
+        while True:
+            if left() <= 0:
+                raise TimeoutError
+            conn.sock.settimeout(max(0.05, left()))
+            chunk = resp.read1(1 << 16)  # what one read brings: a trickling host cannot stretch the deadline
+            if not chunk:
+                return resp.status, None, bytes(data)
+            data += chunk
+            if len(data) > limit:
+                raise ImageError(f"the image at {shown(url)} is larger than the limit of {limit / 2**20:.0f} MiB")
     except ImageError:
         raise
-    except Exception as exc:
-        raise ImageError(f"could not download {url!r}: {exc}") from None
-    return load_image(data, settings, what=f"image at {url}")
+    except (TimeoutError, socket.timeout):
+        raise ImageError(f"the image at {shown(url)} took longer than {settings.image_fetch_seconds:g} s to "
+                         "download; attach it instead") from None
+    except (OSError, http.client.HTTPException, ssl.SSLError):
+        raise ImageError(f"could not download {shown(url)}: the host did not answer properly") from None
+    finally:
+        conn.close()
 
 
 def grid(images: list[Image.Image], cols: int = 2) -> Image.Image:

@@ -82,13 +82,18 @@ def read_parameters(data: bytes | Image.Image) -> Parameters:
     if isinstance(data, Image.Image):
         image = data
     else:
+        if not isinstance(data, (bytes, bytearray)) or not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise ImageError("this file is not a PNG: PNG info reads the parameters that image tools write into PNGs")
         try:
-            image = Image.open(io.BytesIO(data))
-        except Exception as exc:
-            raise ImageError(f"not a readable image: {exc}") from exc
+            image = Image.open(io.BytesIO(data))  # reads the chunks before the pixels, not the pixels
+        except Exception:
+            raise ImageError("this PNG is damaged or cut short, so its parameters cannot be read") from None
     text = image.info.get("parameters")
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    if not text and not isinstance(data, Image.Image) and not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"):
+        raise ImageError("this PNG is cut short (it does not end where a PNG ends), and no parameters come before "
+                         "the cut")
     if not text:
         raise ImageError("this image carries no generation parameters (no A1111-style 'parameters' text chunk)")
     return parse_parameters(text)

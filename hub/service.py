@@ -9,14 +9,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
 
 from hub import catalog, placement, prompt
-from hub.errors import CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable
+from hub.errors import (CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable, StorageError,
+                        shown)
 from hub.images import fetch_image, load_image
 from hub.jobs import Jobs
 from hub.loading import Loader
@@ -48,6 +52,23 @@ def _whole(name: str, value, allowed: str = "") -> int:
     return value
 
 
+def open_store(data_dir) -> Store:
+    """The job store in LIENZO_DATA_DIR, or StorageError saying in words why that folder cannot hold it."""
+    where = shown(str(data_dir), 120)
+    try:
+        return Store(data_dir)
+    except (FileExistsError, NotADirectoryError):
+        raise StorageError(f"LIENZO_DATA_DIR {where} (or a folder inside it) is a file; point it at a folder") from None
+    except PermissionError:
+        raise StorageError(f"LIENZO_DATA_DIR {where} cannot be written (no permission); point it at a folder you "
+                           "can write, or fix its permissions") from None
+    except (OSError, sqlite3.Error) as exc:
+        reason = "the disk is full" if getattr(exc, "errno", None) == errno.ENOSPC or "full" in str(exc) else \
+            "it is read-only or failing" if "readonly" in str(exc) or getattr(exc, "errno", None) == errno.EROFS \
+            else "its database cannot be opened"
+        raise StorageError(f"LIENZO_DATA_DIR {where} cannot hold Lienzo's jobs: {reason}") from None
+
+
 class Hub:
     def __init__(self, settings: Settings, store: Store, loader: Loader, gpu=None, recover: bool = False):
         """gpu: the decorator of the zerogpu placement (spaces.GPU, or a stand-in in tests).
@@ -70,7 +91,7 @@ class Hub:
             import torch
 
             torch.set_num_threads(settings.threads)
-        return cls(settings, Store(settings.data_dir), Loader(settings), gpu, recover)
+        return cls(settings, open_store(settings.data_dir), Loader(settings), gpu, recover)
 
     async def start(self) -> None:
         """Start the queue on the running event loop; a server also takes over the jobs a dead one left (they
@@ -84,6 +105,24 @@ class Hub:
         await self.scheduler.stop()
         self.placement.close()
         self.store.close()
+
+    def secret_key(self) -> bytes:
+        """The server's signing key (the web hub signs its visitors' ids with it): LIENZO_SECRET_KEY, else a random
+        key created once in <data_dir>/secret.key, readable by this user only. Never logged, never served."""
+        if self.settings.secret_key:
+            return self.settings.secret_key.encode()
+        path = self.settings.data_dir / "secret.key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_bytes().strip()
+            if len(key) >= 32:
+                return key
+            path.unlink()  # a key cut short by a crash mid-write: start again
+            return self.secret_key()
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_hex(32).encode())
+        return path.read_bytes().strip()
 
     # --- models -------------------------------------------------------------------------------
     def models(self) -> list[tuple[catalog.ModelSpec, catalog.Availability]]:
@@ -135,7 +174,7 @@ class Hub:
             parsed = prompt.ParsedPrompt(text=req.prompt.strip(), parts=((req.prompt.strip(), 1.0),))
         prompt.check_text("negative prompt", req.negative_prompt)
         images = [await self._fetch(u) for u in parsed.image_urls]
-        images += [load_image(im, self.settings, what=f"image prompt {i + 1}") for i, im in enumerate(req.images)]
+        images += [await self._load(im, f"image prompt {i + 1}") for i, im in enumerate(req.images)]
         needs_mix = bool(images) or parsed.is_multi
         spec = self._spec(req.model, "mix" if needs_mix else "text2img")
         d = spec.defaults
@@ -176,7 +215,7 @@ class Hub:
                     raise InvalidRequest(f"mix item {i + 1} is an empty text")
                 parts.append((item.text.strip(), float(item.weight)))
             else:
-                images.append((load_image(item.image, self.settings, what=f"mix image {i + 1}"), float(item.weight)))
+                images.append((await self._load(item.image, f"mix image {i + 1}"), float(item.weight)))
         if sum(w for _, w in parts) + sum(w for _, w in images) <= 0:
             raise InvalidRequest("the mix weights must add up to more than 0")
         prompt.check_text("negative prompt", req.negative_prompt)
@@ -243,6 +282,10 @@ class Hub:
 
     async def _fetch(self, url: str):
         return await asyncio.to_thread(fetch_image, url, self.settings)
+
+    async def _load(self, image, what: str):
+        """An input image checked (bytes, then the header's pixels) and decoded off the event loop."""
+        return await asyncio.to_thread(load_image, image, self.settings, what)
 
     def _submit(self, spec: catalog.ModelSpec, kind: str, task: ImageTask, text: str, origin: Origin, grid: bool,
                 parent: tuple[str, int] | None = None, extra: dict | None = None) -> JobHandle:
@@ -317,7 +360,7 @@ class Hub:
         return self._spec(name, "caption", default)
 
     async def describe(self, req: DescribeRequest) -> DescribeResult:
-        image = load_image(req.image, self.settings, what="the image to describe")
+        image = await self._load(req.image, "the image to describe")
         spec = self._caption_spec(req.model)
         return await self._answer(WorkItem(new_job_id(), "describe", spec.name, {"image": to_png(image)}), req.origin)
 
@@ -337,6 +380,8 @@ class Hub:
         device thread a frame at a time, so image jobs queued meanwhile run between frames."""
         from hub.explainer import lessons
 
+        if req.image is not None:  # a path or bytes from a front end: checked before it is decoded
+            req = replace(req, image=await self._load(req.image, "the picture to noise"))
         frames = lessons.start(req)
         handle = self.jobs.submit_turns(new_job_id(), req.origin, frames)
         try:

@@ -340,10 +340,7 @@ def test_describe_then_imagine_this(settings, tmp_path):
         async with discord_bot(settings) as (fake, bot):
             png = tmp_path / "in.png"
             Image.new("RGB", (64, 64), "red").save(png)
-            att = {"id": "4242", "filename": "in.png", "size": png.stat().st_size, "content_type": "image/png",
-                   "url": "https://cdn.discordapp.com/in.png", "proxy_url": "https://media.discordapp.net/in.png",
-                   "width": 64, "height": 64}
-            bot.http.get_from_cdn = _serve(png.read_bytes())
+            att = fake.attach("in.png", png.read_bytes(), 64, 64)
             cmd = fake.command("describe", "3", attachments={"image": att})
             send(bot, cmd)
             msg = await fake.wait_for(lambda: (fake.interactions[cmd["token"]].original or {}).get("components"))
@@ -356,12 +353,6 @@ def test_describe_then_imagine_this(settings, tmp_path):
     msg, grid, violations = run(main())
     second = msg["content"].splitlines()[1][3:]
     assert msg["content"].startswith("1. ") and second in grid["content"] and violations == []
-
-
-def _serve(data: bytes):
-    async def get_from_cdn(url):  # the attachment's bytes, as Discord's CDN would return them
-        return data
-    return get_from_cdn
 
 
 def test_web_and_bot_in_one_process_share_one_queue(settings):
@@ -446,23 +437,14 @@ def test_preferences_shape_later_prompts_and_blocked_words_are_refused(settings)
 def test_blend_shorten_chat_info_help_and_a_429_is_honoured(settings, tmp_path):
     from PIL import Image
 
-    def attachment(name, colour):
+    def attachment(fake, name, colour):
         path = tmp_path / name
         Image.new("RGB", (64, 64), colour).save(path)
-        return path.read_bytes(), {"id": str(abs(hash(name)) % 10**12), "filename": name, "size": path.stat().st_size,
-                                   "content_type": "image/png", "url": f"https://cdn.discordapp.com/{name}",
-                                   "proxy_url": f"https://media.discordapp.net/{name}", "width": 64, "height": 64}
+        return fake.attach(name, path.read_bytes(), 64, 64)
 
     async def main():
         async with discord_bot(settings) as (fake, bot):
-            red, red_att = attachment("red.png", "red")
-            blue, blue_att = attachment("blue.png", "blue")
-            blobs = {red_att["url"]: red, blue_att["url"]: blue}
-
-            async def get_from_cdn(url):
-                return blobs[url]
-
-            bot.http.get_from_cdn = get_from_cdn
+            red_att, blue_att = attachment(fake, "red.png", "red"), attachment(fake, "blue.png", "blue")
             fake.rate_limit_next = 1  # the first edit of the blend is answered with 429
             blend = fake.command("blend", "21", attachments={"image1": red_att, "image2": blue_att}, weights="3,1")
             send(bot, blend)

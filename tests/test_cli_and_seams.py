@@ -65,7 +65,7 @@ def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_pa
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: --ar '16x9' is not valid")
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: --ar “16x9” is not valid")
     assert "Traceback" not in proc.stderr
 
 

@@ -68,16 +68,16 @@ def test_mix_vary_upscale_describe_and_png_info(client):
 def test_bad_input_comes_back_as_a_readable_error(client, tmp_path):
     from gradio_client.exceptions import AppError
 
-    for prompt, needle in [("", "the prompt is empty"), ("cat --ar 16x9", "--ar '16x9' is not valid"),
+    for prompt, needle in [("", "the prompt is empty"), ("cat --ar 16x9", "--ar “16x9” is not valid"),
                            ("cat --v 6", "Midjourney-only")]:
         with pytest.raises(AppError) as err:
             imagine(client, prompt)
         assert needle in str(err.value) and "Traceback" not in str(err.value)
-    with pytest.raises(AppError, match="no job with id 'nojob'"):
+    with pytest.raises(AppError, match="no job with id “nojob”"):
         client.predict("nojob", 1, api_name="/vary")
     with pytest.raises(AppError, match="at least one slot"):
         client.predict(*(["", None, 0.0] * 5), 0, api_name="/mix")
-    with pytest.raises(AppError, match="no job with id 'nojob'"):  # the History tab's handlers too
+    with pytest.raises(AppError, match="no job with id “nojob”"):  # the History tab's handlers too
         client.predict("nojob", api_name="/reuse")
     from gradio_client import handle_file
 

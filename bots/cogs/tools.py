@@ -8,8 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots import jobs, render
-from bots.cogs.imagine import read_attachment
+from bots import jobs, media, render
 from hub.errors import LienzoError
 from hub.explainer import TEXTS
 from hub.tutor import Library, detect_language, offline_answer, system_prompt
@@ -45,9 +44,14 @@ class Tools(commands.Cog):
     @app_commands.describe(image="The image to describe")
     async def describe(self, interaction: discord.Interaction, image: discord.Attachment):
         """Four prompts that could have made this image."""
+        try:
+            media.check(image, self.bot.hub.settings, "the image")
+        except LienzoError as exc:
+            await jobs.fail(interaction, str(exc))
+            return
         await interaction.response.defer(thinking=True)
         try:
-            picture = await read_attachment(image, self.bot.hub.settings, "the image")
+            [picture] = await media.download_all(self.bot.cdn, [(image, "the image")], self.bot.hub.settings)
             result = await self.bot.hub.describe(DescribeRequest(picture, origin=jobs.origin(interaction)))
         except LienzoError as exc:
             await interaction.delete_original_response()

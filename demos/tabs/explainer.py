@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demos.common import HUB_QUEUE, current_origin, start, user_errors
+from demos.common import HUB_QUEUE, ImageFile, current_origin, start, user_errors
 from PIL import Image
 
 from demos.explainer import shipped
@@ -366,7 +366,7 @@ def build(hub, t) -> None:
             gr.Markdown(t("lesson_diffusion"))
             noise_ship = _shipped("noise", 3)
             with gr.Row():
-                src = gr.Image(example_image(), type="pil", label=t("your_image"), height=220)
+                src = ImageFile(example_image(), label=t("your_image"), height=220)
                 noisy = gr.Image(noise_ship[0], label="x_t", height=220)
                 snr_plot = gr.LinePlot(noise_ship[1], x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
             with gr.Row():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import origin, user_errors
+from demos.common import origin, served, user_errors
 from hub.pnginfo import read_parameters
 
 
@@ -12,17 +12,29 @@ def build(hub, t, generate: dict) -> None:
     def history(request: gr.Request):
         """This browser session's jobs, newest first (thumbnails and settings)."""
         jobs = hub.list_jobs(user=origin(request).user, limit=40)
-        thumbs = [(str(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
+        thumbs = [(served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
         rows = [[j.id, j.kind, j.status, j.model, j.request.get("prompt", ""), ", ".join(map(str, j.seeds[:4])),
-                 j.created_at.strftime("%Y-%m-%d %H:%M")] for j in jobs]
+                 j.created_at.strftime("%Y-%m-%d %H:%M"), "✓" if j.shared else ""] for j in jobs]
         return thumbs, rows
 
-    def reuse(job_id):
+    def reuse(job_id, request: gr.Request):
+        """The settings of a job (yours, or one shared with you), sent to Generate."""
         with user_errors():
-            job = hub.get_job(job_id.strip())
+            job = hub.get_job(job_id, origin(request))
         r = job.request
         return (r.get("prompt", ""), r.get("negative_prompt", ""), job.model, r.get("num_inference_steps"),
                 r.get("prior_num_inference_steps"), r.get("guidance_scale"), job.seeds[0] if job.seeds else 0, False)
+
+    def share(job_id, shared, request: gr.Request):
+        """Share one of your jobs (anyone with its id can then open, reuse and vary it) or make it private again.
+
+        Args:
+            job_id: the id of one of your jobs
+            shared: True to share it, False to make it private
+        """
+        with user_errors():
+            hub.share(job_id, bool(shared), origin(request))
+        return history(request)  # the table shows the new setting
 
     def png_info(path):
         """The generation parameters stored in a PNG (A1111-style 'parameters').
@@ -46,11 +58,13 @@ def build(hub, t, generate: dict) -> None:
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(columns=6, height=220, format="png")
-    table = gr.Dataframe(headers=["id", "kind", "status", "model", "prompt", "seeds", "when"], interactive=False,
-                         label=t("jobs"))
+    table = gr.Dataframe(headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],
+                         interactive=False, label=t("jobs"))
     with gr.Row():
         job_id = gr.Textbox(label=t("job_id"))
         reuse_btn = gr.Button(t("reuse"))
+        shared = gr.Checkbox(label=t("shared"), value=False)
+        share_btn = gr.Button(t("share"))
     gr.Markdown("---")
     gr.Markdown(t("pnginfo"))
     with gr.Row():
@@ -62,6 +76,7 @@ def build(hub, t, generate: dict) -> None:
     refresh.click(history, None, [thumbs, table], api_name="history")
     reuse_btn.click(reuse, [job_id], [g["prompt"], g["negative"], g["model"], g["steps"], g["prior_steps"],
                                      g["guidance"], g["seed"], g["randomize"]], api_name="reuse")
+    share_btn.click(share, [job_id, shared], [thumbs, table], api_name="share")
     png.upload(png_info, [png], [params], api_name="png_info")
     send_btn.click(send, [params], [g["prompt"], g["negative"], g["steps"], g["guidance"], g["seed"], g["randomize"]],
                    api_visibility="private")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, current_origin, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, ImageFile, current_origin, gallery_updates, origin, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -63,7 +63,7 @@ def build(hub, t) -> None:
         for i in range(SLOTS):
             with gr.Column(min_width=160):
                 text = gr.Textbox(label=t("slot_text"), lines=1)
-                image = gr.Image(type="pil", label=t("slot_image"), height=160, sources=["upload", "clipboard"])
+                image = ImageFile(label=t("slot_image"), height=160, sources=["upload", "clipboard"])
                 weight = gr.Slider(-1, 2, value=1.0 if i < 2 else 0.0, step=0.05, label=t("weight"))
                 slots += [text, image, weight]
                 weights.append(weight)
@@ -75,7 +75,7 @@ def build(hub, t) -> None:
     used = gr.Textbox(label=t("weights_used"), interactive=False)
     with gr.Accordion(t("describe"), open=False):
         with gr.Row():
-            to_describe = gr.Image(type="pil", label=t("slot_image"), height=200)
+            to_describe = ImageFile(label=t("slot_image"), height=200)
             described = gr.Textbox(label=t("describe_out"), lines=5)
         describe_btn = gr.Button(t("describe"))
 

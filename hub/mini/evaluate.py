@@ -111,7 +111,7 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
     kept = []
     for i, scene in enumerate(scenes[: min(8, n_single)]):
         source_id = first_done[i]
-        var = await (await hub.vary(VaryRequest(source_id, 0, "strong", seed=77))).result()
+        var = await (await hub.vary(VaryRequest(source_id, 0, "strong", seed=77, origin=Origin(user="eval", surface="cli")))).result()
         _, src = detect.detect(load_image(hub.get_job(source_id).images[0], hub.settings))
         for p in var.images:
             _, found = detect.detect(load_image(p, hub.settings))

@@ -53,6 +53,7 @@ class Fake:
     commands: list[dict] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many message edits with 429 (Discord's per-route limit)
     rate_limited: int = 0
+    cdn: dict[str, tuple[bytes, float]] = field(default_factory=dict)  # attachment files: name -> (bytes, delay s)
 
     def __post_init__(self):
         self._changed = asyncio.Condition()
@@ -67,6 +68,7 @@ class Fake:
         r.add_post("/api/v10/webhooks/{app}/{token}", self.followup)
         r.add_post("/api/v10/channels/{channel}/messages", self.channel_message)
         r.add_patch("/api/v10/channels/{channel}/messages/{message}", self.channel_edit)
+        r.add_get("/cdn/{name}", self.cdn_file)
 
     # --- running -------------------------------------------------------------------------------
     async def start(self) -> str:
@@ -75,7 +77,30 @@ class Fake:
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/api/v10"
+
+        self.host = f"http://127.0.0.1:{port}"
+        return f"{self.host}/api/v10"
+
+    def attach(self, name: str, data: bytes, width: int = 0, height: int = 0, content_type: str = "image/png",
+               delay: float = 0.0, size: int | None = None) -> dict:
+        """An attachment as Discord resolves it in an interaction, its file on this fake's CDN. `delay`: seconds
+        the CDN takes to send it (in ten slices); `size`: what Discord reports, if not the truth."""
+        self.cdn[name] = (data, delay)
+        return {"id": snowflake(), "filename": name, "size": len(data) if size is None else size,
+                "content_type": content_type, "url": f"{self.host}/cdn/{name}", "proxy_url": f"{self.host}/cdn/{name}",
+                "width": width, "height": height}
+
+    async def cdn_file(self, request: web.Request) -> web.StreamResponse:
+        data, delay = self.cdn[request.match_info["name"]]
+        resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await resp.prepare(request)
+        step = -(-len(data) // 10) or 1
+        for i in range(0, len(data), step):
+            if delay:
+                await asyncio.sleep(delay / 10)  # the slow CDN itself, not a test waiting
+            await resp.write(data[i:i + step])
+        await resp.write_eof()
+        return resp
 
     async def stop(self) -> None:
         await self.runner.cleanup()

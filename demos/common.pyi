@@ -1,0 +1,150 @@
+"""What the tabs share: who the user is, running a Hub job with a progress bar and previews."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import gradio as gr
+
+from demos import identity
+from hub.errors import LienzoError
+from hub.types import Origin
+
+# Events that run models have no Gradio concurrency limit: every request reaches the Hub at once, and the Hub's
+# scheduler alone decides order, fairness, caps and batching (and answers with its own messages).
+HUB_QUEUE = {"concurrency_limit": None}
+
+
+def origin(request: gr.Request | None) -> Origin:
+    """Who is asking, for fairness, ownership and history: the logged-in name (Gradio auth, Hugging Face OAuth),
+    else the visitor id the server signed (demos/identity.py), never anything the client picked."""
+    name = getattr(request, "username", None) if request is not None else None
+    if name:
+        return Origin(user=f"web:user:{name}", surface="web")
+    uid = identity.visitor(request) if request is not None else None
+    return Origin(user=f"web:{uid}" if uid else "web:anonymous", surface="web")
+
+
+def served(path) -> str:
+    """A stored image, handed to Gradio so that it serves a copy under a name nobody can guess.
+
+    The job store's folder is never served (no `allowed_paths`): Gradio copies what a handler returns into its
+    cache under a random per-process hash, and only the one who was answered learns that URL. Gradio copies
+    only from its working, temp and allowed folders, so the file is first linked into a staging folder there."""
+    src = Path(path)
+    _sweep()
+    dest = _STAGE / f"{secrets.token_hex(8)}-{src.name}"
+    try:
+        os.link(src, dest)
+    except OSError:  # another file system
+        shutil.copyfile(src, dest)
+    return str(dest)
+
+
+_STAGE = Path(tempfile.gettempdir()) / f"lienzo-out-{os.getpid()}"
+_STAGE.mkdir(mode=0o700, exist_ok=True)
+_swept = [0.0]
+
+
+def _sweep(age: float = 600.0) -> None:
+    """Staged links older than `age` seconds go (Gradio has copied them long since)."""
+    now = time.time()
+    if now - _swept[0] < 60:
+        return
+    _swept[0] = now
+    for f in _STAGE.iterdir():
+        with contextlib.suppress(OSError):
+            if now - f.stat().st_mtime > age:
+                f.unlink()
+
+
+def current_origin() -> Origin:
+    """The origin of the Gradio event being handled, for helpers that are not handed its request (Gradio keeps
+    the request in a context variable for the event's whole run)."""
+    from gradio.context import LocalContext
+
+    return origin(LocalContext.request.get(None))
+
+from gradio.events import Dependency
+
+class ImageFile(gr.Image):
+    """An image input handed to the handler as its uploaded file's path, unopened.
+
+    gr.Image(type="pil") decodes every upload before the handler runs, so a 236 KB PNG of 9000x9000 pixels would
+    cost 600 MiB first, and an unreadable file fails inside Gradio with a temp path in its message. This one only
+    passes the path on: the Hub checks the file's size and the pixel count in its header before decoding
+    anything, and answers a bad file in words. The browser draws it as Gradio's own Image component."""
+
+    is_template = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, type="filepath", image_mode=None, format="png", **kwargs)
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):  # an API caller sent base64 inline
+            raise gr.Error("send the image as a file (gradio_client: handle_file(path)), not as inline base64")
+        return payload.path
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+async def follow(job, progress: gr.Progress):
+    """Yield previews while the job runs (and drive the progress bar); finally yield its result."""
+    async for event in job.events():
+        if event.stage == "queued" and event.position:
+            progress(0, desc=f"queued: position {event.position}")
+        elif event.total:
+            progress((event.step, event.total), desc=event.stage)
+        if event.preview is not None:
+            yield event.preview, None
+    with user_errors():
+        yield None, await job.result()
+
+
+async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
+    """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
+    async for preview, result in follow(job, progress):
+        if preview is not None:
+            yield [(preview, "preview")], gr.skip(), gr.skip()
+        else:
+            yield gallery_items(result), details(result), last(result)
+
+
+@contextmanager
+def user_errors():
+    """The hub's typed errors, raised inside, reach the user as Gradio messages (the text says what was wrong
+    and what is allowed); anything else stays a bug. Works in plain, async and generator handlers alike."""
+    try:
+        yield
+    except LienzoError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+async def start(coro):
+    """Await a Hub call, turning its typed errors into messages the user reads."""
+    with user_errors():
+        return await coro
+
+
+def gallery_items(result) -> list[tuple[str, str]]:
+    items = [(served(result.grid), "grid")] if result.grid else []
+    return items + [(served(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
+
+
+def details(result) -> str:
+    lines = [f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
+             f"**seeds** {', '.join(map(str, result.seeds))}"]
+    lines += [f"⚠️ {n}" for n in result.notes]
+    return "  \n".join(lines)
