@@ -137,6 +137,7 @@ class _Pinned(http.client.HTTPSConnection):
         self.sock = socket.create_connection((self.address, self.port), self.timeout)
         if self.tls:
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+        self.live = self.sock  # http.client lets go of .sock when the response reads to the close
 
 
 def _get(url: str, settings: Settings, deadline: float) -> tuple[int, str | None, bytes]:
@@ -158,7 +159,7 @@ def _get(url: str, settings: Settings, deadline: float) -> tuple[int, str | None
         while True:
             if left() <= 0:
                 raise TimeoutError
-            conn.sock.settimeout(max(0.05, left()))
+            conn.live.settimeout(max(0.05, left()))
             chunk = resp.read1(1 << 16)  # what one read brings: a trickling host cannot stretch the deadline
             if not chunk:
                 return resp.status, None, bytes(data)
