@@ -31,6 +31,14 @@ def progress_text(prompt: str, user_id: int, stage: str, step: int, total: int, 
     return headline(prompt, user_id, f"({percent}%) ({stage})")
 
 
+class File(discord.File):
+    """discord.File naming its upload slot as Discord's API schema types attachment ids: a string (the
+    snowflake type). discord.py writes the bare integer index, which the published schema does not allow."""
+
+    def to_dict(self, index: int) -> dict:
+        return {**super().to_dict(index), "id": str(index)}
+
+
 def image_file(image: Image.Image | str, name: str, limit: int) -> discord.File:
     """PNG when it fits, else WebP then JPEG at falling quality, then smaller, so the upload never exceeds `limit`."""
     if not isinstance(image, Image.Image):
@@ -45,7 +53,7 @@ def image_file(image: Image.Image | str, name: str, limit: int) -> discord.File:
             if buf.tell() <= limit:
                 ext = {"PNG": "png", "WEBP": "webp", "JPEG": "jpg"}[fmt]
                 buf.seek(0)
-                return discord.File(buf, filename=f"{name}.{ext}")
+                return File(buf, filename=f"{name}.{ext}")
         if min(candidate.size) <= 64:
             raise ValueError(f"cannot fit an image under {limit} bytes")
         candidate = candidate.resize((candidate.width // 2, candidate.height // 2), Image.LANCZOS)

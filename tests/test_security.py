@@ -383,3 +383,26 @@ def test_show_and_buttons_of_anothers_job_are_refused_unless_admin(settings):
     refused, shown, violations = run(main())
     assert all("no job with id" in r for r in refused)
     assert shown["attachments"] and violations == []
+
+
+def test_the_discord_fake_refuses_what_discords_published_schema_refuses():
+    """The fake checks the bot's payloads against Discord's OpenAPI schemas (tests/fakes/discord_schemas.json) and
+    the rules Discord states in prose, so it cannot accept what Discord would refuse."""
+    from bots.app import command_payloads
+    from fakes.discord_api import SCHEMAS, command_problem
+
+    ok_edit = {"content": "hi", "attachments": [{"id": "0", "filename": "a.png"}],
+               "allowed_mentions": {"parse": []}}
+    assert SCHEMAS.problems("webhook_edit", ok_edit) == []
+    assert SCHEMAS.problems("webhook_edit", {**ok_edit, "attachments": [{"id": 0, "filename": "a.png"}]})
+    assert SCHEMAS.problems("webhook_edit", {**ok_edit, "allowed_mentions": {"parse": ["everybody"]}})
+    assert SCHEMAS.problems("callback", {"type": 4, "data": {"content": "x" * 2001}})
+    assert SCHEMAS.problems("commands", command_payloads()) == []
+    assert all(command_problem(c) is None for c in command_payloads())
+    sub = {"name": "tune", "description": "d", "options": [{"type": 1, "name": "set", "description": "d", "options": [
+        {"type": 3, "name": "opt", "description": "d"}, {"type": 3, "name": "req", "description": "d", "required": True}]}]}
+    assert SCHEMAS.problems("commands", [sub]) == []  # the schema cannot say it ...
+    assert "comes after an optional one" in command_problem(sub)  # ... Discord's documentation does
+    sub["options"][0]["options"][0]["name"] = "Bad Name"  # nested two levels down: still checked
+    assert "option name 'Bad Name' is invalid" in command_problem(sub)
+    assert SCHEMAS.problems("commands", [{**sub, "type": 9}])

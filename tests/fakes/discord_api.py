@@ -19,6 +19,9 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from bots import limits
+from fakes.discord_schemas import Checker
+
+SCHEMAS = Checker()
 
 DISCORD_EPOCH_MS = 1420070400000
 _ids = itertools.count(1)
@@ -223,6 +226,14 @@ class Fake:
             return self._error(413, 40005, "Request entity too large")
         return None
 
+    def _schema(self, route: str | None, body) -> web.Response | None:
+        """Discord's published schema for the route's body (tests/fakes/discord_schemas.py): what it refuses,
+        this fake refuses, with Discord's 400 / 50035 "Invalid Form Body"."""
+        if route is None:
+            return None
+        problems = SCHEMAS.problems(route, body)
+        return self._error(400, 50035, f"Invalid Form Body ({route}): " + "; ".join(problems[:3])) if problems else None
+
     def _token(self, token: str) -> Interaction | web.Response:
         it = self.interactions.get(token)
         if it is None:
@@ -246,6 +257,8 @@ class Fake:
     async def sync(self, request):
         body = json.loads(await request.text())
         await self._record(request, {"commands": body})
+        if (bad := self._schema("commands", body)) is not None:
+            return bad
         for cmd in body:
             problem = command_problem(cmd)
             if problem:
@@ -257,6 +270,8 @@ class Fake:
         it = self.interactions.get(request.match_info["token"])
         body, files = await self._body(request)
         await self._record(request, body)
+        if (bad := self._schema("callback", body)) is not None:
+            return bad
         if it is None or it.id != request.match_info["id"]:
             return self._error(404, 10062, "Unknown interaction")
         if it.acked:
@@ -285,6 +300,8 @@ class Fake:
         token, which = request.match_info["token"], request.match_info["message"]
         body, files = await self._body(request)
         await self._record(request, body)
+        if (bad := self._schema("webhook_edit" if request.method == "PATCH" else None, body)) is not None:
+            return bad
         it = self._token(token)
         if isinstance(it, web.Response):
             return it
@@ -316,6 +333,8 @@ class Fake:
     async def followup(self, request):
         body, files = await self._body(request)
         await self._record(request, body)
+        if (bad := self._schema("followup", body)) is not None:
+            return bad
         it = self._token(request.match_info["token"])
         if isinstance(it, web.Response):
             return it
@@ -325,12 +344,16 @@ class Fake:
     async def channel_message(self, request):
         body, files = await self._body(request)
         await self._record(request, body)
+        if (bad := self._schema("channel_message", body)) is not None:
+            return bad
         problem = self._check_message(body, files)
         return problem or _json(self.public(self._message(request.match_info["channel"], body, files)))
 
     async def channel_edit(self, request):
         body, files = await self._body(request)
         await self._record(request, body)
+        if (bad := self._schema("channel_edit", body)) is not None:
+            return bad
         problem = self._check_message(body, files)
         return problem or _json(
             self.public(self._message(request.match_info["channel"], body, files, request.match_info["message"])))
@@ -374,26 +397,45 @@ def _type(name: str) -> str:
 
 
 def command_problem(cmd: dict) -> str | None:
-    """Discord's limits on one application command, or None when it keeps them."""
+    """Discord's limits on one application command, or None when it keeps them: the documented ones its schema
+    cannot say (lowercase names, 8000 characters in all, required options before optional ones, at every level
+    of subcommands and groups)."""
     if not re.match(limits.COMMAND_NAME, cmd.get("name", "")) or cmd["name"] != cmd["name"].lower():
         return f"command name {cmd.get('name')!r} must be 1-32 lowercase characters"
     if not 1 <= len(cmd.get("description", "")) <= limits.DESCRIPTION:
         return f"/{cmd['name']}: description must be 1-100 characters"
-    options = cmd.get("options") or []
+    total = [len(cmd["name"]) + len(cmd["description"])]
+    problem = _options_problem(f"/{cmd['name']}", cmd.get("options") or [], total)
+    if problem:
+        return problem
+    if total[0] > 8000:
+        return f"/{cmd['name']}: {total[0]} characters of names, descriptions and choices (max 8000)"
+    return None
+
+
+def _options_problem(where: str, options: list[dict], total: list[int]) -> str | None:
     if len(options) > limits.OPTIONS:
-        return f"/{cmd['name']}: more than 25 options"
-    total = len(cmd["name"]) + len(cmd["description"])
+        return f"{where}: more than 25 options"
+    optional_seen = False
     for o in options:
         if not re.match(limits.COMMAND_NAME, o["name"]) or o["name"] != o["name"].lower():
-            return f"/{cmd['name']}: option name {o['name']!r} is invalid"
+            return f"{where}: option name {o['name']!r} is invalid"
         if not 1 <= len(o.get("description", "")) <= limits.DESCRIPTION:
-            return f"/{cmd['name']} {o['name']}: description must be 1-100 characters"
+            return f"{where} {o['name']}: description must be 1-100 characters"
         if len(o.get("choices") or []) > limits.CHOICES:
-            return f"/{cmd['name']} {o['name']}: more than 25 choices"
-        total += len(o["name"]) + len(o["description"]) + sum(len(c["name"]) + len(str(c["value"]))
-                                                              for c in o.get("choices") or [])
-    if total > 8000:
-        return f"/{cmd['name']}: {total} characters of names, descriptions and choices (max 8000)"
+            return f"{where} {o['name']}: more than 25 choices"
+        total[0] += len(o["name"]) + len(o["description"]) + sum(len(c["name"]) + len(str(c["value"]))
+                                                                for c in o.get("choices") or [])
+        if o.get("type") in (1, 2):  # a subcommand or a group: its own options, checked alike
+            problem = _options_problem(f"{where} {o['name']}", o.get("options") or [], total)
+            if problem:
+                return problem
+            continue
+        if o.get("required"):
+            if optional_seen:
+                return f"{where}: required option {o['name']!r} comes after an optional one"
+        else:
+            optional_seen = True
     return None
 
 
