@@ -106,10 +106,12 @@ IMAGE_FAMILIES = ("kandinsky", "auto")
 def get(name: str) -> ModelSpec:
     from hub.errors import ModelUnavailable
 
+    from hub.errors import shown
+
     try:
         return MODELS[name]
-    except KeyError:
-        raise ModelUnavailable(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None
+    except (KeyError, TypeError):
+        raise ModelUnavailable(f"unknown model {shown(name, 40)}; choose one of: {', '.join(MODELS)}") from None
 
 
 def availability(spec: ModelSpec, *, gpu_gib: float | None, offline: bool, cached: bool,

@@ -41,7 +41,8 @@ def load_image(data: Image.Image | bytes | str | Path, settings: Settings, what:
                              f"{settings.max_image_bytes / 2**20:.0f} MiB")
         data = path.read_bytes()
     if not isinstance(data, (bytes, bytearray)):
-        raise ImageError(f"{what}: expected an image, a file path or bytes, got {type(data).__name__}")
+        got = "nothing" if data is None else "a number" if isinstance(data, (int, float)) else "something else"
+        raise ImageError(f"{what}: expected an image file (or its bytes), got {got}")
     if len(data) > settings.max_image_bytes:
         raise ImageError(f"{what} is {len(data) / 2**20:.1f} MiB; the limit is {settings.max_image_bytes / 2**20:.0f} MiB")
     if not data:

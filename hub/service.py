@@ -41,6 +41,13 @@ def _default(value, default):
     return default if value is None else value
 
 
+def _number(name: str, value, low: float, high: float) -> float:
+    """A number field within [low, high], or InvalidRequest naming it and the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InvalidRequest(f"{name} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
 def _whole(name: str, value, allowed: str = "") -> int:
     """An integer field, or InvalidRequest naming it (an API caller may send any JSON)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -207,8 +214,7 @@ class Hub:
         for i, item in enumerate(items):
             if (item.text is None) == (item.image is None):
                 raise InvalidRequest(f"mix item {i + 1} must be a text or an image, not both or neither")
-            if not -10 <= item.weight <= 10:
-                raise InvalidRequest(f"mix item {i + 1} has weight {item.weight}; weights go from -10 to 10")
+            _number(f"the weight of mix item {i + 1}", item.weight, -10, 10)
             if item.text is not None:
                 prompt.check_text(f"mix item {i + 1}", item.text)
                 if not item.text.strip():
@@ -235,11 +241,11 @@ class Hub:
         return self._submit(spec, "mix", task, label.strip(" +"), req.origin, grid=req.num_images > 1)
 
     async def vary(self, req: VaryRequest) -> JobHandle:
+        if req.strength not in ("subtle", "strong"):
+            raise InvalidRequest(f"strength {shown(req.strength)} is not valid: subtle or strong")
         source, spec, image = self._source(req.job_id, req.index, "variation", req.origin)
         d = spec.defaults
         subtle = req.strength == "subtle"
-        if req.strength not in ("subtle", "strong"):
-            raise InvalidRequest(f"strength {req.strength!r} is not valid: subtle or strong")
         task = ImageTask(
             seeds=self._seeds(req.seed, req.num_images), width=source.width, height=source.height,
             num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
@@ -253,10 +259,9 @@ class Hub:
     async def upscale(self, req: UpscaleRequest) -> JobHandle:
         source, spec, image = self._source(req.job_id, req.index, "img2img", req.origin)
         d = spec.defaults
-        if req.factor not in (2, 4):
-            raise InvalidRequest(f"upscale factor {req.factor} is not valid: 2 or 4")
-        if not 0.05 <= req.strength <= 0.95:
-            raise InvalidRequest(f"upscale strength {req.strength} is not valid: 0.05 to 0.95")
+        if isinstance(req.factor, bool) or req.factor not in (2, 4):
+            raise InvalidRequest(f"upscale factor {shown(req.factor, 20)} is not valid: 2 or 4")
+        _number("upscale strength", req.strength, 0.05, 0.95)
         width, height = source.width * req.factor, source.height * req.factor
         if max(width, height) > d.max_side:
             raise InvalidRequest(f"{source.width}x{source.height} upscaled {req.factor}x would be {width}x{height}; "
@@ -275,7 +280,7 @@ class Hub:
         job_id = source.id
         if source.status != "done" or not source.images:
             raise InvalidRequest(f"job {job_id} has no finished images (status: {source.status})")
-        if not 0 <= index < len(source.images):
+        if not 0 <= _whole("image index", index) < len(source.images):
             raise InvalidRequest(f"image {index + 1} is out of range: job {job_id} has images 1-{len(source.images)}")
         spec = self._spec(source.model, capability)
         return source, spec, self.store.image(job_id, index)
@@ -424,7 +429,7 @@ class Hub:
     async def expand(self, req: ExpandRequest) -> JobHandle:
         if not prompt.check_text("prompt", req.prompt).strip():
             raise InvalidRequest("the prompt to expand is empty")
-        if not 1 <= req.max_new_tokens <= 200:
+        if not 1 <= _whole("max_new_tokens", req.max_new_tokens) <= 200:
             raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 200")
         spec = self._spec(req.model, "expand", self.default_text_model)
         return self._submit_text(spec, "expand", req, req.origin, {"prompt": req.prompt})
@@ -434,12 +439,17 @@ class Hub:
             raise InvalidRequest("the message is empty")
         for m in req.messages:
             prompt.check_text("message", m.content, 20000)
-        if not 1 <= req.max_new_tokens <= 2048:
+            if m.role not in ("system", "user", "assistant"):
+                raise InvalidRequest("a message's role must be user, assistant or system")
+        _number("temperature", req.temperature, 0, 2)
+        if not 1 <= _whole("max_new_tokens", req.max_new_tokens) <= 2048:
             raise InvalidRequest(f"max_new_tokens {req.max_new_tokens} is out of range: 1 to 2048")
         spec = self._spec(req.model, "chat", self.chat_model or self.default_text_model)
         return self._submit_text(spec, "chat", req, req.origin, {"messages": [asdict(m) for m in req.messages]})
 
     def _submit_text(self, spec, kind, req, origin: Origin, request: dict) -> JobHandle:
+        if req.seed is not None:
+            _whole("seed", req.seed, f"0 to {SEED_MOD - 1}")
         if kind == "expand":
             task = {"prompt": req.prompt, "max_new_tokens": req.max_new_tokens, "seed": req.seed}
         else:

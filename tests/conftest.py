@@ -7,10 +7,17 @@ import os
 import socket
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+# Hypothesis: a few hundred examples in the default suite; `--hypothesis-profile=thorough` runs 10,000 per test
+hypothesis.settings.register_profile("default", max_examples=100, deadline=None, database=None)
+hypothesis.settings.register_profile("thorough", max_examples=10_000, deadline=None, database=None)
+hypothesis.settings.load_profile("default")
 
 
 def run(coro):
