@@ -12,12 +12,15 @@ from demos.tabs import chat, compare, explainer, generate, history, mix
 from hub.explainer import TEXTS
 
 
-def build_app(hub) -> tuple[gr.Blocks, gr.I18n]:
-    """The Blocks app and its translations (pass both to `launch`)."""
+def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
+    """The Blocks app and its translations (pass both to `launch`). login: show Hugging Face's sign-in button
+    (a Space with `hf_oauth: true`): signed-in visitors keep their history across browsers."""
     texts = lessons(TEXTS)
     i18n = gr.I18n(**{lang: {**strings, **texts.get(lang, {})} for lang, strings in STRINGS.items()})
     with gr.Blocks(title="Lienzo") as demo:
         gr.Markdown(i18n("title"))
+        if login:
+            gr.LoginButton()
         gr.Markdown(f"`{hub.default_image_model}` · " + " · ".join(
             f"{s.name}: {a.status}" for s, a in hub.models() if s.name == hub.default_image_model))
         with gr.Tabs():

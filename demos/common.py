@@ -28,6 +28,9 @@ def origin(request: gr.Request | None) -> Origin:
     name = getattr(request, "username", None) if request is not None else None
     if name:
         return Origin(user=f"web:user:{name}", surface="web")
+    hf_name = _hugging_face_login(request)
+    if hf_name:
+        return Origin(user=f"web:hf:{hf_name}", surface="web")
     uid = identity.visitor(request) if request is not None else None
     return Origin(user=f"web:{uid}" if uid else "web:anonymous", surface="web")
 
@@ -63,6 +66,17 @@ def _sweep(stage: Path, age: float = 600.0) -> None:
         with contextlib.suppress(OSError):
             if now - f.stat().st_mtime > age:
                 f.unlink()
+
+
+def _hugging_face_login(request) -> str | None:
+    """The Hugging Face account signed in with gr.LoginButton (a Space with `hf_oauth: true`), if any."""
+    if request is None:
+        return None
+    try:
+        info = request.session.get("oauth_info") or {}
+    except (AssertionError, AttributeError, KeyError, TypeError):  # no session middleware: OAuth is off
+        return None
+    return (info.get("userinfo") or {}).get("preferred_username")
 
 
 def current_origin() -> Origin:

@@ -10,9 +10,11 @@ visitor's hash could open their history. Instead every visitor carries an id the
   passing the same cookie (or the `X-Lienzo-Id` header) to a later `Client` continues as the same visitor;
 - a request with no id, or with a forged or tampered one, gets a fresh id.
 
+- an MCP client, which sends no cookies, is one visitor per MCP session (`mcp-session-id`, issued by the server).
+
 `IdentityMiddleware` (plain ASGI, so streaming responses pass untouched) verifies the id once per request and
-hands it to the app as the `x-lienzo-user` header, with a proof only this process knows; any copy of those
-headers a client sends is dropped first. A logged-in name (Gradio auth, Hugging Face OAuth) wins over the id.
+hands it to the app as the `x-lienzo-user` header, with a proof only this process knows; a copy of those
+headers without the proof is dropped. A logged-in name (Gradio auth, Hugging Face OAuth) wins over the id.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class Signer:
         uid = secrets.token_hex(12)
         return uid, f"{uid}.{self._sign(uid)}"
 
+    def derive(self, secret: bytes) -> str:
+        """A stable visitor id for a value the server itself issued (an MCP session id)."""
+        return hmac.new(self._key, b"lienzo-derived:" + secret, hashlib.sha256).hexdigest()[:24]
+
     def verify(self, token: str | None) -> str | None:
         """The id inside a token this server signed, or None."""
         if not token or len(token) > 100 or token.count(".") != 1:
@@ -67,7 +73,13 @@ class IdentityMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
+        raw = dict(scope.get("headers", []))
         headers = [(k, v) for k, v in scope.get("headers", []) if k not in (_USER, _PROOF)]
+        if raw.get(_PROOF) == _NONCE.encode() and raw.get(_USER):
+            # Gradio's MCP server runs queued tools through an in-process client, forwarding the MCP request's
+            # headers: the proof only this process knows shows the id was verified on the way in
+            return await self.app({**scope, "headers": headers + [(_USER, raw[_USER]), (_PROOF, raw[_PROOF])]},
+                                  receive, send)
         token = None
         for k, v in headers:
             if k == b"cookie" and token is None:
@@ -76,6 +88,9 @@ class IdentityMiddleware:
                 token = v.decode("latin-1").strip()
         uid = self.signer.verify(token)
         fresh = None
+        if uid is None and raw.get(b"mcp-session-id"):
+            # an MCP client sends no cookies: its connection is its identity (the session id the MCP server issued)
+            uid = self.signer.derive(b"mcp:" + raw[b"mcp-session-id"][:200])
         if uid is None:
             uid, fresh = self.signer.issue()
         headers += [(_USER, uid.encode()), (_PROOF, _NONCE.encode())]

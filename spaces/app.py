@@ -28,8 +28,11 @@ def create_app():
     settings = Settings.from_env()
     if on_zero_gpu() and not os.environ.get("LIENZO_PLACEMENT"):
         settings = settings.with_(placement="zerogpu")
+    if not os.environ.get("LIENZO_SHARE"):  # a demo Space: jobs open to anyone with their id, unless set otherwise
+        settings = settings.with_(share="public")
     hub = Hub.create(settings, gpu=spaces.GPU if spaces is not None else None, recover=True)
-    demo, i18n = build_app(hub)
+    # hf_oauth: true in the Space's README sets OAUTH_CLIENT_ID: then visitors can sign in with Hugging Face
+    demo, i18n = build_app(hub, login=bool(os.environ.get("OAUTH_CLIENT_ID")))
     return demo, i18n, serving_options(hub, i18n)
 
 

@@ -406,3 +406,37 @@ def test_the_discord_fake_refuses_what_discords_published_schema_refuses():
     sub["options"][0]["options"][0]["name"] = "Bad Name"  # nested two levels down: still checked
     assert "option name 'Bad Name' is invalid" in command_problem(sub)
     assert SCHEMAS.problems("commands", [{**sub, "type": 9}])
+
+
+def test_each_mcp_connection_is_its_own_user(tmp_path, placeholder_models):
+    """MCP clients send no cookies: each MCP session is one visitor, and sees only its own jobs."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    from conftest import free_port
+    from demos.app import launch
+    from hub.service import Hub
+    from hub.settings import Settings
+
+    (tmp_path / "models").symlink_to(placeholder_models)
+    port = free_port()
+    demo = launch(Hub.create(Settings(data_dir=tmp_path, offline=True, device="cpu")), port=port, block=False, mcp=True)
+    url = f"http://127.0.0.1:{port}/gradio_api/mcp/"
+
+    async def session(calls):
+        async with streamablehttp_client(url) as (read, write, _), ClientSession(read, write) as s:
+            await s.initialize()
+            return [str((await s.call_tool(name, args)).content) for name, args in calls]
+
+    async def main():
+        made, mine = await session([("imagine", {"prompt": "a red circle", "negative": "", "steps": 2,
+                                                 "prior_steps": 2, "num_images": 1, "randomize": False, "seed": 5}),
+                                    ("history", {})])
+        [theirs] = await session([("history", {})])
+        return made, mine, theirs
+
+    try:
+        made, mine, theirs = run(main())
+    finally:
+        demo.close()
+    assert "a red circle" in mine and "'data': []" in theirs
