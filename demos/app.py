@@ -77,7 +77,7 @@ def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, 
 
 
 async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7860, mcp: bool = False,
-                         guild_id: int | None = None, ready=None, gateway: bool = True) -> None:
+                         guild_id: int | None = None, ready=None, gateway: bool = True, web_ready=None) -> None:
     """The web hub and the Discord bot in one process, on one event loop, sharing one Hub:
     one copy of the weights, one queue, round-robin across web and Discord users."""
     import asyncio
@@ -110,6 +110,8 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
     await hub.start()
     bot = LienzoBot(hub, guild_id=guild_id)
     web = asyncio.create_task(server.serve(), name="lienzo-web")
+    if web_ready is not None:  # tests: the web hub answers whatever Discord does
+        asyncio.create_task(server.listening.wait()).add_done_callback(lambda _: web_ready(server))
 
     async def keep_bot_up():
         """Log in (retrying with backoff while Discord cannot be reached: the web hub stays up meanwhile), then
