@@ -93,7 +93,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
             now = time.monotonic()
             if text == last_text or now - last_edit < limits.PROGRESS_EVERY:
                 continue
-            files = [render.image_file(event.preview, "preview", limit)] if event.preview is not None else []
+            files = [await render.encoded(event.preview, "preview", limit)] if event.preview is not None else []
             await reply.edit(text, files)
             last_edit, last_text = now, text
         result = await handle.result()
@@ -106,13 +106,13 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         from bots.buttons import grid_view
 
         await reply.edit(render.headline(prompt, interaction.user.id, tail),
-                         [render.image_file(str(result.grid), f"lienzo_{result.job_id}", limit)],
+                         [await render.encoded(str(result.grid), f"lienzo_{result.job_id}", limit)],
                          grid_view(result.job_id, len(result.images)))
     else:
         from bots.buttons import single_view
 
         await reply.edit(render.headline(prompt, interaction.user.id, tail),
-                         [render.image_file(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
+                         [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
                          single_view(result.job_id, 0))
 
 
@@ -218,10 +218,12 @@ async def show_single(interaction: discord.Interaction, job_id: str, index: int)
         job = hub.get_job(job_id, origin(interaction))
         if not 0 <= index < len(job.images):
             raise LienzoError(f"job {job_id} has no image {index + 1}")
-        file = render.image_file(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)
     except LienzoError as exc:
         await fail(interaction, str(exc))
         return
+    await interaction.response.defer(thinking=True)  # encoding a large image may take longer than Discord's 3 s
+    file = await render.encoded(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)
     prompt = job.request.get("prompt", "")
-    await interaction.response.send_message(render.headline(prompt, interaction.user.id, f"— Image #{index + 1}"),
-                                            file=file, view=single_view(job_id, index))
+    await interaction.edit_original_response(content=render.headline(prompt, interaction.user.id,
+                                                                     f"— Image #{index + 1}"),
+                                             attachments=[file], view=single_view(job_id, index))

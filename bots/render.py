@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import discord
@@ -37,6 +38,11 @@ class File(discord.File):
 
     def to_dict(self, index: int) -> dict:
         return {**super().to_dict(index), "id": str(index)}
+
+
+async def encoded(image: Image.Image | str, name: str, limit: int) -> discord.File:
+    """image_file off the event loop: encoding a large image takes long enough to delay other users' answers."""
+    return await asyncio.to_thread(image_file, image, name, limit)
 
 
 def image_file(image: Image.Image | str, name: str, limit: int) -> discord.File:

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
 
+from PIL.Image import Image as PILImage
+
 from hub import catalog, placement, prompt
 from hub.errors import (CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable, StorageError,
                         shown)
@@ -289,7 +291,10 @@ class Hub:
         return await asyncio.to_thread(fetch_image, url, self.settings)
 
     async def _load(self, image, what: str):
-        """An input image checked (bytes, then the header's pixels) and decoded off the event loop."""
+        """An input image checked (bytes, then the header's pixels) and decoded off the event loop; an image an
+        in-process caller already decoded is only checked, here."""
+        if isinstance(image, PILImage):
+            return load_image(image, self.settings, what)
         return await asyncio.to_thread(load_image, image, self.settings, what)
 
     def _submit(self, spec: catalog.ModelSpec, kind: str, task: ImageTask, text: str, origin: Origin, grid: bool,

@@ -377,7 +377,7 @@ def test_show_and_buttons_of_anothers_job_are_refused_unless_admin(settings):
             for payload in (show, click, admin):
                 send(bot, payload)
             refused = [await fake.wait_for(lambda p=p: ephemeral(fake, p["token"])) for p in (show, click)]
-            shown = await fake.wait_for(lambda: fake.interactions[admin["token"]].original)
+            shown = await fake.wait_for(lambda: done_message(fake, admin["token"]))
             return [r[0]["content"] for r in refused], shown, fake.violations
 
     refused, shown, violations = run(main())

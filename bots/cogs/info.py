@@ -47,13 +47,15 @@ class Info(commands.Cog):
             await jobs.fail(interaction, str(exc))
             return
         limit = interaction.filesize_limit
+        await interaction.response.defer(thinking=True)  # encoding a large image may take longer than 3 s
         if job.grid is not None:
-            file, view = render.image_file(str(job.grid), f"lienzo_{job.id}", limit), grid_view(job.id, len(job.images))
+            file, view = await render.encoded(str(job.grid), f"lienzo_{job.id}", limit), grid_view(job.id, len(job.images))
         else:
-            file, view = render.image_file(str(job.images[0]), f"lienzo_{job.id}", limit), single_view(job.id, 0)
+            file, view = await render.encoded(str(job.images[0]), f"lienzo_{job.id}", limit), single_view(job.id, 0)
         prompt = job.request.get("prompt", "")
-        await interaction.response.send_message(render.headline(prompt, interaction.user.id, f"(job {job.id})"),
-                                                file=file, view=view)
+        await interaction.edit_original_response(content=render.headline(prompt, interaction.user.id,
+                                                                         f"(job {job.id})"), attachments=[file],
+                                                 view=view)
 
     @app_commands.command(name="cancel")
     @app_commands.describe(job_id="The job to cancel (yours, unless you manage the server)")
