@@ -10,6 +10,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bots import jobs
 from bots.buttons import DYNAMIC
 from bots.prefs import Prefs
 from bots.cogs.imagine import Imagine
@@ -27,6 +28,7 @@ class LienzoBot(commands.Bot):
         super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None,
                          allowed_mentions=discord.AllowedMentions.none())
         self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
+        self.actions = jobs  # what the buttons run (bots/buttons.py reaches it here rather than importing it)
         self.resuming: list[asyncio.Task] = []  # following jobs taken over after a restart
         self.prefs = None if hub is None else Prefs(hub.settings.data_dir)
 
@@ -36,9 +38,7 @@ class LienzoBot(commands.Bot):
                                                                        if self.hub is not None else 15))
         if self.hub is not None:
             await self.hub.start()  # the queue on this loop; jobs a dead server left run again
-            from bots.jobs import resume
-
-            self.resuming = [asyncio.create_task(resume(self, reply, handle), name=f"lienzo-resume-{handle.job_id}")
+            self.resuming = [asyncio.create_task(jobs.resume(self, reply, handle), name=f"lienzo-resume-{handle.job_id}")
                              for _record, reply, handle in self.hub.recovered_jobs("discord")]
         await add_cogs(self)
         self.add_dynamic_items(*DYNAMIC, ImagineThis)  # buttons from before a restart still work
@@ -58,9 +58,7 @@ class LienzoBot(commands.Bot):
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
-        from bots.jobs import fail
-
-        await fail(interaction, "something went wrong on our side; the error was logged")
+        await jobs.fail(interaction, "something went wrong on our side; the error was logged")
 
 
 async def add_cogs(bot) -> None:

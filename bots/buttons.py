@@ -1,5 +1,8 @@
 """Buttons that survive restarts: every state lives in the job store, the custom_id carries only ids.
 
+A click runs its action through the bot (`interaction.client.actions`, bots/jobs.py): this module builds the
+buttons bots/jobs.py posts, so it does not import it back.
+
 custom_id grammar (at most 100 characters): lz:<action>:<job id>[:<image index>]
   u  upscale one image of a grid (Midjourney's U1-U4: show it alone)   v  vary it (V1-V4)
   r  reroll the prompt                                                   s / t  vary a single image subtly / strongly
@@ -9,8 +12,6 @@ custom_id grammar (at most 100 characters): lz:<action>:<job id>[:<image index>]
 from __future__ import annotations
 
 import discord
-
-from bots import jobs
 
 JOB = r"(?P<job>[0-9a-f]{10})"
 
@@ -30,9 +31,9 @@ class GridButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<ac
 
     async def callback(self, interaction: discord.Interaction):
         if self.act == "u":
-            await jobs.show_single(interaction, self.job, self.i)
+            await interaction.client.actions.show_single(interaction, self.job, self.i)
         else:
-            await jobs.run_vary(interaction, self.job, self.i, "strong")
+            await interaction.client.actions.run_vary(interaction, self.job, self.i, "strong")
 
 
 class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:r:" + JOB):
@@ -45,7 +46,7 @@ class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:r:" 
         return cls(match["job"])
 
     async def callback(self, interaction: discord.Interaction):
-        await jobs.run_reroll(interaction, self.job)
+        await interaction.client.actions.run_reroll(interaction, self.job)
 
 
 class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<act>[stx]):" + JOB + r":(?P<i>[0-3])"):
@@ -62,9 +63,9 @@ class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<
 
     async def callback(self, interaction: discord.Interaction):
         if self.act == "x":
-            await jobs.run_upscale(interaction, self.job, self.i)
+            await interaction.client.actions.run_upscale(interaction, self.job, self.i)
         else:
-            await jobs.run_vary(interaction, self.job, self.i, "subtle" if self.act == "s" else "strong")
+            await interaction.client.actions.run_vary(interaction, self.job, self.i, "subtle" if self.act == "s" else "strong")
 
 
 def grid_view(job_id: str, count: int) -> discord.ui.View:

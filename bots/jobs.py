@@ -13,6 +13,8 @@ import time
 import discord
 
 from bots import limits, media, render
+from bots.buttons import grid_view, single_view
+from bots.prefs import apply
 from hub.errors import LienzoError
 from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
 
@@ -103,14 +105,10 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         return
     tail = f"(seed {result.seeds[0]}) ({result.model})"
     if result.grid is not None:
-        from bots.buttons import grid_view
-
         await reply.edit(render.headline(prompt, interaction.user.id, tail),
                          [await render.encoded(str(result.grid), f"lienzo_{result.job_id}", limit)],
                          grid_view(result.job_id, len(result.images)))
     else:
-        from bots.buttons import single_view
-
         await reply.edit(render.headline(prompt, interaction.user.id, tail),
                          [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
                          single_view(result.job_id, 0))
@@ -153,9 +151,6 @@ def blocked(interaction: discord.Interaction, prompt: str) -> str | None:
 async def run_imagine(interaction: discord.Interaction, prompt: str, attachments=(), lane: str = "fast") -> None:
     """attachments: (discord.Attachment, what) pairs already checked by bots.media.check; downloaded after the
     interaction is deferred."""
-    from bots.prefs import apply
-    from hub import prompt as grammar
-
     bot = interaction.client
     prefs = bot.prefs.get(origin(interaction).user) if bot.prefs else {}
     prompt = apply(prompt, prefs)
@@ -164,7 +159,7 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, attachments
         await fail(interaction, f"the word {word!r} is not allowed in this channel")
         return
     try:
-        grammar.parse(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
+        bot.hub.check_prompt(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
     except LienzoError as exc:
         await fail(interaction, str(exc))
         return
@@ -211,8 +206,6 @@ async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
 
 async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:
     """U1-U4: the chosen image alone, with Vary and Upscale buttons. Read from the store: no GPU work."""
-    from bots.buttons import single_view
-
     hub = interaction.client.hub
     try:
         job = hub.get_job(job_id, origin(interaction))

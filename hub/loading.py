@@ -11,9 +11,9 @@ import socket
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 from pathlib import Path
 
-import torch
 
 from hub import catalog
 from hub.errors import ModelUnavailable
@@ -26,7 +26,7 @@ _placeholder_lock = threading.Lock()
 @dataclass(frozen=True)
 class Placement:
     device: str  # "cpu", "cuda", "cuda:1", "mps"
-    dtype: torch.dtype
+    dtype: Any  # a torch.dtype
     offload: str  # none | model | sequential
 
 
@@ -45,6 +45,8 @@ class Loader:
     # --- where are we -------------------------------------------------------------------------
     @cached_property
     def device(self) -> str:
+        import torch  # here, not at import: front ends import the Hub without torch
+
         want = self.settings.device
         if want == "auto":
             if torch.cuda.is_available():
@@ -60,6 +62,8 @@ class Loader:
     def gpu_gib(self) -> float | None:
         if not self.device.startswith("cuda"):
             return None
+        import torch
+
         index = int(self.device.split(":")[1]) if ":" in self.device else 0
         return torch.cuda.get_device_properties(index).total_memory / 2**30
 
@@ -75,6 +79,8 @@ class Loader:
 
     @cached_property
     def placement(self) -> Placement:
+        import torch
+
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(self.settings.dtype)
         if dtype is None:  # auto; fp16 on a CPU runs ~13x slower, so only on accelerators
             dtype = torch.float16 if self.device != "cpu" else torch.float32
@@ -150,7 +156,7 @@ class Loader:
 
         self.require(spec)
         kwargs = {"dtype": self.placement.dtype}
-        if self.placement.dtype == torch.float16:
+        if str(self.placement.dtype) == "torch.float16":
             kwargs["variant"] = "fp16"
         try:
             pipe = self._from_pretrained(AutoPipelineForText2Image, spec.repos["pipeline"], **kwargs)

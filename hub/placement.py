@@ -135,22 +135,3 @@ class ZeroGPUPlacement:
 
     def close(self) -> None:
         pass
-
-
-def make(settings: Settings, worker: Worker, gpu: Callable | None = None):
-    """The placement LIENZO_PLACEMENT names (the composition root calls this)."""
-    if settings.placement == "thread":
-        return ThreadPlacement(worker)
-    if settings.placement == "zerogpu":
-        if gpu is None:
-            import spaces
-
-            gpu = spaces.GPU
-        preload = tuple(dict.fromkeys(m for m in settings.preload if m))
-        return ZeroGPUPlacement(worker, gpu, max_seconds=settings.gpu_duration, preload=preload)
-    if settings.placement == "ray":
-        from hub.ray_serve import RayPlacement
-
-        return RayPlacement(settings)
-    raise ValueError(f"unknown placement {settings.placement!r}")
-

@@ -31,9 +31,9 @@ from hub.settings import Settings
 from hub.store import Store, new_job_id
 from hub.work import SEED_MOD, ImageTask, WorkItem, to_png
 from hub.worker import Worker
-from hub.types import (ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest, JobRecord,
-                       LessonFrame, LessonRequest, MixRequest, Origin, ShortenRequest, ShortenResult, UpscaleRequest,
-                       VaryRequest, WalkthroughRequest, WalkthroughResult)
+from hub.types import (ChatMessage, ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest,
+                       JobRecord, LearnCatalogue, LessonFrame, LessonRequest, MixRequest, Origin, ShortenRequest,
+                       ShortenResult, TutorRequest, UpscaleRequest, VaryRequest, WalkthroughRequest, WalkthroughResult)
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
@@ -61,6 +61,50 @@ def _whole(name: str, value, allowed: str = "") -> int:
     return value
 
 
+def learn_catalogue() -> LearnCatalogue:
+    """The Learn tab's catalogue (the lessons' defaults, settings and presets): static, so no Hub is needed."""
+    from hub.explainer import TEXTS, lessons, presets, toy2d
+
+    return LearnCatalogue(defaults=lessons.DEFAULTS, settings=lessons.SETTINGS, data=lessons.DATA,
+                          schedules=lessons.SCHEDULES, gan_presets=presets.GAN_PRESETS, gan_losses=presets.GAN_LOSSES,
+                          char_presets=presets.CHAR_PRESETS, extent=toy2d.EXTENT, texts=TEXTS)
+
+
+def points_from_drawing(pixels):
+    """The 2-D points a learner drew on a pad (an RGB(A) array), for the GAN and diffusion lessons."""
+    from hub.explainer import toy2d
+
+    return toy2d.points_from_drawing(pixels)
+
+
+def example_picture():
+    """The picture the noising lesson starts from: a scene of the mini's world (a PIL image, 128x128)."""
+    from PIL import Image
+
+    from hub.mini import world
+
+    scene = world.Scene("yellow", (world.Obj("star", "purple", "large", 0.3, 0.35),
+                                   world.Obj("circle", "blue", "small", 0.72, 0.7)), "left of")
+    return world.render(scene).resize((128, 128), Image.NEAREST)
+
+
+def make_placement(settings: Settings, worker: Worker, gpu=None):
+    """The placement LIENZO_PLACEMENT names (hub/placement.py; Ray Serve's in hub/ray_serve.py, imported only
+    when chosen: Ray is an optional install)."""
+    if settings.placement == "zerogpu":
+        if gpu is None:
+            import spaces
+
+            gpu = spaces.GPU
+        preload = tuple(dict.fromkeys(m for m in settings.preload if m))
+        return placement.ZeroGPUPlacement(worker, gpu, max_seconds=settings.gpu_duration, preload=preload)
+    if settings.placement == "ray":
+        from hub.ray_serve import RayPlacement
+
+        return RayPlacement(settings)
+    return placement.ThreadPlacement(worker)
+
+
 def open_store(data_dir) -> Store:
     """The job store in LIENZO_DATA_DIR, or StorageError saying in words why that folder cannot hold it."""
     where = shown(str(data_dir), 120)
@@ -86,16 +130,20 @@ class Hub:
         self.worker = Worker(settings, loader)
         if settings.placement in ("zerogpu", "ray") and not settings.preload:
             settings = settings.with_(preload=(self.default_image_model,))
-        self.placement = placement.make(settings, self.worker, gpu)
+        self.placement = make_placement(settings, self.worker, gpu)
         self.jobs = Jobs(settings, store, self.placement)
         self.scheduler = self.jobs.scheduler
         self._recover = recover
         self.recovered: tuple[str, ...] = ()
+        self._library = None  # the tutor's index of the course notes, built on first use
 
     @classmethod
-    def create(cls, settings: Settings | None = None, gpu=None, recover: bool = False) -> Hub:
-        """The composition root: settings -> store, loader, worker, placement -> Hub."""
+    def create(cls, settings: Settings | None = None, gpu=None, recover: bool = False, **overrides) -> Hub:
+        """The composition root: settings (LIENZO_* variables unless given, then `overrides`, e.g. share="public")
+        -> store, loader, worker, placement -> Hub."""
         settings = settings or Settings.from_env()
+        if overrides:
+            settings = settings.with_(**overrides)
         if settings.threads:
             import torch
 
@@ -499,6 +547,47 @@ class Hub:
         record = self._open(job_id, viewer, manage=True)
         self.store.set_shared(record.id, shared)
         return self.store.get(record.id)
+
+    # --- what front ends may ask without running a model -----------------------------------------
+    def check_prompt(self, text: str) -> None:
+        """Refuse a prompt with a bad flag at once (PromptError says which and what is allowed); microseconds."""
+        prompt.parse(text)
+
+    def png_info(self, data: bytes) -> dict:
+        """The generation parameters inside a PNG (Lienzo's, AUTOMATIC1111's or another tool's):
+        {"prompt", "negative_prompt", and each setting by its A1111 name}. ImageError when there are none."""
+        from hub.pnginfo import read_parameters
+
+        params = read_parameters(data)
+        return {"prompt": params.prompt, "negative_prompt": params.negative_prompt, **params.settings}
+
+    async def ask_tutor(self, req: TutorRequest) -> AsyncIterator[str]:
+        """The tutor: passages of the course notes for the question, in its language (English or Spanish). With a
+        chat model here, an answer grounded in them, streamed as it grows (the last text adds the citations);
+        without one, the passages themselves, honestly labelled."""
+        from hub import tutor
+
+        question = prompt.check_text("question", req.question, 4000).strip()
+        if not question:
+            raise InvalidRequest("write a question first")
+        if self._library is None:
+            from hub.explainer import TEXTS
+
+            self._library = tutor.Library(TEXTS)
+        lang = tutor.detect_language(question)
+        passages = self._library.search(question, lang)
+        if self.chat_model is None:
+            yield tutor.offline_answer(question, passages, lang)
+            return
+        turns = [m for m in req.history[-6:] if m.role in ("user", "assistant")]
+        messages = (ChatMessage("system", tutor.system_prompt(passages, lang)), *turns, ChatMessage("user", question))
+        job = await self.chat(ChatRequest(messages, origin=req.origin))
+        async for event in job.events():
+            if event.text:
+                yield event.text
+        result = await job.result()
+        sources = "; ".join(p.citation for p in passages)
+        yield result.text + (f"\n\n*{sources}*" if sources else "")
 
     def waiting(self) -> int:
         """Jobs waiting in the queue, all users together."""

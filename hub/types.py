@@ -6,6 +6,7 @@ Images cross as PIL images, raw bytes or file paths; front ends never see tensor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -288,3 +289,28 @@ class LessonFrame:
     total: int
     values: dict
     final: bool = False  # the last frame: what the trained model does (samples, maps, text)
+
+
+@dataclass(frozen=True)
+class TutorRequest:
+    """A question for the tutor (course notes, en/es), with the conversation so far (user and assistant turns)."""
+
+    question: str
+    history: tuple[ChatMessage, ...] = ()
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class LearnCatalogue:
+    """What a front end needs to lay out the Learn tab, without importing the lessons: each lesson's default
+    and allowed settings, the presets behind its controls, the notes' folder (texts/<lang>/<topic>.md)."""
+
+    defaults: Mapping[str, Mapping[str, Any]]
+    settings: Mapping[str, Mapping[str, Any]]
+    data: tuple[str, ...]  # the 2-D datasets of the GAN and diffusion lessons
+    schedules: tuple[str, ...]  # noise schedules
+    gan_presets: Mapping[str, Any]  # name -> preset (noise_dim, lr_g, lr_d, d_steps, loss)
+    gan_losses: tuple[str, ...]
+    char_presets: Mapping[str, Any]  # model kind -> preset (steps)
+    extent: float  # 2-D points live in [-extent, extent]^2
+    texts: Path

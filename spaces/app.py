@@ -12,7 +12,6 @@ import os
 
 from demos.app import build_app, serving_options
 from hub.service import Hub
-from hub.settings import Settings
 
 try:
     import spaces
@@ -25,12 +24,12 @@ def on_zero_gpu() -> bool:
 
 
 def create_app():
-    settings = Settings.from_env()
+    overrides = {}
     if on_zero_gpu() and not os.environ.get("LIENZO_PLACEMENT"):
-        settings = settings.with_(placement="zerogpu")
+        overrides["placement"] = "zerogpu"
     if not os.environ.get("LIENZO_SHARE"):  # a demo Space: jobs open to anyone with their id, unless set otherwise
-        settings = settings.with_(share="public")
-    hub = Hub.create(settings, gpu=spaces.GPU if spaces is not None else None, recover=True)
+        overrides["share"] = "public"
+    hub = Hub.create(gpu=spaces.GPU if spaces is not None else None, recover=True, **overrides)
     # hf_oauth: true in the Space's README sets OAUTH_CLIENT_ID: then visitors can sign in with Hugging Face
     demo, i18n = build_app(hub, login=bool(os.environ.get("OAUTH_CLIENT_ID")))
     return demo, i18n, serving_options(hub, i18n)

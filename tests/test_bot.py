@@ -361,7 +361,7 @@ def test_web_and_bot_in_one_process_share_one_queue(settings):
     from gradio_client import Client
 
     from conftest import free_port
-    from demos.app import serve_with_bot
+    from hub.cli import serve_with_bot
     from hub.service import Hub
 
     async def main():

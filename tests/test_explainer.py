@@ -319,7 +319,7 @@ def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
 def test_bench_times_each_lesson_through_the_tab_and_straight_from_the_core(settings, tmp_path):
     """`lienzo bench --explainer`'s path on the quickest lesson: the tab's run, and the baseline the Hub times on its
     device thread (Hub.time_lesson); nothing is shipped when asked not to."""
-    from demos.explainer.shipped import bench
+    from demos.explainer.bench import bench
     from hub.errors import InvalidRequest
     from hub.service import Hub
     from hub.types import LessonRequest

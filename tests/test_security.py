@@ -449,7 +449,7 @@ def test_serve_with_bot_keeps_the_web_hub_up_while_discord_cannot_be_reached(set
     import discord
 
     from conftest import free_port
-    from demos.app import serve_with_bot
+    from hub.cli import serve_with_bot
     from hub.service import Hub
 
     class Retries(logging.Handler):

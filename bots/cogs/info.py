@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots import jobs, render
+from bots.buttons import grid_view, single_view
 from hub.errors import LienzoError
 
 HELP = """**Lienzo** draws with Kandinsky-style models.
@@ -37,8 +38,6 @@ class Info(commands.Cog):
     @app_commands.describe(job_id="The job's id (shown by /info)")
     async def show(self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]):
         """Post a finished job again, with working buttons."""
-        from bots.buttons import grid_view, single_view
-
         try:
             job = self.bot.hub.get_job(job_id.strip(), jobs.origin(interaction))
             if job.status != "done":

@@ -10,9 +10,7 @@ from discord.ext import commands
 
 from bots import jobs, media, render
 from hub.errors import LienzoError
-from hub.explainer import TEXTS
-from hub.tutor import Library, detect_language, offline_answer, system_prompt
-from hub.types import ChatMessage, ChatRequest, DescribeRequest, ShortenRequest
+from hub.types import DescribeRequest, ShortenRequest, TutorRequest
 
 
 class ImagineThis(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:d:(?P<i>[1-4])"):
@@ -38,7 +36,6 @@ class ImagineThis(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:d:(?P
 class Tools(commands.Cog):
     def __init__(self, bot):
         self.bot = bot
-        self.library = Library(TEXTS)
 
     @app_commands.command(name="describe")
     @app_commands.describe(image="The image to describe")
@@ -86,18 +83,12 @@ class Tools(commands.Cog):
     async def chat(self, interaction: discord.Interaction, message: app_commands.Range[str, 1, 1500]):
         """Ask the tutor about GANs, VAEs, RNNs, transformers, autoregressive and diffusion models."""
         await interaction.response.defer(thinking=True)
-        lang = detect_language(message)
-        passages = self.library.search(message, lang)
-        hub = self.bot.hub
-        if hub.chat_model is None:
-            await interaction.edit_original_response(content=render.clip(offline_answer(message, passages, lang)))
-            return
+        answer = ""
         try:
-            job = await hub.chat(ChatRequest((ChatMessage("system", system_prompt(passages, lang)),
-                                              ChatMessage("user", message)), origin=jobs.origin(interaction)))
-            result = await job.result()
+            async for answer in self.bot.hub.ask_tutor(TutorRequest(message, origin=jobs.origin(interaction))):
+                pass  # the last text is the whole answer, with its citations
         except LienzoError as exc:
             await interaction.delete_original_response()
             await jobs.fail(interaction, str(exc))
             return
-        await interaction.edit_original_response(content=render.clip(result.text))
+        await interaction.edit_original_response(content=render.clip(answer))

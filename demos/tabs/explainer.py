@@ -16,10 +16,10 @@ from demos.common import HUB_QUEUE, ImageFile, current_origin, start, user_error
 from PIL import Image
 
 from demos.explainer import shipped
-from hub.explainer import lessons, toy2d
-from hub.explainer.presets import CHAR_PRESETS, GAN_LOSSES, GAN_PRESETS
-from hub.mini import world
+from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest
+
+LEARN = learn_catalogue()  # the lessons' defaults, settings and presets, as the core defines them
 
 TOPICS = ("gan", "vae", "rnn", "transformer", "autoregressive", "diffusion")
 
@@ -37,8 +37,8 @@ def _points(text: str) -> np.ndarray | None:
         raise gr.Error("points must be lines of 'x, y' numbers, e.g. 1.5, -0.5") from None
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or not np.isfinite(pts).all():
         raise gr.Error("give at least 3 points, one 'x, y' per line")
-    if np.abs(pts).max() > toy2d.EXTENT:
-        raise gr.Error(f"keep points between -{toy2d.EXTENT:g} and {toy2d.EXTENT:g}")
+    if np.abs(pts).max() > LEARN.extent:
+        raise gr.Error(f"keep points between -{LEARN.extent:g} and {LEARN.extent:g}")
     return pts
 
 
@@ -47,7 +47,7 @@ def _drawn(drawing) -> np.ndarray | None:
     picture = drawing.get("composite") if isinstance(drawing, dict) else drawing
     if picture is None:
         return None
-    pts = toy2d.points_from_drawing(np.asarray(picture))
+    pts = points_from_drawing(np.asarray(picture))
     if 0 < len(pts) < 3:
         raise gr.Error("draw a little more: the strokes give fewer than 3 points")
     return pts if len(pts) else None
@@ -129,9 +129,7 @@ async def forward(hub, image, step, schedule):
 
 def example_image() -> Image.Image:
     """The picture the noising demo starts from (the learner drops their own): a scene of the mini's world."""
-    scene = world.Scene("yellow", (world.Obj("star", "purple", "large", 0.3, 0.35),
-                                   world.Obj("circle", "blue", "small", 0.72, 0.7)), "left of")
-    return world.render(scene).resize((128, 128), Image.NEAREST)
+    return example_picture()
 
 
 async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
@@ -211,14 +209,14 @@ def bind(hub, handler):
     return bound
 
 
-_CORE = lessons.DEFAULTS  # what the core trains when a setting is not given: the controls start there
-_GAN = GAN_PRESETS[_CORE["gan"]["preset"]]
+_CORE = LEARN.defaults  # what the core trains when a setting is not given: the controls start there
+_GAN = LEARN.gan_presets[_CORE["gan"]["preset"]]
 _KIND = _CORE["chars"]["kind"]
 DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo bench --explainer` ships a run of each
     "gan": dict(**_CORE["gan"], noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d, d_steps=_GAN.d_steps,
                 loss=_GAN.loss, points=""),
     "vae": dict(_CORE["vae"]),
-    "chars": dict(kind=_KIND, lang=_CORE["chars"]["lang"], steps=CHAR_PRESETS[_KIND].steps,
+    "chars": dict(kind=_KIND, lang=_CORE["chars"]["lang"], steps=LEARN.char_presets[_KIND].steps,
                   prompt=_CORE["chars"]["prompt"], temperature=_CORE["chars"]["temperature"]),
     "pixelcnn": {},
     "wavenet": {},
@@ -284,15 +282,15 @@ def build(hub, t) -> None:
             gan_ship = _shipped("gan", 4, note_index=3)
             with gr.Row():
                 with gr.Column():
-                    preset = gr.Radio(list(GAN_PRESETS), value=G["preset"], label=t("preset"))
-                    data = gr.Dropdown(list(lessons.DATA), value=G["data"], label=t("data"))
+                    preset = gr.Radio(list(LEARN.gan_presets), value=G["preset"], label=t("preset"))
+                    data = gr.Dropdown(list(LEARN.data), value=G["data"], label=t("data"))
                     points, drawing, upload = _custom_points(t)
                     with gr.Accordion(t("advanced"), open=False):
                         noise_dim = gr.Slider(1, 32, value=G["noise_dim"], step=1, label=t("noise_size"))
                         lr_g = gr.Number(value=G["lr_g"], label="lr G")
                         lr_d = gr.Number(value=G["lr_d"], label="lr D")
                         d_steps = gr.Slider(1, 5, value=G["d_steps"], step=1, label=t("d_steps"))
-                        loss = gr.Dropdown(list(GAN_LOSSES), value=G["loss"], label=t("loss"))
+                        loss = gr.Dropdown(list(LEARN.gan_losses), value=G["loss"], label=t("loss"))
                     train_gan = gr.Button(t("train"), variant="primary")
                 with gr.Column():
                     gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
@@ -303,7 +301,7 @@ def build(hub, t) -> None:
                                      y_lim=[0, 2])
 
             def on_preset(name):
-                cfg = GAN_PRESETS[name]
+                cfg = LEARN.gan_presets[name]
                 return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
@@ -331,8 +329,8 @@ def build(hub, t) -> None:
             gr.Markdown(t("shipped"))
             c_ship = _shipped("chars", 5, note_index=1)
             with gr.Row():
-                kind = gr.Radio(list(CHAR_PRESETS), value=C["kind"], label=t("model"))
-                lang = gr.Radio(list(lessons.SETTINGS["chars"]["lang"]), value=C["lang"], label=t("language"))
+                kind = gr.Radio(list(LEARN.char_presets), value=C["kind"], label=t("model"))
+                lang = gr.Radio(list(LEARN.settings["chars"]["lang"]), value=C["lang"], label=t("language"))
                 c_steps = gr.Slider(100, 1500, value=C["steps"], step=50, label=t("train_steps"))
             with gr.Row():
                 c_prompt = gr.Textbox(value=C["prompt"], label=t("prompt"))
@@ -344,7 +342,7 @@ def build(hub, t) -> None:
             c_note = gr.Markdown(c_ship[1])
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
-            kind.change(lambda k: CHAR_PRESETS[k].steps, [kind], [c_steps], api_visibility="private")
+            kind.change(lambda k: LEARN.char_presets[k].steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(bind(hub, run_chars), [kind, lang, c_steps, c_prompt, temperature],
                               [c_loss, c_note, c_text, c_top, c_heat],
                               api_name="explain_chars", **HUB_QUEUE)
@@ -371,7 +369,7 @@ def build(hub, t) -> None:
                 snr_plot = gr.LinePlot(noise_ship[1], x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
             with gr.Row():
                 step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
-                schedule = gr.Radio(list(lessons.SCHEDULES), value=N["schedule"], label=t("schedule"))
+                schedule = gr.Radio(list(LEARN.schedules), value=N["schedule"], label=t("schedule"))
             noise_note = gr.Markdown(noise_ship[2])
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(bind(hub, forward), [src, step, schedule], [noisy, snr_plot, noise_note],
@@ -381,7 +379,7 @@ def build(hub, t) -> None:
             gr.Markdown(t("shipped"))
             d_ship = _shipped("diffusion2d", 4, note_index=2)
             with gr.Row():
-                d_data = gr.Dropdown(list(lessons.DATA), value=D["data"], label=t("data"))
+                d_data = gr.Dropdown(list(LEARN.data), value=D["data"], label=t("data"))
                 d_steps2 = gr.Slider(500, 6000, value=D["steps"], step=500, label=t("train_steps"))
                 train_diff = gr.Button(t("train"), variant="primary")
             d_points, d_drawing, d_upload = _custom_points(t)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.common import origin, served, user_errors
-from hub.pnginfo import read_parameters
 
 
 def build(hub, t, generate: dict) -> None:
@@ -45,8 +44,7 @@ def build(hub, t, generate: dict) -> None:
         if path is None:
             raise gr.Error("drop a PNG file first")
         with user_errors(), open(path, "rb") as f:
-            params = read_parameters(f.read())
-        return {"prompt": params.prompt, "negative_prompt": params.negative_prompt, **params.settings}
+            return hub.png_info(f.read())
 
     def send(info):
         if not info:
