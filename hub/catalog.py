@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CAPABILITIES = ("text2img", "mix", "variation", "img2img", "inpaint", "controlnet", "chat", "expand", "caption")
+CAPABILITIES = ("text2img", "mix", "variation", "img2img", "chat", "expand", "caption")
 BUNDLED_ROOT = Path(__file__).parent / "mini" / "weights"
 
 
@@ -65,18 +65,13 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in (
     ModelSpec("mini", "kandinsky", "Lienzo mini Kandinsky (bundled, CPU)", _K, bundled=".",
               defaults=Defaults(64, 64, 25, 2.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16),
               license="Apache-2.0", about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline."),
-    ModelSpec("kandinsky-2.2", "kandinsky", "Kandinsky 2.2", _K | {"inpaint", "controlnet"},
+    # inpaint and controlnet come back with the engines that run them (issue 18); until then not advertised
+    ModelSpec("kandinsky-2.2", "kandinsky", "Kandinsky 2.2", _K,
               repos={"prior": "kandinsky-community/kandinsky-2-2-prior",
-                     "decoder": "kandinsky-community/kandinsky-2-2-decoder",
-                     "inpaint": "kandinsky-community/kandinsky-2-2-decoder-inpaint",
-                     "controlnet": "kandinsky-community/kandinsky-2-2-controlnet-depth"},
+                     "decoder": "kandinsky-community/kandinsky-2-2-decoder"},
               defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1536, max_steps=150),
               min_gpu_gib=8, license="Apache-2.0",
               about="CLIP text encoder -> prior -> image embedding -> UNet on MoVQ latents -> MoVQ decoder."),
-    ModelSpec("kandinsky-2.1", "auto", "Kandinsky 2.1", frozenset({"text2img", "img2img"}),
-              repos={"pipeline": "kandinsky-community/kandinsky-2-1"},
-              defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1024), min_gpu_gib=8, license="Apache-2.0",
-              about="The previous Kandinsky: prior + a text-and-image-conditioned decoder."),
     ModelSpec("sdxl-turbo", "auto", "SDXL-Turbo", frozenset({"text2img", "img2img"}),
               repos={"pipeline": "stabilityai/sdxl-turbo"},
               defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0, size_multiple=8),

@@ -212,6 +212,11 @@ def _integer(flag: str, raw: str, low: int, high: int) -> int:
     return value
 
 
+def parse_aspect(flag: str, raw: str) -> tuple[int, int]:
+    """An aspect ratio such as 16:9 (reduced), or PromptError naming `flag` and what is allowed."""
+    return _ar(flag, raw if isinstance(raw, str) else "")
+
+
 def _ar(flag: str, raw: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d{1,4})\s*:\s*(\d{1,4})", raw or "")
     allowed = f"width:height as whole numbers, e.g. 16:9, between 1:{MAX_RATIO:g} and {MAX_RATIO:g}:1"

@@ -235,7 +235,10 @@ class Hub:
         needs_mix = bool(images) or parsed.is_multi
         spec = self._spec(req.model, "mix" if needs_mix else "text2img")
         d = spec.defaults
-        width, height = self._size(spec, req.width, req.height, parsed.aspect)
+        aspect = parsed.aspect
+        if aspect is None and req.aspect not in (None, ""):  # the picker: the prompt's own --ar wins over it
+            aspect = prompt.parse_aspect("aspect", req.aspect)
+        width, height = self._size(spec, req.width, req.height, aspect)
         steps = self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), parsed.quality)
         guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
         if parsed.stylize is not None:

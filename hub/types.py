@@ -49,6 +49,7 @@ class ImagineRequest:
     negative_prompt: str = ""
     model: str | None = None
     num_images: int = 4
+    aspect: str | None = None  # e.g. "16:9", from a front end's picker; a --ar/--aspect in the prompt wins
     width: int | None = None
     height: int | None = None
     num_inference_steps: int | None = None

@@ -207,3 +207,19 @@ def test_cancel_and_restart_recovery(settings):
 
     record = with_hub(settings, after, recover=True)
     assert record.status == "failed" and "restarted" in record.error
+
+
+def test_the_prompts_aspect_flag_wins_over_a_front_ends_picker(settings):
+    """`a cat --aspect 3:2` with the picker on 16:9 gives 3:2 (the alias included), not 'given more than once'."""
+    async def body(hub):
+        sizes = []
+        for text, picker in (("a cat --aspect 3:2", "9:16"), ("a cat --ar 3:2", "9:16"), ("a cat", "9:16")):
+            job = await hub.imagine(fast(text, num_images=1, aspect=picker))
+            result = await job.result()
+            sizes.append((result.width, result.height))
+        with pytest.raises(PromptError, match="aspect “16x9” is not valid"):
+            await hub.imagine(fast("a cat", num_images=1, aspect="16x9"))
+        return sizes
+
+    (w1, h1), (w2, h2), (w3, h3) = with_hub(settings, body)
+    assert (w1, h1) == (w2, h2) and w1 > h1 and w3 < h3  # 3:2 from the prompt (80x48 at the mini's 64² budget)

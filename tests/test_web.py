@@ -44,7 +44,7 @@ def test_imagine_returns_pngs_that_keep_their_parameters(client):
     image = Image.open(gallery[1]["image"])
     assert image.format == "PNG" and image.size == (80, 48)
     params = read_parameters(image)
-    assert params.prompt == "un círculo rojo --seed 7 --ar 16:9" and params.get("Seed") == "7"
+    assert params.prompt == "un círculo rojo --seed 7" and params.get("Seed") == "7"  # the picker is no flag
 
 
 def test_mix_vary_upscale_describe_and_png_info(client):

@@ -34,9 +34,8 @@ def build(hub, t) -> dict:
             num_images: how many images (1-4)
             scheduler: diffusers scheduler class name, or default
         """
-        if aspect and aspect != "1:1" and "--ar" not in prompt and "\u2014ar" not in prompt:
-            prompt = f"{prompt} --ar {aspect}"
         req = ImagineRequest(prompt, negative_prompt=negative or "", model=model or None, num_images=int(num_images),
+                             aspect=aspect or None,
                              num_inference_steps=int(steps) if steps else None,
                              prior_num_inference_steps=int(prior_steps) if prior_steps else None,
                              guidance_scale=float(guidance) if guidance is not None else None,
