@@ -25,8 +25,12 @@ class LienzoBot(commands.Bot):
     def __init__(self, hub, guild_id: int | None = None, sync: bool = True):
         # No privileged intents: slash commands and buttons arrive as interactions.
         # Prompts are user text: no message the bot sends may ping anyone (@everyone, roles, users) because of them.
-        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(), help_command=None,
-                         allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.none(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         self.hub, self.guild_id, self.sync_commands = hub, guild_id, sync
         self.actions = jobs  # what the buttons run (bots/buttons.py reaches it here rather than importing it)
         self.resuming: list[asyncio.Task] = []  # following jobs taken over after a restart
@@ -34,12 +38,15 @@ class LienzoBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         # attachments are downloaded with our own session: capped reads and one deadline (bots/media.py)
-        self.cdn = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.hub.settings.image_fetch_seconds
-                                                                       if self.hub is not None else 15))
+        self.cdn = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.hub.settings.image_fetch_seconds if self.hub is not None else 15)
+        )
         if self.hub is not None:
             await self.hub.start()  # the queue on this loop; jobs a dead server left run again
-            self.resuming = [asyncio.create_task(jobs.resume(self, reply, handle), name=f"lienzo-resume-{handle.job_id}")
-                             for _record, reply, handle in self.hub.recovered_jobs("discord")]
+            self.resuming = [
+                asyncio.create_task(jobs.resume(self, reply, handle), name=f"lienzo-resume-{handle.job_id}")
+                for _record, reply, handle in self.hub.recovered_jobs("discord")
+            ]
         await add_cogs(self)
         self.add_dynamic_items(*DYNAMIC, ImagineThis)  # buttons from before a restart still work
         self.tree.on_error = self.on_app_command_error

@@ -65,7 +65,9 @@ class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<
         if self.act == "x":
             await interaction.client.actions.run_upscale(interaction, self.job, self.i)
         else:
-            await interaction.client.actions.run_vary(interaction, self.job, self.i, "subtle" if self.act == "s" else "strong")
+            await interaction.client.actions.run_vary(
+                interaction, self.job, self.i, "subtle" if self.act == "s" else "strong"
+            )
 
 
 def grid_view(job_id: str, count: int) -> discord.ui.View:

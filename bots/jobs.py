@@ -25,8 +25,13 @@ def origin(interaction: discord.Interaction, lane: str = "fast", prompt: str | N
     """Who asked, and whether they administer the server. With `prompt`, also where to answer if the bot restarts
     before the job ends (kept with the job in the store until it ends: the interaction's id and its 15-minute
     token, the channel, the user)."""
-    return Origin(user=f"discord:{interaction.user.id}", surface="discord", lane=lane, admin=is_admin(interaction),
-                  reply=None if prompt is None else reply_address(interaction, prompt))
+    return Origin(
+        user=f"discord:{interaction.user.id}",
+        surface="discord",
+        lane=lane,
+        admin=is_admin(interaction),
+        reply=None if prompt is None else reply_address(interaction, prompt),
+    )
 
 
 def is_admin(interaction: discord.Interaction) -> bool:
@@ -38,12 +43,27 @@ def is_admin(interaction: discord.Interaction) -> bool:
 
 def reply_address(interaction: discord.Interaction, prompt: str) -> dict:
     user = interaction.user
-    return {"interaction": {"id": str(interaction.id), "application_id": str(interaction.application_id), "type": 2,
-                            "token": interaction.token, "version": 1, "data": {},
-                            "attachment_size_limit": interaction.filesize_limit, "locale": interaction.locale.value,
-                            "user": {"id": str(user.id), "username": user.name, "discriminator": "0",
-                                     "global_name": None, "avatar": None}},
-            "channel_id": interaction.channel_id, "prompt": prompt}
+    return {
+        "interaction": {
+            "id": str(interaction.id),
+            "application_id": str(interaction.application_id),
+            "type": 2,
+            "token": interaction.token,
+            "version": 1,
+            "data": {},
+            "attachment_size_limit": interaction.filesize_limit,
+            "locale": interaction.locale.value,
+            "user": {
+                "id": str(user.id),
+                "username": user.name,
+                "discriminator": "0",
+                "global_name": None,
+                "avatar": None,
+            },
+        },
+        "channel_id": interaction.channel_id,
+        "prompt": prompt,
+    }
 
 
 async def fail(interaction: discord.Interaction, message: str) -> None:
@@ -78,7 +98,9 @@ class Reply:
             return
         channel = self.channel or self.interaction.channel
         if self.channel_message is None:
-            self.channel_message = await channel.send(content=content, files=list(files), view=view or discord.utils.MISSING)
+            self.channel_message = await channel.send(
+                content=content, files=list(files), view=view or discord.utils.MISSING
+            )
         else:
             await self.channel_message.edit(**kwargs)
 
@@ -91,7 +113,9 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         async for event in handle.events():
             if event.stage in ("done", "failed", "cancelled"):
                 break
-            text = render.progress_text(prompt, interaction.user.id, event.stage, event.step, event.total, event.position)
+            text = render.progress_text(
+                prompt, interaction.user.id, event.stage, event.step, event.total, event.position
+            )
             now = time.monotonic()
             if text == last_text or now - last_edit < limits.PROGRESS_EVERY:
                 continue
@@ -105,13 +129,17 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         return
     tail = f"(seed {result.seeds[0]}) ({result.model})"
     if result.grid is not None:
-        await reply.edit(render.headline(prompt, interaction.user.id, tail),
-                         [await render.encoded(str(result.grid), f"lienzo_{result.job_id}", limit)],
-                         grid_view(result.job_id, len(result.images)))
+        await reply.edit(
+            render.headline(prompt, interaction.user.id, tail),
+            [await render.encoded(str(result.grid), f"lienzo_{result.job_id}", limit)],
+            grid_view(result.job_id, len(result.images)),
+        )
     else:
-        await reply.edit(render.headline(prompt, interaction.user.id, tail),
-                         [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
-                         single_view(result.job_id, 0))
+        await reply.edit(
+            render.headline(prompt, interaction.user.id, tail),
+            [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
+            single_view(result.job_id, 0),
+        )
 
 
 async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
@@ -167,8 +195,15 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, attachments
 
     async def submit():
         images = await media.download_all(bot.cdn, list(attachments), hub.settings) if attachments else []
-        return await hub.imagine(ImagineRequest(prompt, model=prefs.get("model"), images=tuple(images), preview=True,
-                                                origin=origin(interaction, lane, prompt)))
+        return await hub.imagine(
+            ImagineRequest(
+                prompt,
+                model=prefs.get("model"),
+                images=tuple(images),
+                preview=True,
+                origin=origin(interaction, lane, prompt),
+            )
+        )
 
     await start(interaction, submit(), prompt)
 
@@ -217,6 +252,8 @@ async def show_single(interaction: discord.Interaction, job_id: str, index: int)
     await interaction.response.defer(thinking=True)  # encoding a large image may take longer than Discord's 3 s
     file = await render.encoded(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)
     prompt = job.request.get("prompt", "")
-    await interaction.edit_original_response(content=render.headline(prompt, interaction.user.id,
-                                                                     f"— Image #{index + 1}"),
-                                             attachments=[file], view=single_view(job_id, index))
+    await interaction.edit_original_response(
+        content=render.headline(prompt, interaction.user.id, f"— Image #{index + 1}"),
+        attachments=[file],
+        view=single_view(job_id, index),
+    )

@@ -22,24 +22,31 @@ def check(attachment: discord.Attachment, settings, what: str) -> None:
     if (attachment.content_type or "").split(";")[0] not in IMAGE_TYPES:
         raise ImageError(f"{what} is {attachment.content_type or 'not an image'}; attach a PNG, JPEG, WebP, GIF or BMP")
     if attachment.size > settings.max_image_bytes:
-        raise ImageError(f"{what} is {attachment.size / 2**20:.1f} MiB; the limit is "
-                         f"{settings.max_image_bytes / 2**20:.0f} MiB")
+        raise ImageError(
+            f"{what} is {attachment.size / 2**20:.1f} MiB; the limit is {settings.max_image_bytes / 2**20:.0f} MiB"
+        )
     if attachment.width and attachment.height and attachment.width * attachment.height > settings.max_image_pixels:
-        raise ImageError(f"{what} is {attachment.width}x{attachment.height} pixels; the limit is "
-                         f"{settings.max_image_pixels:,} pixels")
+        raise ImageError(
+            f"{what} is {attachment.width}x{attachment.height} pixels; the limit is "
+            f"{settings.max_image_pixels:,} pixels"
+        )
 
 
-async def download_all(session: aiohttp.ClientSession, attachments: list[tuple[discord.Attachment, str]],
-                       settings) -> list[bytes]:
+async def download_all(
+    session: aiohttp.ClientSession, attachments: list[tuple[discord.Attachment, str]], settings
+) -> list[bytes]:
     """Every attachment's bytes, fetched side by side, all within settings.image_fetch_seconds together."""
     deadline = settings.image_fetch_seconds
     try:
         async with asyncio.timeout(deadline):
-            return list(await asyncio.gather(*(_read(session, a, what, settings.max_image_bytes)
-                                               for a, what in attachments)))
+            return list(
+                await asyncio.gather(*(_read(session, a, what, settings.max_image_bytes) for a, what in attachments))
+            )
     except TimeoutError:
-        raise ImageError(f"the attached images took longer than {deadline:g} s to download from Discord; "
-                         "try again, or attach smaller images") from None
+        raise ImageError(
+            f"the attached images took longer than {deadline:g} s to download from Discord; "
+            "try again, or attach smaller images"
+        ) from None
 
 
 async def _read(session: aiohttp.ClientSession, attachment: discord.Attachment, what: str, limit: int) -> bytes:

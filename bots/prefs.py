@@ -34,8 +34,10 @@ class Prefs:
             else:
                 data[key] = value
         with self._lock:
-            self._db.execute("INSERT INTO prefs (user, data) VALUES (?, ?) ON CONFLICT(user) DO UPDATE SET data=excluded.data",
-                             (user, json.dumps(data)))
+            self._db.execute(
+                "INSERT INTO prefs (user, data) VALUES (?, ?) ON CONFLICT(user) DO UPDATE SET data=excluded.data",
+                (user, json.dumps(data)),
+            )
         return data
 
     def set_option(self, user: str, name: str, value: str) -> dict:
@@ -44,7 +46,9 @@ class Prefs:
             raise InvalidRequest(f"option name {name!r} is not valid: 1-20 lowercase letters, digits, - or _")
         options = self.get(user).get("options", {})
         if name not in options and len(options) >= MAX_OPTIONS:
-            raise InvalidRequest(f"you have {len(options)} custom options (the limit is {MAX_OPTIONS}); delete one first")
+            raise InvalidRequest(
+                f"you have {len(options)} custom options (the limit is {MAX_OPTIONS}); delete one first"
+            )
         options[name] = value.strip()
         return self.update(user, options=options)
 

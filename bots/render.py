@@ -50,7 +50,9 @@ def image_file(image: Image.Image | str, name: str, limit: int) -> discord.File:
     if not isinstance(image, Image.Image):
         with Image.open(image) as im:
             image = im.convert("RGB")
-    attempts = [("PNG", {})] + [("WEBP", {"quality": q}) for q in (90, 75)] + [("JPEG", {"quality": q}) for q in (85, 65)]
+    attempts = (
+        [("PNG", {})] + [("WEBP", {"quality": q}) for q in (90, 75)] + [("JPEG", {"quality": q}) for q in (85, 65)]
+    )
     candidate = image
     while True:
         for fmt, kwargs in attempts:

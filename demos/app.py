@@ -21,8 +21,10 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
         gr.Markdown(i18n("title"))
         if login:
             gr.LoginButton()
-        gr.Markdown(f"`{hub.default_image_model}` · " + " · ".join(
-            f"{s.name}: {a.status}" for s, a in hub.models() if s.name == hub.default_image_model))
+        gr.Markdown(
+            f"`{hub.default_image_model}` · "
+            + " · ".join(f"{s.name}: {a.status}" for s, a in hub.models() if s.name == hub.default_image_model)
+        )
         with gr.Tabs():
             with gr.Tab(i18n("tab_generate"), id="generate"):
                 fields = generate.build(hub, i18n)
@@ -63,14 +65,25 @@ def serving_options(hub, i18n) -> dict:
     from starlette.middleware import Middleware
 
     signer = identity.Signer(hub.secret_key())
-    return {"i18n": i18n, "show_error": True, "max_file_size": hub.settings.max_image_bytes,
-            "app_kwargs": {"lifespan": lifespan(hub), "middleware": [Middleware(identity.IdentityMiddleware,
-                                                                                 signer=signer)]}}
+    return {
+        "i18n": i18n,
+        "show_error": True,
+        "max_file_size": hub.settings.max_image_bytes,
+        "app_kwargs": {
+            "lifespan": lifespan(hub),
+            "middleware": [Middleware(identity.IdentityMiddleware, signer=signer)],
+        },
+    }
 
 
-def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, mcp: bool = False,
-           block: bool = True):
+def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, mcp: bool = False, block: bool = True):
     demo, i18n = build_app(hub)
-    demo.launch(server_name=host, server_port=port, share=share, mcp_server=mcp, prevent_thread_lock=not block,
-                **serving_options(hub, i18n))
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        mcp_server=mcp,
+        prevent_thread_lock=not block,
+        **serving_options(hub, i18n),
+    )
     return demo

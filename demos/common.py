@@ -152,7 +152,9 @@ def gallery_items(result) -> list[tuple[str, str]]:
 
 
 def details(result) -> str:
-    lines = [f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
-             f"**seeds** {', '.join(map(str, result.seeds))}"]
+    lines = [
+        f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
+        f"**seeds** {', '.join(map(str, result.seeds))}",
+    ]
     lines += [f"⚠️ {n}" for n in result.notes]
     return "  \n".join(lines)

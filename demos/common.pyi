@@ -21,7 +21,6 @@ from hub.types import Origin
 # scheduler alone decides order, fairness, caps and batching (and answers with its own messages).
 HUB_QUEUE = {"concurrency_limit": None}
 
-
 def origin(request: gr.Request | None) -> Origin:
     """Who is asking, for fairness, ownership and history: the logged-in name (Gradio auth, Hugging Face OAuth),
     else the visitor id the server signed (demos/identity.py), never anything the client picked."""
@@ -30,7 +29,6 @@ def origin(request: gr.Request | None) -> Origin:
         return Origin(user=f"web:user:{name}", surface="web")
     uid = identity.visitor(request) if request is not None else None
     return Origin(user=f"web:{uid}" if uid else "web:anonymous", surface="web")
-
 
 def served(path) -> str:
     """A stored image, handed to Gradio so that it serves a copy under a name nobody can guess.
@@ -47,11 +45,9 @@ def served(path) -> str:
         shutil.copyfile(src, dest)
     return str(dest)
 
-
 _STAGE = Path(tempfile.gettempdir()) / f"lienzo-out-{os.getpid()}"
 _STAGE.mkdir(mode=0o700, exist_ok=True)
 _swept = [0.0]
-
 
 def _sweep(age: float = 600.0) -> None:
     """Staged links older than `age` seconds go (Gradio has copied them long since)."""
@@ -64,15 +60,12 @@ def _sweep(age: float = 600.0) -> None:
             if now - f.stat().st_mtime > age:
                 f.unlink()
 
-
 def current_origin() -> Origin:
     """The origin of the Gradio event being handled, for helpers that are not handed its request (Gradio keeps
     the request in a context variable for the event's whole run)."""
     from gradio.context import LocalContext
 
     return origin(LocalContext.request.get(None))
-
-from gradio.events import Dependency
 
 class ImageFile(gr.Image):
     """An image input handed to the handler as its uploaded file's path, unopened.
@@ -95,10 +88,10 @@ class ImageFile(gr.Image):
         return payload.path
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
+
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
-
 
 async def follow(job, progress: gr.Progress):
     """Yield previews while the job runs (and drive the progress bar); finally yield its result."""
@@ -112,7 +105,6 @@ async def follow(job, progress: gr.Progress):
     with user_errors():
         yield None, await job.result()
 
-
 async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
     """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
     async for preview, result in follow(job, progress):
@@ -120,7 +112,6 @@ async def gallery_updates(job, progress: gr.Progress, last=lambda result: result
             yield [(preview, "preview")], gr.skip(), gr.skip()
         else:
             yield gallery_items(result), details(result), last(result)
-
 
 @contextmanager
 def user_errors():
@@ -131,20 +122,19 @@ def user_errors():
     except LienzoError as exc:
         raise gr.Error(str(exc)) from None
 
-
 async def start(coro):
     """Await a Hub call, turning its typed errors into messages the user reads."""
     with user_errors():
         return await coro
 
-
 def gallery_items(result) -> list[tuple[str, str]]:
     items = [(served(result.grid), "grid")] if result.grid else []
     return items + [(served(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
 
-
 def details(result) -> str:
-    lines = [f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
-             f"**seeds** {', '.join(map(str, result.seeds))}"]
+    lines = [
+        f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
+        f"**seeds** {', '.join(map(str, result.seeds))}",
+    ]
     lines += [f"⚠️ {n}" for n in result.notes]
     return "  \n".join(lines)

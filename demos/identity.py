@@ -78,8 +78,9 @@ class IdentityMiddleware:
         if raw.get(_PROOF) == _NONCE.encode() and raw.get(_USER):
             # Gradio's MCP server runs queued tools through an in-process client, forwarding the MCP request's
             # headers: the proof only this process knows shows the id was verified on the way in
-            return await self.app({**scope, "headers": headers + [(_USER, raw[_USER]), (_PROOF, raw[_PROOF])]},
-                                  receive, send)
+            return await self.app(
+                {**scope, "headers": headers + [(_USER, raw[_USER]), (_PROOF, raw[_PROOF])]}, receive, send
+            )
         token = None
         for k, v in headers:
             if k == b"cookie" and token is None:

@@ -44,8 +44,11 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
             spec = catalog.get(model)
             d = spec.defaults
             req = lambda seed, user="bench", preview=False: ImagineRequest(  # noqa: E731
-                f"a red circle above a blue square --seed {seed}", model=model, preview=preview,
-                origin=Origin(user=user, surface="cli"))
+                f"a red circle above a blue square --seed {seed}",
+                model=model,
+                preview=preview,
+                origin=Origin(user=user, surface="cli"),
+            )
             await (await hub.imagine(req(0))).result()  # load weights, warm up
             engine = hub.worker.engines[model]
             prior = KandinskyV22PriorPipeline(**engine.prior.components)
@@ -55,11 +58,21 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
 
             def raw(seed):
                 gens = lambda: [torch.Generator("cpu").manual_seed(seed + i) for i in range(4)]  # noqa: E731
-                emb = prior(["a red circle above a blue square"] * 4, generator=gens(),
-                            num_inference_steps=d.prior_num_inference_steps, guidance_scale=d.prior_guidance_scale)
-                return decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds,
-                               width=d.width, height=d.height, num_inference_steps=d.num_inference_steps,
-                               guidance_scale=d.guidance_scale, generator=gens()).images
+                emb = prior(
+                    ["a red circle above a blue square"] * 4,
+                    generator=gens(),
+                    num_inference_steps=d.prior_num_inference_steps,
+                    guidance_scale=d.prior_guidance_scale,
+                )
+                return decoder(
+                    image_embeds=emb.image_embeds,
+                    negative_image_embeds=emb.negative_image_embeds,
+                    width=d.width,
+                    height=d.height,
+                    num_inference_steps=d.num_inference_steps,
+                    guidance_scale=d.guidance_scale,
+                    generator=gens(),
+                ).images
 
             async def timed(job_req):
                 t0 = time.perf_counter()
@@ -100,16 +113,27 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
     med = statistics.median
     return {
         "model": model + (" (untrained placeholder: same architecture, random weights)" if notes else ""),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "device": "cpu" if not torch.cuda.is_available()
-                    else torch.cuda.get_device_name(0), "torch": torch.__version__, "python": platform.python_version()},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "device": "cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
         "repeats": repeats,
         "imagine_4_images_s": {"hub_median": round(med(hub_t), 4), "raw_diffusers_median": round(med(raw_t), 4)},
         "hub_overhead_ratio": round(med(hub_t) / med(raw_t), 3),
-        "with_previews": {"hub_median_s": round(med(prev_t), 4), "ratio_to_raw": round(med(prev_t) / med(raw_t), 3),
-                          "preview_every_steps": settings.preview_every},
-        "batching": {"four_requests_one_by_one_s": round(med(seq_t), 4), "four_requests_at_once_s": round(med(bat_t), 4),
-                     "gain_ratio": round(med(seq_t) / med(bat_t), 3)},
+        "with_previews": {
+            "hub_median_s": round(med(prev_t), 4),
+            "ratio_to_raw": round(med(prev_t) / med(raw_t), 3),
+            "preview_every_steps": settings.preview_every,
+        },
+        "batching": {
+            "four_requests_one_by_one_s": round(med(seq_t), 4),
+            "four_requests_at_once_s": round(med(bat_t), 4),
+            "gain_ratio": round(med(seq_t) / med(bat_t), 3),
+        },
         "time_to_first_progress_s": round(med(first_t), 4),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -130,9 +154,17 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
         ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
         try:
             for replicas in (1, 2):
-                s = replace(settings, data_dir=Path(scratch) / f"r{replicas}", placement="ray", ray_replicas=replicas,
-                            ray_cpus=cores / replicas, threads=max(1, cores // replicas), max_batch=1,
-                            user_max_jobs=2, preload=(model,))
+                s = replace(
+                    settings,
+                    data_dir=Path(scratch) / f"r{replicas}",
+                    placement="ray",
+                    ray_replicas=replicas,
+                    ray_cpus=cores / replicas,
+                    threads=max(1, cores // replicas),
+                    max_batch=1,
+                    user_max_jobs=2,
+                    preload=(model,),
+                )
                 shared = Settings.from_env().data_dir / "models"
                 s.data_dir.mkdir(parents=True)
                 if shared.exists():
@@ -141,8 +173,15 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
                 async def main(s=s):
                     hub = Hub.create(s)  # deploys (and waits for) the replicas
                     await hub.start()
-                    req = lambda i: ImagineRequest(f"a red circle --seed {i}", model=model,  # noqa: E731
-                                                   num_inference_steps=steps, origin=Origin(f"user{i}"))
+
+                    def req(i):
+                        return ImagineRequest(
+                            f"a red circle --seed {i}",
+                            model=model,
+                            num_inference_steps=steps,
+                            origin=Origin(f"user{i}"),
+                        )
+
                     await (await hub.imagine(req(0))).result()  # warm
                     t0 = time.perf_counter()
                     handles = [await hub.imagine(req(i)) for i in range(jobs)]
@@ -153,8 +192,11 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
 
                 took = asyncio.run(main())
                 serve.delete(f"lienzo-{model}")  # free its CPUs: the next size is a new deployment, not an update
-                out[f"replicas_{replicas}"] = {"seconds": round(took, 3), "jobs_per_s": round(jobs / took, 3),
-                                               "torch_threads_per_replica": s.threads}
+                out[f"replicas_{replicas}"] = {
+                    "seconds": round(took, 3),
+                    "jobs_per_s": round(jobs / took, 3),
+                    "torch_threads_per_replica": s.threads,
+                }
         finally:
             serve.shutdown()
             ray.shutdown()

@@ -58,42 +58,99 @@ class Availability:
 
 
 _K = frozenset({"text2img", "mix", "variation", "img2img", "caption"})
-MODELS: dict[str, ModelSpec] = {m.name: m for m in (
-    # The mini's decoder guidance is 2, not Kandinsky's 4: on 96 held-out prompts shape went 64% -> 72% and count
-    # 64% -> 75% (colour and relation the same), and at 1 shape fell back to 67%. Its prior keeps 4: at 2 no
-    # better, at 8 relation fell to 15%.
-    ModelSpec("mini", "kandinsky", "Lienzo mini Kandinsky (bundled, CPU)", _K, bundled=".",
-              defaults=Defaults(64, 64, 25, 2.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16),
-              license="Apache-2.0", about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline."),
-    # inpaint and controlnet come back with the engines that run them (issue 18); until then not advertised
-    ModelSpec("kandinsky-2.2", "kandinsky", "Kandinsky 2.2", _K,
-              repos={"prior": "kandinsky-community/kandinsky-2-2-prior",
-                     "decoder": "kandinsky-community/kandinsky-2-2-decoder"},
-              defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1536, max_steps=150),
-              min_gpu_gib=8, license="Apache-2.0",
-              about="CLIP text encoder -> prior -> image embedding -> UNet on MoVQ latents -> MoVQ decoder."),
-    ModelSpec("sdxl-turbo", "auto", "SDXL-Turbo", frozenset({"text2img", "img2img"}),
-              repos={"pipeline": "stabilityai/sdxl-turbo"},
-              defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0, size_multiple=8),
-              min_gpu_gib=8, license="SAI non-commercial research community license",
-              about="Adversarially distilled SDXL: 1-4 steps, no guidance."),
-    ModelSpec("sd-1.5", "auto", "Stable Diffusion 1.5", frozenset({"text2img", "img2img"}),
-              repos={"pipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5"},
-              defaults=Defaults(512, 512, 30, 7.5, max_side=1024, size_multiple=8), min_gpu_gib=4, license="CreativeML OpenRAIL-M",
-              about="Latent diffusion with a CLIP text encoder and a UNet on VAE latents."),
-    ModelSpec("sdxl", "auto", "Stable Diffusion XL 1.0", frozenset({"text2img", "img2img"}),
-              repos={"pipeline": "stabilityai/stable-diffusion-xl-base-1.0"},
-              defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536, size_multiple=8), min_gpu_gib=10,
-              license="CreativeML OpenRAIL++-M", about="SDXL base: two text encoders, 1024 px."),
-    ModelSpec("smollm2-360m", "text", "SmolLM2-360M-Instruct", frozenset({"chat", "expand"}),
-              repos={"model": "HuggingFaceTB/SmolLM2-360M-Instruct"}, license="Apache-2.0",
-              about="A small instruct LLM: the chat tutor and prompt enhancement; runs on a CPU."),
-    ModelSpec("qwen2.5-0.5b", "text", "Qwen2.5-0.5B-Instruct", frozenset({"chat", "expand"}),
-              repos={"model": "Qwen/Qwen2.5-0.5B-Instruct"}, license="Apache-2.0",
-              about="A small multilingual instruct LLM (good Spanish)."),
-    ModelSpec("mini-text", "text", "Lienzo mini-text (bundled)", frozenset({"expand"}), bundled="text",
-              license="Apache-2.0", about="A tiny GPT trained on the shapes-world caption grammar, offline."),
-)}
+MODELS: dict[str, ModelSpec] = {
+    m.name: m
+    for m in (
+        # The mini's decoder guidance is 2, not Kandinsky's 4: on 96 held-out prompts shape went 64% -> 72% and count
+        # 64% -> 75% (colour and relation the same), and at 1 shape fell back to 67%. Its prior keeps 4: at 2 no
+        # better, at 8 relation fell to 15%.
+        ModelSpec(
+            "mini",
+            "kandinsky",
+            "Lienzo mini Kandinsky (bundled, CPU)",
+            _K,
+            bundled=".",
+            defaults=Defaults(64, 64, 25, 2.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16),
+            license="Apache-2.0",
+            about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline.",
+        ),
+        # inpaint and controlnet come back with the engines that run them (issue 18); until then not advertised
+        ModelSpec(
+            "kandinsky-2.2",
+            "kandinsky",
+            "Kandinsky 2.2",
+            _K,
+            repos={
+                "prior": "kandinsky-community/kandinsky-2-2-prior",
+                "decoder": "kandinsky-community/kandinsky-2-2-decoder",
+            },
+            defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1536, max_steps=150),
+            min_gpu_gib=8,
+            license="Apache-2.0",
+            about="CLIP text encoder -> prior -> image embedding -> UNet on MoVQ latents -> MoVQ decoder.",
+        ),
+        ModelSpec(
+            "sdxl-turbo",
+            "auto",
+            "SDXL-Turbo",
+            frozenset({"text2img", "img2img"}),
+            repos={"pipeline": "stabilityai/sdxl-turbo"},
+            defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0, size_multiple=8),
+            min_gpu_gib=8,
+            license="SAI non-commercial research community license",
+            about="Adversarially distilled SDXL: 1-4 steps, no guidance.",
+        ),
+        ModelSpec(
+            "sd-1.5",
+            "auto",
+            "Stable Diffusion 1.5",
+            frozenset({"text2img", "img2img"}),
+            repos={"pipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5"},
+            defaults=Defaults(512, 512, 30, 7.5, max_side=1024, size_multiple=8),
+            min_gpu_gib=4,
+            license="CreativeML OpenRAIL-M",
+            about="Latent diffusion with a CLIP text encoder and a UNet on VAE latents.",
+        ),
+        ModelSpec(
+            "sdxl",
+            "auto",
+            "Stable Diffusion XL 1.0",
+            frozenset({"text2img", "img2img"}),
+            repos={"pipeline": "stabilityai/stable-diffusion-xl-base-1.0"},
+            defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536, size_multiple=8),
+            min_gpu_gib=10,
+            license="CreativeML OpenRAIL++-M",
+            about="SDXL base: two text encoders, 1024 px.",
+        ),
+        ModelSpec(
+            "smollm2-360m",
+            "text",
+            "SmolLM2-360M-Instruct",
+            frozenset({"chat", "expand"}),
+            repos={"model": "HuggingFaceTB/SmolLM2-360M-Instruct"},
+            license="Apache-2.0",
+            about="A small instruct LLM: the chat tutor and prompt enhancement; runs on a CPU.",
+        ),
+        ModelSpec(
+            "qwen2.5-0.5b",
+            "text",
+            "Qwen2.5-0.5B-Instruct",
+            frozenset({"chat", "expand"}),
+            repos={"model": "Qwen/Qwen2.5-0.5B-Instruct"},
+            license="Apache-2.0",
+            about="A small multilingual instruct LLM (good Spanish).",
+        ),
+        ModelSpec(
+            "mini-text",
+            "text",
+            "Lienzo mini-text (bundled)",
+            frozenset({"expand"}),
+            bundled="text",
+            license="Apache-2.0",
+            about="A tiny GPT trained on the shapes-world caption grammar, offline.",
+        ),
+    )
+}
 
 IMAGE_FAMILIES = ("kandinsky", "auto")
 
@@ -109,8 +166,15 @@ def get(name: str) -> ModelSpec:
         raise ModelUnavailable(f"unknown model {shown(name, 40)}; choose one of: {', '.join(MODELS)}") from None
 
 
-def availability(spec: ModelSpec, *, gpu_gib: float | None, offline: bool, cached: bool,
-                 device: str = "auto", mini_root: Path | None = None) -> Availability:
+def availability(
+    spec: ModelSpec,
+    *,
+    gpu_gib: float | None,
+    offline: bool,
+    cached: bool,
+    device: str = "auto",
+    mini_root: Path | None = None,
+) -> Availability:
     """Can `spec` run here now? gpu_gib: memory of the GPU in use (None: no GPU)."""
     if spec.bundled is not None:
         path = spec.bundled_in(mini_root)
@@ -119,19 +183,35 @@ def availability(spec: ModelSpec, *, gpu_gib: float | None, offline: bool, cache
             where = f"from LIENZO_MINI_WEIGHTS at {path}" if mini_root else f"bundled at {path}"
             return Availability(True, "bundled", where)
         if spec.family == "kandinsky":
-            return Availability(True, "placeholder", "trained weights are not bundled yet: runs an UNTRAINED "
-                                "random-weight stand-in with the same architecture (noise-like images)")
+            return Availability(
+                True,
+                "placeholder",
+                "trained weights are not bundled yet: runs an UNTRAINED "
+                "random-weight stand-in with the same architecture (noise-like images)",
+            )
         return Availability(False, "missing", f"not bundled yet (expected at {path})")
     if spec.min_gpu_gib > 0 and device != "cpu":
         if gpu_gib is None:
-            return Availability(False, "needs-gpu", f"needs a GPU with at least {spec.min_gpu_gib:g} GiB; none found "
-                                "(LIENZO_DEVICE=cpu forces it onto the CPU, very slowly)")
+            return Availability(
+                False,
+                "needs-gpu",
+                f"needs a GPU with at least {spec.min_gpu_gib:g} GiB; none found "
+                "(LIENZO_DEVICE=cpu forces it onto the CPU, very slowly)",
+            )
         if gpu_gib < spec.min_gpu_gib / 2:
-            return Availability(False, "needs-gpu", f"needs about {spec.min_gpu_gib:g} GiB of GPU memory "
-                                f"({spec.min_gpu_gib / 2:g} GiB with offload); this GPU has {gpu_gib:.1f} GiB")
+            return Availability(
+                False,
+                "needs-gpu",
+                f"needs about {spec.min_gpu_gib:g} GiB of GPU memory "
+                f"({spec.min_gpu_gib / 2:g} GiB with offload); this GPU has {gpu_gib:.1f} GiB",
+            )
     if cached:
         return Availability(True, "cached", "weights found in the local Hugging Face cache")
     if offline:
-        return Availability(False, "offline", "needs a download from the Hugging Face Hub, and this machine is "
-                            "offline (HF_HUB_OFFLINE=1 or the Hub is unreachable)")
+        return Availability(
+            False,
+            "offline",
+            "needs a download from the Hugging Face Hub, and this machine is "
+            "offline (HF_HUB_OFFLINE=1 or the Hub is unreachable)",
+        )
     return Availability(True, "download", "downloads from the Hugging Face Hub on first use")

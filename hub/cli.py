@@ -66,8 +66,10 @@ def _port_free(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError:
-            raise ConfigError(f"port {port} on {host} is already in use (another server?); pass --port with a free "
-                              "port or stop the other server") from None
+            raise ConfigError(
+                f"port {port} on {host} is already in use (another server?); pass --port with a free "
+                "port or stop the other server"
+            ) from None
 
 
 def _report(result, out: Path | None, as_json: bool) -> None:
@@ -75,12 +77,24 @@ def _report(result, out: Path | None, as_json: bool) -> None:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if as_json:
-        print(json.dumps({"job_id": result.job_id, "model": result.model, "seeds": list(result.seeds),
-                          "files": [str(f) for f in files], "grid": str(files[0]) if result.grid else None,
-                          "notes": list(result.notes)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "job_id": result.job_id,
+                    "model": result.model,
+                    "seeds": list(result.seeds),
+                    "files": [str(f) for f in files],
+                    "grid": str(files[0]) if result.grid else None,
+                    "notes": list(result.notes),
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"job {result.job_id}  model {result.model}  seeds {', '.join(map(str, result.seeds))}  "
-          f"{result.width}x{result.height}")
+    print(
+        f"job {result.job_id}  model {result.model}  seeds {', '.join(map(str, result.seeds))}  "
+        f"{result.width}x{result.height}"
+    )
     for f in files:
         print(f"{'grid ' if 'grid' in f.name else 'image'}  {f}")
 
@@ -88,10 +102,19 @@ def _report(result, out: Path | None, as_json: bool) -> None:
 async def _imagine(hub, args) -> None:
     from hub.types import ImagineRequest, Origin
 
-    req = ImagineRequest(prompt=args.prompt, negative_prompt=args.negative or "", model=args.model,
-                         num_images=args.num_images, width=args.width, height=args.height,
-                         num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
-                         scheduler=args.scheduler, origin=Origin(user="cli", surface="cli"))
+    req = ImagineRequest(
+        prompt=args.prompt,
+        negative_prompt=args.negative or "",
+        model=args.model,
+        num_images=args.num_images,
+        width=args.width,
+        height=args.height,
+        num_inference_steps=args.steps,
+        guidance_scale=args.guidance,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        origin=Origin(user="cli", surface="cli"),
+    )
     handle = await hub.imagine(req)
     _report(await _progress(handle, "imagine"), args.out, args.json)
 
@@ -112,11 +135,19 @@ async def _mix(hub, args) -> None:
         if not path.is_file() and _looks_like_a_path(text):
             from hub.errors import ImageError
 
-            raise ImageError(f"mix item {str(text)!r} looks like an image file but there is no such file; check the "
-                             "path (a text with a slash or an image extension is read as a path)")
+            raise ImageError(
+                f"mix item {str(text)!r} looks like an image file but there is no such file; check the "
+                "path (a text with a slash or an image extension is read as a path)"
+            )
         items.append(MixItem(image=str(path), weight=weight) if path.is_file() else MixItem(text=text, weight=weight))
-    req = MixRequest(items=tuple(items), negative_prompt=args.negative or "", model=args.model,
-                     num_images=args.num_images, seed=args.seed, origin=Origin(user="cli", surface="cli"))
+    req = MixRequest(
+        items=tuple(items),
+        negative_prompt=args.negative or "",
+        model=args.model,
+        num_images=args.num_images,
+        seed=args.seed,
+        origin=Origin(user="cli", surface="cli"),
+    )
     handle = await hub.mix(req)
     _report(await _progress(handle, "mix"), args.out, args.json)
 
@@ -124,8 +155,11 @@ async def _mix(hub, args) -> None:
 def _looks_like_a_path(text: str) -> bool:
     """A mix item meant as a file: a path separator, ~ at the start, or an image file's extension."""
     t = text.strip().lower()
-    return (" " not in t and ("/" in t or "\\" in t)) or t.startswith("~") or \
-        t.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"))
+    return (
+        (" " not in t and ("/" in t or "\\" in t))
+        or t.startswith("~")
+        or t.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"))
+    )
 
 
 async def _describe(hub, args) -> None:
@@ -149,12 +183,25 @@ def _models(settings, args) -> None:
         avail = loader.availability(spec)
         local = None
         if spec.bundled is not None:
-            local = str(loader.bundled_path(spec) if avail.status == "bundled" else
-                        settings.data_dir / "models" / "mini-placeholder")
-        rows.append({"name": spec.name, "title": spec.title, "family": spec.family,
-                     "capabilities": sorted(spec.capabilities), "runs_here": avail.ok, "status": avail.status,
-                     "reason": avail.reason, "weights": dict(spec.repos) or None, "local_path": local,
-                     "license": spec.license})
+            local = str(
+                loader.bundled_path(spec)
+                if avail.status == "bundled"
+                else settings.data_dir / "models" / "mini-placeholder"
+            )
+        rows.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "family": spec.family,
+                "capabilities": sorted(spec.capabilities),
+                "runs_here": avail.ok,
+                "status": avail.status,
+                "reason": avail.reason,
+                "weights": dict(spec.repos) or None,
+                "local_path": local,
+                "license": spec.license,
+            }
+        )
     if args.json:
         print(json.dumps({"device": loader.device, "offline": loader.offline, "models": rows}, indent=2))
         return
@@ -166,8 +213,17 @@ def _models(settings, args) -> None:
         print(f"{'':<{width}}       {r['reason']}")
 
 
-async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7860, mcp: bool = False,
-                         guild_id: int | None = None, ready=None, gateway: bool = True, web_ready=None) -> None:
+async def serve_with_bot(
+    hub,
+    token: str,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    mcp: bool = False,
+    guild_id: int | None = None,
+    ready=None,
+    gateway: bool = True,
+    web_ready=None,
+) -> None:
     """The web hub and the Discord bot in one process, on one event loop, sharing one Hub:
     one copy of the weights, one queue, round-robin across web and Discord users."""
     import asyncio
@@ -196,8 +252,9 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
             self.listening.set()
 
     demo, i18n = build_app(hub)
-    app = gr.mount_gradio_app(FastAPI(), demo, path="/", mcp_server=mcp, server_name=host, server_port=port,
-                              **serving_options(hub, i18n))
+    app = gr.mount_gradio_app(
+        FastAPI(), demo, path="/", mcp_server=mcp, server_name=host, server_port=port, **serving_options(hub, i18n)
+    )
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     await hub.start()
     bot = LienzoBot(hub, guild_id=guild_id)
@@ -237,7 +294,9 @@ async def serve_with_bot(hub, token: str, host: str = "127.0.0.1", port: int = 7
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lienzo", description="Lienzo: a generative-AI demo hub (offline on its bundled model).")
+    p = argparse.ArgumentParser(
+        prog="lienzo", description="Lienzo: a generative-AI demo hub (offline on its bundled model)."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log what the core does")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -276,8 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--share", action="store_true", help="a temporary public gradio.live link")
     sv.add_argument("--mcp", action="store_true", help="also serve the tools over MCP (or LIENZO_MCP=1)")
     sv.add_argument("--bot", action="store_true", help="also run the Discord bot (DISCORD_TOKEN) on the same Hub")
-    sv.add_argument("--ray", metavar="ADDRESS", help="run the models on Ray Serve replicas: 'auto' (the cluster this "
-                    "box joined), HOST:PORT, or 'local' (start Ray here); see README, Scaling out")
+    sv.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the models on Ray Serve replicas: 'auto' (the cluster this "
+        "box joined), HOST:PORT, or 'local' (start Ray here); see README, Scaling out",
+    )
 
     bt = sub.add_parser("bot", help="the Discord bot (token from DISCORD_TOKEN)")
     bt.add_argument("--print-commands", action="store_true", help="print the slash commands as synced, then exit")
@@ -285,9 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--ray", metavar="ADDRESS", help="as for serve: run the models on Ray Serve replicas")
 
     tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
-    tm.add_argument("--out", type=Path, default=Path("lienzo-data/mini"),
-                    help="where the model folder goes (run it with LIENZO_MINI_WEIGHTS=<out>; to ship it, copy it "
-                         "over hub/mini/weights)")
+    tm.add_argument(
+        "--out",
+        type=Path,
+        default=Path("lienzo-data/mini"),
+        help="where the model folder goes (run it with LIENZO_MINI_WEIGHTS=<out>; to ship it, copy it "
+        "over hub/mini/weights)",
+    )
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
     tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
     tm.add_argument("--threads", type=int, help="torch CPU threads")
@@ -299,24 +366,36 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
     ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the model folder")
     ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
-    ev.add_argument("--compare", type=Path, metavar="REPORT",
-                    help="a report to compare with (e.g. docs/eval-mini.json, the committed model's); with --card, "
-                         "a from-scratch run's report, set beside this model's figures on the card")
+    ev.add_argument(
+        "--compare",
+        type=Path,
+        metavar="REPORT",
+        help="a report to compare with (e.g. docs/eval-mini.json, the committed model's); with --card, "
+        "a from-scratch run's report, set beside this model's figures on the card",
+    )
 
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
     be.add_argument("--model", default="mini")
     be.add_argument("--out", type=Path, help="also write the JSON here")
-    be.add_argument("--ray", action="store_true", help="instead: jobs/s through Ray Serve with one replica, then two "
-                    "(starts a local Ray instance)")
-    be.add_argument("--explainer", action="store_true",
-                    help="instead: time every explainer demo (first frame, total) and re-ship its default run")
+    be.add_argument(
+        "--ray",
+        action="store_true",
+        help="instead: jobs/s through Ray Serve with one replica, then two (starts a local Ray instance)",
+    )
+    be.add_argument(
+        "--explainer",
+        action="store_true",
+        help="instead: time every explainer demo (first frame, total) and re-ship its default run",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from hub.settings import Settings
 
     try:
@@ -337,8 +416,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.bot:
                 token = os.environ.get("DISCORD_TOKEN", "").strip()
                 if not token:
-                    print("error: --bot needs DISCORD_TOKEN (the bot's token from Discord's developer portal)",
-                          file=sys.stderr)
+                    print(
+                        "error: --bot needs DISCORD_TOKEN (the bot's token from Discord's developer portal)",
+                        file=sys.stderr,
+                    )
                     return EXIT_USAGE
                 asyncio.run(serve_with_bot(Hub.create(settings, recover=True), token, args.host, args.port, mcp))
                 return 0
@@ -351,8 +432,10 @@ def main(argv: list[str] | None = None) -> int:
             from hub.mini.train import TrainConfig, train
 
             if not 0 < args.scale <= 100:  # also refuses nan
-                raise ConfigError(f"--scale {args.scale:g} is not valid: give a number above 0 and up to 100 "
-                                  "(1 is the full recipe, 0.01 a smoke run)")
+                raise ConfigError(
+                    f"--scale {args.scale:g} is not valid: give a number above 0 and up to 100 "
+                    "(1 is the full recipe, 0.01 a smoke run)"
+                )
             if args.threads is not None and args.threads < 1:
                 raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
             cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
@@ -393,9 +476,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"against {args.compare}:\n{table(report, reference)}")
                 theirs, ours = reference.get("prompts", {}), report["prompts"]
                 if (theirs.get("single"), theirs.get("two_object")) != (ours["single"], ours["two_object"]):
-                    print(f"(the reference was scored on {theirs.get('single')} + {theirs.get('two_object')} prompts "
-                          f"per language, this run on {ours['single']} + {ours['two_object']}: for a like-for-like "
-                          f"comparison pass --single {theirs.get('single')} --two {theirs.get('two_object')})")
+                    print(
+                        f"(the reference was scored on {theirs.get('single')} + {theirs.get('two_object')} prompts "
+                        f"per language, this run on {ours['single']} + {ours['two_object']}: for a like-for-like "
+                        f"comparison pass --single {theirs.get('single')} --two {theirs.get('two_object')})"
+                    )
             grid = sample_grid(args.grid, settings) if args.grid else None
             if grid:
                 print(f"sample grid: {grid}")
@@ -443,8 +528,10 @@ def _eval_report(path: Path) -> dict:
         report["accuracy_percent"]["en"]
         return report
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"--compare {str(path)!r} is not an eval-mini report ({exc.__class__.__name__}: {exc}); "
-                          "write one with `lienzo eval-mini --out FILE`") from None
+        raise ConfigError(
+            f"--compare {str(path)!r} is not an eval-mini report ({exc.__class__.__name__}: {exc}); "
+            "write one with `lienzo eval-mini --out FILE`"
+        ) from None
 
 
 def _bot(settings, args) -> int:
@@ -458,8 +545,10 @@ def _bot(settings, args) -> int:
         return 0
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
-        print("error: set DISCORD_TOKEN to the bot's token (Discord developer portal > your app > Bot > Reset Token)",
-              file=sys.stderr)
+        print(
+            "error: set DISCORD_TOKEN to the bot's token (Discord developer portal > your app > Bot > Reset Token)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     from bots.app import LienzoBot
     from hub.service import Hub
@@ -469,8 +558,11 @@ def _bot(settings, args) -> int:
     try:
         LienzoBot(Hub.create(settings, recover=True), guild_id=args.guild).run(token, log_handler=None)
     except discord.LoginFailure:
-        print("error: Discord refused DISCORD_TOKEN (wrong, reset or revoked); copy the token again from the "
-              "developer portal (your app > Bot > Reset Token)", file=sys.stderr)
+        print(
+            "error: Discord refused DISCORD_TOKEN (wrong, reset or revoked); copy the token again from the "
+            "developer portal (your app > Bot > Reset Token)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return 0
 

@@ -15,15 +15,56 @@ import torch
 from hub.types import DescribeResult, ShortenResult, TokenInfo
 
 BANK = {
-    "subject": ["a red circle", "a blue square", "a yellow star", "a green triangle", "a purple heart",
-                "a cat", "a dog", "a bird", "a horse", "a portrait of a woman", "a portrait of a man", "a child",
-                "a city street", "a mountain landscape", "a beach at sunset", "a forest", "a bowl of fruit",
-                "a vase of flowers", "a car", "a house", "a castle", "a robot", "a spaceship", "a dragon",
-                "an abstract pattern", "geometric shapes"],
-    "medium": ["a photograph", "an oil painting", "a watercolor painting", "a pencil sketch", "a 3d render",
-               "pixel art", "a flat vector illustration", "an anime drawing", "a digital painting"],
-    "detail": ["vibrant colors", "pastel colors", "black and white", "golden hour light", "neon lights",
-               "on a white background", "on a dark background", "highly detailed", "minimalist"],
+    "subject": [
+        "a red circle",
+        "a blue square",
+        "a yellow star",
+        "a green triangle",
+        "a purple heart",
+        "a cat",
+        "a dog",
+        "a bird",
+        "a horse",
+        "a portrait of a woman",
+        "a portrait of a man",
+        "a child",
+        "a city street",
+        "a mountain landscape",
+        "a beach at sunset",
+        "a forest",
+        "a bowl of fruit",
+        "a vase of flowers",
+        "a car",
+        "a house",
+        "a castle",
+        "a robot",
+        "a spaceship",
+        "a dragon",
+        "an abstract pattern",
+        "geometric shapes",
+    ],
+    "medium": [
+        "a photograph",
+        "an oil painting",
+        "a watercolor painting",
+        "a pencil sketch",
+        "a 3d render",
+        "pixel art",
+        "a flat vector illustration",
+        "an anime drawing",
+        "a digital painting",
+    ],
+    "detail": [
+        "vibrant colors",
+        "pastel colors",
+        "black and white",
+        "golden hour light",
+        "neon lights",
+        "on a white background",
+        "on a dark background",
+        "highly detailed",
+        "minimalist",
+    ],
 }
 
 
@@ -35,8 +76,9 @@ def describe(engine, image, n: int = 4) -> DescribeResult:
             txt = torch.nn.functional.normalize(engine.text_embeds(phrases).float(), dim=-1)
             order = (txt @ img).argsort(descending=True).tolist()
             best[slot] = [phrases[i] for i in order[:3]]
-        combos = [f"{s}, {m}, {d}" for s, m, d in itertools.product(best["subject"], best["medium"][:2],
-                                                                      best["detail"][:2])]
+        combos = [
+            f"{s}, {m}, {d}" for s, m, d in itertools.product(best["subject"], best["medium"][:2], best["detail"][:2])
+        ]
         txt = torch.nn.functional.normalize(engine.text_embeds(combos).float(), dim=-1)
         scores = (txt @ img).tolist()
     ranked = sorted(zip(scores, combos), reverse=True)
@@ -70,7 +112,9 @@ def shorten(engine, prompt: str) -> ShortenResult:
         used += n
     kept_words = [w for w, k in zip(words, kept_flags) if k]
     with torch.no_grad():
-        variants = [" ".join(kept_words)] + [" ".join(kept_words[:i] + kept_words[i + 1:]) for i in range(len(kept_words))]
+        variants = [" ".join(kept_words)] + [
+            " ".join(kept_words[:i] + kept_words[i + 1 :]) for i in range(len(kept_words))
+        ]
         emb = torch.nn.functional.normalize(engine.text_embeds(variants).float(), dim=-1)
         shifts = (1 - emb[1:] @ emb[0]).clamp(min=0).tolist() if kept_words else []
     total = sum(shifts) or 1.0

@@ -89,8 +89,10 @@ class JobNotFound(LienzoError, LookupError):
 
     def __init__(self, job_id: str):
         self.job_id = job_id
-        super().__init__(f"no job with id {shown(job_id, 24)} that you can open (check the id; jobs of other people "
-                         "can be opened only when they share them)")
+        super().__init__(
+            f"no job with id {shown(job_id, 24)} that you can open (check the id; jobs of other people "
+            "can be opened only when they share them)"
+        )
 
 
 class Forbidden(LienzoError):
@@ -123,8 +125,18 @@ class StorageError(LienzoError):
 
 def from_code(code: str, message: str) -> LienzoError:
     """The typed error for a code that crossed the device boundary as plain data (hub.work.Failure)."""
-    simple = (InvalidRequest, ImageError, ModelUnavailable, CapabilityError, QueueFull, Forbidden, Cancelled,
-              JobFailed, ConfigError, StorageError)
+    simple = (
+        InvalidRequest,
+        ImageError,
+        ModelUnavailable,
+        CapabilityError,
+        QueueFull,
+        Forbidden,
+        Cancelled,
+        JobFailed,
+        ConfigError,
+        StorageError,
+    )
     for cls in simple:
         if cls.code == code:
             return cls(message)

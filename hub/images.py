@@ -37,14 +37,18 @@ def load_image(data: Image.Image | bytes | str | Path, settings: Settings, what:
         if not path.is_file():
             raise ImageError(f"{what}: there is no file {shown(str(path), 120)}")
         if path.stat().st_size > settings.max_image_bytes:
-            raise ImageError(f"{what} is {path.stat().st_size / 2**20:.1f} MiB; the limit is "
-                             f"{settings.max_image_bytes / 2**20:.0f} MiB")
+            raise ImageError(
+                f"{what} is {path.stat().st_size / 2**20:.1f} MiB; the limit is "
+                f"{settings.max_image_bytes / 2**20:.0f} MiB"
+            )
         data = path.read_bytes()
     if not isinstance(data, (bytes, bytearray)):
         got = "nothing" if data is None else "a number" if isinstance(data, (int, float)) else "something else"
         raise ImageError(f"{what}: expected an image file (or its bytes), got {got}")
     if len(data) > settings.max_image_bytes:
-        raise ImageError(f"{what} is {len(data) / 2**20:.1f} MiB; the limit is {settings.max_image_bytes / 2**20:.0f} MiB")
+        raise ImageError(
+            f"{what} is {len(data) / 2**20:.1f} MiB; the limit is {settings.max_image_bytes / 2**20:.0f} MiB"
+        )
     if not data:
         raise ImageError(f"{what} is empty (0 bytes)")
     try:
@@ -60,8 +64,9 @@ def load_image(data: Image.Image | bytes | str | Path, settings: Settings, what:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{what} has too many pixels; the limit is {settings.max_image_pixels:,} pixels") from None
     except Exception:  # PIL raises many types for broken files
-        raise ImageError(f"{what} is not a readable image (damaged, cut short, or not an image); "
-                         f"allowed: {', '.join(FORMATS)}") from None
+        raise ImageError(
+            f"{what} is not a readable image (damaged, cut short, or not an image); allowed: {', '.join(FORMATS)}"
+        ) from None
     return image.convert("RGB")
 
 
@@ -70,8 +75,10 @@ def _check_pixels(width: int, height: int, settings: Settings, what: str) -> Non
         raise ImageError(f"{what} has no pixels ({width}x{height})")
     if width * height > settings.max_image_pixels:
         side = int(math.sqrt(settings.max_image_pixels))
-        raise ImageError(f"{what} is {width}x{height} pixels; the limit is {settings.max_image_pixels:,} pixels "
-                         f"(about {side}x{side})")
+        raise ImageError(
+            f"{what} is {width}x{height} pixels; the limit is {settings.max_image_pixels:,} pixels "
+            f"(about {side}x{side})"
+        )
 
 
 def check_url(url: str, settings: Settings) -> tuple[str, str, int, str, bool]:
@@ -91,8 +98,10 @@ def check_url(url: str, settings: Settings) -> tuple[str, str, int, str, bool]:
         raise ImageError(f"image URL {shown(url)} must use https on the standard port (443)")
     allowed = settings.allowed_image_hosts
     if not test and not any(host == h or host.endswith("." + h) for h in allowed):
-        raise ImageError(f"images are fetched only from {', '.join(allowed) or 'no hosts'}; {shown(host)} is not "
-                         "allowed (attach the image instead)")
+        raise ImageError(
+            f"images are fetched only from {', '.join(allowed) or 'no hosts'}; {shown(host)} is not "
+            "allowed (attach the image instead)"
+        )
     path = parts.path or "/"
     return parts.scheme, host, port, path + (f"?{parts.query}" if parts.query else ""), test
 
@@ -108,8 +117,10 @@ def public_addresses(host: str, port: int, test: bool = False) -> list[str]:
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not test and (not ip.is_global or ip.is_multicast):
-            raise ImageError(f"the image host {shown(host)} points to a private or local address; Lienzo fetches "
-                             "images only from public addresses")
+            raise ImageError(
+                f"the image host {shown(host)} points to a private or local address; Lienzo fetches "
+                "images only from public addresses"
+            )
     return addresses
 
 
@@ -154,8 +165,9 @@ def _get(url: str, settings: Settings, deadline: float) -> tuple[int, str | None
             return resp.status, resp.getheader("Location") or "", b""
         size = resp.getheader("Content-Length")
         if size and size.isdigit() and int(size) > limit:
-            raise ImageError(f"the image at {shown(url)} is {int(size) / 2**20:.1f} MiB; the limit is "
-                             f"{limit / 2**20:.0f} MiB")
+            raise ImageError(
+                f"the image at {shown(url)} is {int(size) / 2**20:.1f} MiB; the limit is {limit / 2**20:.0f} MiB"
+            )
         data = bytearray()
         while True:
             if left() <= 0:
@@ -170,8 +182,10 @@ def _get(url: str, settings: Settings, deadline: float) -> tuple[int, str | None
     except ImageError:
         raise
     except (TimeoutError, socket.timeout):
-        raise ImageError(f"the image at {shown(url)} took longer than {settings.image_fetch_seconds:g} s to "
-                         "download; attach it instead") from None
+        raise ImageError(
+            f"the image at {shown(url)} took longer than {settings.image_fetch_seconds:g} s to "
+            "download; attach it instead"
+        ) from None
     except (OSError, http.client.HTTPException, ssl.SSLError):
         raise ImageError(f"could not download {shown(url)}: the host did not answer properly") from None
     finally:

@@ -50,21 +50,38 @@ class Payload:
 class Jobs:
     def __init__(self, settings: Settings, store: Store, placement):
         self.settings, self.store, self.placement = settings, store, placement
-        self.scheduler = Scheduler(self._run, max_queue=settings.max_queue, user_max_jobs=settings.user_max_jobs,
-                                   max_batch=settings.max_batch, slots=placement.slots)
+        self.scheduler = Scheduler(
+            self._run,
+            max_queue=settings.max_queue,
+            user_max_jobs=settings.user_max_jobs,
+            max_batch=settings.max_batch,
+            slots=placement.slots,
+        )
         self._local = threading.Lock()  # torch work in this process (lessons) runs one piece at a time
 
     # --- create -------------------------------------------------------------------------------------
-    def submit(self, item: WorkItem, origin: Origin, record: dict | None = None, batch_key: Hashable | None = None,
-               max_batch: int | None = None) -> JobHandle:
+    def submit(
+        self,
+        item: WorkItem,
+        origin: Origin,
+        record: dict | None = None,
+        batch_key: Hashable | None = None,
+        max_batch: int | None = None,
+    ) -> JobHandle:
         """Queue a device job. `record`: the row's fields (kind, model, request, seeds, size, parent ...), or
         None for an answer-only job. Raises QueueFull/UserLimit, or StorageError when the row cannot be written;
         in every case nothing is queued."""
         self.scheduler.admit(origin.user)
         if record is not None:
             self._create(item, origin, record)
-        work = Work(item.job_id, origin.user, Payload(item=item, stored=record is not None),
-                    lane=origin.lane, batch_key=batch_key, max_batch=max_batch)
+        work = Work(
+            item.job_id,
+            origin.user,
+            Payload(item=item, stored=record is not None),
+            lane=origin.lane,
+            batch_key=batch_key,
+            max_batch=max_batch,
+        )
         handle = self.scheduler.submit(work)
         log.info("job %s queued (%s)", item.job_id, item.kind)
         return handle
@@ -77,12 +94,22 @@ class Jobs:
     def _create(self, item: WorkItem, origin: Origin, record: dict) -> None:
         try:
             shared = self.settings.share == "public" if origin.share is None else origin.share
-            self.store.create(job_id=item.job_id, user=origin.user, surface=origin.surface, lane=origin.lane,
-                              work=to_json(item), reply=origin.reply, shared=shared, **record)
+            self.store.create(
+                job_id=item.job_id,
+                user=origin.user,
+                surface=origin.surface,
+                lane=origin.lane,
+                work=to_json(item),
+                reply=origin.reply,
+                shared=shared,
+                **record,
+            )
         except (sqlite3.Error, OSError) as exc:
             log.error("job %s: the row could not be written", item.job_id, exc_info=exc)
-            raise StorageError("the job could not be saved (the server's storage is full or failing), so it was not "
-                               "queued; try again later") from None
+            raise StorageError(
+                "the job could not be saved (the server's storage is full or failing), so it was not "
+                "queued; try again later"
+            ) from None
 
     # --- cancel -------------------------------------------------------------------------------------
     def cancel(self, job_id: str) -> bool:
@@ -113,8 +140,10 @@ class Jobs:
         except Exception as exc:  # a placement that raises instead of answering: every job gets the error
             log.exception("placement failed on a batch of %d", len(batch))
             outputs = [Failure(i.job_id, "failed", str(_as_error(exc))) for i in items]
-        return [self._settle(work, payload, out, cancelled(work.job_id)) for work, payload, out in
-                zip(batch, payloads, outputs)]
+        return [
+            self._settle(work, payload, out, cancelled(work.job_id))
+            for work, payload, out in zip(batch, payloads, outputs)
+        ]
 
     def _settle(self, work: Work, payload: Payload, out: Output | Failure, was_cancelled: bool):
         """Write what a job came to (files first, then the row) and return what its handle finishes with."""
@@ -147,8 +176,9 @@ class Jobs:
             log.error("job %s: its result could not be stored", job_id, exc_info=exc)
             if stored:
                 self.store.fail(job_id, "the result could not be saved (the server's storage is full or failing)")
-            return StorageError("the images were made but could not be saved (the server's storage is full or "
-                                "failing); try again later")
+            return StorageError(
+                "the images were made but could not be saved (the server's storage is full or failing); try again later"
+            )
         log.info("job %s done", job_id)
         return result
 
@@ -177,8 +207,11 @@ class Jobs:
                 log.info("job %s: removed %d half-written file(s)", record.id, removed)
             work_json, _ = self.store.saved_work(record.id)
             if record.status == "running" and record.attempts >= MAX_ATTEMPTS:
-                self.store.fail(record.id, f"this job was running each of the {record.attempts} times the server "
-                                           "stopped unexpectedly, so it is not tried again; change it and run it again")
+                self.store.fail(
+                    record.id,
+                    f"this job was running each of the {record.attempts} times the server "
+                    "stopped unexpectedly, so it is not tried again; change it and run it again",
+                )
                 log.warning("job %s failed: it was running during %d crashes", record.id, record.attempts)
                 continue
             try:
@@ -193,8 +226,9 @@ class Jobs:
                 self.store.requeue(record.id, undo_attempt=False)
             task = item.task
             key = (item.model, task.batch_key()) if isinstance(task, ImageTask) else None
-            queued.append((was_running, Work(record.id, record.user, Payload(item=item), lane=record.lane,
-                                             batch_key=key)))
+            queued.append(
+                (was_running, Work(record.id, record.user, Payload(item=item), lane=record.lane, batch_key=key))
+            )
         # the jobs that were running go first (each at the head of its user's queue), then the rest in their order
         for was_running, work in sorted(queued, key=lambda q: not q[0]):
             self.scheduler.submit(work, force=True)
@@ -205,6 +239,17 @@ class Jobs:
 
 def _image_result(item: WorkItem, record, out: Output) -> ImageResult:
     t: ImageTask = item.task
-    return ImageResult(job_id=record.id, kind=item.kind, model=item.model, images=record.images, grid=record.grid,
-                       seeds=tuple(t.seeds), width=t.width, height=t.height, prompt=item.prompt,
-                       negative_prompt=t.negative_prompt, parameters=out.parameters, notes=out.notes)
+    return ImageResult(
+        job_id=record.id,
+        kind=item.kind,
+        model=item.model,
+        images=record.images,
+        grid=record.grid,
+        seeds=tuple(t.seeds),
+        width=t.width,
+        height=t.height,
+        prompt=item.prompt,
+        negative_prompt=t.negative_prompt,
+        parameters=out.parameters,
+        notes=out.notes,
+    )

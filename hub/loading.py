@@ -55,7 +55,9 @@ class Loader:
                 return "mps"
             return "cpu"
         if want.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelUnavailable(f"LIENZO_DEVICE={want} but torch sees no CUDA GPU (is the CUDA build of torch installed?)")
+            raise ModelUnavailable(
+                f"LIENZO_DEVICE={want} but torch sees no CUDA GPU (is the CUDA build of torch installed?)"
+            )
         return want
 
     @cached_property
@@ -81,7 +83,9 @@ class Loader:
     def placement(self) -> Placement:
         import torch
 
-        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(self.settings.dtype)
+        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(
+            self.settings.dtype
+        )
         if dtype is None:  # auto; fp16 on a CPU runs ~13x slower, so only on accelerators
             dtype = torch.float16 if self.device != "cpu" else torch.float32
         offload = self.settings.offload
@@ -91,8 +95,14 @@ class Loader:
 
     # --- what can run -------------------------------------------------------------------------
     def availability(self, spec: catalog.ModelSpec) -> catalog.Availability:
-        return catalog.availability(spec, gpu_gib=self.gpu_gib, offline=self.offline, cached=self._cached(spec),
-                                    device=self.settings.device, mini_root=self.settings.mini_weights)
+        return catalog.availability(
+            spec,
+            gpu_gib=self.gpu_gib,
+            offline=self.offline,
+            cached=self._cached(spec),
+            device=self.settings.device,
+            mini_root=self.settings.mini_weights,
+        )
 
     def bundled_path(self, spec: catalog.ModelSpec) -> Path | None:
         return spec.bundled_in(self.settings.mini_weights)
@@ -142,8 +152,10 @@ class Loader:
             root = self.bundled_path(spec) if avail.status == "bundled" else self.placeholder_path()
             prior_src, decoder_src = root / "prior", root / "decoder"
             if avail.status == "placeholder":
-                notes = ("untrained placeholder: the mini model's trained weights are not bundled yet, "
-                         "so these images come from random weights",)
+                notes = (
+                    "untrained placeholder: the mini model's trained weights are not bundled yet, "
+                    "so these images come from random weights",
+                )
         else:
             prior_src, decoder_src = spec.repos["prior"], spec.repos["decoder"]
         dtype = self.placement.dtype

@@ -18,7 +18,6 @@ import math
 from collections.abc import Callable, Iterator
 
 from hub import catalog
-from hub.settings import Settings
 from hub.types import ProgressEvent
 from hub.work import Failure, ImageTask, Output, WorkItem
 from hub.worker import Emit, ShouldStop, Worker
@@ -26,8 +25,13 @@ from hub.worker import Emit, ShouldStop, Worker
 log = logging.getLogger(__name__)
 
 
-def consume(stream: Iterator, items: list[WorkItem], emit: Emit, should_stop: ShouldStop,
-            lost: str = "the worker stopped before this job finished") -> list:
+def consume(
+    stream: Iterator,
+    items: list[WorkItem],
+    emit: Emit,
+    should_stop: ShouldStop,
+    lost: str = "the worker stopped before this job finished",
+) -> list:
     """Read a worker's stream: events to `emit`, outputs kept; closed early once every job is cancelled.
     A job the stream never answered gets a Failure (cancelled, or `lost`)."""
     ids = [item.job_id for item in items]
@@ -44,8 +48,10 @@ def consume(stream: Iterator, items: list[WorkItem], emit: Emit, should_stop: Sh
         close = getattr(stream, "close", None)
         if close is not None:
             close()
-    return [got.get(i) or (Failure(i, "cancelled", "cancelled") if should_stop(i) else Failure(i, "failed", lost))
-            for i in ids]
+    return [
+        got.get(i) or (Failure(i, "cancelled", "cancelled") if should_stop(i) else Failure(i, "failed", lost))
+        for i in ids
+    ]
 
 
 class ThreadPlacement:
@@ -124,14 +130,27 @@ class ZeroGPUPlacement:
             # ZeroGPU charges the visitor whose Gradio request is in the context: the one who submitted the batch
             ctx = (context or contextvars.Context()).copy()
             try:
-                return ctx.run(lambda: consume(self.call(plain), items, emit, should_stop,
-                                               lost="the GPU worker stopped before this job finished"))
+                return ctx.run(
+                    lambda: consume(
+                        self.call(plain),
+                        items,
+                        emit,
+                        should_stop,
+                        lost="the GPU worker stopped before this job finished",
+                    )
+                )
             except Exception as exc:  # the worker never raises: this is ZeroGPU (quota, an aborted worker ...)
                 if "aborted" not in str(exc).lower() or all(should_stop(i.job_id) for i in items):
                     raise
                 log.warning("the ZeroGPU worker died during a batch of %d (attempt %d)", len(items), attempt)
-        return [Failure(i.job_id, "failed", "the GPU worker running this job stopped twice (GPU task aborted); "
-                                            "it was not tried again") for i in items]
+        return [
+            Failure(
+                i.job_id,
+                "failed",
+                "the GPU worker running this job stopped twice (GPU task aborted); it was not tried again",
+            )
+            for i in items
+        ]
 
     def close(self) -> None:
         pass

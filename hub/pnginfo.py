@@ -1,8 +1,8 @@
 """A1111-style `parameters` text, the de-facto standard PNG-info format, written and read back.
 
-    a red circle above a blue square
-    Negative prompt: text, watermark
-    Steps: 25, Sampler: DDPMScheduler, CFG scale: 4.0, Seed: 7, Size: 64x64, Model: mini, Prior steps: 25, Prior CFG scale: 4.0
+a red circle above a blue square
+Negative prompt: text, watermark
+Steps: 25, Sampler: DDPMScheduler, CFG scale: 4.0, Seed: 7, Size: 64x64, Model: mini, Prior steps: 25, Prior CFG scale: 4.0
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def parse_parameters(text: str) -> Parameters:
     for line in lines:
         if line.startswith("Negative prompt:"):
             in_negative = True
-            line = line[len("Negative prompt:"):].strip()
+            line = line[len("Negative prompt:") :].strip()
         (negative if in_negative else prompt).append(line)
     return Parameters("\n".join(prompt).strip(), "\n".join(negative).strip(), settings)
 
@@ -92,8 +92,9 @@ def read_parameters(data: bytes | Image.Image) -> Parameters:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     if not text and not isinstance(data, Image.Image) and not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"):
-        raise ImageError("this PNG is cut short (it does not end where a PNG ends), and no parameters come before "
-                         "the cut")
+        raise ImageError(
+            "this PNG is cut short (it does not end where a PNG ends), and no parameters come before the cut"
+        )
     if not text:
         raise ImageError("this image carries no generation parameters (no A1111-style 'parameters' text chunk)")
     return parse_parameters(text)

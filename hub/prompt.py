@@ -27,12 +27,53 @@ _FLAG = re.compile(r"(?:(?<=\s)|^)--([A-Za-z][A-Za-z0-9_-]*)")
 _URL = re.compile(r"^<?(https?://[^\s<>]+?)>?$", re.IGNORECASE)
 _WEIGHT = re.compile(r"::\s*(-?\d*\.?\d+)?")
 
-_ALIASES = {"aspect": "ar", "c": "chaos", "q": "quality", "s": "stylize", "seed": "seed", "no": "no",
-            "ar": "ar", "chaos": "chaos", "quality": "quality", "stylize": "stylize", "stop": "stop",
-            "tile": "tile", "iw": "iw", "fast": "fast", "relax": "relax"}
-_MIDJOURNEY_ONLY = {"v", "version", "niji", "style", "weird", "w", "sref", "cref", "sw", "cw", "p",
-                    "personalize", "repeat", "r", "turbo", "video", "draft", "raw", "hd", "test", "testp", "uplight",
-                    "upbeta", "upanime", "creative", "sameseed", "ow", "oref"}
+_ALIASES = {
+    "aspect": "ar",
+    "c": "chaos",
+    "q": "quality",
+    "s": "stylize",
+    "seed": "seed",
+    "no": "no",
+    "ar": "ar",
+    "chaos": "chaos",
+    "quality": "quality",
+    "stylize": "stylize",
+    "stop": "stop",
+    "tile": "tile",
+    "iw": "iw",
+    "fast": "fast",
+    "relax": "relax",
+}
+_MIDJOURNEY_ONLY = {
+    "v",
+    "version",
+    "niji",
+    "style",
+    "weird",
+    "w",
+    "sref",
+    "cref",
+    "sw",
+    "cw",
+    "p",
+    "personalize",
+    "repeat",
+    "r",
+    "turbo",
+    "video",
+    "draft",
+    "raw",
+    "hd",
+    "test",
+    "testp",
+    "uplight",
+    "upbeta",
+    "upanime",
+    "creative",
+    "sameseed",
+    "ow",
+    "oref",
+}
 KNOWN_FLAGS = "--ar, --seed, --no, --chaos, --quality/--q, --stop, --stylize/--s, --tile, --iw, --fast, --relax"
 
 
@@ -73,8 +114,12 @@ def check_text(what: str, text: object, limit: int = 6000) -> str:
     for ch in text:
         cat = unicodedata.category(ch)
         if cat == "Cs" or (cat == "Cc" and ch not in "\t\n\r"):
-            raise PromptError(what, None, f"contains a character that is not text (U+{ord(ch):04X}: a control "
-                              "character or half of a broken emoji); remove it and try again")
+            raise PromptError(
+                what,
+                None,
+                f"contains a character that is not text (U+{ord(ch):04X}: a control "
+                "character or half of a broken emoji); remove it and try again",
+            )
     return text
 
 
@@ -89,8 +134,12 @@ def parse(prompt: str) -> ParsedPrompt:
         canon = _ALIASES.get(name.lower())
         if canon is None:
             if name.lower() in _MIDJOURNEY_ONLY:
-                raise PromptError(f"--{name}", None, "a Midjourney-only option that Lienzo does not have; "
-                                  f"choose a model with the model option instead. Lienzo understands {KNOWN_FLAGS}")
+                raise PromptError(
+                    f"--{name}",
+                    None,
+                    "a Midjourney-only option that Lienzo does not have; "
+                    f"choose a model with the model option instead. Lienzo understands {KNOWN_FLAGS}",
+                )
             raise PromptError(f"--{name}", None, f"unknown flag; Lienzo understands {KNOWN_FLAGS}")
         if canon == "no":
             negatives.append(_no(raw))
@@ -110,8 +159,11 @@ def parse(prompt: str) -> ParsedPrompt:
     if not parts and not urls:
         raise PromptError("prompt", None, "the prompt is empty; write what to draw (flags alone are not enough)")
     if len(parts) + len(urls) > MAX_PARTS:
-        raise PromptError("prompt", f"{len(parts)} texts and {len(urls)} images",
-                          f"at most {MAX_PARTS} ingredients in one prompt (texts split by :: plus image URLs)")
+        raise PromptError(
+            "prompt",
+            f"{len(parts)} texts and {len(urls)} images",
+            f"at most {MAX_PARTS} ingredients in one prompt (texts split by :: plus image URLs)",
+        )
     return ParsedPrompt(
         text=" ".join(t for t, _ in parts),
         parts=tuple(parts),
@@ -154,14 +206,16 @@ def _split_flags(text: str) -> tuple[str, list[tuple[str, str]]]:
     flags = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        flags.append((m.group(1), text[m.end():end].strip()))
+        flags.append((m.group(1), text[m.end() : end].strip()))
     return body, flags
 
 
 def _reject_stray_dashes(body: str) -> None:
     m = re.search(r"(?:(?<=\s)|^)--(?=\s|$|[^A-Za-z])", body)
     if m:
-        raise PromptError("--", None, f"a flag needs a name right after the dashes (e.g. --ar 16:9); Lienzo understands {KNOWN_FLAGS}")
+        raise PromptError(
+            "--", None, f"a flag needs a name right after the dashes (e.g. --ar 16:9); Lienzo understands {KNOWN_FLAGS}"
+        )
 
 
 def _weighted_parts(body: str) -> list[tuple[str, float]]:

@@ -62,8 +62,9 @@ class RayPlacement:
 
         self.settings = settings
         if not ray.is_initialized():
-            ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False,
-                     ignore_reinit_error=True)
+            ray.init(
+                address=settings.ray_address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True
+            )
         self.slots = settings.ray_replicas  # batches in flight: one a replica
         self._handles: dict = {}
         self._lock = threading.Lock()
@@ -75,11 +76,17 @@ class RayPlacement:
         from ray import serve
 
         s = self.settings
-        options = {"ray_actor_options": {"num_gpus": s.ray_gpus, "num_cpus": s.ray_cpus},
-                   "name": f"{APP_PREFIX}{model}", "max_ongoing_requests": 2}
+        options = {
+            "ray_actor_options": {"num_gpus": s.ray_gpus, "num_cpus": s.ray_cpus},
+            "name": f"{APP_PREFIX}{model}",
+            "max_ongoing_requests": 2,
+        }
         if s.ray_min_replicas is not None:
-            options["autoscaling_config"] = {"min_replicas": s.ray_min_replicas, "max_replicas": s.ray_replicas,
-                                             "target_ongoing_requests": 1}
+            options["autoscaling_config"] = {
+                "min_replicas": s.ray_min_replicas,
+                "max_replicas": s.ray_replicas,
+                "target_ongoing_requests": 1,
+            }
         else:
             options["num_replicas"] = s.ray_replicas
         return serve.deployment(LienzoReplica).options(**options).bind(s, model)
@@ -90,8 +97,7 @@ class RayPlacement:
         with self._lock:
             if model not in self._handles:
                 log.info("deploying %s on Ray Serve (%d replica(s))", model, self.settings.ray_replicas)
-                self._handles[model] = serve.run(self.deployment(model), name=f"{APP_PREFIX}{model}",
-                                                 route_prefix=None)
+                self._handles[model] = serve.run(self.deployment(model), name=f"{APP_PREFIX}{model}", route_prefix=None)
             return self._handles[model]
 
     def run(self, items: list[WorkItem], emit: Emit, should_stop: ShouldStop, context=None) -> list:
@@ -103,12 +109,19 @@ class RayPlacement:
             try:
                 return consume(_cancelling(handle.run.remote(plain)), items, emit, should_stop)
             except RayError as exc:
-                log.warning("a replica stopped during a batch of %d (attempt %d): %s", len(items), attempt,
-                            type(exc).__name__)
+                log.warning(
+                    "a replica stopped during a batch of %d (attempt %d): %s", len(items), attempt, type(exc).__name__
+                )
                 if all(should_stop(i.job_id) for i in items):
                     return [Failure(i.job_id, "cancelled", "cancelled") for i in items]
-        return [Failure(i.job_id, "failed", "the worker running this job stopped twice (its machine or process "
-                                            "died); it was not tried again") for i in items]
+        return [
+            Failure(
+                i.job_id,
+                "failed",
+                "the worker running this job stopped twice (its machine or process died); it was not tried again",
+            )
+            for i in items
+        ]
 
     def close(self) -> None:
         pass  # the deployments belong to the cluster; `serve shutdown` removes them

@@ -162,8 +162,16 @@ class _Lane:
 
 
 class Scheduler:
-    def __init__(self, runner: Runner, *, max_queue: int = 64, user_max_jobs: int = 4, max_batch: int = 4,
-                 name: str = "device", slots: int = 1):
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        max_queue: int = 64,
+        user_max_jobs: int = 4,
+        max_batch: int = 4,
+        name: str = "device",
+        slots: int = 1,
+    ):
         self.runner = runner
         self.max_queue, self.user_max_jobs, self.max_batch = max_queue, user_max_jobs, max_batch
         self.slots = max(1, slots)
@@ -216,8 +224,9 @@ class Scheduler:
         """Raise QueueFull or UserLimit if a new job of `user`'s would be refused now."""
         waiting = self.waiting
         if waiting >= self.max_queue:
-            raise QueueFull(f"the queue is full ({waiting} jobs waiting, the maximum is {self.max_queue}); "
-                            "try again in a minute")
+            raise QueueFull(
+                f"the queue is full ({waiting} jobs waiting, the maximum is {self.max_queue}); try again in a minute"
+            )
         mine = self.user_jobs(user)
         if mine >= self.user_max_jobs:
             raise UserLimit(user, mine, self.user_max_jobs)

@@ -1,9 +1,9 @@
 """The Hub: the facade every front end calls. Async; typed requests in, job handles or results out.
 
-    hub = Hub.create(Settings.from_env())
-    job = await hub.imagine(ImagineRequest("a red circle --ar 16:9 --seed 7"))
-    async for event in job.events(): ...
-    result: ImageResult = await job.result()
+hub = Hub.create(Settings.from_env())
+job = await hub.imagine(ImagineRequest("a red circle --ar 16:9 --seed 7"))
+async for event in job.events(): ...
+result: ImageResult = await job.result()
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 from PIL.Image import Image as PILImage
 
 from hub import catalog, placement, prompt
-from hub.errors import (CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable, StorageError,
-                        shown)
+from hub.errors import CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable, StorageError, shown
 from hub.images import fetch_image, load_image
 from hub.jobs import Jobs
 from hub.loading import Loader
@@ -31,9 +30,27 @@ from hub.settings import Settings
 from hub.store import Store, new_job_id
 from hub.work import SEED_MOD, ImageTask, WorkItem, to_png
 from hub.worker import Worker
-from hub.types import (ChatMessage, ChatRequest, DescribeRequest, DescribeResult, ExpandRequest, ImagineRequest,
-                       JobRecord, LearnCatalogue, LessonFrame, LessonRequest, MixRequest, Origin, ShortenRequest,
-                       ShortenResult, TutorRequest, UpscaleRequest, VaryRequest, WalkthroughRequest, WalkthroughResult)
+from hub.types import (
+    ChatMessage,
+    ChatRequest,
+    DescribeRequest,
+    DescribeResult,
+    ExpandRequest,
+    ImagineRequest,
+    JobRecord,
+    LearnCatalogue,
+    LessonFrame,
+    LessonRequest,
+    MixRequest,
+    Origin,
+    ShortenRequest,
+    ShortenResult,
+    TutorRequest,
+    UpscaleRequest,
+    VaryRequest,
+    WalkthroughRequest,
+    WalkthroughResult,
+)
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
@@ -65,9 +82,17 @@ def learn_catalogue() -> LearnCatalogue:
     """The Learn tab's catalogue (the lessons' defaults, settings and presets): static, so no Hub is needed."""
     from hub.explainer import TEXTS, lessons, presets, toy2d
 
-    return LearnCatalogue(defaults=lessons.DEFAULTS, settings=lessons.SETTINGS, data=lessons.DATA,
-                          schedules=lessons.SCHEDULES, gan_presets=presets.GAN_PRESETS, gan_losses=presets.GAN_LOSSES,
-                          char_presets=presets.CHAR_PRESETS, extent=toy2d.EXTENT, texts=TEXTS)
+    return LearnCatalogue(
+        defaults=lessons.DEFAULTS,
+        settings=lessons.SETTINGS,
+        data=lessons.DATA,
+        schedules=lessons.SCHEDULES,
+        gan_presets=presets.GAN_PRESETS,
+        gan_losses=presets.GAN_LOSSES,
+        char_presets=presets.CHAR_PRESETS,
+        extent=toy2d.EXTENT,
+        texts=TEXTS,
+    )
 
 
 def points_from_drawing(pixels):
@@ -83,8 +108,11 @@ def example_picture():
 
     from hub.mini import world
 
-    scene = world.Scene("yellow", (world.Obj("star", "purple", "large", 0.3, 0.35),
-                                   world.Obj("circle", "blue", "small", 0.72, 0.7)), "left of")
+    scene = world.Scene(
+        "yellow",
+        (world.Obj("star", "purple", "large", 0.3, 0.35), world.Obj("circle", "blue", "small", 0.72, 0.7)),
+        "left of",
+    )
     return world.render(scene).resize((128, 128), Image.NEAREST)
 
 
@@ -113,12 +141,18 @@ def open_store(data_dir) -> Store:
     except (FileExistsError, NotADirectoryError):
         raise StorageError(f"LIENZO_DATA_DIR {where} (or a folder inside it) is a file; point it at a folder") from None
     except PermissionError:
-        raise StorageError(f"LIENZO_DATA_DIR {where} cannot be written (no permission); point it at a folder you "
-                           "can write, or fix its permissions") from None
+        raise StorageError(
+            f"LIENZO_DATA_DIR {where} cannot be written (no permission); point it at a folder you "
+            "can write, or fix its permissions"
+        ) from None
     except (OSError, sqlite3.Error) as exc:
-        reason = "the disk is full" if getattr(exc, "errno", None) == errno.ENOSPC or "full" in str(exc) else \
-            "it is read-only or failing" if "readonly" in str(exc) or getattr(exc, "errno", None) == errno.EROFS \
+        reason = (
+            "the disk is full"
+            if getattr(exc, "errno", None) == errno.ENOSPC or "full" in str(exc)
+            else "it is read-only or failing"
+            if "readonly" in str(exc) or getattr(exc, "errno", None) == errno.EROFS
             else "its database cannot be opened"
+        )
         raise StorageError(f"LIENZO_DATA_DIR {where} cannot hold Lienzo's jobs: {reason}") from None
 
 
@@ -199,8 +233,10 @@ class Hub:
         for name in (["smollm2-360m"] if self.loader.gpu_gib else []) + ["mini-text", "smollm2-360m"]:
             if self.loader.availability(catalog.MODELS[name]).ok:
                 return name
-        raise ModelUnavailable("no text model can run here: mini-text is not bundled yet and the Hugging Face Hub "
-                               "cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache")
+        raise ModelUnavailable(
+            "no text model can run here: mini-text is not bundled yet and the Hugging Face Hub "
+            "cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache"
+        )
 
     @property
     def chat_model(self) -> str | None:
@@ -246,14 +282,21 @@ class Hub:
         iw = parsed.image_weight if parsed.image_weight is not None else 1.0
         task = ImageTask(
             seeds=self._seeds(parsed.seed if parsed.seed is not None else req.seed, req.num_images),
-            width=width, height=height, num_inference_steps=steps,
+            width=width,
+            height=height,
+            num_inference_steps=steps,
             guidance_scale=self._guidance(spec, guidance),
             prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
-            parts=list(parsed.parts), images=[(im, iw) for im in images],
+            parts=list(parsed.parts),
+            images=[(im, iw) for im in images],
             negative_prompt=", ".join(x for x in (req.negative_prompt.strip(), parsed.negative_prompt) if x),
-            chaos=parsed.chaos, stop=parsed.stop, tile=parsed.tile, scheduler=req.scheduler or d.scheduler,
-            preview=req.preview)
+            chaos=parsed.chaos,
+            stop=parsed.stop,
+            tile=parsed.tile,
+            scheduler=req.scheduler or d.scheduler,
+            preview=req.preview,
+        )
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
@@ -282,12 +325,18 @@ class Hub:
         d = spec.defaults
         width, height = self._size(spec, req.width, req.height, None)
         task = ImageTask(
-            seeds=self._seeds(req.seed, req.num_images), width=width, height=height,
+            seeds=self._seeds(req.seed, req.num_images),
+            width=width,
+            height=height,
             num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), None),
             guidance_scale=self._guidance(spec, req.guidance_scale),
             prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
-            parts=parts, images=images, negative_prompt=req.negative_prompt.strip(), preview=req.preview)
+            parts=parts,
+            images=images,
+            negative_prompt=req.negative_prompt.strip(),
+            preview=req.preview,
+        )
         total = sum(w for _, w in parts) + sum(w for _, w in images)  # the weights actually used
         label = " + ".join(f"{t}::{w / total:.3g}" for t, w in parts)
         label += "".join(f" + <image {i + 1}>::{w / total:.3g}" for i, (_, w) in enumerate(images))
@@ -300,14 +349,29 @@ class Hub:
         d = spec.defaults
         subtle = req.strength == "subtle"
         task = ImageTask(
-            seeds=self._seeds(req.seed, req.num_images), width=source.width, height=source.height,
-            num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
-            prior_num_inference_steps=d.prior_num_inference_steps, prior_guidance_scale=d.prior_guidance_scale,
-            images=[(image, 1.0)], init_image=image if subtle else None, strength=0.45 if subtle else 1.0,
-            preview=req.preview)
+            seeds=self._seeds(req.seed, req.num_images),
+            width=source.width,
+            height=source.height,
+            num_inference_steps=d.num_inference_steps,
+            guidance_scale=d.guidance_scale,
+            prior_num_inference_steps=d.prior_num_inference_steps,
+            prior_guidance_scale=d.prior_guidance_scale,
+            images=[(image, 1.0)],
+            init_image=image if subtle else None,
+            strength=0.45 if subtle else 1.0,
+            preview=req.preview,
+        )
         text = source.request.get("prompt", "")
-        return self._submit(spec, "vary", task, text, req.origin, grid=req.num_images > 1,
-                            parent=(source.id, req.index), extra={"strength": req.strength})
+        return self._submit(
+            spec,
+            "vary",
+            task,
+            text,
+            req.origin,
+            grid=req.num_images > 1,
+            parent=(source.id, req.index),
+            extra={"strength": req.strength},
+        )
 
     async def upscale(self, req: UpscaleRequest) -> JobHandle:
         source, spec, image = self._source(req.job_id, req.index, "img2img", req.origin)
@@ -317,18 +381,37 @@ class Hub:
         _number("upscale strength", req.strength, 0.05, 0.95)
         width, height = source.width * req.factor, source.height * req.factor
         if max(width, height) > d.max_side:
-            raise InvalidRequest(f"{source.width}x{source.height} upscaled {req.factor}x would be {width}x{height}; "
-                                 f"{spec.name} goes up to {d.max_side} px a side")
-        task = ImageTask(seeds=self._seeds(req.seed, 1), width=width, height=height,
-                         num_inference_steps=d.num_inference_steps, guidance_scale=d.guidance_scale,
-                         prior_num_inference_steps=d.prior_num_inference_steps,
-                         prior_guidance_scale=d.prior_guidance_scale, images=[(image, 1.0)],
-                         init_image=image, strength=req.strength, preview=req.preview)
-        return self._submit(spec, "upscale", task, source.request.get("prompt", ""), req.origin, grid=False,
-                            parent=(source.id, req.index), extra={"factor": req.factor})
+            raise InvalidRequest(
+                f"{source.width}x{source.height} upscaled {req.factor}x would be {width}x{height}; "
+                f"{spec.name} goes up to {d.max_side} px a side"
+            )
+        task = ImageTask(
+            seeds=self._seeds(req.seed, 1),
+            width=width,
+            height=height,
+            num_inference_steps=d.num_inference_steps,
+            guidance_scale=d.guidance_scale,
+            prior_num_inference_steps=d.prior_num_inference_steps,
+            prior_guidance_scale=d.prior_guidance_scale,
+            images=[(image, 1.0)],
+            init_image=image,
+            strength=req.strength,
+            preview=req.preview,
+        )
+        return self._submit(
+            spec,
+            "upscale",
+            task,
+            source.request.get("prompt", ""),
+            req.origin,
+            grid=False,
+            parent=(source.id, req.index),
+            extra={"factor": req.factor},
+        )
 
-    def _source(self, job_id: str, index: int, capability: str, viewer: Origin) -> tuple[JobRecord, catalog.ModelSpec,
-                                                                                          Any]:
+    def _source(
+        self, job_id: str, index: int, capability: str, viewer: Origin
+    ) -> tuple[JobRecord, catalog.ModelSpec, Any]:
         source = self._open(job_id, viewer)
         job_id = source.id
         if source.status != "done" or not source.images:
@@ -348,18 +431,47 @@ class Hub:
             return load_image(image, self.settings, what)
         return await asyncio.to_thread(load_image, image, self.settings, what)
 
-    def _submit(self, spec: catalog.ModelSpec, kind: str, task: ImageTask, text: str, origin: Origin, grid: bool,
-                parent: tuple[str, int] | None = None, extra: dict | None = None) -> JobHandle:
-        request = {"prompt": text, "negative_prompt": task.negative_prompt, "width": task.width,
-                   "height": task.height, "num_inference_steps": task.num_inference_steps,
-                   "guidance_scale": task.guidance_scale, "prior_num_inference_steps": task.prior_num_inference_steps,
-                   "prior_guidance_scale": task.prior_guidance_scale, "parts": task.parts, "chaos": task.chaos,
-                   "stop": task.stop, "tile": task.tile, "strength": task.strength, "scheduler": task.scheduler,
-                   "image_prompts": len(task.images), "lane": origin.lane, **(extra or {})}
+    def _submit(
+        self,
+        spec: catalog.ModelSpec,
+        kind: str,
+        task: ImageTask,
+        text: str,
+        origin: Origin,
+        grid: bool,
+        parent: tuple[str, int] | None = None,
+        extra: dict | None = None,
+    ) -> JobHandle:
+        request = {
+            "prompt": text,
+            "negative_prompt": task.negative_prompt,
+            "width": task.width,
+            "height": task.height,
+            "num_inference_steps": task.num_inference_steps,
+            "guidance_scale": task.guidance_scale,
+            "prior_num_inference_steps": task.prior_num_inference_steps,
+            "prior_guidance_scale": task.prior_guidance_scale,
+            "parts": task.parts,
+            "chaos": task.chaos,
+            "stop": task.stop,
+            "tile": task.tile,
+            "strength": task.strength,
+            "scheduler": task.scheduler,
+            "image_prompts": len(task.images),
+            "lane": origin.lane,
+            **(extra or {}),
+        }
         item = WorkItem(new_job_id(), kind, spec.name, task, prompt=text, grid=grid)
-        record = dict(kind=kind, model=spec.name, request=request, seeds=task.seeds, width=task.width,
-                      height=task.height, parent_id=parent[0] if parent else None,
-                      parent_index=parent[1] if parent else None)
+        record = dict(
+            kind=kind,
+            model=spec.name,
+            request=request,
+            seeds=task.seeds,
+            width=task.width,
+            height=task.height,
+            parent_id=parent[0] if parent else None,
+            parent_index=parent[1] if parent else None,
+        )
         return self.jobs.submit(item, origin, record, batch_key=(spec.name, task.batch_key()))
 
     # --- resolving defaults and limits ------------------------------------------------------
@@ -382,8 +494,10 @@ class Hub:
         width, height = _whole("width", _default(width, d.width)), _whole("height", _default(height, d.height))
         for name, v in (("width", width), ("height", height)):
             if not d.min_side <= v <= d.max_side:
-                raise InvalidRequest(f"{name} {v} is out of range for {spec.name}: {d.min_side} to {d.max_side} "
-                                     f"pixels (rounded up to a multiple of {m})")
+                raise InvalidRequest(
+                    f"{name} {v} is out of range for {spec.name}: {d.min_side} to {d.max_side} "
+                    f"pixels (rounded up to a multiple of {m})"
+                )
         return (-(-width // m) * m, -(-height // m) * m)
 
     @staticmethod
@@ -474,11 +588,16 @@ class Hub:
         if spec.family != "kandinsky":
             raise CapabilityError(f"the walkthrough shows a Kandinsky pipeline; {spec.name} is not one")
         d = spec.defaults
-        task = ImageTask(seeds=self._seeds(req.seed, 1), width=d.width, height=d.height,
-                         num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps),
-                                                         None),
-                         guidance_scale=d.guidance_scale, prior_num_inference_steps=d.prior_num_inference_steps,
-                         prior_guidance_scale=d.prior_guidance_scale, parts=[(req.prompt.strip(), 1.0)])
+        task = ImageTask(
+            seeds=self._seeds(req.seed, 1),
+            width=d.width,
+            height=d.height,
+            num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), None),
+            guidance_scale=d.guidance_scale,
+            prior_num_inference_steps=d.prior_num_inference_steps,
+            prior_guidance_scale=d.prior_guidance_scale,
+            parts=[(req.prompt.strip(), 1.0)],
+        )
         item = WorkItem(new_job_id(), "walkthrough", spec.name, {"task": task, "show_every": req.show_every})
         return await self._answer(item, req.origin)
 
@@ -509,8 +628,12 @@ class Hub:
         if kind == "expand":
             task = {"prompt": req.prompt, "max_new_tokens": req.max_new_tokens, "seed": req.seed}
         else:
-            task = {"messages": request["messages"], "max_new_tokens": req.max_new_tokens,
-                    "temperature": req.temperature, "seed": req.seed}
+            task = {
+                "messages": request["messages"],
+                "max_new_tokens": req.max_new_tokens,
+                "temperature": req.temperature,
+                "seed": req.seed,
+            }
         item = WorkItem(new_job_id(), kind, spec.name, task)
         return self.jobs.submit(item, origin, dict(kind=kind, model=spec.name, request=request))
 

@@ -78,7 +78,12 @@ class Settings:
             if raw is None or raw.strip() == "":
                 continue
             values[f.name] = _parse(key, f.name, raw.strip())
-        if values.get("offline") is None and env.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        if values.get("offline") is None and env.get("HF_HUB_OFFLINE", "").strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+        ):
             values["offline"] = True
         settings = cls(**{**values, **overrides})
         settings.validate()
@@ -96,8 +101,14 @@ class Settings:
             raise ConfigError(f"LIENZO_DTYPE {self.dtype!r} is not valid: use one of {', '.join(DTYPES)}")
         if self.offload not in OFFLOAD:
             raise ConfigError(f"LIENZO_OFFLOAD {self.offload!r} is not valid: use one of {', '.join(OFFLOAD)}")
-        for name, low in (("max_queue", 1), ("user_max_jobs", 1), ("max_batch", 1), ("preview_every", 0),
-                          ("max_image_bytes", 1024), ("max_image_pixels", 64 * 64)):
+        for name, low in (
+            ("max_queue", 1),
+            ("user_max_jobs", 1),
+            ("max_batch", 1),
+            ("preview_every", 0),
+            ("max_image_bytes", 1024),
+            ("max_image_pixels", 64 * 64),
+        ):
             if getattr(self, name) < low:
                 raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
         if self.share not in SHARES:
@@ -112,19 +123,33 @@ class Settings:
             if getattr(self, name) < low:
                 raise ConfigError(f"LIENZO_{name.upper()} must be at least {low}, got {getattr(self, name)}")
         if self.ray_min_replicas is not None and not 0 <= self.ray_min_replicas <= self.ray_replicas:
-            raise ConfigError(f"LIENZO_RAY_MIN_REPLICAS must be between 0 and LIENZO_RAY_REPLICAS "
-                              f"({self.ray_replicas}), got {self.ray_min_replicas}")
+            raise ConfigError(
+                f"LIENZO_RAY_MIN_REPLICAS must be between 0 and LIENZO_RAY_REPLICAS "
+                f"({self.ray_replicas}), got {self.ray_min_replicas}"
+            )
         if self.ray_gpus < 0 or self.ray_cpus < 0:
             raise ConfigError("LIENZO_RAY_GPUS and LIENZO_RAY_CPUS cannot be negative")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
         if self.mini_weights is not None and not all((self.mini_weights / d).is_dir() for d in ("prior", "decoder")):
-            raise ConfigError(f"LIENZO_MINI_WEIGHTS (or eval-mini --weights) {str(self.mini_weights)!r} is not a mini "
-                              "model folder: it needs prior/ and decoder/, as `lienzo train-mini --out` writes them")
+            raise ConfigError(
+                f"LIENZO_MINI_WEIGHTS (or eval-mini --weights) {str(self.mini_weights)!r} is not a mini "
+                "model folder: it needs prior/ and decoder/, as `lienzo train-mini --out` writes them"
+            )
 
 
-_INTS = {"max_queue", "user_max_jobs", "max_batch", "preview_every", "threads", "max_image_bytes", "max_image_pixels",
-         "gpu_duration", "ray_replicas", "ray_min_replicas"}
+_INTS = {
+    "max_queue",
+    "user_max_jobs",
+    "max_batch",
+    "preview_every",
+    "threads",
+    "max_image_bytes",
+    "max_image_pixels",
+    "gpu_duration",
+    "ray_replicas",
+    "ray_min_replicas",
+}
 _FLOATS = {"ray_gpus", "ray_cpus", "image_fetch_seconds"}
 
 

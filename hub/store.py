@@ -50,8 +50,14 @@ CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 """
 # added after the first release: (column, declaration); opened stores gain them in place
-_COLUMNS = (("owner", "TEXT"), ("attempts", "INTEGER NOT NULL DEFAULT 0"), ("work", "TEXT"), ("reply", "TEXT"),
-            ("lane", "TEXT NOT NULL DEFAULT 'fast'"), ("shared", "INTEGER NOT NULL DEFAULT 0"))
+_COLUMNS = (
+    ("owner", "TEXT"),
+    ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("work", "TEXT"),
+    ("reply", "TEXT"),
+    ("lane", "TEXT NOT NULL DEFAULT 'fast'"),
+    ("shared", "INTEGER NOT NULL DEFAULT 0"),
+)
 ACTIVE = ("queued", "running")
 
 
@@ -115,7 +121,9 @@ class Store:
 
     def orphans(self) -> list[JobRecord]:
         """Queued or running jobs whose owner process is gone, oldest first."""
-        rows = self._exec("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, rowid").fetchall()
+        rows = self._exec(
+            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, rowid"
+        ).fetchall()
         return [self._record(r) for r in rows if not self.alive(r["owner"])]
 
     def adopt(self, job_id: str) -> None:
@@ -126,34 +134,71 @@ class Store:
             return self._db.execute(sql, args)
 
     # --- writing ------------------------------------------------------------------------------
-    def create(self, *, kind: str, user: str, surface: str, model: str, request: dict, seeds: list[int] = (),
-               width: int = 0, height: int = 0, parent_id: str | None = None, parent_index: int | None = None,
-               job_id: str | None = None, work: str | None = None, reply: dict | None = None,
-               lane: str = "fast", shared: bool = False) -> JobRecord:
+    def create(
+        self,
+        *,
+        kind: str,
+        user: str,
+        surface: str,
+        model: str,
+        request: dict,
+        seeds: list[int] = (),
+        width: int = 0,
+        height: int = 0,
+        parent_id: str | None = None,
+        parent_index: int | None = None,
+        job_id: str | None = None,
+        work: str | None = None,
+        reply: dict | None = None,
+        lane: str = "fast",
+        shared: bool = False,
+    ) -> JobRecord:
         """A new queued row owned by this process. `work` is the job's WorkItem as JSON (hub.work.to_json), so
         the job can run again after a crash; `reply` says where a front end would deliver its result."""
         job_id = job_id or new_job_id()
         self._exec(
             "INSERT INTO jobs (id, user, surface, kind, model, request, seeds, status, created_at, width, height,"
-            " parent_id, parent_index, owner, work, reply, lane, shared) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, user, surface, kind, model, json.dumps(request, ensure_ascii=False, default=str),
-             json.dumps(list(seeds)), _now(), width, height, parent_id, parent_index, self.owner, work,
-             json.dumps(reply) if reply else None, lane, int(bool(shared))))
+            " parent_id, parent_index, owner, work, reply, lane, shared)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                user,
+                surface,
+                kind,
+                model,
+                json.dumps(request, ensure_ascii=False, default=str),
+                json.dumps(list(seeds)),
+                _now(),
+                width,
+                height,
+                parent_id,
+                parent_index,
+                self.owner,
+                work,
+                json.dumps(reply) if reply else None,
+                lane,
+                int(bool(shared)),
+            ),
+        )
         return self.get(job_id)
 
     def set_shared(self, job_id: str, shared: bool) -> None:
         self._exec("UPDATE jobs SET shared=? WHERE id=?", (int(bool(shared)), job_id))
 
     def mark_running(self, job_id: str) -> None:
-        self._exec("UPDATE jobs SET status='running', started_at=?, attempts=attempts+1 WHERE id=? AND status='queued'",
-                   (_now(), job_id))
+        self._exec(
+            "UPDATE jobs SET status='running', started_at=?, attempts=attempts+1 WHERE id=? AND status='queued'",
+            (_now(), job_id),
+        )
 
     def requeue(self, job_id: str, undo_attempt: bool = True) -> None:
         """A running job goes back to the queue. undo_attempt: the server stopped it on purpose (a shutdown), so
         this start does not count; after a crash it does (a job that crashes the server twice is not run again)."""
-        self._exec(f"UPDATE jobs SET status='queued', started_at=NULL{', attempts=MAX(attempts-1, 0)' if undo_attempt else ''}"
-                   " WHERE id=? AND status='running'", (job_id,))
+        self._exec(
+            f"UPDATE jobs SET status='queued', started_at=NULL{', attempts=MAX(attempts-1, 0)' if undo_attempt else ''}"
+            " WHERE id=? AND status='running'",
+            (job_id,),
+        )
 
     def finish(self, job_id: str, images: list[bytes], grid: bytes | None = None) -> JobRecord:
         """Write the PNG files (bytes as the worker encoded them, parameters inside), then mark the row done."""
@@ -162,9 +207,11 @@ class Store:
         paths = [self._write(folder / f"{job_id}-{i + 1}.png", data) for i, data in enumerate(images)]
         grid_path = self._write(folder / f"{job_id}-grid.png", grid) if grid else None
         rel = [str(p.relative_to(self.data_dir)) for p in paths]
-        self._exec("UPDATE jobs SET status='done', finished_at=?, images=?, grid=?, error=NULL, work=NULL, reply=NULL"
-                   " WHERE id=?",
-                   (_now(), json.dumps(rel), str(grid_path.relative_to(self.data_dir)) if grid_path else None, job_id))
+        self._exec(
+            "UPDATE jobs SET status='done', finished_at=?, images=?, grid=?, error=NULL, work=NULL, reply=NULL"
+            " WHERE id=?",
+            (_now(), json.dumps(rel), str(grid_path.relative_to(self.data_dir)) if grid_path else None, job_id),
+        )
         return self.get(job_id)
 
     def finish_text(self, job_id: str) -> JobRecord:
@@ -172,8 +219,11 @@ class Store:
         return self.get(job_id)
 
     def fail(self, job_id: str, error: str, status: str = "failed") -> None:
-        self._exec("UPDATE jobs SET status=?, finished_at=?, error=?, work=NULL, reply=NULL WHERE id=? AND status IN "
-                   "('queued', 'running')", (status, _now(), error[:2000], job_id))
+        self._exec(
+            "UPDATE jobs SET status=?, finished_at=?, error=?, work=NULL, reply=NULL WHERE id=? AND status IN "
+            "('queued', 'running')",
+            (status, _now(), error[:2000], job_id),
+        )
 
     def remove_partial_files(self, job_id: str) -> int:
         """Half-written images (`<job>-N.png.tmp`) a dead process left; returns how many went."""
@@ -197,8 +247,9 @@ class Store:
             raise JobNotFound(job_id)
         return self._record(row)
 
-    def list(self, user: str | None = None, limit: int = 50, offset: int = 0,
-             status: str | None = None) -> list[JobRecord]:
+    def list(
+        self, user: str | None = None, limit: int = 50, offset: int = 0, status: str | None = None
+    ) -> list[JobRecord]:
         where, args = [], []
         if user is not None:
             where.append("user=?")
@@ -219,7 +270,9 @@ class Store:
         if not 0 <= index < len(rec.images):
             from hub.errors import InvalidRequest
 
-            raise InvalidRequest(f"image index {index + 1} is out of range: job {job_id} has images 1-{len(rec.images)}")
+            raise InvalidRequest(
+                f"image index {index + 1} is out of range: job {job_id} has images 1-{len(rec.images)}"
+            )
         with Image.open(rec.images[index]) as im:
             im.load()
             return im.copy()
@@ -227,13 +280,28 @@ class Store:
     def _record(self, row: sqlite3.Row) -> JobRecord:
         ts = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
         return JobRecord(
-            id=row["id"], user=row["user"], surface=row["surface"], kind=row["kind"], model=row["model"],
-            request=json.loads(row["request"]), seeds=tuple(json.loads(row["seeds"])), status=row["status"],
-            created_at=ts(row["created_at"]), started_at=ts(row["started_at"]), finished_at=ts(row["finished_at"]),
-            error=row["error"], images=tuple(self.data_dir / p for p in json.loads(row["images"])),
-            grid=self.data_dir / row["grid"] if row["grid"] else None, parent_id=row["parent_id"],
-            parent_index=row["parent_index"], width=row["width"], height=row["height"], attempts=row["attempts"],
-            lane=row["lane"], shared=bool(row["shared"]))
+            id=row["id"],
+            user=row["user"],
+            surface=row["surface"],
+            kind=row["kind"],
+            model=row["model"],
+            request=json.loads(row["request"]),
+            seeds=tuple(json.loads(row["seeds"])),
+            status=row["status"],
+            created_at=ts(row["created_at"]),
+            started_at=ts(row["started_at"]),
+            finished_at=ts(row["finished_at"]),
+            error=row["error"],
+            images=tuple(self.data_dir / p for p in json.loads(row["images"])),
+            grid=self.data_dir / row["grid"] if row["grid"] else None,
+            parent_id=row["parent_id"],
+            parent_index=row["parent_index"],
+            width=row["width"],
+            height=row["height"],
+            attempts=row["attempts"],
+            lane=row["lane"],
+            shared=bool(row["shared"]),
+        )
 
     def saved_work(self, job_id: str) -> tuple[str | None, dict | None]:
         """(the job's WorkItem JSON, its reply address): what running it again after a restart needs."""
@@ -244,6 +312,9 @@ class Store:
 
     def with_reply(self, surface: str) -> list[JobRecord]:
         """Jobs still queued or running that a front end on `surface` must answer when they finish."""
-        rows = self._exec("SELECT * FROM jobs WHERE surface=? AND reply IS NOT NULL AND status IN ('queued', 'running')"
-                          " ORDER BY created_at, rowid", (surface,)).fetchall()
+        rows = self._exec(
+            "SELECT * FROM jobs WHERE surface=? AND reply IS NOT NULL AND status IN ('queued', 'running')"
+            " ORDER BY created_at, rowid",
+            (surface,),
+        ).fetchall()
         return [self._record(r) for r in rows]

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _STOP = {
-    "en": set("the a an of to in is it and or what how why when which that this does do are for with on be by as "
-              "from at can its their i you me my we".split()),
-    "es": set("el la los las un una unos unas de del en y o que qué cómo como por para es son se con al lo le su "
-              "sus cuando cuándo cuál por qué porqué mi me yo tú te".split()),
+    "en": set(
+        "the a an of to in is it and or what how why when which that this does do are for with on be by as "
+        "from at can its their i you me my we".split()
+    ),
+    "es": set(
+        "el la los las un una unos unas de del en y o que qué cómo como por para es son se con al lo le su "
+        "sus cuando cuándo cuál por qué porqué mi me yo tú te".split()
+    ),
 }
 
 
@@ -98,12 +102,16 @@ class Library:
         return [p for _, p in sorted(scored, key=lambda x: -x[0])[:k]]
 
 
-_NO_MATCH = {"en": "I could not find that in the course notes. Ask about GANs, VAEs, RNNs and LSTMs, transformers, "
-                   "autoregressive models or diffusion models (Kandinsky, DALL·E 2, Stable Diffusion).",
-             "es": "No lo encuentro en los apuntes. Pregunta por GAN, VAE, RNN y LSTM, transformers, modelos "
-                   "autorregresivos o modelos de difusión (Kandinsky, DALL·E 2, Stable Diffusion)."}
-_INTRO = {"en": "From the course notes (no language model is running here, so these are the notes themselves):",
-          "es": "De los apuntes (aquí no funciona ningún modelo de lenguaje, así que son los apuntes tal cual):"}
+_NO_MATCH = {
+    "en": "I could not find that in the course notes. Ask about GANs, VAEs, RNNs and LSTMs, transformers, "
+    "autoregressive models or diffusion models (Kandinsky, DALL·E 2, Stable Diffusion).",
+    "es": "No lo encuentro en los apuntes. Pregunta por GAN, VAE, RNN y LSTM, transformers, modelos "
+    "autorregresivos o modelos de difusión (Kandinsky, DALL·E 2, Stable Diffusion).",
+}
+_INTRO = {
+    "en": "From the course notes (no language model is running here, so these are the notes themselves):",
+    "es": "De los apuntes (aquí no funciona ningún modelo de lenguaje, así que son los apuntes tal cual):",
+}
 
 
 def offline_answer(question: str, passages: list[Passage], lang: str) -> str:
@@ -116,7 +124,9 @@ def offline_answer(question: str, passages: list[Passage], lang: str) -> str:
 def system_prompt(passages: list[Passage], lang: str) -> str:
     language = "Spanish" if lang == "es" else "English"
     notes = "\n\n".join(f"[{p.citation}]\n{p.text}" for p in passages) or "(no matching notes)"
-    return (f"You are a patient tutor on generative AI architectures. Answer in {language}, in a few short "
-            "paragraphs, using the course notes below; cite the sections you used in square brackets, e.g. "
-            f"[{passages[0].citation if passages else 'GAN · How it samples'}]. If the notes do not cover the question, "
-            f"say so.\n\nCourse notes:\n{notes}")
+    return (
+        f"You are a patient tutor on generative AI architectures. Answer in {language}, in a few short "
+        "paragraphs, using the course notes below; cite the sections you used in square brackets, e.g. "
+        f"[{passages[0].citation if passages else 'GAN · How it samples'}]. If the notes do not cover the question, "
+        f"say so.\n\nCourse notes:\n{notes}"
+    )

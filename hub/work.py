@@ -51,19 +51,35 @@ class ImageTask:
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
-        return (self.width, self.height, self.num_inference_steps, self.guidance_scale,
-                self.prior_num_inference_steps, self.prior_guidance_scale, self.stop, self.tile,
-                self.init_image is not None, self.strength if self.init_image is not None else None, self.scheduler)
+        return (
+            self.width,
+            self.height,
+            self.num_inference_steps,
+            self.guidance_scale,
+            self.prior_num_inference_steps,
+            self.prior_guidance_scale,
+            self.stop,
+            self.tile,
+            self.init_image is not None,
+            self.strength if self.init_image is not None else None,
+            self.scheduler,
+        )
 
     def plain(self) -> ImageTask:
         """A copy whose images are PNG bytes: what crosses a process boundary."""
-        return replace(self, images=[(to_png(im), w) for im, w in self.images],
-                       init_image=None if self.init_image is None else to_png(self.init_image))
+        return replace(
+            self,
+            images=[(to_png(im), w) for im, w in self.images],
+            init_image=None if self.init_image is None else to_png(self.init_image),
+        )
 
     def loaded(self) -> ImageTask:
         """A copy whose images are PIL images again: what the engines take."""
-        return replace(self, images=[(to_pil(im), w) for im, w in self.images],
-                       init_image=None if self.init_image is None else to_pil(self.init_image))
+        return replace(
+            self,
+            images=[(to_pil(im), w) for im, w in self.images],
+            init_image=None if self.init_image is None else to_pil(self.init_image),
+        )
 
     @property
     def pixels(self) -> int:
@@ -128,8 +144,15 @@ def to_pil(image):
 def to_json(item: WorkItem) -> str:
     item = item.plain()
     task = asdict(item.task) if isinstance(item.task, ImageTask) else item.task
-    body = {"job_id": item.job_id, "kind": item.kind, "model": item.model, "prompt": item.prompt, "grid": item.grid,
-            "image_task": isinstance(item.task, ImageTask), "task": task}
+    body = {
+        "job_id": item.job_id,
+        "kind": item.kind,
+        "model": item.model,
+        "prompt": item.prompt,
+        "grid": item.grid,
+        "image_task": isinstance(item.task, ImageTask),
+        "task": task,
+    }
     return json.dumps(body, default=_bytes_out, ensure_ascii=False)
 
 
@@ -141,8 +164,14 @@ def from_json(text: str) -> WorkItem:
         task = ImageTask(**{k: v for k, v in task.items() if k in names})
         task.parts = [tuple(p) for p in task.parts]
         task.images = [tuple(p) for p in task.images]
-    return WorkItem(job_id=body["job_id"], kind=body["kind"], model=body["model"], task=task,
-                    prompt=body["prompt"], grid=body["grid"])
+    return WorkItem(
+        job_id=body["job_id"],
+        kind=body["kind"],
+        model=body["model"],
+        task=task,
+        prompt=body["prompt"],
+        grid=body["grid"],
+    )
 
 
 def _bytes_out(value):

@@ -173,14 +173,28 @@ class Worker:
         model = spec.name + (" (untrained placeholder)" if notes else "")
         params = []
         for seed in t.seeds:
-            settings = {"Steps": t.num_inference_steps, "Sampler": t.scheduler or "default", "CFG scale": t.guidance_scale,
-                        "Seed": seed, "Size": f"{t.width}x{t.height}", "Model": model}
+            settings = {
+                "Steps": t.num_inference_steps,
+                "Sampler": t.scheduler or "default",
+                "CFG scale": t.guidance_scale,
+                "Seed": seed,
+                "Size": f"{t.width}x{t.height}",
+                "Model": model,
+            }
             if spec.family == "kandinsky" and t.parts:
                 settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
             if t.init_image is not None:
                 settings["Denoising strength"] = t.strength
-            settings.update({"Chaos": t.chaos or None, "Stop": t.stop, "Tile": "True" if t.tile else None,
-                             "Job": item.job_id, "Kind": item.kind, "Generator": "Lienzo"})
+            settings.update(
+                {
+                    "Chaos": t.chaos or None,
+                    "Stop": t.stop,
+                    "Tile": "True" if t.tile else None,
+                    "Job": item.job_id,
+                    "Kind": item.kind,
+                    "Generator": "Lienzo",
+                }
+            )
             params.append(format_parameters(item.prompt, t.negative_prompt, settings))
         pngs = tuple(png_bytes(im, p) for im, p in zip(images, params))
         sheet = png_bytes(grid(images), params[0]) if item.grid and len(images) > 1 else None
@@ -200,8 +214,9 @@ class Worker:
             had = {w.strip(".,;:!?").lower() for w in req["prompt"].split()}
             added = " ".join(w for w in text.split() if w.strip(".,;:!?").lower() not in had)
         else:
-            text = engine.generate(req["messages"], req["max_new_tokens"], req["temperature"], req["seed"], on_text,
-                                   stop)
+            text = engine.generate(
+                req["messages"], req["max_new_tokens"], req["temperature"], req["seed"], on_text, stop
+            )
             added = ""
         if should_stop(item.job_id):
             raise Cancelled("cancelled")

@@ -64,18 +64,38 @@ def ephemeral(fake, token) -> list[dict]:
 
 
 def test_print_commands_keeps_discords_limits():
-    out = subprocess.run([sys.executable, "-m", "hub.cli", "bot", "--print-commands"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "bot", "--print-commands"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     commands = json.loads(out.stdout)
-    assert {c["name"] for c in commands} >= {"imagine", "blend", "describe", "shorten", "chat", "info", "show",
-                                             "cancel", "help"}
+    assert {c["name"] for c in commands} >= {
+        "imagine",
+        "blend",
+        "describe",
+        "shorten",
+        "chat",
+        "info",
+        "show",
+        "cancel",
+        "help",
+    }
     assert [command_problem(c) for c in commands] == [None] * len(commands)
 
 
 def test_bot_without_a_token_exits_2_with_a_clear_message():
-    out = subprocess.run([sys.executable, "-m", "hub.cli", "bot"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "bot"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
     assert out.returncode == 2 and "DISCORD_TOKEN" in out.stderr
 
 
@@ -90,7 +110,9 @@ def test_imagine_end_to_end_then_u2_then_vary(settings, docs_dir):
             assert it.ack_type == 5 and it.ack_after < 3
             ids = fake.custom_ids(grid)
             job = ids[0].split(":")[2]
-            assert ids == [f"lz:u:{job}:{i}" for i in range(4)] + [f"lz:v:{job}:{i}" for i in range(4)] + [f"lz:r:{job}"]
+            assert ids == [f"lz:u:{job}:{i}" for i in range(4)] + [f"lz:v:{job}:{i}" for i in range(4)] + [
+                f"lz:r:{job}"
+            ]
             assert len(grid["components"]) == 2 and grid["attachments"][0]["filename"].endswith(".png")
             assert "seed 5" in grid["content"] and "<@501>" in grid["content"]
 
@@ -112,9 +134,17 @@ def test_imagine_end_to_end_then_u2_then_vary(settings, docs_dir):
             (docs_dir / "bot-transcript.md").write_text(
                 "# A conversation with the bot (recorded from the local fake Discord)\n\n"
                 "Progress edits are throttled to one every 1.5 s; the pictures come from the bundled model.\n\n"
-                + transcript(fake, [(f"used `/imagine prompt: {cmd['data']['options'][0]['value']}`", cmd),
-                                    ("clicked `U2`", click), ("clicked `Vary (Strong)`", vary),
-                                    ("used `/imagine prompt: a cat --ar 16x9`", bad)]), encoding="utf-8")
+                + transcript(
+                    fake,
+                    [
+                        (f"used `/imagine prompt: {cmd['data']['options'][0]['value']}`", cmd),
+                        ("clicked `U2`", click),
+                        ("clicked `Vary (Strong)`", vary),
+                        ("used `/imagine prompt: a cat --ar 16x9`", bad),
+                    ],
+                ),
+                encoding="utf-8",
+            )
             return fake.violations
 
     assert run(main()) == []
@@ -154,8 +184,9 @@ def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(
         try:
             async with discord_bot(settings, fake=fake) as (_, bot):
                 running = fake.command("imagine", "31", prompt="a slow circle --q 2")  # 100 decoder steps
-                late = fake.command("imagine", "32", prompt="a calm square" + QUICK,
-                                    age=limits.TOKEN_SECONDS - limits.TOKEN_MARGIN + 5)
+                late = fake.command(
+                    "imagine", "32", prompt="a calm square" + QUICK, age=limits.TOKEN_SECONDS - limits.TOKEN_MARGIN + 5
+                )
                 send(bot, running)
                 send(bot, late)
                 await fake.wait_for(lambda: len(bot.hub.list_jobs()) == 2 and bot.hub.scheduler.running == 1)
@@ -164,8 +195,13 @@ def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(
             async with discord_bot(settings, fake=fake) as (_, bot2):
                 assert set(bot2.hub.recovered) == set(ids.values())
                 delivered = await fake.wait_for(lambda: done_message(fake, running["token"]), timeout=100)
-                posted = await fake.wait_for(lambda: [m for m in fake.messages.values() if m["channel_id"] == "900"
-                                                      and any(ids["discord:32"] in c for c in fake.custom_ids(m))])
+                posted = await fake.wait_for(
+                    lambda: [
+                        m
+                        for m in fake.messages.values()
+                        if m["channel_id"] == "900" and any(ids["discord:32"] in c for c in fake.custom_ids(m))
+                    ]
+                )
                 rows = {j.id: j for j in bot2.hub.list_jobs()}
                 return delivered, posted, rows, ids, fake.violations
         finally:
@@ -184,6 +220,7 @@ def fake_ids(msg):
 
 def test_a_prompt_with_everyone_and_role_mentions_pings_nobody(settings):
     """Every message that carries the prompt (progress, result, U1, a channel fallback) leaves its mentions inert."""
+
     async def main():
         async with discord_bot(settings) as (fake, bot):
             prompt = "@everyone <@&123456789012345678> @here <@42> a red circle" + QUICK
@@ -192,8 +229,15 @@ def test_a_prompt_with_everyone_and_role_mentions_pings_nobody(settings):
             send(bot, cmd)
             send(bot, late)
             grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
-            await fake.wait_for(lambda: [m for m in fake.messages.values() if m["channel_id"] == "900" and
-                                         any(c.startswith("lz:r:") for c in fake.custom_ids(m)) and m is not grid])
+            await fake.wait_for(
+                lambda: [
+                    m
+                    for m in fake.messages.values()
+                    if m["channel_id"] == "900"
+                    and any(c.startswith("lz:r:") for c in fake.custom_ids(m))
+                    and m is not grid
+                ]
+            )
             job = fake.custom_ids(grid)[0].split(":")[2]
             click = fake.click(grid, f"lz:u:{job}:1", "51")
             send(bot, click)
@@ -326,8 +370,9 @@ def test_a_job_outliving_the_token_is_posted_as_a_channel_message(settings):
         async with discord_bot(settings) as (fake, bot):
             cmd = fake.command("imagine", "8", prompt="a late circle" + QUICK, age=14.5 * 60)
             send(bot, cmd)
-            posted = await fake.wait_for(lambda: [m for m in fake.messages.values()
-                                                  if any(c.startswith("lz:r:") for c in fake.custom_ids(m))])
+            posted = await fake.wait_for(
+                lambda: [m for m in fake.messages.values() if any(c.startswith("lz:r:") for c in fake.custom_ids(m))]
+            )
             return fake, posted
 
     fake, posted = run(main())
@@ -385,8 +430,21 @@ def test_web_and_bot_in_one_process_share_one_queue(settings):
             cmd = fake.command("imagine", "61", prompt="a discord circle" + QUICK)
             send(bot, cmd)
             client = await asyncio.to_thread(Client, f"http://127.0.0.1:{port}/", verbose=False)
-            web = await asyncio.to_thread(client.predict, "a web square --seed 1", "", "mini", "1:1", 4, 4, 4.0, 1,
-                                          False, 1, "default", api_name="/imagine")
+            web = await asyncio.to_thread(
+                client.predict,
+                "a web square --seed 1",
+                "",
+                "mini",
+                "1:1",
+                4,
+                4,
+                4.0,
+                1,
+                False,
+                1,
+                "default",
+                api_name="/imagine",
+            )
             await fake.wait_for(lambda: done_message(fake, cmd["token"]))
             users = {j.user.split(":")[0] for j in hub.list_jobs(limit=10)}
             return web, users, fake.violations
@@ -411,10 +469,33 @@ def test_preferences_shape_later_prompts_and_blocked_words_are_refused(settings)
     async def main():
         async with discord_bot(settings.with_(blocked_words=("gore",))) as (fake, bot):
             steps = [
-                raw(fake, "prefer", "31", [{"name": "option", "type": 2, "options": [{"name": "set", "type": 1, "options": [
-                    {"name": "name", "type": 3, "value": "night"}, {"name": "value", "type": 3, "value": "on a black background"}]}]}]),
-                raw(fake, "prefer", "31", [{"name": "suffix", "type": 1, "options": [
-                    {"name": "text", "type": 3, "value": "--q .25"}]}]),
+                raw(
+                    fake,
+                    "prefer",
+                    "31",
+                    [
+                        {
+                            "name": "option",
+                            "type": 2,
+                            "options": [
+                                {
+                                    "name": "set",
+                                    "type": 1,
+                                    "options": [
+                                        {"name": "name", "type": 3, "value": "night"},
+                                        {"name": "value", "type": 3, "value": "on a black background"},
+                                    ],
+                                }
+                            ],
+                        }
+                    ],
+                ),
+                raw(
+                    fake,
+                    "prefer",
+                    "31",
+                    [{"name": "suffix", "type": 1, "options": [{"name": "text", "type": 3, "value": "--q .25"}]}],
+                ),
                 raw(fake, "settings", "31", [{"name": "aspect", "type": 3, "value": "16:9"}]),
             ]
             for step in steps:
@@ -456,10 +537,15 @@ def test_blend_shorten_chat_info_help_and_a_429_is_honoured(settings, tmp_path):
             helped = fake.command("help", "21")
             for cmd in (shorten, chat, info, helped):
                 send(bot, cmd)
-            await fake.wait_for(lambda: all((fake.interactions[c["token"]].original or {}).get("content")
-                                            for c in (shorten, chat, info, helped)))
-            out = {name: fake.interactions[c["token"]].original["content"]
-                   for name, c in (("shorten", shorten), ("chat", chat), ("info", info), ("help", helped))}
+            await fake.wait_for(
+                lambda: all(
+                    (fake.interactions[c["token"]].original or {}).get("content") for c in (shorten, chat, info, helped)
+                )
+            )
+            out = {
+                name: fake.interactions[c["token"]].original["content"]
+                for name, c in (("shorten", shorten), ("chat", chat), ("info", info), ("help", helped))
+            }
             return grid, out, fake.rate_limited, fake.violations
 
     grid, out, rate_limited, violations = run(main())

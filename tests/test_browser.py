@@ -5,8 +5,15 @@ import shutil
 
 import pytest
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +39,17 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
     page.locator("#gallery img").first.wait_for(timeout=60_000)
     page.locator("#details").get_by_text("seeds").wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "generate.png"), full_page=True)
-    for tab, ready in (("Mix", "button:text-is('Mix')"), ("Learn", "button:text-is('Train')"), ("Chat tutor", "textarea"),
-                       ("History", "button:text-is('Refresh')"), ("Compare", "table")):
+    for tab, ready in (
+        ("Mix", "button:text-is('Mix')"),
+        ("Learn", "button:text-is('Train')"),
+        ("Chat tutor", "textarea"),
+        ("History", "button:text-is('Refresh')"),
+        ("Compare", "table"),
+    ):
         page.get_by_role("tab", name=tab).click()
         page.locator(f"#{tab.split()[0].lower()}-tab-panel {ready}, [role=tabpanel]:visible {ready}").first.wait_for(
-            state="visible")
+            state="visible"
+        )
         page.screenshot(path=str(shots / f"{tab.split()[0].lower()}.png"), full_page=True)
     page.close()
 
@@ -53,8 +66,15 @@ def test_spanish_browser_gets_spanish_labels(browser, server, docs_dir):
     page.close()
 
 
-LEARN_SECTIONS = (("GAN", "gan"), ("VAE", "vae"), ("RNN / LSTM · Transformer", "chars"), ("Autoregressive", "autoregressive"),
-                  ("Diffusion", "diffusion"), ("Pipeline walkthrough", "walkthrough"), ("Architectures", "architectures"))
+LEARN_SECTIONS = (
+    ("GAN", "gan"),
+    ("VAE", "vae"),
+    ("RNN / LSTM · Transformer", "chars"),
+    ("Autoregressive", "autoregressive"),
+    ("Diffusion", "diffusion"),
+    ("Pipeline walkthrough", "walkthrough"),
+    ("Architectures", "architectures"),
+)
 
 
 def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server, docs_dir):

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def lienzo(args, settings, **kw):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=180, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180, **kw
+    )
 
 
 def test_imagine_writes_grid_and_images_and_prints_paths(settings, tmp_path):
@@ -34,22 +35,40 @@ def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings
     """How a user checks that their own `train-mini --out` folder reproduces the committed model: here the folder
     is the untrained stand-in, so it must be the one scored (far below the committed figures), not the bundled."""
     folder = settings.data_dir / "models" / "mini-placeholder"
-    proc = lienzo(["eval-mini", "--weights", str(folder), "--single", "1", "--two", "1", "--out",
-                   str(tmp_path / "r.json"), "--compare", str(ROOT / "docs" / "eval-mini.json")], settings)
+    proc = lienzo(
+        [
+            "eval-mini",
+            "--weights",
+            str(folder),
+            "--single",
+            "1",
+            "--two",
+            "1",
+            "--out",
+            str(tmp_path / "r.json"),
+            "--compare",
+            str(ROOT / "docs" / "eval-mini.json"),
+        ],
+        settings,
+    )
     assert proc.returncode == 0, proc.stderr
     gap = float(proc.stdout.split("largest gap: ")[1].split(" points")[0])
     assert gap > 40, proc.stdout  # colour, position, background: ~95-100% for the bundled model
     assert "for a like-for-like comparison pass --single 96 --two 96" in proc.stdout
     written = json.loads((tmp_path / "r.json").read_text())
-    assert written["accuracy_percent"]["es"] and written["model"]["weights"] == str(folder.resolve())  # which model it scored
+    assert written["accuracy_percent"]["es"] and written["model"]["weights"] == str(
+        folder.resolve()
+    )  # which model it scored
     bad = lienzo(["eval-mini", "--weights", str(tmp_path)], settings)
     assert bad.returncode == 2 and "is not a mini model folder" in bad.stderr and "Traceback" not in bad.stderr
     none = lienzo(["eval-mini", "--single", "0"], settings)  # it used to report NaN figures
     assert none.returncode == 2 and "--single 0 is not valid: give 1 to 1000" in none.stderr
     card = ROOT / "hub" / "mini" / "weights" / "README.md"
     before = card.read_text()
-    same = lienzo(["eval-mini", "--card", "--compare", str(ROOT / "docs" / "eval-mini.json"), "--out",
-                   str(tmp_path / "s.json")], settings)  # the committed model's own report is no reproduction
+    same = lienzo(
+        ["eval-mini", "--card", "--compare", str(ROOT / "docs" / "eval-mini.json"), "--out", str(tmp_path / "s.json")],
+        settings,
+    )  # the committed model's own report is no reproduction
     assert same.returncode == 2 and "scored this very model" in same.stderr and "Traceback" not in same.stderr
     assert card.read_text() == before and not (tmp_path / "s.json").exists()  # refused before any work
 
@@ -97,8 +116,13 @@ def test_front_ends_never_import_torch_diffusers_transformers():
     for folder in ("demos", "bots", "spaces"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in banned]
     assert offenders == []
 
@@ -159,7 +183,7 @@ def test_the_package_graph_has_no_import_cycle():
         state[node] = "open"
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = "done"
@@ -171,7 +195,9 @@ def test_the_package_graph_has_no_import_cycle():
 
 
 def test_importing_the_hub_service_loads_no_torch():
-    code = "import sys, hub.service; print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    code = (
+        "import sys, hub.service; print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -180,9 +206,11 @@ def test_importing_the_hub_service_loads_no_torch():
 def test_the_vocabulary_front_ends_import_is_light():
     # types, errors, settings, prompt grammar, catalog, PNG info and the explainer's presets load without
     # torch/diffusers; so do the web hub's and the bot's own modules, which import nothing heavier
-    code = ("import sys; import hub.types, hub.errors, hub.settings, hub.prompt, hub.catalog, hub.pnginfo, hub.cli, "
-            "hub.explainer.lessons, demos.app, bots.app, bots.cogs.tools; "
-            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys; import hub.types, hub.errors, hub.settings, hub.prompt, hub.catalog, hub.pnginfo, hub.cli, "
+        "hub.explainer.lessons, demos.app, bots.app, bots.cogs.tools; "
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -211,8 +239,10 @@ def test_a_hub_model_offline_fails_fast_with_a_clear_message(settings):
 
 
 @pytest.mark.weights
-@pytest.mark.skipif(not os.environ.get("LIENZO_TEST_WEIGHTS"),
-                    reason="real weights: needs a GPU and the Hugging Face Hub (set LIENZO_TEST_WEIGHTS=1)")
+@pytest.mark.skipif(
+    not os.environ.get("LIENZO_TEST_WEIGHTS"),
+    reason="real weights: needs a GPU and the Hugging Face Hub (set LIENZO_TEST_WEIGHTS=1)",
+)
 def test_real_kandinsky_2_2_draws_at_768(tmp_path):
     import asyncio
 

@@ -24,12 +24,25 @@ class Server:
     """`lienzo -v serve` in a subprocess, its job log lines on a queue."""
 
     def __init__(self, data: Path, port: int):
-        env = {**os.environ, "LIENZO_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "LIENZO_DEVICE": "cpu",
-               "GRADIO_ANALYTICS_ENABLED": "False", "LIENZO_PREVIEW_EVERY": "0", "LIENZO_THREADS": "1",
-               "LIENZO_MAX_BATCH": "1"}  # one job at a time: there is always a next job to catch mid-run
+        env = {
+            **os.environ,
+            "LIENZO_DATA_DIR": str(data),
+            "HF_HUB_OFFLINE": "1",
+            "LIENZO_DEVICE": "cpu",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "LIENZO_PREVIEW_EVERY": "0",
+            "LIENZO_THREADS": "1",
+            "LIENZO_MAX_BATCH": "1",
+        }  # one job at a time: there is always a next job to catch mid-run
         self.env = env
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "-v", "serve", "--port", str(port)], cwd=ROOT,
-                                     env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "-v", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue = queue.Queue()
         self.url = f"http://127.0.0.1:{port}/"
         threading.Thread(target=self._read, daemon=True).start()
@@ -77,13 +90,30 @@ def test_kill_9_mid_job_then_restart_every_accepted_job_ends_done(tmp_path, plac
     server.wait(lambda e: e[1] == "queued" and queued.add(e[0]) is None and len(queued) == 9)
 
     # `lienzo imagine` on the same data dir while the server works: its own job, and the server's left alone
-    cli = subprocess.run([sys.executable, "-m", "hub.cli", "imagine", "a blue square --seed 3", "--num-images", "1",
-                          "--steps", "4", "--out", str(tmp_path / "cli")], cwd=ROOT, env=server.env,
-                         capture_output=True, text=True, timeout=240)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "imagine",
+            "a blue square --seed 3",
+            "--num-images",
+            "1",
+            "--steps",
+            "4",
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert cli.returncode == 0, cli.stderr
     with sqlite3.connect(tmp_path / "lienzo.sqlite3") as db:
         during = dict(db.execute("SELECT id, status FROM jobs WHERE surface = 'web'").fetchall())
-        (cli_job, cli_status), = db.execute("SELECT id, status FROM jobs WHERE surface = 'cli'").fetchall()
+        ((cli_job, cli_status),) = db.execute("SELECT id, status FROM jobs WHERE surface = 'cli'").fetchall()
     assert set(during) == queued and set(during.values()) <= {"queued", "running", "done"}, during
     assert cli_status == "done"
 

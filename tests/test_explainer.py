@@ -40,7 +40,8 @@ def test_forward_noising_matches_theory(schedule):
         draws = np.stack([diffusion.noise(x0, t, abar, rng) for _ in range(20000)])
         mean, var = draws.mean(0), draws.var(0)
         assert np.abs(mean - np.sqrt(abar[t - 1]) * x0).max() <= 0.01 * max(1.0, np.abs(x0).max()) + 4 * np.sqrt(
-            (1 - abar[t - 1]) / 20000)
+            (1 - abar[t - 1]) / 20000
+        )
         assert np.abs(var / (1 - abar[t - 1]) - 1).max() < 0.04  # the per-pixel estimate's own spread at n=20000
         assert abs(var.mean() / (1 - abar[t - 1]) - 1) < 0.01  # within 1% on average over pixels
     # at t = T nothing of the image is left: standard normal (mean 0, variance 1, no skew, no excess kurtosis)
@@ -61,8 +62,13 @@ def test_walkthrough_shows_the_real_tensors_of_the_generate_path(settings):
         hub = Hub.create(settings)
         try:
             walk = await hub.walkthrough(WalkthroughRequest("un círculo rojo encima de un cuadrado azul", seed=9))
-            made = await (await hub.imagine(ImagineRequest("un círculo rojo encima de un cuadrado azul", seed=9,
-                                                           num_images=1, parse_flags=False))).result()
+            made = await (
+                await hub.imagine(
+                    ImagineRequest(
+                        "un círculo rojo encima de un cuadrado azul", seed=9, num_images=1, parse_flags=False
+                    )
+                )
+            ).result()
             return walk, made
         finally:
             await hub.close()
@@ -81,8 +87,9 @@ def test_walkthrough_reports_what_the_token_limit_cuts(settings):
     async def main():
         hub = Hub.create(settings)
         try:
-            return await hub.walkthrough(WalkthroughRequest("a red circle above a blue square " * 8, seed=1,
-                                                            num_inference_steps=2, show_every=1))
+            return await hub.walkthrough(
+                WalkthroughRequest("a red circle above a blue square " * 8, seed=1, num_inference_steps=2, show_every=1)
+            )
         finally:
             await hub.close()
 
@@ -212,8 +219,12 @@ def test_custom_points_come_from_a_drawing_an_upload_or_text_with_clear_errors(t
     good.write_text("x,y\n1,0\n-1,0\n0,1\n")
     assert _data_points("custom", "", None, str(good)).tolist() == [[1, 0], [-1, 0], [0, 1]]
     assert _data_points("ring", "", None, None) is None
-    for bad, message in ((b"\x89PNG\r\n\x1a\n\x00\xff", "not a text file"), (b"1,0\n2,0\n", "at least 3 points"),
-                         (b"9,9\n0,0\n1,1\n", "between -3 and 3"), (b"1," * 600_000, "at most 1 MiB")):
+    for bad, message in (
+        (b"\x89PNG\r\n\x1a\n\x00\xff", "not a text file"),
+        (b"1,0\n2,0\n", "at least 3 points"),
+        (b"9,9\n0,0\n1,1\n", "between -3 and 3"),
+        (b"1," * 600_000, "at most 1 MiB"),
+    ):
         path = tmp_path / "bad.csv"
         path.write_bytes(bad)
         with pytest.raises(gr.Error, match=message):
@@ -264,15 +275,18 @@ def test_a_custom_two_d_diffusion_lesson_ends_with_trajectories_of_the_learners_
     assert [f.step for f in frames[:-1]] == [1, 500]
 
 
-@pytest.mark.parametrize("params, points, message", [
-    ({"noise_dim": 0}, None, "noise_dim 0 is out of range: a whole number from 1 to 32"),
-    ({"lr_g": "fast"}, None, "lr_g 'fast' is not a number"),
-    ({"loss": "hinge"}, None, "loss 'hinge' is not one of non-saturating, minimax, wasserstein-gp"),
-    ({"epochs": 3}, None, "gan has no setting 'epochs'; its settings are preset, data"),
-    ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0)), "custom data needs at least 3 points"),
-    ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0), (9.0, 0.0)), "keep points between -3 and 3"),
-    ({"data": "custom"}, ((0.0, 0.0), (1.0,), (2.0, "x")), "gan: points must be finite"),
-])
+@pytest.mark.parametrize(
+    "params, points, message",
+    [
+        ({"noise_dim": 0}, None, "noise_dim 0 is out of range: a whole number from 1 to 32"),
+        ({"lr_g": "fast"}, None, "lr_g 'fast' is not a number"),
+        ({"loss": "hinge"}, None, "loss 'hinge' is not one of non-saturating, minimax, wasserstein-gp"),
+        ({"epochs": 3}, None, "gan has no setting 'epochs'; its settings are preset, data"),
+        ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0)), "custom data needs at least 3 points"),
+        ({"data": "custom"}, ((0.0, 0.0), (1.0, 1.0), (9.0, 0.0)), "keep points between -3 and 3"),
+        ({"data": "custom"}, ((0.0, 0.0), (1.0,), (2.0, "x")), "gan: points must be finite"),
+    ],
+)
 def test_a_bad_lesson_is_refused_before_anything_trains(settings, params, points, message):
     from hub.errors import InvalidRequest
     from hub.types import LessonRequest
@@ -303,8 +317,16 @@ def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
         try:
             lesson = asyncio.create_task(learn())
             await first.wait()
-            job = await hub.imagine(ImagineRequest("a red circle", seed=1, num_images=1, num_inference_steps=2,
-                                                   prior_num_inference_steps=2, parse_flags=False))
+            job = await hub.imagine(
+                ImagineRequest(
+                    "a red circle",
+                    seed=1,
+                    num_images=1,
+                    num_inference_steps=2,
+                    prior_num_inference_steps=2,
+                    parse_flags=False,
+                )
+            )
             await job.result()
             frames_when_image_done = len(frames)
             await lesson

@@ -18,8 +18,9 @@ from hub.work import ImageTask, WorkItem, to_json
 
 
 def quick(user="ana", steps=2, **kw):
-    return ImagineRequest("a red circle", num_inference_steps=steps, prior_num_inference_steps=2, num_images=1,
-                          origin=Origin(user), **kw)
+    return ImagineRequest(
+        "a red circle", num_inference_steps=steps, prior_num_inference_steps=2, num_images=1, origin=Origin(user), **kw
+    )
 
 
 class Gate:
@@ -97,12 +98,29 @@ def test_a_second_process_never_touches_a_live_servers_jobs(settings):
 
 
 def test_a_job_running_during_two_crashes_fails_with_a_reason_and_the_others_run(settings):
-    task = ImageTask(seeds=[3], width=64, height=64, num_inference_steps=2, guidance_scale=4.0,
-                     prior_num_inference_steps=2, parts=[("a red circle", 1.0)])
+    task = ImageTask(
+        seeds=[3],
+        width=64,
+        height=64,
+        num_inference_steps=2,
+        guidance_scale=4.0,
+        prior_num_inference_steps=2,
+        parts=[("a red circle", 1.0)],
+    )
     dead = Store(settings.data_dir)  # a server that will die
     for job_id, user in (("poison0001", "ana"), ("innocent01", "bo")):
-        dead.create(job_id=job_id, kind="imagine", user=user, surface="web", model="mini", request={}, seeds=[3],
-                    width=64, height=64, work=to_json(WorkItem(job_id, "imagine", "mini", task, prompt="x")))
+        dead.create(
+            job_id=job_id,
+            kind="imagine",
+            user=user,
+            surface="web",
+            model="mini",
+            request={},
+            seeds=[3],
+            width=64,
+            height=64,
+            work=to_json(WorkItem(job_id, "imagine", "mini", task, prompt="x")),
+        )
     dead.mark_running("poison0001")  # it started, the server died, the next server ran it again ...
     dead.requeue("poison0001", undo_attempt=False)
     dead.mark_running("poison0001")  # ... and died again while it ran
@@ -130,8 +148,9 @@ def test_a_row_that_cannot_be_written_queues_nothing(settings):
     async def main():
         hub = Hub.create(settings)
         try:
-            hub.store._db.execute("CREATE TRIGGER full BEFORE INSERT ON jobs BEGIN "
-                                  "SELECT RAISE(ABORT, 'database or disk is full'); END")
+            hub.store._db.execute(
+                "CREATE TRIGGER full BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
             with pytest.raises(StorageError, match="could not be saved"):
                 await hub.imagine(quick())
             return hub.scheduler.waiting, hub.scheduler.running, hub.list_jobs()

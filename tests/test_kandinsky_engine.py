@@ -17,8 +17,15 @@ def engine(tiny_kandinsky):
 
 
 def task(**kw):
-    base = dict(seeds=[5, 6], width=64, height=64, num_inference_steps=4, guidance_scale=4.0,
-                prior_num_inference_steps=4, parts=[("a red circle", 1.0)])
+    base = dict(
+        seeds=[5, 6],
+        width=64,
+        height=64,
+        num_inference_steps=4,
+        guidance_scale=4.0,
+        prior_num_inference_steps=4,
+        parts=[("a red circle", 1.0)],
+    )
     return ImageTask(**{**base, **kw})
 
 
@@ -30,8 +37,14 @@ def test_equals_a_raw_diffusers_call_with_the_same_seeds(engine, tiny_kandinsky)
     prior, decoder = tiny_kandinsky
     gens = lambda: [torch.Generator().manual_seed(s) for s in (5, 6)]  # noqa: E731
     emb = prior(["a red circle"] * 2, generator=gens(), num_inference_steps=4)
-    raw = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds, height=64,
-                  width=64, num_inference_steps=4, generator=gens()).images
+    raw = decoder(
+        image_embeds=emb.image_embeds,
+        negative_image_embeds=emb.negative_image_embeds,
+        height=64,
+        width=64,
+        num_inference_steps=4,
+        generator=gens(),
+    ).images
     assert diff(engine.generate([task()])[0], raw) == 0
 
 
@@ -84,7 +97,9 @@ def test_mix_weights_chaos_tile_stop_and_img2img_run(engine):
     assert diff(engine.generate([task(chaos=100)])[0], plain) > 0
     assert diff(engine.generate([task(tile=True)])[0], plain) > 0
     assert diff(engine.generate([task(stop=50)])[0], plain) > 0
-    out = engine.generate([task(parts=[], images=[(start, 1.0)], init_image=start, strength=0.5, width=128, height=128)])
+    out = engine.generate(
+        [task(parts=[], images=[(start, 1.0)], init_image=start, strength=0.5, width=128, height=128)]
+    )
     assert out[0][0].size == (128, 128)
     assert all(c.padding_mode == "zeros" for c in engine.decoder.unet.modules() if isinstance(c, torch.nn.Conv2d))
 

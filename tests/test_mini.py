@@ -14,8 +14,11 @@ def test_world_is_deterministic_and_bilingual():
     a, b = world.dataset(20, seed=4), world.dataset(20, seed=4)
     assert [x[1] for x in a] == [x[1] for x in b]
     assert all(np.array_equal(np.asarray(x[0]), np.asarray(y[0])) for x, y in zip(a, b))
-    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
-                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    scene = world.Scene(
+        "white",
+        (world.Obj("circle", "red", "small", 0.5, 0.25), world.Obj("square", "blue", "small", 0.5, 0.75)),
+        "above",
+    )
     assert scene.caption("en") == "a red circle above a blue square"
     assert scene.caption("es") == "un círculo rojo encima de un cuadrado azul"
     star = world.Scene("orange", (world.Obj("star", "purple", "small", 0.25, 0.5, "left"),), None, True, True, True)
@@ -24,8 +27,11 @@ def test_world_is_deterministic_and_bilingual():
 
 
 def test_hard_negatives_change_meaning_but_not_objects():
-    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
-                                  world.Obj("star", "blue", "small", 0.5, 0.75)), "above")
+    scene = world.Scene(
+        "white",
+        (world.Obj("circle", "red", "small", 0.5, 0.25), world.Obj("star", "blue", "small", 0.5, 0.75)),
+        "above",
+    )
     assert world.flip_relation(scene).caption() == "a red circle below a blue star"
     assert world.swap_colours(scene).caption() == "a blue circle above a red star"
 
@@ -45,11 +51,19 @@ def test_detector_reads_rendered_ground_truth():
 def test_scoring_catches_wrong_relations_and_colours():
     from hub.mini.evaluate import score
 
-    scene = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
-                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    scene = world.Scene(
+        "white",
+        (world.Obj("circle", "red", "small", 0.5, 0.25), world.Obj("square", "blue", "small", 0.5, 0.75)),
+        "above",
+    )
     assert score(scene, world.render(scene)) == {"count": 1.0, "colour": 1.0, "shape": 1.0, "relation": 1.0}
-    flipped = world.render(world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.75),
-                                                 world.Obj("square", "blue", "small", 0.5, 0.25)), "above"))
+    flipped = world.render(
+        world.Scene(
+            "white",
+            (world.Obj("circle", "red", "small", 0.5, 0.75), world.Obj("square", "blue", "small", 0.5, 0.25)),
+            "above",
+        )
+    )
     assert score(scene, flipped)["relation"] == 0.0
     wrong = world.render(world.Scene("white", (world.Obj("triangle", "green", "small", 0.5, 0.25),)))
     assert score(scene, wrong)["colour"] == 0.0 and score(scene, wrong)["count"] == 0.0
@@ -81,26 +95,36 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     cfg = TrainConfig().scaled(0.002)
     meta = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)
     assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "text", "total"}
-    prior = KandinskyV22PriorPipeline.from_pretrained(tmp_path / "out" / "prior", local_files_only=True,
-                                                     dtype=torch.float32)  # as hub.loading does on a CPU
-    decoder = KandinskyV22Pipeline.from_pretrained(tmp_path / "out" / "decoder", local_files_only=True,
-                                                   dtype=torch.float32)
+    prior = KandinskyV22PriorPipeline.from_pretrained(
+        tmp_path / "out" / "prior", local_files_only=True, dtype=torch.float32
+    )  # as hub.loading does on a CPU
+    decoder = KandinskyV22Pipeline.from_pretrained(
+        tmp_path / "out" / "decoder", local_files_only=True, dtype=torch.float32
+    )
     from safetensors import safe_open
 
     with safe_open(tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors", "pt") as f:
         assert f.get_tensor(next(iter(f.keys()))).dtype == torch.float16  # stored fp16
     assert prior.prior.clip_std.abs().min() > 0  # set from data, not left at zero
     emb = prior("a red circle", num_inference_steps=2).image_embeds
-    assert decoder(image_embeds=emb.float(), negative_image_embeds=emb.float() * 0, height=64, width=64,
-                   num_inference_steps=2, output_type="np").images.shape == (1, 64, 64, 3)
+    assert decoder(
+        image_embeds=emb.float(),
+        negative_image_embeds=emb.float() * 0,
+        height=64,
+        width=64,
+        num_inference_steps=2,
+        output_type="np",
+    ).images.shape == (1, 64, 64, 3)
     tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "text")
     assert tok.apply_chat_template([{"role": "user", "content": "red circle"}], tokenize=False) == "red circle ="
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "text").config.n_layer == 3
     unet_file = tmp_path / "out" / "decoder" / "unet" / "diffusion_pytorch_model.safetensors"
 
     def vocabularies():  # the prior's CLIP tokenizer and mini-text's
-        return (CLIPTokenizer.from_pretrained(tmp_path / "out" / "prior" / "tokenizer").get_vocab(),
-                AutoTokenizer.from_pretrained(tmp_path / "out" / "text").get_vocab())
+        return (
+            CLIPTokenizer.from_pretrained(tmp_path / "out" / "prior" / "tokenizer").get_vocab(),
+            AutoTokenizer.from_pretrained(tmp_path / "out" / "text").get_vocab(),
+        )
 
     before = unet_file.read_bytes(), vocabularies()
     again = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)  # every stage done: resumes to the end
@@ -109,7 +133,9 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     from hub.errors import ConfigError
 
     longer = TrainConfig().scaled(0.004)
-    with pytest.raises(ConfigError, match=rf"another recipe \(config\.clip_steps: {cfg.clip_steps} -> {longer.clip_steps}"):
+    with pytest.raises(
+        ConfigError, match=rf"another recipe \(config\.clip_steps: {cfg.clip_steps} -> {longer.clip_steps}"
+    ):
         train(tmp_path / "out", tmp_path / "work", longer, threads=1)  # not "already done"
 
 
@@ -126,8 +152,11 @@ def test_the_tokenizer_numbers_its_vocabulary_the_same_every_time(tmp_path):
 def test_attribute_labels_ask_only_what_the_picture_shows():
     from hub.mini.train import HEADS, attribute_labels
 
-    above = world.Scene("white", (world.Obj("circle", "red", "small", 0.5, 0.25),
-                                  world.Obj("square", "blue", "small", 0.5, 0.75)), "above")
+    above = world.Scene(
+        "white",
+        (world.Obj("circle", "red", "small", 0.5, 0.25), world.Obj("square", "blue", "small", 0.5, 0.75)),
+        "above",
+    )
     below = world.swap_places(above)  # the same picture described the other way round would also be "below"
     same_picture_other_words = world.Scene("white", above.objects[::-1], "below")
     labels = attribute_labels([above, same_picture_other_words, below])
@@ -160,11 +189,18 @@ def test_the_bundled_mini_draws_what_it_is_told():
     scenes = prompts(8, 8, seed=4242)
     scores = {}
     for lang in ("en", "es"):
-        emb = prior([s.caption(lang) for s in scenes], generator=torch.Generator().manual_seed(0),
-                    num_inference_steps=25)
-        images = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds, height=64,
-                         width=64, num_inference_steps=25, guidance_scale=MODELS["mini"].defaults.guidance_scale,
-                         generator=torch.Generator().manual_seed(0)).images
+        emb = prior(
+            [s.caption(lang) for s in scenes], generator=torch.Generator().manual_seed(0), num_inference_steps=25
+        )
+        images = decoder(
+            image_embeds=emb.image_embeds,
+            negative_image_embeds=emb.negative_image_embeds,
+            height=64,
+            width=64,
+            num_inference_steps=25,
+            guidance_scale=MODELS["mini"].defaults.guidance_scale,
+            generator=torch.Generator().manual_seed(0),
+        ).images
         for scene, image in zip(scenes, images):
             for key, value in score(scene, image).items():
                 scores.setdefault(key, []).append(value)
@@ -189,8 +225,11 @@ def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
     meta = json.loads((tmp_path / "training.json").read_text())
     again = copy.deepcopy(report)
     again["accuracy_percent"]["es"]["shape"] = report["accuracy_percent"]["es"]["shape"] - 3.5
-    again["model"] = {"weights": "my-mini", "recipe": {"config": meta["config"], "arch": meta["arch"]},
-                      "finished": "2030-01-01 00:00:00"}
+    again["model"] = {
+        "weights": "my-mini",
+        "recipe": {"config": meta["config"], "arch": meta["arch"]},
+        "finished": "2030-01-01 00:00:00",
+    }
     card = write_card(tmp_path, report, None, reproduction=again).read_text()
     assert "## Reproduction" in card and "(-3.5)" in card and "largest gap: 3.5 points (shape, es)" in card
     assert "same to the last digit" not in card
@@ -201,7 +240,9 @@ def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
 
     other = copy.deepcopy(again)
     other["model"]["recipe"]["config"]["unet_steps"] = 7
-    with pytest.raises(ConfigError, match=rf"another recipe \(config.unet_steps: {meta['config']['unet_steps']} here, 7"):
+    with pytest.raises(
+        ConfigError, match=rf"another recipe \(config.unet_steps: {meta['config']['unet_steps']} here, 7"
+    ):
         write_card(tmp_path, report, None, reproduction=other)
     other["model"] = {**again["model"], "finished": meta["finished"]}
     with pytest.raises(ConfigError, match="this very model"):

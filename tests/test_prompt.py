@@ -29,27 +29,30 @@ def test_ratio_is_reduced_and_sizes_snap():
     assert w % 64 == 0 and h % 64 == 0 and w > h
 
 
-@pytest.mark.parametrize("text, flag, needle", [
-    ("", "prompt", "empty"),
-    ("--ar 1:1", "prompt", "empty"),
-    ("cat --ar 16x9", "--ar", "16:9"),
-    ("cat --ar 10:1", "--ar", "4:1"),
-    ("cat --seed 4294967296", "--seed", "4294967295"),
-    ("cat --seed", "--seed", "needs a value"),
-    ("cat --chaos 101", "--chaos", "0 to 100"),
-    ("cat --q 3", "--q", ".25, .5, 1, 2"),
-    ("cat --stop 5", "--stop", "10 to 100"),
-    ("cat --s 1001", "--s", "0 to 1000"),
-    ("cat --iw 4", "--iw", "0 to 3"),
-    ("cat --tile yes", "--tile", "no value"),
-    ("cat --v 6", "--v", "Midjourney-only"),
-    ("cat --frobnicate", "--frobnicate", "unknown flag"),
-    ("cat --seed 1 --seed 2", "--seed", "more than once"),
-    ("a::-1 b::-1", "::", "more than 0"),
-    ("cat::99", "::", "-10 and 10"),
-    ("cat -- ar 2:3", "--", "needs a name"),
-    ("cat --no", "--no", "leave out"),
-])
+@pytest.mark.parametrize(
+    "text, flag, needle",
+    [
+        ("", "prompt", "empty"),
+        ("--ar 1:1", "prompt", "empty"),
+        ("cat --ar 16x9", "--ar", "16:9"),
+        ("cat --ar 10:1", "--ar", "4:1"),
+        ("cat --seed 4294967296", "--seed", "4294967295"),
+        ("cat --seed", "--seed", "needs a value"),
+        ("cat --chaos 101", "--chaos", "0 to 100"),
+        ("cat --q 3", "--q", ".25, .5, 1, 2"),
+        ("cat --stop 5", "--stop", "10 to 100"),
+        ("cat --s 1001", "--s", "0 to 1000"),
+        ("cat --iw 4", "--iw", "0 to 3"),
+        ("cat --tile yes", "--tile", "no value"),
+        ("cat --v 6", "--v", "Midjourney-only"),
+        ("cat --frobnicate", "--frobnicate", "unknown flag"),
+        ("cat --seed 1 --seed 2", "--seed", "more than once"),
+        ("a::-1 b::-1", "::", "more than 0"),
+        ("cat::99", "::", "-10 and 10"),
+        ("cat -- ar 2:3", "--", "needs a name"),
+        ("cat --no", "--no", "leave out"),
+    ],
+)
 def test_bad_values_name_the_flag_value_and_range(text, flag, needle):
     with pytest.raises(PromptError) as err:
         prompt.parse(text)
@@ -63,8 +66,14 @@ def test_too_many_ingredients():
 
 
 @hsettings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(list("ab :-\u2014.,0123456789") + ["--ar ", "--seed ", "::", "--no ", "--q ",
-                                                                    "--tile", "https://x.y/z "]), max_size=25).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list("ab :-\u2014.,0123456789") + ["--ar ", "--seed ", "::", "--no ", "--q ", "--tile", "https://x.y/z "]
+        ),
+        max_size=25,
+    ).map("".join)
+)
 def test_no_input_raises_anything_but_prompt_error(text):
     try:
         prompt.parse(text)

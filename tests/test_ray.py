@@ -11,8 +11,13 @@ from hub.types import ImagineRequest, Origin
 
 
 def quick(user, steps=3, seed=0):
-    return ImagineRequest(f"a red circle --seed {seed}", num_inference_steps=steps, prior_num_inference_steps=2,
-                          num_images=1, origin=Origin(user))
+    return ImagineRequest(
+        f"a red circle --seed {seed}",
+        num_inference_steps=steps,
+        prior_num_inference_steps=2,
+        num_images=1,
+        origin=Origin(user),
+    )
 
 
 def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothing_else(tmp_path, placeholder_models):
@@ -21,8 +26,16 @@ def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothin
     (tmp_path / "models").symlink_to(placeholder_models)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        settings_kw = dict(data_dir=tmp_path, offline=True, device="cpu", preview_every=0, placement="ray",
-                           ray_replicas=2, ray_cpus=0.5, user_max_jobs=4)
+        settings_kw = dict(
+            data_dir=tmp_path,
+            offline=True,
+            device="cpu",
+            preview_every=0,
+            placement="ray",
+            ray_replicas=2,
+            ray_cpus=0.5,
+            user_max_jobs=4,
+        )
         from hub.settings import Settings
 
         hub = Hub.create(Settings(**settings_kw))

@@ -173,6 +173,7 @@ def test_users_served_inside_a_batch_also_go_to_the_back_of_the_line():
 def test_a_user_served_a_moment_ago_waits_behind_those_who_were_not():
     """zed's first job is running when zed asks again, before anyone else has asked: zed's second job still goes
     after everyone who waited (round-robin by last service, not by who happens to be first in the list)."""
+
     async def main():
         gate = Gate()
         sched = Scheduler(gate.runner, max_queue=50, user_max_jobs=10)

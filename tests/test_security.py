@@ -24,8 +24,18 @@ from conftest import run
 from hub.errors import ImageError, LienzoError
 from hub.types import ImagineRequest, Origin
 
-ARGS = dict(negative="", model="mini", aspect="1:1", steps=2, prior_steps=2, guidance=4.0, seed=1, randomize=False,
-            num_images=1, scheduler="default")
+ARGS = dict(
+    negative="",
+    model="mini",
+    aspect="1:1",
+    steps=2,
+    prior_steps=2,
+    guidance=4.0,
+    seed=1,
+    randomize=False,
+    num_images=1,
+    scheduler="default",
+)
 
 
 def imagine(client, prompt, **kw):
@@ -125,9 +135,13 @@ def test_another_users_job_cannot_be_opened_until_it_is_shared(server, alice, al
 
     job_id, _ = alices_job
     bob = new_client(server[0])
-    for call in (lambda: bob.predict(job_id, api_name="/reuse"), lambda: bob.predict(job_id, 1, api_name="/vary"),
-                 lambda: bob.predict(job_id, 1, api_name="/vary_strong"), lambda: bob.predict(job_id, 1, api_name="/upscale"),
-                 lambda: bob.predict(job_id, True, api_name="/share")):
+    for call in (
+        lambda: bob.predict(job_id, api_name="/reuse"),
+        lambda: bob.predict(job_id, 1, api_name="/vary"),
+        lambda: bob.predict(job_id, 1, api_name="/vary_strong"),
+        lambda: bob.predict(job_id, 1, api_name="/upscale"),
+        lambda: bob.predict(job_id, True, api_name="/share"),
+    ):
         with pytest.raises(AppError, match="no job with id"):  # exactly as if it did not exist
             call()
     alice.predict(job_id, True, api_name="/share")
@@ -146,9 +160,11 @@ def test_pixel_bombs_are_refused_before_decoding(server, tmp_path):
     from gradio_client.exceptions import AppError
 
     client = new_client(server[0])
-    calls = {"describe": lambda f: client.predict(f, api_name="/describe"),
-             "mix": lambda f: client.predict(*(["", f, 1.0] + ["", None, 0.0] * 4), 0, api_name="/mix"),
-             "explain_noise": lambda f: client.predict(f, 500, "linear", api_name="/explain_noise")}
+    calls = {
+        "describe": lambda f: client.predict(f, api_name="/describe"),
+        "mix": lambda f: client.predict(*(["", f, 1.0] + ["", None, 0.0] * 4), 0, api_name="/mix"),
+        "explain_noise": lambda f: client.predict(f, 500, "linear", api_name="/explain_noise"),
+    }
     for side in (9000, 13000):
         path = bomb(tmp_path / f"bomb{side}.png", side)
         assert os.path.getsize(path) < 1_000_000
@@ -169,9 +185,12 @@ def test_uploads_over_the_limit_are_refused_on_every_endpoint(server, tmp_path):
         f.write(os.urandom(30 * 2**20))
     assert _upload_status(server[0], big.read_bytes()) == 413
     f = handle_file(str(big))
-    calls = [lambda: client.predict(f, api_name="/describe"), lambda: client.predict(f, api_name="/png_info"),
-             lambda: client.predict(*(["", f, 1.0] + ["", None, 0.0] * 4), 0, api_name="/mix"),
-             lambda: client.predict(f, 500, "linear", api_name="/explain_noise")]
+    calls = [
+        lambda: client.predict(f, api_name="/describe"),
+        lambda: client.predict(f, api_name="/png_info"),
+        lambda: client.predict(*(["", f, 1.0] + ["", None, 0.0] * 4), 0, api_name="/mix"),
+        lambda: client.predict(f, 500, "linear", api_name="/explain_noise"),
+    ]
     for call in calls:
         with pytest.raises(Exception, match="413|too large|exceeds"):
             call()
@@ -182,8 +201,11 @@ def _raw_call(url: str, api: str, data: list) -> str:
     of its error event."""
     import json
 
-    req = urllib.request.Request(f"{url}gradio_api/call/{api}", data=json.dumps({"data": data}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}gradio_api/call/{api}",
+        data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         event = json.load(resp)["event_id"]
     with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=120) as resp:
@@ -198,8 +220,10 @@ def _upload_status(url: str, data: bytes) -> int:
     import http.client
     import urllib.parse
 
-    body = (b"--lienzo\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
-            b"Content-Type: image/png\r\n\r\n" + data + b"\r\n--lienzo--\r\n")
+    body = (
+        b'--lienzo\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + data + b"\r\n--lienzo--\r\n"
+    )
     where = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
     try:
@@ -209,7 +233,7 @@ def _upload_status(url: str, data: bytes) -> int:
         conn.endheaders()
         try:
             for i in range(0, len(body), 1 << 20):
-                conn.send(body[i:i + (1 << 20)])
+                conn.send(body[i : i + (1 << 20)])
         except OSError:
             pass  # refused mid-body: its answer is waiting
         return conn.getresponse().status
@@ -257,8 +281,13 @@ def test_an_allowed_name_that_resolves_to_a_private_address_is_never_fetched(set
     async def body():
         hub = Hub.create(settings.with_(allowed_image_hosts=("localhost", "169.254.169.254", "10.0.0.8")))
         try:
-            for url in ("https://localhost/cat.png", "https://169.254.169.254/latest/meta-data",
-                        "https://10.0.0.8/a.png", "http://localhost/cat.png", "https://localhost:8443/a.png"):
+            for url in (
+                "https://localhost/cat.png",
+                "https://169.254.169.254/latest/meta-data",
+                "https://10.0.0.8/a.png",
+                "http://localhost/cat.png",
+                "https://localhost:8443/a.png",
+            ):
                 with pytest.raises(ImageError) as err:
                     await hub.imagine(ImagineRequest(f"{url} a cat", origin=Origin("eve")))
                 out.append(str(err.value))
@@ -267,8 +296,9 @@ def test_an_allowed_name_that_resolves_to_a_private_address_is_never_fetched(set
 
     out: list[str] = []
     run(body())
-    assert all("private or local address" in m for m in out[:3]) and all("https on the standard port" in m
-                                                                         for m in out[3:])
+    assert all("private or local address" in m for m in out[:3]) and all(
+        "https on the standard port" in m for m in out[3:]
+    )
 
 
 class Trickle(http.server.BaseHTTPRequestHandler):
@@ -305,13 +335,16 @@ def test_a_trickling_host_is_cut_at_the_deadline_and_never_holds_the_device(sett
         hub = Hub.create(settings.with_(image_test_origins=(origin,), image_fetch_seconds=1.0))
         slow = Hub.create(settings.with_(image_test_origins=(origin,), image_fetch_seconds=120.0))
         try:
-            with pytest.raises(ImageError, match="took longer than 1 s"):  # bytes keep coming: only a total deadline ends it
+            with pytest.raises(
+                ImageError, match="took longer than 1 s"
+            ):  # bytes keep coming: only a total deadline ends it
                 await hub.imagine(ImagineRequest(url, origin=Origin("eve")))
             Trickle.connected.clear()
             stuck = asyncio.create_task(slow.imagine(ImagineRequest(url, origin=Origin("eve"))))
             await asyncio.to_thread(Trickle.connected.wait)
-            other = await slow.imagine(ImagineRequest("a blue square", num_images=1, num_inference_steps=2,
-                                                      origin=Origin("ana")))
+            other = await slow.imagine(
+                ImagineRequest("a blue square", num_images=1, num_inference_steps=2, origin=Origin("ana"))
+            )
             await other.result()  # served while eve's download still trickles: it never held the device
             still = not stuck.done()
             Trickle.stop.set()
@@ -391,16 +424,28 @@ def test_the_discord_fake_refuses_what_discords_published_schema_refuses():
     from bots.app import command_payloads
     from fakes.discord_api import SCHEMAS, command_problem
 
-    ok_edit = {"content": "hi", "attachments": [{"id": "0", "filename": "a.png"}],
-               "allowed_mentions": {"parse": []}}
+    ok_edit = {"content": "hi", "attachments": [{"id": "0", "filename": "a.png"}], "allowed_mentions": {"parse": []}}
     assert SCHEMAS.problems("webhook_edit", ok_edit) == []
     assert SCHEMAS.problems("webhook_edit", {**ok_edit, "attachments": [{"id": 0, "filename": "a.png"}]})
     assert SCHEMAS.problems("webhook_edit", {**ok_edit, "allowed_mentions": {"parse": ["everybody"]}})
     assert SCHEMAS.problems("callback", {"type": 4, "data": {"content": "x" * 2001}})
     assert SCHEMAS.problems("commands", command_payloads()) == []
     assert all(command_problem(c) is None for c in command_payloads())
-    sub = {"name": "tune", "description": "d", "options": [{"type": 1, "name": "set", "description": "d", "options": [
-        {"type": 3, "name": "opt", "description": "d"}, {"type": 3, "name": "req", "description": "d", "required": True}]}]}
+    sub = {
+        "name": "tune",
+        "description": "d",
+        "options": [
+            {
+                "type": 1,
+                "name": "set",
+                "description": "d",
+                "options": [
+                    {"type": 3, "name": "opt", "description": "d"},
+                    {"type": 3, "name": "req", "description": "d", "required": True},
+                ],
+            }
+        ],
+    }
     assert SCHEMAS.problems("commands", [sub]) == []  # the schema cannot say it ...
     assert "comes after an optional one" in command_problem(sub)  # ... Discord's documentation does
     sub["options"][0]["options"][0]["name"] = "Bad Name"  # nested two levels down: still checked
@@ -429,9 +474,23 @@ def test_each_mcp_connection_is_its_own_user(tmp_path, placeholder_models):
             return [str((await s.call_tool(name, args)).content) for name, args in calls]
 
     async def main():
-        made, mine = await session([("imagine", {"prompt": "a red circle", "negative": "", "steps": 2,
-                                                 "prior_steps": 2, "num_images": 1, "randomize": False, "seed": 5}),
-                                    ("history", {})])
+        made, mine = await session(
+            [
+                (
+                    "imagine",
+                    {
+                        "prompt": "a red circle",
+                        "negative": "",
+                        "steps": 2,
+                        "prior_steps": 2,
+                        "num_images": 1,
+                        "randomize": False,
+                        "seed": 5,
+                    },
+                ),
+                ("history", {}),
+            ]
+        )
         [theirs] = await session([("history", {})])
         return made, mine, theirs
 
@@ -469,8 +528,11 @@ def test_serve_with_bot_keeps_the_web_hub_up_while_discord_cannot_be_reached(set
         handler = Retries(asyncio.get_running_loop(), retrying)
         logging.getLogger("lienzo.serve").addHandler(handler)
         servers = []
-        task = asyncio.create_task(serve_with_bot(hub, "fake-token", port=port, gateway=False,
-                                                  web_ready=lambda s: (servers.append(s), listening.set())))
+        task = asyncio.create_task(
+            serve_with_bot(
+                hub, "fake-token", port=port, gateway=False, web_ready=lambda s: (servers.append(s), listening.set())
+            )
+        )
         try:
             await asyncio.wait_for(asyncio.gather(listening.wait(), retrying.wait()), 60)
             client = await asyncio.to_thread(new_client, f"http://127.0.0.1:{port}/")
@@ -497,8 +559,14 @@ def test_a_busy_port_is_one_clear_line_and_exit_code_2(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], capture_output=True,
-                              text=True, timeout=120, env={**os.environ, "LIENZO_DATA_DIR": str(tmp_path)})
+        proc = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "LIENZO_DATA_DIR": str(tmp_path)},
+        )
     assert proc.returncode == 2 and proc.stderr.strip() == (
         f"error: port {port} on 127.0.0.1 is already in use (another server?); pass --port with a free port or stop "
-        "the other server")
+        "the other server"
+    )

@@ -7,13 +7,29 @@ import pytest
 from PIL import Image
 
 from conftest import run
-from hub.errors import (Forbidden, ImageError, InvalidRequest, JobNotFound, ModelUnavailable, PromptError, QueueFull,
-                        UserLimit)
+from hub.errors import (
+    Forbidden,
+    ImageError,
+    InvalidRequest,
+    JobNotFound,
+    ModelUnavailable,
+    PromptError,
+    QueueFull,
+    UserLimit,
+)
 from hub.pnginfo import read_parameters
 from hub.service import Hub
 from hub.store import Store
-from hub.types import (DescribeRequest, ImagineRequest, MixItem, MixRequest, Origin, ShortenRequest, UpscaleRequest,
-                       VaryRequest)
+from hub.types import (
+    DescribeRequest,
+    ImagineRequest,
+    MixItem,
+    MixRequest,
+    Origin,
+    ShortenRequest,
+    UpscaleRequest,
+    VaryRequest,
+)
 
 
 def fast(prompt="a red circle", **kw):
@@ -71,8 +87,10 @@ def test_without_bundled_weights_mini_is_an_untrained_stand_in_that_says_so(sett
 def test_four_users_at_once_are_batched_and_match_solo(settings):
     async def body(hub):
         solo = await (await hub.imagine(fast("a blue star --seed 3", num_images=1))).result()
-        jobs = [await hub.imagine(fast(f"a blue star --seed {3 + i}", num_images=1, origin=Origin(f"u{i}")))
-                for i in range(4)]
+        jobs = [
+            await hub.imagine(fast(f"a blue star --seed {3 + i}", num_images=1, origin=Origin(f"u{i}")))
+            for i in range(4)
+        ]
         results = await asyncio.gather(*[j.result() for j in jobs])
         return solo, results
 
@@ -87,9 +105,15 @@ def test_four_users_at_once_are_batched_and_match_solo(settings):
 def test_mix_vary_upscale_describe_shorten(settings):
     async def body(hub):
         first = await (await hub.imagine(fast(seed=1))).result()
-        mixed = await (await hub.mix(MixRequest(items=(MixItem(text="a red circle", weight=2),
-                                                       MixItem(image=str(first.images[0]), weight=2)),
-                                                num_inference_steps=4, prior_num_inference_steps=4))).result()
+        mixed = await (
+            await hub.mix(
+                MixRequest(
+                    items=(MixItem(text="a red circle", weight=2), MixItem(image=str(first.images[0]), weight=2)),
+                    num_inference_steps=4,
+                    prior_num_inference_steps=4,
+                )
+            )
+        ).result()
         vary = await (await hub.vary(VaryRequest(first.job_id, 1, "subtle", num_images=2))).result()
         up = await (await hub.upscale(UpscaleRequest(first.job_id, 0))).result()
         described = await hub.describe(DescribeRequest(first.images[0]))
@@ -105,20 +129,23 @@ def test_mix_vary_upscale_describe_shorten(settings):
     assert abs(sum(w.weight for w in short.words) - 1) < 1e-3
 
 
-@pytest.mark.parametrize("request_, error, needle", [
-    (ImagineRequest("   "), PromptError, "empty"),
-    (ImagineRequest("cat --ar 9:1"), PromptError, "--ar"),
-    (ImagineRequest("cat", width=4000), InvalidRequest, "width 4000 is out of range for mini: 16 to 256"),
-    (ImagineRequest("cat", num_images=9), InvalidRequest, "num_images 9"),
-    (ImagineRequest("cat", num_inference_steps=0), InvalidRequest, "num_inference_steps 0"),
-    (ImagineRequest("cat", guidance_scale=-1), InvalidRequest, "guidance_scale -1"),
-    (ImagineRequest("cat", model="sdxl-turbo"), ModelUnavailable, "sdxl-turbo' cannot run here: needs a download"),
-    (ImagineRequest("cat", model="dall-e"), ModelUnavailable, "unknown model"),
-    (ImagineRequest("cat", images=(b"not an image",)), ImageError, "not a readable image"),
-    (ImagineRequest("cat", images=(b"",)), ImageError, "empty"),
-    (ImagineRequest("https://evil.example/x.png cat"), ImageError, "not allowed"),
-    (ImagineRequest("http://cdn.discordapp.com/x.png cat"), ImageError, "https"),
-])
+@pytest.mark.parametrize(
+    "request_, error, needle",
+    [
+        (ImagineRequest("   "), PromptError, "empty"),
+        (ImagineRequest("cat --ar 9:1"), PromptError, "--ar"),
+        (ImagineRequest("cat", width=4000), InvalidRequest, "width 4000 is out of range for mini: 16 to 256"),
+        (ImagineRequest("cat", num_images=9), InvalidRequest, "num_images 9"),
+        (ImagineRequest("cat", num_inference_steps=0), InvalidRequest, "num_inference_steps 0"),
+        (ImagineRequest("cat", guidance_scale=-1), InvalidRequest, "guidance_scale -1"),
+        (ImagineRequest("cat", model="sdxl-turbo"), ModelUnavailable, "sdxl-turbo' cannot run here: needs a download"),
+        (ImagineRequest("cat", model="dall-e"), ModelUnavailable, "unknown model"),
+        (ImagineRequest("cat", images=(b"not an image",)), ImageError, "not a readable image"),
+        (ImagineRequest("cat", images=(b"",)), ImageError, "empty"),
+        (ImagineRequest("https://evil.example/x.png cat"), ImageError, "not allowed"),
+        (ImagineRequest("http://cdn.discordapp.com/x.png cat"), ImageError, "https"),
+    ],
+)
 def test_bad_input_is_a_clear_error_and_stores_nothing(settings, request_, error, needle):
     async def body(hub):
         with pytest.raises(error, match=needle.replace("(", "\\(")):
@@ -211,6 +238,7 @@ def test_cancel_and_restart_recovery(settings):
 
 def test_the_prompts_aspect_flag_wins_over_a_front_ends_picker(settings):
     """`a cat --aspect 3:2` with the picker on 16:9 gives 3:2 (the alias included), not 'given more than once'."""
+
     async def body(hub):
         sizes = []
         for text, picker in (("a cat --aspect 3:2", "9:16"), ("a cat --ar 3:2", "9:16"), ("a cat", "9:16")):

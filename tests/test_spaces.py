@@ -24,8 +24,10 @@ def test_space_yaml_has_what_spaces_needs():
 def test_space_app_builds_without_launching(tmp_path, placeholder_models):
     (tmp_path / "models").symlink_to(placeholder_models)
     env = {**os.environ, "LIENZO_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1", "LIENZO_DEVICE": "cpu"}
-    code = ("import sys; sys.path.insert(0, 'spaces'); import app; "
-            "print(type(app.demo).__name__, sorted(app.i18n.translations))")
+    code = (
+        "import sys; sys.path.insert(0, 'spaces'); import app; "
+        "print(type(app.demo).__name__, sorted(app.i18n.translations))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("Blocks ['en', 'es']")
@@ -49,7 +51,9 @@ def test_zerogpu_placement_on_spaces_own_decorator_off_zerogpu(settings):
             def call(*args):
                 durations.append(duration(*args))
                 return inner(*args)
+
             return call
+
         return wrap
 
     async def main():

@@ -14,16 +14,35 @@ def client(server):
 
 
 def imagine(client, prompt, **kw):
-    args = dict(negative="", model="mini", aspect="1:1", steps=4, prior_steps=4, guidance=4.0, seed=0,
-                randomize=False, num_images=4, scheduler="default")
+    args = dict(
+        negative="",
+        model="mini",
+        aspect="1:1",
+        steps=4,
+        prior_steps=4,
+        guidance=4.0,
+        seed=0,
+        randomize=False,
+        num_images=4,
+        scheduler="default",
+    )
     args.update(kw)
     return client.predict(prompt, *args.values(), api_name="/imagine")
 
 
 def test_every_event_is_a_named_api(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/imagine", "/mix", "/vary", "/upscale", "/describe", "/expand_prompt", "/png_info", "/history",
-            "/chat"} <= names
+    assert {
+        "/imagine",
+        "/mix",
+        "/vary",
+        "/upscale",
+        "/describe",
+        "/expand_prompt",
+        "/png_info",
+        "/history",
+        "/chat",
+    } <= names
 
 
 def test_the_sliders_start_at_the_default_models_own_settings(client):
@@ -33,7 +52,10 @@ def test_the_sliders_start_at_the_default_models_own_settings(client):
     defaults = {p["parameter_name"]: p.get("parameter_default") for p in params}
     mini = MODELS["mini"].defaults  # the server's default model here: no GPU
     assert (defaults["steps"], defaults["prior_steps"], defaults["guidance"]) == (
-        mini.num_inference_steps, mini.prior_num_inference_steps, mini.guidance_scale)
+        mini.num_inference_steps,
+        mini.prior_num_inference_steps,
+        mini.guidance_scale,
+    )
     assert defaults["guidance"] == 2.0  # the mini's, not Kandinsky 2.2's 4
 
 
@@ -68,8 +90,11 @@ def test_mix_vary_upscale_describe_and_png_info(client):
 def test_bad_input_comes_back_as_a_readable_error(client, tmp_path):
     from gradio_client.exceptions import AppError
 
-    for prompt, needle in [("", "the prompt is empty"), ("cat --ar 16x9", "--ar “16x9” is not valid"),
-                           ("cat --v 6", "Midjourney-only")]:
+    for prompt, needle in [
+        ("", "the prompt is empty"),
+        ("cat --ar 16x9", "--ar “16x9” is not valid"),
+        ("cat --v 6", "Midjourney-only"),
+    ]:
         with pytest.raises(AppError) as err:
             imagine(client, prompt)
         assert needle in str(err.value) and "Traceback" not in str(err.value)
@@ -165,7 +190,9 @@ def test_explainer_endpoints_take_an_uploaded_points_file_and_say_what_is_wrong(
         client.predict(*gan_args, None, None, api_name="/explain_gan")
     with pytest.raises(AppError, match="lr_g 5.0 is out of range: a number from 1e-06 to 1"):  # the core checks it
         client.predict("stable", "ring", 8, 5.0, 2e-4, 1, "non-saturating", "", None, None, api_name="/explain_gan")
-    noisy, curves, note = client.predict(handle_file(str(_example(tmp_path))), 1000, "linear", api_name="/explain_noise")
+    noisy, curves, note = client.predict(
+        handle_file(str(_example(tmp_path))), 1000, "linear", api_name="/explain_noise"
+    )
     assert Image.open(noisy).size == (128, 128) and "ᾱ_t = 0.0000" in note
 
 

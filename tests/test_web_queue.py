@@ -25,7 +25,9 @@ class Recorder:
         users = [self.hub.get_job(i.job_id).user for i in items]
         self.batches.append(users)
         sched = self.hub.scheduler
-        self.most_per_user = max([self.most_per_user] + [sched.user_jobs(u) for u in set(users) | set(sched._lanes["fast"].queues)])
+        self.most_per_user = max(
+            [self.most_per_user] + [sched.user_jobs(u) for u in set(users) | set(sched._lanes["fast"].queues)]
+        )
         assert self.release.wait(120)
         return self.inner.run(items, emit, should_stop, context)
 
@@ -36,8 +38,11 @@ def test_forty_jobs_from_eight_users_are_capped_batched_and_served_round_robin(t
     from hub.settings import Settings
 
     (tmp_path / "models").symlink_to(placeholder_models)
-    hub = Hub.create(Settings(data_dir=tmp_path, offline=True, device="cpu", preview_every=0, user_max_jobs=2,
-                              max_queue=64, max_batch=4))
+    hub = Hub.create(
+        Settings(
+            data_dir=tmp_path, offline=True, device="cpu", preview_every=0, user_max_jobs=2, max_queue=64, max_batch=4
+        )
+    )
     recorder = hub.jobs.placement = Recorder(hub)
     port = free_port()
     demo = launch(hub, port=port, block=False)

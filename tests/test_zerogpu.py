@@ -17,18 +17,32 @@ from tests.fakes.zerogpu import ZeroGPU
 
 
 def quick(prompt="a red circle", steps=2, n=1, **kw):
-    return ImagineRequest(prompt, num_inference_steps=steps, prior_num_inference_steps=2, preview=True, num_images=n,
-                          **kw)
+    return ImagineRequest(
+        prompt, num_inference_steps=steps, prior_num_inference_steps=2, preview=True, num_images=n, **kw
+    )
 
 
 def test_everything_that_crosses_the_boundary_pickles_and_a_work_item_survives_the_job_row():
     red = Image.new("RGB", (8, 8), "red")
-    task = ImageTask(seeds=[1, 2], width=64, height=48, num_inference_steps=3, guidance_scale=4.0,
-                     parts=[("un círculo", 1.0)], images=[(red, 0.5)], init_image=red, strength=0.4)
+    task = ImageTask(
+        seeds=[1, 2],
+        width=64,
+        height=48,
+        num_inference_steps=3,
+        guidance_scale=4.0,
+        parts=[("un círculo", 1.0)],
+        images=[(red, 0.5)],
+        init_image=red,
+        strength=0.4,
+    )
     item = WorkItem("abc", "vary", "mini", task, prompt="un círculo", grid=True).plain()
-    crossing = [item, ProgressEvent("abc", "decoder", 2, 3, preview=to_png(red)),
-                Output("abc", images=(to_png(red),), parameters=("p",)), Failure("abc", "cancelled", "cancelled"),
-                WorkItem("d", "describe", "mini", {"image": to_png(red)})]
+    crossing = [
+        item,
+        ProgressEvent("abc", "decoder", 2, 3, preview=to_png(red)),
+        Output("abc", images=(to_png(red),), parameters=("p",)),
+        Failure("abc", "cancelled", "cancelled"),
+        WorkItem("d", "describe", "mini", {"image": to_png(red)}),
+    ]
     for obj in crossing:
         assert pickle.loads(pickle.dumps(obj)) == obj
     back = from_json(to_json(item))
@@ -127,8 +141,9 @@ def test_a_call_longer_than_the_quota_is_refused_with_a_message(settings):
     async def main():
         hub = Hub.create(settings.with_(placement="zerogpu"), gpu=zero.GPU)
         try:
-            job = await hub.imagine(ImagineRequest("a red circle", num_inference_steps=100, width=256, height=256,
-                                                   model="mini"))
+            job = await hub.imagine(
+                ImagineRequest("a red circle", num_inference_steps=100, width=256, height=256, model="mini")
+            )
             with pytest.raises(JobFailed, match="quota"):
                 await job.result()
             return hub.get_job(job.job_id)

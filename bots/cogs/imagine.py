@@ -10,15 +10,22 @@ from bots import jobs, media, render
 from hub.errors import LienzoError
 from hub.types import MixItem, MixRequest
 
+
 class Imagine(commands.Cog):
     def __init__(self, bot):
         self.bot = bot
 
     @app_commands.command(name="imagine")
-    @app_commands.describe(prompt="What to draw, with flags: --ar 16:9 --seed 7 --no text --chaos 20 --tile",
-                           image="An image to use as an image prompt (mixed in with --iw)")
-    async def imagine(self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500],
-                      image: discord.Attachment | None = None):
+    @app_commands.describe(
+        prompt="What to draw, with flags: --ar 16:9 --seed 7 --no text --chaos 20 --tile",
+        image="An image to use as an image prompt (mixed in with --iw)",
+    )
+    async def imagine(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, 1500],
+        image: discord.Attachment | None = None,
+    ):
         """Create four images from a prompt."""
         attachments = [(image, "the attached image")] if image is not None else []
         try:
@@ -30,12 +37,24 @@ class Imagine(commands.Cog):
         await jobs.run_imagine(interaction, prompt, attachments)
 
     @app_commands.command(name="blend")
-    @app_commands.describe(image1="First image", image2="Second image", image3="Third image (optional)",
-                           image4="Fourth image (optional)", image5="Fifth image (optional)",
-                           weights="Weights in order, e.g. 2,1 (default: equal)")
-    async def blend(self, interaction: discord.Interaction, image1: discord.Attachment, image2: discord.Attachment,
-                    image3: discord.Attachment | None = None, image4: discord.Attachment | None = None,
-                    image5: discord.Attachment | None = None, weights: str | None = None):
+    @app_commands.describe(
+        image1="First image",
+        image2="Second image",
+        image3="Third image (optional)",
+        image4="Fourth image (optional)",
+        image5="Fifth image (optional)",
+        weights="Weights in order, e.g. 2,1 (default: equal)",
+    )
+    async def blend(
+        self,
+        interaction: discord.Interaction,
+        image1: discord.Attachment,
+        image2: discord.Attachment,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+        weights: str | None = None,
+    ):
         """Blend 2-5 images into new ones (Kandinsky's image-embedding mix)."""
         attachments = [a for a in (image1, image2, image3, image4, image5) if a is not None]
         try:

@@ -28,10 +28,11 @@ class Info(commands.Cog):
         user = jobs.origin(interaction).user
         recent = hub.list_jobs(user=user, limit=10)
         waiting = [j for j in recent if j.status in ("queued", "running")]
-        lines = [f"**Queued or running:** {len(waiting)} (limit {hub.settings.user_max_jobs})",
-                 f"**Queue:** {hub.waiting()} waiting in all"]
-        lines += [f"`{j.id}` {j.kind} · {j.status} · {render.shown(j.request.get('prompt', '')[:60])}"
-                  for j in recent]
+        lines = [
+            f"**Queued or running:** {len(waiting)} (limit {hub.settings.user_max_jobs})",
+            f"**Queue:** {hub.waiting()} waiting in all",
+        ]
+        lines += [f"`{j.id}` {j.kind} · {j.status} · {render.shown(j.request.get('prompt', '')[:60])}" for j in recent]
         await interaction.response.send_message(render.clip("\n".join(lines)), ephemeral=True)
 
     @app_commands.command(name="show")
@@ -48,13 +49,16 @@ class Info(commands.Cog):
         limit = interaction.filesize_limit
         await interaction.response.defer(thinking=True)  # encoding a large image may take longer than 3 s
         if job.grid is not None:
-            file, view = await render.encoded(str(job.grid), f"lienzo_{job.id}", limit), grid_view(job.id, len(job.images))
+            file, view = (
+                await render.encoded(str(job.grid), f"lienzo_{job.id}", limit),
+                grid_view(job.id, len(job.images)),
+            )
         else:
             file, view = await render.encoded(str(job.images[0]), f"lienzo_{job.id}", limit), single_view(job.id, 0)
         prompt = job.request.get("prompt", "")
-        await interaction.edit_original_response(content=render.headline(prompt, interaction.user.id,
-                                                                         f"(job {job.id})"), attachments=[file],
-                                                 view=view)
+        await interaction.edit_original_response(
+            content=render.headline(prompt, interaction.user.id, f"(job {job.id})"), attachments=[file], view=view
+        )
 
     @app_commands.command(name="cancel")
     @app_commands.describe(job_id="The job to cancel (yours, unless you manage the server)")
@@ -65,8 +69,9 @@ class Info(commands.Cog):
         except LienzoError as exc:
             await jobs.fail(interaction, str(exc))
             return
-        await interaction.response.send_message("cancelled" if done else "that job is not queued or running",
-                                                ephemeral=True)
+        await interaction.response.send_message(
+            "cancelled" if done else "that job is not queued or running", ephemeral=True
+        )
 
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction):

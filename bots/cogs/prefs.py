@@ -14,9 +14,13 @@ ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
 
 def describe(prefs: dict) -> str:
     options = prefs.get("options", {})
-    lines = [f"**Model:** {prefs.get('model', 'default')}", f"**Aspect:** {prefs.get('aspect', '1:1')}",
-             f"**Stylize:** {prefs.get('stylize', 100)}", f"**Mode:** {prefs.get('lane', 'fast')}",
-             f"**Suffix:** {prefs.get('suffix') or '—'}"]
+    lines = [
+        f"**Model:** {prefs.get('model', 'default')}",
+        f"**Aspect:** {prefs.get('aspect', '1:1')}",
+        f"**Stylize:** {prefs.get('stylize', 100)}",
+        f"**Mode:** {prefs.get('lane', 'fast')}",
+        f"**Suffix:** {prefs.get('suffix') or '—'}",
+    ]
     lines += [f"`--{k}` → {v}" for k, v in sorted(options.items())]
     return render.clip("\n".join(lines))
 
@@ -39,8 +43,12 @@ class Prefer(commands.GroupCog, group_name="prefer"):
 
     @option.command(name="set")
     @app_commands.describe(name="The option's name, used as --name", value="What --name expands to")
-    async def option_set(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 20],
-                         value: app_commands.Range[str, 1, 500]):
+    async def option_set(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 20],
+        value: app_commands.Range[str, 1, 500],
+    ):
         """Create or change a custom option."""
         try:
             prefs = self.bot.prefs.set_option(jobs.origin(interaction).user, name, value)
@@ -52,8 +60,9 @@ class Prefer(commands.GroupCog, group_name="prefer"):
     @option.command(name="list")
     async def option_list(self, interaction: discord.Interaction):
         """Your custom options."""
-        await interaction.response.send_message(describe(self.bot.prefs.get(jobs.origin(interaction).user)),
-                                                ephemeral=True)
+        await interaction.response.send_message(
+            describe(self.bot.prefs.get(jobs.origin(interaction).user)), ephemeral=True
+        )
 
     @option.command(name="delete")
     @app_commands.describe(name="The option to delete")
@@ -68,14 +77,24 @@ class Settings(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="settings")
-    @app_commands.describe(model="Default model", aspect="Default aspect ratio", stylize="Default --stylize (0-1000)",
-                           mode="fast: first in line; relax: when the queue is quieter")
-    @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECTS],
-                          mode=[app_commands.Choice(name=m, value=m) for m in ("fast", "relax")])
-    async def settings(self, interaction: discord.Interaction, model: str | None = None,
-                       aspect: app_commands.Choice[str] | None = None,
-                       stylize: app_commands.Range[int, 0, 1000] | None = None,
-                       mode: app_commands.Choice[str] | None = None):
+    @app_commands.describe(
+        model="Default model",
+        aspect="Default aspect ratio",
+        stylize="Default --stylize (0-1000)",
+        mode="fast: first in line; relax: when the queue is quieter",
+    )
+    @app_commands.choices(
+        aspect=[app_commands.Choice(name=a, value=a) for a in ASPECTS],
+        mode=[app_commands.Choice(name=m, value=m) for m in ("fast", "relax")],
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        model: str | None = None,
+        aspect: app_commands.Choice[str] | None = None,
+        stylize: app_commands.Range[int, 0, 1000] | None = None,
+        mode: app_commands.Choice[str] | None = None,
+    ):
         """Show or change your defaults."""
         user = jobs.origin(interaction).user
         changes = {}

@@ -15,8 +15,9 @@ from hub.types import LessonRequest
 BUDGET_FIRST_S, BUDGET_TOTAL_S = 2.0, 60.0  # issue 5: a first frame within 2 s, finished within 60 s
 
 
-def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print,
-          settings=None) -> dict:
+def bench(
+    sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print, settings=None
+) -> dict:
     """Run every explainer demo with its default settings through a Hub, as the Learn tab does, time it against
     the budgets, and (re)ship it. Each is also timed straight from the core's generator (`core_alone`), the
     baseline for what the Hub, its device thread and the tab's formatting add."""
@@ -32,14 +33,19 @@ def bench(sections: Iterable[str] | None = None, ship: bool = True, root: Path =
                     save(section, rec, root)
                 image = tab.example_image() if section == "noise" else None
                 direct = await hub.time_lesson(LessonRequest(section, image=image))  # the same defaults
-                report[section] = {"first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
-                                   "frames": rec.frames,
-                                   "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
-                                   "total_share_of_budget": round(rec.total_s / BUDGET_TOTAL_S, 3),
-                                   "core_alone": direct,
-                                   "tab_over_core_alone": round(rec.total_s / max(direct["total_s"], 1e-3), 3)}
-                progress(f"{section:12s} first frame {rec.first_frame_s:6.2f} s   total {rec.total_s:6.2f} s   "
-                         f"frames {rec.frames}   core alone {direct['total_s']:6.2f} s")
+                report[section] = {
+                    "first_frame_s": round(rec.first_frame_s, 2),
+                    "total_s": round(rec.total_s, 2),
+                    "frames": rec.frames,
+                    "first_frame_share_of_budget": round(rec.first_frame_s / BUDGET_FIRST_S, 3),
+                    "total_share_of_budget": round(rec.total_s / BUDGET_TOTAL_S, 3),
+                    "core_alone": direct,
+                    "tab_over_core_alone": round(rec.total_s / max(direct["total_s"], 1e-3), 3),
+                }
+                progress(
+                    f"{section:12s} first frame {rec.first_frame_s:6.2f} s   total {rec.total_s:6.2f} s   "
+                    f"frames {rec.frames}   core alone {direct['total_s']:6.2f} s"
+                )
         finally:
             await hub.close()
         return report

@@ -48,9 +48,11 @@ async def record(handler: Callable, args: Iterable, n_outputs: int, settings: di
     if hasattr(result, "__anext__"):
         stream = result
     else:
+
         async def stream_of(items):
             for item in items:
                 yield item
+
         stream = stream_of(result if hasattr(result, "__next__") else [result])
     async for values in stream:
         values = values if isinstance(values, tuple) else (values,)
@@ -92,8 +94,13 @@ def save(section: str, rec: Recorded, root: Path = ROOT) -> Path:
         else:
             _pil(v).save(folder / f"{i}.png", optimize=True)
             items.append({"kind": "image", "file": f"{i}.png"})
-    meta = {"outputs": items, "first_frame_s": round(rec.first_frame_s, 2), "total_s": round(rec.total_s, 2),
-            "frames": rec.frames, "settings": rec.settings}
+    meta = {
+        "outputs": items,
+        "first_frame_s": round(rec.first_frame_s, 2),
+        "total_s": round(rec.total_s, 2),
+        "frames": rec.frames,
+        "settings": rec.settings,
+    }
     (folder / "outputs.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
 

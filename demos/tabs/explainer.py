@@ -80,8 +80,12 @@ def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.nda
 
 
 def _losses(**series) -> pd.DataFrame:
-    rows = [{"step": i + 1, "loss": v, "curve": name} for name, values in series.items()
-            for i, v in enumerate(values) if i % 10 == 0]
+    rows = [
+        {"step": i + 1, "loss": v, "curve": name}
+        for name, values in series.items()
+        for i, v in enumerate(values)
+        if i % 10 == 0
+    ]
     return pd.DataFrame(rows or [{"step": 0, "loss": 0.0, "curve": "-"}])
 
 
@@ -89,8 +93,9 @@ def _losses(**series) -> pd.DataFrame:
 async def _frames(hub, demo: str, progress, points=None, image=None, **params):
     """The lesson's frames from the core, driving the progress bar; hub errors become messages."""
     with user_errors():
-        async for frame in hub.lesson(LessonRequest(demo, params, points=_pairs(points), image=image,
-                                                    origin=current_origin())):
+        async for frame in hub.lesson(
+            LessonRequest(demo, params, points=_pairs(points), image=image, origin=current_origin())
+        ):
             if not frame.final:
                 progress((frame.step, frame.total), desc="training")
             yield frame
@@ -100,19 +105,36 @@ def _pairs(points) -> tuple | None:
     return None if points is None else tuple((float(x), float(y)) for x, y in points)
 
 
-async def run_gan(hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None,
-                  progress=gr.Progress()):
+async def run_gan(
+    hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None, progress=gr.Progress()
+):
     """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
     pts = _data_points(data, points, drawing, upload)
     started = time.perf_counter()
-    async for f in _frames(hub, "gan", progress, pts, preset=preset, data=data, noise_dim=noise_dim, lr_g=lr_g,
-                           lr_d=lr_d, d_steps=d_steps, loss=loss):
+    async for f in _frames(
+        hub,
+        "gan",
+        progress,
+        pts,
+        preset=preset,
+        data=data,
+        noise_dim=noise_dim,
+        lr_g=lr_g,
+        lr_d=lr_d,
+        d_steps=d_steps,
+        loss=loss,
+    ):
         v = f.values
-        bars = pd.DataFrame({"mode": [str(i + 1) for i in range(len(v["coverage"]))],
-                             "share of fair": v["coverage"]}) if len(v["coverage"]) else None
-        summary = (f"step {f.step}/{f.total} · {time.perf_counter() - started:.1f} s"
-                   + (f" · modes covered {v['modes']}/8 (baseline: a generator that outputs one point covers 1)"
-                      if data == "ring" else ""))
+        bars = (
+            pd.DataFrame({"mode": [str(i + 1) for i in range(len(v["coverage"]))], "share of fair": v["coverage"]})
+            if len(v["coverage"])
+            else None
+        )
+        summary = f"step {f.step}/{f.total} · {time.perf_counter() - started:.1f} s" + (
+            f" · modes covered {v['modes']}/8 (baseline: a generator that outputs one point covers 1)"
+            if data == "ring"
+            else ""
+        )
         yield v["image"], _losses(discriminator=v["d_losses"], generator=v["g_losses"]), bars, summary
 
 
@@ -122,9 +144,10 @@ async def forward(hub, image, step, schedule):
         raise gr.Error("drop an image first")
     [f] = [f async for f in _frames(hub, "noise", lambda *a, **k: None, image=image, step=step, schedule=schedule)]
     a = f.values["alpha_bar"]
-    curves = pd.DataFrame([{"t": t, "log10 SNR": snr, "schedule": k}
-                           for k, series in f.values["log10_snr"].items() for t, snr in series])
-    return f.values["image"], curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a ** 0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
+    curves = pd.DataFrame(
+        [{"t": t, "log10 SNR": snr, "schedule": k} for k, series in f.values["log10_snr"].items() for t, snr in series]
+    )
+    return f.values["image"], curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a**0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
 
 
 def example_image() -> Image.Image:
@@ -140,8 +163,14 @@ async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, pro
         if f.final:
             yield gr.skip(), gr.skip(), gr.skip(), v["trajectories"]
             continue
-        note = (f"step {f.step} · modes {v['modes']}/8 · {v['near_share']:.0%} of samples within 3σ "
-                "of a centre (baseline: pure noise, about 4%)") if data == "ring" else f"step {f.step}"
+        note = (
+            (
+                f"step {f.step} · modes {v['modes']}/8 · {v['near_share']:.0%} of samples within 3σ "
+                "of a centre (baseline: pure noise, about 4%)"
+            )
+            if data == "ring"
+            else f"step {f.step}"
+        )
         yield v["image"], _losses(denoiser=v["losses"]), note, gr.skip()
 
 
@@ -152,23 +181,26 @@ async def run_vae(hub, latent, beta, progress=gr.Progress()):
         if f.final:
             yield gr.skip(), gr.skip(), gr.skip(), v["pictures"]
             continue
-        note = (f"step {f.step} · test reconstruction error {v['mse']:.4f} per pixel · baseline PCA with "
-                f"{int(latent)} dimensions: {v['pca_mse']:.4f}")
+        note = (
+            f"step {f.step} · test reconstruction error {v['mse']:.4f} per pixel · baseline PCA with "
+            f"{int(latent)} dimensions: {v['pca_mse']:.4f}"
+        )
         yield v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note, gr.skip()
 
 
 async def run_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
     """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
-    async for f in _frames(hub, "chars", progress, kind=kind, lang=lang, steps=steps, prompt=prompt,
-                           temperature=temperature):
+    async for f in _frames(
+        hub, "chars", progress, kind=kind, lang=lang, steps=steps, prompt=prompt, temperature=temperature
+    ):
         v = f.values
         if not f.final:
-            note = (f"step {f.step} · validation {v['val_nats']:.2f} nats/char · bigram baseline "
-                    f"{v['bigram_nats']:.2f}")
+            note = f"step {f.step} · validation {v['val_nats']:.2f} nats/char · bigram baseline {v['bigram_nats']:.2f}"
             yield _losses(train=v["train_losses"]), note, gr.skip(), gr.skip(), gr.skip()
             continue
         probe_md = "p(')') after '(' and n characters: " + ", ".join(
-            f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items())
+            f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items()
+        )
         top = pd.DataFrame({"next": [repr(c) for c, _ in v["next_chars"]], "p": [p for _, p in v["next_chars"]]})
         yield gr.skip(), gr.skip(), f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
 
@@ -180,29 +212,45 @@ async def run_pixelcnn(hub, progress=gr.Progress()):
         if f.final:
             yield gr.skip(), [(v["samples"], "samples"), (v["probabilities"], "p(pixel on) as it was drawn")]
         else:
-            yield (f"step {f.step} · test {v['test_bits']:.1f} bits per digit · baseline (independent pixels) "
-                   f"{v['baseline_bits']:.1f}", gr.skip())
+            yield (
+                f"step {f.step} · test {v['test_bits']:.1f} bits per digit · baseline (independent pixels) "
+                f"{v['baseline_bits']:.1f}",
+                gr.skip(),
+            )
 
 
 async def run_wavenet(hub, progress=gr.Progress()):
     """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
     async for f in _frames(hub, "wavenet", progress):
         v = f.values
-        frame = pd.DataFrame([{"t": i, "value": float(x), "series": name} for name, vals in
-                              (("signal", v["target"]), ("WaveNet", v["prediction"])) for i, x in enumerate(vals)])
-        yield frame, (f"step {f.step}/{f.total} · next-sample error {v['mse']:.4f} · baseline (repeat the last "
-                      f"sample) {v['baseline_mse']:.4f} · receptive field {v['receptive_field']} samples")
+        frame = pd.DataFrame(
+            [
+                {"t": i, "value": float(x), "series": name}
+                for name, vals in (("signal", v["target"]), ("WaveNet", v["prediction"]))
+                for i, x in enumerate(vals)
+            ]
+        )
+        yield (
+            frame,
+            (
+                f"step {f.step}/{f.total} · next-sample error {v['mse']:.4f} · baseline (repeat the last "
+                f"sample) {v['baseline_mse']:.4f} · receptive field {v['receptive_field']} samples"
+            ),
+        )
 
 
 def bind(hub, handler):
     """`handler` with the hub filled in, as Gradio calls it (the same parameters, less `hub`)."""
     if inspect.isasyncgenfunction(handler):
+
         async def bound(*args, **kwargs):
             async for out in handler(hub, *args, **kwargs):
                 yield out
     else:
+
         async def bound(*args, **kwargs):
             return await handler(hub, *args, **kwargs)
+
     functools.update_wrapper(bound, handler)
     sig = inspect.signature(handler)
     bound.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
@@ -213,19 +261,36 @@ _CORE = LEARN.defaults  # what the core trains when a setting is not given: the 
 _GAN = LEARN.gan_presets[_CORE["gan"]["preset"]]
 _KIND = _CORE["chars"]["kind"]
 DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo bench --explainer` ships a run of each
-    "gan": dict(**_CORE["gan"], noise_dim=_GAN.noise_dim, lr_g=_GAN.lr_g, lr_d=_GAN.lr_d, d_steps=_GAN.d_steps,
-                loss=_GAN.loss, points=""),
+    "gan": dict(
+        **_CORE["gan"],
+        noise_dim=_GAN.noise_dim,
+        lr_g=_GAN.lr_g,
+        lr_d=_GAN.lr_d,
+        d_steps=_GAN.d_steps,
+        loss=_GAN.loss,
+        points="",
+    ),
     "vae": dict(_CORE["vae"]),
-    "chars": dict(kind=_KIND, lang=_CORE["chars"]["lang"], steps=LEARN.char_presets[_KIND].steps,
-                  prompt=_CORE["chars"]["prompt"], temperature=_CORE["chars"]["temperature"]),
+    "chars": dict(
+        kind=_KIND,
+        lang=_CORE["chars"]["lang"],
+        steps=LEARN.char_presets[_KIND].steps,
+        prompt=_CORE["chars"]["prompt"],
+        temperature=_CORE["chars"]["temperature"],
+    ),
     "pixelcnn": {},
     "wavenet": {},
     "noise": dict(_CORE["noise"]),
     "diffusion2d": dict(**_CORE["diffusion2d"], points=""),
 }
 DEMOS = {  # section -> (handler, number of outputs)
-    "gan": (run_gan, 4), "vae": (run_vae, 4), "chars": (run_chars, 5), "pixelcnn": (run_pixelcnn, 2),
-    "wavenet": (run_wavenet, 2), "noise": (forward, 3), "diffusion2d": (run_diffusion, 4),
+    "gan": (run_gan, 4),
+    "vae": (run_vae, 4),
+    "chars": (run_chars, 5),
+    "pixelcnn": (run_pixelcnn, 2),
+    "wavenet": (run_wavenet, 2),
+    "noise": (forward, 3),
+    "diffusion2d": (run_diffusion, 4),
 }
 
 
@@ -248,9 +313,15 @@ def _shipped(section: str, n: int, note_index: int | None = None) -> list:
 def _custom_points(t) -> tuple:
     """The three ways to give custom 2-D data, in a closed accordion: (typed points, drawing pad, upload)."""
     with gr.Accordion(t("draw_points"), open=False):
-        drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(240, 240), fixed_canvas=True,
-                               layers=False, label=t("draw_points"),
-                               brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"))
+        drawing = gr.Sketchpad(
+            type="numpy",
+            image_mode="RGBA",
+            canvas_size=(240, 240),
+            fixed_canvas=True,
+            layers=False,
+            label=t("draw_points"),
+            brush=gr.Brush(default_size=6, colors=["#333333"], color_mode="fixed"),
+        )
         upload = gr.File(file_types=[".csv", ".txt"], type="filepath", label=t("upload_points"))
         points = gr.Textbox(label=t("points"), lines=3, placeholder="1.5, 0\n-1.5, 0\n0, 1.5")
     return points, drawing, upload
@@ -266,11 +337,19 @@ def build(hub, t) -> None:
         """
         r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed), origin=current_origin())))
         tokens = pd.DataFrame({"token": list(r.tokens), "id": list(r.token_ids)})
-        info = (f"**{len(r.tokens)} tokens** (limit {r.token_limit})" + (f" · cut: ~~{r.cut}~~" if r.cut else "") +
-                f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
-                f"cosine(text embedding, black-image embedding) = {r.zero_image_similarity:.3f}")
-        emb = pd.DataFrame([{"dim": i, "value": v, "embedding": name} for name, vals in
-                            (("text", r.text_embedding), ("image (prior)", r.image_embedding)) for i, v in enumerate(vals)])
+        info = (
+            f"**{len(r.tokens)} tokens** (limit {r.token_limit})"
+            + (f" · cut: ~~{r.cut}~~" if r.cut else "")
+            + f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
+            f"cosine(text embedding, black-image embedding) = {r.zero_image_similarity:.3f}"
+        )
+        emb = pd.DataFrame(
+            [
+                {"dim": i, "value": v, "embedding": name}
+                for name, vals in (("text", r.text_embedding), ("image (prior)", r.image_embedding))
+                for i, v in enumerate(vals)
+            ]
+        )
         steps = [(im.resize((128, 128)), f"step {s}") for s, im in r.steps]
         return tokens, info, emb, steps, r.image.resize((256, 256))
 
@@ -297,17 +376,22 @@ def build(hub, t) -> None:
                     gan_note = gr.Markdown(gan_ship[3])
             with gr.Row():
                 gan_loss = gr.LinePlot(gan_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
-                gan_cov = gr.BarPlot(gan_ship[2], x="mode", y="share of fair", label=t("coverage"), height=220,
-                                     y_lim=[0, 2])
+                gan_cov = gr.BarPlot(
+                    gan_ship[2], x="mode", y="share of fair", label=t("coverage"), height=220, y_lim=[0, 2]
+                )
 
             def on_preset(name):
                 cfg = LEARN.gan_presets[name]
                 return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
-            train_gan.click(bind(hub, run_gan),
-                            [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
-                            [gan_img, gan_loss, gan_cov, gan_note], api_name="explain_gan", **HUB_QUEUE)
+            train_gan.click(
+                bind(hub, run_gan),
+                [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
+                [gan_img, gan_loss, gan_cov, gan_note],
+                api_name="explain_gan",
+                **HUB_QUEUE,
+            )
         with gr.Tab("VAE"):
             gr.Markdown(t("lesson_vae"))
             gr.Markdown(t("shipped"))
@@ -321,8 +405,13 @@ def build(hub, t) -> None:
                 vae_loss = gr.LinePlot(vae_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
             vae_note = gr.Markdown(vae_ship[2])
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
-            train_vae.click(bind(hub, run_vae), [latent, beta], [vae_img, vae_loss, vae_note, vae_pics],
-                            api_name="explain_vae", **HUB_QUEUE)
+            train_vae.click(
+                bind(hub, run_vae),
+                [latent, beta],
+                [vae_img, vae_loss, vae_note, vae_pics],
+                api_name="explain_vae",
+                **HUB_QUEUE,
+            )
         with gr.Tab("RNN / LSTM · Transformer"):
             gr.Markdown(t("lesson_rnn"))
             gr.Markdown(t("lesson_transformer"))
@@ -343,9 +432,13 @@ def build(hub, t) -> None:
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
             kind.change(lambda k: LEARN.char_presets[k].steps, [kind], [c_steps], api_visibility="private")
-            train_chars.click(bind(hub, run_chars), [kind, lang, c_steps, c_prompt, temperature],
-                              [c_loss, c_note, c_text, c_top, c_heat],
-                              api_name="explain_chars", **HUB_QUEUE)
+            train_chars.click(
+                bind(hub, run_chars),
+                [kind, lang, c_steps, c_prompt, temperature],
+                [c_loss, c_note, c_text, c_top, c_heat],
+                api_name="explain_chars",
+                **HUB_QUEUE,
+            )
         with gr.Tab(t("tab_autoregressive")):
             gr.Markdown(t("lesson_autoregressive"))
             gr.Markdown(t("shipped"))
@@ -359,7 +452,9 @@ def build(hub, t) -> None:
             train_wave = gr.Button("WaveNet: " + "train")
             wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220)
             wave_note = gr.Markdown(wave_ship[1])
-            train_wave.click(bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE)
+            train_wave.click(
+                bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
+            )
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
             noise_ship = _shipped("noise", 3)
@@ -372,9 +467,14 @@ def build(hub, t) -> None:
                 schedule = gr.Radio(list(LEARN.schedules), value=N["schedule"], label=t("schedule"))
             noise_note = gr.Markdown(noise_ship[2])
             for trigger in (step.release, schedule.change, src.upload):
-                trigger(bind(hub, forward), [src, step, schedule], [noisy, snr_plot, noise_note],
-                        api_name="explain_noise" if trigger == step.release else None,
-                        api_visibility="public" if trigger == step.release else "private", **HUB_QUEUE)
+                trigger(
+                    bind(hub, forward),
+                    [src, step, schedule],
+                    [noisy, snr_plot, noise_note],
+                    api_name="explain_noise" if trigger == step.release else None,
+                    api_visibility="public" if trigger == step.release else "private",
+                    **HUB_QUEUE,
+                )
             gr.Markdown(t("diffusion2d_intro"))
             gr.Markdown(t("shipped"))
             d_ship = _shipped("diffusion2d", 4, note_index=2)
@@ -388,8 +488,13 @@ def build(hub, t) -> None:
                 diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)
             diff_note = gr.Markdown(d_ship[2])
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
-            train_diff.click(bind(hub, run_diffusion), [d_data, d_steps2, d_points, d_drawing, d_upload],
-                             [diff_img, diff_loss, diff_note, traj], api_name="explain_diffusion", **HUB_QUEUE)
+            train_diff.click(
+                bind(hub, run_diffusion),
+                [d_data, d_steps2, d_points, d_drawing, d_upload],
+                [diff_img, diff_loss, diff_note, traj],
+                api_name="explain_diffusion",
+                **HUB_QUEUE,
+            )
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))
             with gr.Row():
@@ -402,7 +507,12 @@ def build(hub, t) -> None:
                 w_emb = gr.BarPlot(x="dim", y="value", color="embedding", label=t("embeddings"), height=260)
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
-            w_go.click(walkthrough, [w_prompt, w_seed], [w_tokens, w_info, w_emb, w_steps, w_final],
-                       api_name="explain_walkthrough", **HUB_QUEUE)
+            w_go.click(
+                walkthrough,
+                [w_prompt, w_seed],
+                [w_tokens, w_info, w_emb, w_steps, w_final],
+                api_name="explain_walkthrough",
+                **HUB_QUEUE,
+            )
         with gr.Tab(t("tab_compare_arch")):
             gr.Markdown(t("architectures_md"))

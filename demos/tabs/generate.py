@@ -8,8 +8,13 @@ from demos.common import HUB_QUEUE, gallery_updates, origin, start
 from hub.types import ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
-SCHEDULERS = ["default", "DDIMScheduler", "DPMSolverMultistepScheduler", "EulerDiscreteScheduler",
-              "UniPCMultistepScheduler"]
+SCHEDULERS = [
+    "default",
+    "DDIMScheduler",
+    "DPMSolverMultistepScheduler",
+    "EulerDiscreteScheduler",
+    "UniPCMultistepScheduler",
+]
 
 
 def build(hub, t) -> dict:
@@ -17,8 +22,21 @@ def build(hub, t) -> dict:
     default = hub.default_image_model
     presets = {spec.name: spec.defaults for spec, _ in hub.models()}  # each model's own steps and guidance
 
-    async def imagine(prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images,
-                      scheduler, request: gr.Request, progress=gr.Progress()):
+    async def imagine(
+        prompt,
+        negative,
+        model,
+        aspect,
+        steps,
+        prior_steps,
+        guidance,
+        seed,
+        randomize,
+        num_images,
+        scheduler,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
         """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, ...).
 
         Args:
@@ -34,14 +52,20 @@ def build(hub, t) -> dict:
             num_images: how many images (1-4)
             scheduler: diffusers scheduler class name, or default
         """
-        req = ImagineRequest(prompt, negative_prompt=negative or "", model=model or None, num_images=int(num_images),
-                             aspect=aspect or None,
-                             num_inference_steps=int(steps) if steps else None,
-                             prior_num_inference_steps=int(prior_steps) if prior_steps else None,
-                             guidance_scale=float(guidance) if guidance is not None else None,
-                             seed=None if randomize else int(seed),
-                             scheduler=None if scheduler in (None, "", "default") else scheduler,
-                             preview=True, origin=origin(request))
+        req = ImagineRequest(
+            prompt,
+            negative_prompt=negative or "",
+            model=model or None,
+            num_images=int(num_images),
+            aspect=aspect or None,
+            num_inference_steps=int(steps) if steps else None,
+            prior_num_inference_steps=int(prior_steps) if prior_steps else None,
+            guidance_scale=float(guidance) if guidance is not None else None,
+            seed=None if randomize else int(seed),
+            scheduler=None if scheduler in (None, "", "default") else scheduler,
+            preview=True,
+            origin=origin(request),
+        )
         async for update in gallery_updates(await start(hub.imagine(req)), progress):
             yield update
 
@@ -109,12 +133,17 @@ def build(hub, t) -> dict:
                 strong = gr.Button(t("vary_strong"))
                 up = gr.Button(t("upscale"))
     with gr.Accordion(t("models_here"), open=False):
-        gr.Markdown("\n".join(["| model | runs here | why |", "|---|---|---|"] +
-                              [f"| {s.name} | {'yes' if a.ok else 'no'} | {a.reason} |" for s, a in hub.models()]))
+        gr.Markdown(
+            "\n".join(
+                ["| model | runs here | why |", "|---|---|---|"]
+                + [f"| {s.name} | {'yes' if a.ok else 'no'} | {a.reason} |" for s, a in hub.models()]
+            )
+        )
 
     # --- wiring ---
     inputs = [prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images, scheduler]
     outputs = [gallery, info, job_id]
+
     def follow_model(name):  # the mini draws best at guidance 2, SD 1.5 at 7.5, SDXL Turbo in 1 step at 0
         d = presets.get(name)
         if d is None:
@@ -128,5 +157,13 @@ def build(hub, t) -> dict:
     subtle.click(vary_subtle, [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
     strong.click(vary_strong, [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
     up.click(upscale, [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
-    return {"prompt": prompt, "negative": negative, "model": model, "steps": steps, "prior_steps": prior_steps,
-            "guidance": guidance, "seed": seed, "randomize": randomize}
+    return {
+        "prompt": prompt,
+        "negative": negative,
+        "model": model,
+        "steps": steps,
+        "prior_steps": prior_steps,
+        "guidance": guidance,
+        "seed": seed,
+        "randomize": randomize,
+    }

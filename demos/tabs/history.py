@@ -11,9 +11,22 @@ def build(hub, t, generate: dict) -> None:
     def history(request: gr.Request):
         """This browser session's jobs, newest first (thumbnails and settings)."""
         jobs = hub.list_jobs(user=origin(request).user, limit=40)
-        thumbs = [(served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
-        rows = [[j.id, j.kind, j.status, j.model, j.request.get("prompt", ""), ", ".join(map(str, j.seeds[:4])),
-                 j.created_at.strftime("%Y-%m-%d %H:%M"), "✓" if j.shared else ""] for j in jobs]
+        thumbs = [
+            (served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images
+        ]
+        rows = [
+            [
+                j.id,
+                j.kind,
+                j.status,
+                j.model,
+                j.request.get("prompt", ""),
+                ", ".join(map(str, j.seeds[:4])),
+                j.created_at.strftime("%Y-%m-%d %H:%M"),
+                "✓" if j.shared else "",
+            ]
+            for j in jobs
+        ]
         return thumbs, rows
 
     def reuse(job_id, request: gr.Request):
@@ -21,8 +34,16 @@ def build(hub, t, generate: dict) -> None:
         with user_errors():
             job = hub.get_job(job_id, origin(request))
         r = job.request
-        return (r.get("prompt", ""), r.get("negative_prompt", ""), job.model, r.get("num_inference_steps"),
-                r.get("prior_num_inference_steps"), r.get("guidance_scale"), job.seeds[0] if job.seeds else 0, False)
+        return (
+            r.get("prompt", ""),
+            r.get("negative_prompt", ""),
+            job.model,
+            r.get("num_inference_steps"),
+            r.get("prior_num_inference_steps"),
+            r.get("guidance_scale"),
+            job.seeds[0] if job.seeds else 0,
+            False,
+        )
 
     def share(job_id, shared, request: gr.Request):
         """Share one of your jobs (anyone with its id can then open, reuse and vary it) or make it private again.
@@ -50,14 +71,23 @@ def build(hub, t, generate: dict) -> None:
         if not info:
             raise gr.Error("read a PNG's parameters first")
         num = lambda key, cast: cast(info[key]) if key in info else None  # noqa: E731
-        return (info.get("prompt", ""), info.get("negative_prompt", ""), num("Steps", int), num("CFG scale", float),
-                num("Seed", int) or 0, "Seed" not in info)
+        return (
+            info.get("prompt", ""),
+            info.get("negative_prompt", ""),
+            num("Steps", int),
+            num("CFG scale", float),
+            num("Seed", int) or 0,
+            "Seed" not in info,
+        )
 
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(columns=6, height=220, format="png")
-    table = gr.Dataframe(headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],
-                         interactive=False, label=t("jobs"))
+    table = gr.Dataframe(
+        headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],
+        interactive=False,
+        label=t("jobs"),
+    )
     with gr.Row():
         job_id = gr.Textbox(label=t("job_id"))
         reuse_btn = gr.Button(t("reuse"))
@@ -72,9 +102,26 @@ def build(hub, t, generate: dict) -> None:
 
     g = generate
     refresh.click(history, None, [thumbs, table], api_name="history")
-    reuse_btn.click(reuse, [job_id], [g["prompt"], g["negative"], g["model"], g["steps"], g["prior_steps"],
-                                     g["guidance"], g["seed"], g["randomize"]], api_name="reuse")
+    reuse_btn.click(
+        reuse,
+        [job_id],
+        [
+            g["prompt"],
+            g["negative"],
+            g["model"],
+            g["steps"],
+            g["prior_steps"],
+            g["guidance"],
+            g["seed"],
+            g["randomize"],
+        ],
+        api_name="reuse",
+    )
     share_btn.click(share, [job_id, shared], [thumbs, table], api_name="share")
     png.upload(png_info, [png], [params], api_name="png_info")
-    send_btn.click(send, [params], [g["prompt"], g["negative"], g["steps"], g["guidance"], g["seed"], g["randomize"]],
-                   api_visibility="private")
+    send_btn.click(
+        send,
+        [params],
+        [g["prompt"], g["negative"], g["steps"], g["guidance"], g["seed"], g["randomize"]],
+        api_visibility="private",
+    )

@@ -16,8 +16,26 @@ PRESETS = {  # name -> weights per slot; which slots hold images is up to the us
 
 
 def build(hub, t) -> None:
-    async def mix(text1, image1, weight1, text2, image2, weight2, text3, image3, weight3, text4, image4, weight4,
-                  text5, image5, weight5, seed, request: gr.Request, progress=gr.Progress()):
+    async def mix(
+        text1,
+        image1,
+        weight1,
+        text2,
+        image2,
+        weight2,
+        text3,
+        image3,
+        weight3,
+        text4,
+        image4,
+        weight4,
+        text5,
+        image5,
+        weight5,
+        seed,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
         """Blend up to 5 texts and images by weight into new images (Kandinsky prior interpolation).
 
         Args:
@@ -26,11 +44,26 @@ def build(hub, t) -> None:
             weight1: slot 1 weight (-1 to 2; 0 leaves the slot out)
             seed: seed of the first image (0: random)
         """
-        slots = [text1, image1, weight1, text2, image2, weight2, text3, image3, weight3, text4, image4, weight4,
-                 text5, image5, weight5]
+        slots = [
+            text1,
+            image1,
+            weight1,
+            text2,
+            image2,
+            weight2,
+            text3,
+            image3,
+            weight3,
+            text4,
+            image4,
+            weight4,
+            text5,
+            image5,
+            weight5,
+        ]
         items = []
         for i in range(SLOTS):
-            text, image, weight = slots[3 * i: 3 * i + 3]
+            text, image, weight = slots[3 * i : 3 * i + 3]
             text = (text or "").strip()
             if text and image is not None:
                 raise gr.Error(f"slot {i + 1} has both a text and an image; keep one")

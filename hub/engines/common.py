@@ -25,9 +25,16 @@ class StopEarly(Exception):
         self.latents = latents
 
 
-def step_callback(stage: str, offset: int, total: int, progress: Progress | None, should_stop: Callable[[], bool],
-                  preview: Callable[[torch.Tensor], list[Image.Image | None]] | None = None, preview_every: int = 0,
-                  stop_at: int | None = None):
+def step_callback(
+    stage: str,
+    offset: int,
+    total: int,
+    progress: Progress | None,
+    should_stop: Callable[[], bool],
+    preview: Callable[[torch.Tensor], list[Image.Image | None]] | None = None,
+    preview_every: int = 0,
+    stop_at: int | None = None,
+):
     """A diffusers `callback_on_step_end` that reports progress, makes previews, cancels and stops early."""
 
     def callback(pipe, i, t, kwargs):
@@ -36,7 +43,13 @@ def step_callback(stage: str, offset: int, total: int, progress: Progress | None
         latents = kwargs.get("latents")
         step = i + 1
         shots = None
-        if preview is not None and preview_every and latents is not None and step % preview_every == 0 and step < total - offset:
+        if (
+            preview is not None
+            and preview_every
+            and latents is not None
+            and step % preview_every == 0
+            and step < total - offset
+        ):
             shots = preview(latents)
         if progress is not None:
             progress(stage, offset + step, total, shots)
@@ -64,8 +77,14 @@ def seamless(enabled: bool, *modules: torch.nn.Module) -> Iterator[None]:
             c.padding_mode = mode
 
 
-def call_pipeline(pipe, kwargs: dict, task: ImageTask, default_scheduler, autoencoder: torch.nn.Module,
-                  decode: Callable[[torch.Tensor], list[Image.Image]]) -> tuple[list[Image.Image], bool]:
+def call_pipeline(
+    pipe,
+    kwargs: dict,
+    task: ImageTask,
+    default_scheduler,
+    autoencoder: torch.nn.Module,
+    decode: Callable[[torch.Tensor], list[Image.Image]],
+) -> tuple[list[Image.Image], bool]:
     """One diffusers call with the task's scheduler and --tile; on --stop, decode where it stopped.
 
     Returns (images, stopped_early). The pipeline's own scheduler is put back afterwards.
@@ -103,5 +122,12 @@ def swap_scheduler(pipe, name: str | None) -> None:
         pipe.scheduler = cls.from_config(pipe.scheduler.config)
 
 
-SCHEDULERS = ("DDPMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "EulerDiscreteScheduler",
-              "EulerAncestralDiscreteScheduler", "UniPCMultistepScheduler", "LCMScheduler")
+SCHEDULERS = (
+    "DDPMScheduler",
+    "DDIMScheduler",
+    "DPMSolverMultistepScheduler",
+    "EulerDiscreteScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "UniPCMultistepScheduler",
+    "LCMScheduler",
+)

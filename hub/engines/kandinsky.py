@@ -40,7 +40,7 @@ class KandinskyEngine:
 
     @property
     def size_multiple(self) -> int:
-        return self.decoder.movq_scale_factor ** 2
+        return self.decoder.movq_scale_factor**2
 
     @property
     def token_limit(self) -> int:
@@ -63,30 +63,42 @@ class KandinskyEngine:
     @torch.no_grad()
     def text_embeds(self, texts: list[str]) -> torch.Tensor:
         """CLIP text embeddings (projected), the space the prior maps into image embeddings."""
-        tok = self.prior.tokenizer(texts, padding="max_length", max_length=self.token_limit, truncation=True,
-                                   return_tensors="pt")
+        tok = self.prior.tokenizer(
+            texts, padding="max_length", max_length=self.token_limit, truncation=True, return_tensors="pt"
+        )
         return self.prior.text_encoder(tok.input_ids.to(self.device)).text_embeds
 
     @torch.no_grad()
-    def run_prior(self, texts: list[str], unconds: list[str], gens: list[torch.Generator], steps: int,
-                  guidance: float, on_step: Callable | None = None) -> torch.Tensor:
+    def run_prior(
+        self,
+        texts: list[str],
+        unconds: list[str],
+        gens: list[torch.Generator],
+        steps: int,
+        guidance: float,
+        on_step: Callable | None = None,
+    ) -> torch.Tensor:
         """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator."""
         pipe = self.prior
         cfg = guidance > 1.0
         embeds, hidden, mask = pipe._encode_prompt(texts, self.device, 1, cfg, unconds if cfg else None)
         pipe.scheduler.set_timesteps(steps, device=self.device)
         timesteps = pipe.scheduler.timesteps
-        latents = pipe.prepare_latents((len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device,
-                                       gens, None, pipe.scheduler)
+        latents = pipe.prepare_latents(
+            (len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device, gens, None, pipe.scheduler
+        )
         for i, t in enumerate(timesteps):
             model_in = torch.cat([latents] * 2) if cfg else latents
-            pred = pipe.prior(model_in, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden,
-                              attention_mask=mask).predicted_image_embedding
+            pred = pipe.prior(
+                model_in, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden, attention_mask=mask
+            ).predicted_image_embedding
             if cfg:
                 uncond, cond = pred.chunk(2)
                 pred = uncond + guidance * (cond - uncond)
             prev = None if i + 1 == len(timesteps) else timesteps[i + 1]
-            latents = pipe.scheduler.step(pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev).prev_sample
+            latents = pipe.scheduler.step(
+                pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev
+            ).prev_sample
             if on_step is not None:
                 on_step(pipe, i, t, {"latents": latents})
         return pipe.prior.post_process_latents(latents)
@@ -107,8 +119,11 @@ class KandinskyEngine:
                 unconds += [task.negative_prompt] * len(task.seeds)
                 gens += generators(task.seeds, salt=NEGATIVE_SALT)
                 owners += [(ti, i, "neg") for i in range(len(task.seeds))]
-        prior_out = (self.run_prior(texts, unconds, gens, first.prior_num_inference_steps,
-                                    first.prior_guidance_scale, on_step) if texts else None)
+        prior_out = (
+            self.run_prior(texts, unconds, gens, first.prior_num_inference_steps, first.prior_guidance_scale, on_step)
+            if texts
+            else None
+        )
         rows = {owner: r for r, owner in enumerate(owners)}
         zero = self.zero_embed()
         pos, neg = [], []
@@ -127,8 +142,9 @@ class KandinskyEngine:
         return torch.stack(pos), torch.stack(neg)
 
     # --- generation ---------------------------------------------------------------------------
-    def generate(self, tasks: list[ImageTask], progress: Progress | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> list[list[Image.Image]]:
+    def generate(
+        self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> list[list[Image.Image]]:
         """Run compatible tasks in one prior call and one decoder call; returns each task's images."""
         with self._lock, torch.no_grad():
             first = tasks[0]
@@ -149,22 +165,39 @@ class KandinskyEngine:
                 shots = iter(self._decode(latents[wanted]))
                 return [next(shots) if t.preview else None for t in tasks]
 
-            on_decoder = step_callback("decoder", prior_steps, total, progress, should_stop,
-                                       preview if wanted else None, self.preview_every, stop_at)
-            kwargs = dict(image_embeds=image_embeds, negative_image_embeds=negative, height=first.height,
-                          width=first.width, num_inference_steps=first.num_inference_steps,
-                          guidance_scale=first.guidance_scale, generator=generators(seeds),
-                          callback_on_step_end=on_decoder)
+            on_decoder = step_callback(
+                "decoder",
+                prior_steps,
+                total,
+                progress,
+                should_stop,
+                preview if wanted else None,
+                self.preview_every,
+                stop_at,
+            )
+            kwargs = dict(
+                image_embeds=image_embeds,
+                negative_image_embeds=negative,
+                height=first.height,
+                width=first.width,
+                num_inference_steps=first.num_inference_steps,
+                guidance_scale=first.guidance_scale,
+                generator=generators(seeds),
+                callback_on_step_end=on_decoder,
+            )
             pipe = self.decoder
             if first.init_image is not None:
                 pipe = self.img2img
-                inits = [t.init_image.convert("RGB").resize((first.width, first.height), Image.LANCZOS)
-                         for t in tasks for _ in t.seeds]
+                inits = [
+                    t.init_image.convert("RGB").resize((first.width, first.height), Image.LANCZOS)
+                    for t in tasks
+                    for _ in t.seeds
+                ]
                 kwargs.update(image=inits, strength=first.strength)
             images, stopped = call_pipeline(pipe, kwargs, first, self._default_scheduler, pipe.movq, self._decode)
             if stopped and progress is not None:  # --stop: the last steps never ran
                 progress("decoder", total, total, None)
-            return [images[s:s + n] for s, n in zip(starts, counts)]
+            return [images[s : s + n] for s, n in zip(starts, counts)]
 
     def walkthrough(self, task: ImageTask, show_every: int = 5) -> dict:
         """The same path as generate() for one image, keeping what the explainer shows at each stage."""
@@ -182,17 +215,29 @@ class KandinskyEngine:
                     shots.append((i + 1, self._decode(kwargs["latents"][:1])[0]))
                 return kwargs
 
-            image = self.decoder(image_embeds=image_emb, negative_image_embeds=negative, height=task.height,
-                                 width=task.width, num_inference_steps=task.num_inference_steps,
-                                 guidance_scale=task.guidance_scale, generator=generators(task.seeds),
-                                 callback_on_step_end=keep).images[0]
+            image = self.decoder(
+                image_embeds=image_emb,
+                negative_image_embeds=negative,
+                height=task.height,
+                width=task.width,
+                num_inference_steps=task.num_inference_steps,
+                guidance_scale=task.guidance_scale,
+                generator=generators(task.seeds),
+                callback_on_step_end=keep,
+            ).images[0]
             cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
-            return dict(tokens=tuple(tok.convert_ids_to_tokens(kept)), token_ids=tuple(kept),
-                        cut=tok.decode(ids[len(kept) - 1:-1]) if len(ids) > len(kept) else "",
-                        token_limit=self.token_limit, text_embedding=tuple(text_emb[:16].tolist()),
-                        image_embedding=tuple(image_emb[0, :16].tolist()),
-                        text_image_similarity=cos(text_emb, image_emb[0]),
-                        zero_image_similarity=cos(text_emb, self.zero_embed()[0]), steps=tuple(shots), image=image)
+            return dict(
+                tokens=tuple(tok.convert_ids_to_tokens(kept)),
+                token_ids=tuple(kept),
+                cut=tok.decode(ids[len(kept) - 1 : -1]) if len(ids) > len(kept) else "",
+                token_limit=self.token_limit,
+                text_embedding=tuple(text_emb[:16].tolist()),
+                image_embedding=tuple(image_emb[0, :16].tolist()),
+                text_image_similarity=cos(text_emb, image_emb[0]),
+                zero_image_similarity=cos(text_emb, self.zero_embed()[0]),
+                steps=tuple(shots),
+                image=image,
+            )
 
     @torch.no_grad()
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:

@@ -33,8 +33,9 @@ class StableDiffusionEngine:
     def size_multiple(self) -> int:
         return getattr(self.text2img, "vae_scale_factor", 8)
 
-    def generate(self, tasks: list[ImageTask], progress: Progress | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> list[list[Image.Image]]:
+    def generate(
+        self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> list[list[Image.Image]]:
         first = tasks[0]
         if any(t.images for t in tasks) or any(len(t.parts) > 1 for t in tasks):
             raise CapabilityError("this model cannot mix images or weighted texts (:: weights); use a Kandinsky model")
@@ -54,20 +55,29 @@ class StableDiffusionEngine:
             shots = iter(_decode_all(pipe, latents[wanted]))
             return [next(shots) if t.preview else None for t in tasks]
 
-        kwargs = dict(prompt=prompts, height=first.height, width=first.width, num_inference_steps=steps,
-                      guidance_scale=first.guidance_scale, generator=generators(seeds),
-                      callback_on_step_end=step_callback("decoder", 0, total, progress, should_stop,
-                                                         preview if wanted else None, self.preview_every, stop_at))
+        kwargs = dict(
+            prompt=prompts,
+            height=first.height,
+            width=first.width,
+            num_inference_steps=steps,
+            guidance_scale=first.guidance_scale,
+            generator=generators(seeds),
+            callback_on_step_end=step_callback(
+                "decoder", 0, total, progress, should_stop, preview if wanted else None, self.preview_every, stop_at
+            ),
+        )
         if any(negatives) and first.guidance_scale > 1:
             kwargs["negative_prompt"] = negatives
         if first.init_image is not None:
-            kwargs["image"] = [t.init_image.convert("RGB").resize((first.width, first.height)) for t in tasks
-                               for _ in t.seeds]
+            kwargs["image"] = [
+                t.init_image.convert("RGB").resize((first.width, first.height)) for t in tasks for _ in t.seeds
+            ]
             kwargs["strength"] = first.strength
         with self._lock, torch.no_grad():
-            images, _ = call_pipeline(pipe, kwargs, first, self._default_scheduler, pipe.vae,
-                                      lambda latents: _decode_all(pipe, latents))
-        return [images[s:s + n] for s, n in zip(starts, counts)]
+            images, _ = call_pipeline(
+                pipe, kwargs, first, self._default_scheduler, pipe.vae, lambda latents: _decode_all(pipe, latents)
+            )
+        return [images[s : s + n] for s, n in zip(starts, counts)]
 
 
 @torch.no_grad()

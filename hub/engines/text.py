@@ -12,9 +12,11 @@ from transformers.generation.streamers import BaseStreamer
 from hub.errors import Cancelled
 from hub.loading import Placement
 
-EXPAND_SYSTEM = ("You turn a short idea into one vivid prompt for a text-to-image model. Keep the user's subject and "
-                 "language; add setting, composition, lighting, colours and style. Answer with the prompt only, "
-                 "one sentence, no quotes.")
+EXPAND_SYSTEM = (
+    "You turn a short idea into one vivid prompt for a text-to-image model. Keep the user's subject and "
+    "language; add setting, composition, lighting, colours and style. Answer with the prompt only, "
+    "one sentence, no quotes."
+)
 
 
 class _Stream(BaseStreamer):
@@ -60,13 +62,20 @@ class TextEngine:
     def has_chat_template(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
-    def generate(self, messages: list[dict], max_new_tokens: int = 400, temperature: float = 0.7,
-                 seed: int | None = None, on_text: Callable[[str], None] | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> str:
+    def generate(
+        self,
+        messages: list[dict],
+        max_new_tokens: int = 400,
+        temperature: float = 0.7,
+        seed: int | None = None,
+        on_text: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> str:
         """Chat messages ([{"role", "content"}]) -> the assistant's reply, streamed through on_text."""
         if self.has_chat_template:
-            inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                        return_dict=True)
+            inputs = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
         else:  # a plain language model (mini-text): continue the last message
             inputs = self.tokenizer(messages[-1]["content"], return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
@@ -76,14 +85,25 @@ class TextEngine:
                 torch.manual_seed(seed)
             sample = temperature > 0
             self.model.generate(
-                **inputs, max_new_tokens=max_new_tokens, do_sample=sample,
-                temperature=temperature if sample else None, top_p=0.95 if sample else None, streamer=stream,
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=sample,
+                temperature=temperature if sample else None,
+                top_p=0.95 if sample else None,
+                streamer=stream,
                 stopping_criteria=StoppingCriteriaList([_Stop(should_stop)]),
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
         return stream.text.strip()
 
-    def expand(self, prompt: str, max_new_tokens: int = 60, seed: int | None = None,
-               on_text: Callable[[str], None] | None = None, should_stop: Callable[[], bool] = lambda: False) -> str:
+    def expand(
+        self,
+        prompt: str,
+        max_new_tokens: int = 60,
+        seed: int | None = None,
+        on_text: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> str:
         if self.has_chat_template:
             messages = [{"role": "system", "content": EXPAND_SYSTEM}, {"role": "user", "content": prompt}]
             return self.generate(messages, max_new_tokens, 0.7, seed, on_text, should_stop)

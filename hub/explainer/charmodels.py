@@ -87,8 +87,9 @@ class Block(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(cfg.width), nn.LayerNorm(cfg.width)
         self.attn = nn.MultiheadAttention(cfg.width, cfg.heads, dropout=cfg.dropout, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(cfg.width, 4 * cfg.width), nn.GELU(), nn.Linear(4 * cfg.width, cfg.width),
-                                 nn.Dropout(cfg.dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.width, 4 * cfg.width), nn.GELU(), nn.Linear(4 * cfg.width, cfg.width), nn.Dropout(cfg.dropout)
+        )
 
     def forward(self, x, mask):  # x (B, T, C)
         h = self.ln1(x)
@@ -139,7 +140,7 @@ class Frame:
 @torch.no_grad()
 def evaluate(model, data: torch.Tensor, block: int) -> float:
     model.eval()
-    chunks = [data[i:i + block + 1] for i in range(0, len(data) - block - 1, block)]
+    chunks = [data[i : i + block + 1] for i in range(0, len(data) - block - 1, block)]
     x = torch.stack([c[:-1] for c in chunks])
     y = torch.stack([c[1:] for c in chunks])
     _, loss = model(x, y)
@@ -160,8 +161,8 @@ def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
     losses = []
     for step in range(1, cfg.steps + 1):
         starts = torch.randint(0, len(data) - cfg.block - 1, (cfg.batch,), generator=gen)
-        x = torch.stack([data[s:s + cfg.block] for s in starts])
-        y = torch.stack([data[s + 1:s + cfg.block + 1] for s in starts])
+        x = torch.stack([data[s : s + cfg.block] for s in starts])
+        y = torch.stack([data[s + 1 : s + cfg.block + 1] for s in starts])
         for g in opt.param_groups:
             g["lr"] = cfg.lr * min(1, step / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
         _, loss = model(x, y)
@@ -175,8 +176,9 @@ def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
 
 
 @torch.no_grad()
-def generate(model, vocab: Vocab, prompt: str, n: int = 200, temperature: float = 0.8, block: int = 64,
-             seed: int = 0) -> str:
+def generate(
+    model, vocab: Vocab, prompt: str, n: int = 200, temperature: float = 0.8, block: int = 64, seed: int = 0
+) -> str:
     model.eval()
     g = torch.Generator().manual_seed(seed)
     idx = vocab.encode(prompt or "\n").tolist()

@@ -70,8 +70,15 @@ class Denoiser(nn.Module):
 
     def __init__(self, hidden: int):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(2 + 16, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                 nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2))
+        self.net = nn.Sequential(
+            nn.Linear(2 + 16, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2),
+        )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # x (B, 2), t (B,) in [0, 1]
         freqs = torch.exp(torch.linspace(0, math.log(1000), 8))
@@ -80,8 +87,9 @@ class Denoiser(nn.Module):
 
 
 @torch.no_grad()
-def sample(model: Denoiser, cfg: Diffusion2DConfig, n: int, generator: torch.Generator,
-           keep: tuple[int, ...] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def sample(
+    model: Denoiser, cfg: Diffusion2DConfig, n: int, generator: torch.Generator, keep: tuple[int, ...] = ()
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """DDPM ancestral sampling; also returns the points at the steps in `keep` (for the animation)."""
     abar = torch.tensor(alphas_bar(cfg.schedule, cfg.T), dtype=torch.float32)
     alpha = abar / torch.cat([torch.ones(1), abar[:-1]])
@@ -135,10 +143,23 @@ def train(cfg: Diffusion2DConfig = Diffusion2DConfig(), points: np.ndarray | Non
         if frame_due(step, cfg.frame_every, cfg.steps):
             out, _ = sample(model, cfg, 1500, torch.Generator().manual_seed(cfg.seed + 2))
             modes = toy2d.modes_covered(out) if cfg.data == "ring" else 0
-            near = float((np.linalg.norm(out[:, None] - toy2d.ring_centres()[None], axis=-1).min(1)
-                          < 3 * toy2d.RING_SIGMA).mean()) if cfg.data == "ring" else 0.0
-            yield Frame(step, toy2d.plot(real, out[:600], title=f"step {step}  modes {modes}/8  near {near:.0%}"),
-                        list(losses), modes, near, model)
+            near = (
+                float(
+                    (
+                        np.linalg.norm(out[:, None] - toy2d.ring_centres()[None], axis=-1).min(1) < 3 * toy2d.RING_SIGMA
+                    ).mean()
+                )
+                if cfg.data == "ring"
+                else 0.0
+            )
+            yield Frame(
+                step,
+                toy2d.plot(real, out[:600], title=f"step {step}  modes {modes}/8  near {near:.0%}"),
+                list(losses),
+                modes,
+                near,
+                model,
+            )
 
 
 def trajectories(model: Denoiser, cfg: Diffusion2DConfig, n: int = 400, points: np.ndarray | None = None) -> list:

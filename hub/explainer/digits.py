@@ -27,7 +27,7 @@ def sheet(images: np.ndarray, cols: int = 10, scale: int = 6) -> Image.Image:
     canvas = np.ones((rows * 9, cols * 9))
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        canvas[r * 9:r * 9 + 8, c * 9:c * 9 + 8] = 1 - np.clip(im.reshape(8, 8), 0, 1)
+        canvas[r * 9 : r * 9 + 8, c * 9 : c * 9 + 8] = 1 - np.clip(im.reshape(8, 8), 0, 1)
     img = Image.fromarray((canvas * 255).astype(np.uint8))
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST)
 

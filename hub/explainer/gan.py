@@ -22,8 +22,9 @@ PRESETS = GAN_PRESETS
 
 
 def mlp(inp: int, hidden: int, out: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(inp, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-                         nn.Linear(hidden, out))
+    return nn.Sequential(
+        nn.Linear(inp, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, out)
+    )
 
 
 class GAN(nn.Module):
@@ -44,8 +45,9 @@ def d_loss(model: GAN, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         grad = torch.autograd.grad(model.D(mix).sum(), mix, create_graph=True)[0]
         return model.D(fake).mean() - model.D(real).mean() + 10 * ((grad.norm(dim=1) - 1) ** 2).mean()
     real_logit, fake_logit = model.D(real), model.D(fake)
-    return (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-            + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+    return F.binary_cross_entropy_with_logits(
+        real_logit, torch.ones_like(real_logit)
+    ) + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
 
 
 def g_loss(model: GAN, fake: torch.Tensor) -> torch.Tensor:
@@ -101,8 +103,9 @@ def train(cfg: GANConfig = GANConfig(), points: np.ndarray | None = None) -> Ite
             cov = toy2d.coverage(fake) if cfg.data == "ring" else np.array([])
             modes = toy2d.modes_covered(fake) if cfg.data == "ring" else 0
             title = f"step {step}" + (f"  modes {modes}/8" if cfg.data == "ring" else "")
-            yield Frame(step, toy2d.plot(eval_real, fake[:600], heat, title=title), list(d_losses), list(g_losses),
-                        cov, modes)
+            yield Frame(
+                step, toy2d.plot(eval_real, fake[:600], heat, title=title), list(d_losses), list(g_losses), cov, modes
+            )
 
 
 def preset(name: str, **changes) -> GANConfig:

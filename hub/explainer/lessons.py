@@ -26,20 +26,36 @@ MAX_PROMPT = 200  # characters of a char-model prompt
 
 # demo -> {setting: what is allowed}; a tuple lists the choices, a (low, high, type) triple a closed range
 SETTINGS: dict[str, dict[str, object]] = {
-    "gan": {"preset": tuple(GAN_PRESETS), "data": DATA, "noise_dim": (1, 32, int), "lr_g": (1e-6, 1.0, float),
-            "lr_d": (1e-6, 1.0, float), "d_steps": (1, 5, int), "loss": GAN_LOSSES},
+    "gan": {
+        "preset": tuple(GAN_PRESETS),
+        "data": DATA,
+        "noise_dim": (1, 32, int),
+        "lr_g": (1e-6, 1.0, float),
+        "lr_d": (1e-6, 1.0, float),
+        "d_steps": (1, 5, int),
+        "loss": GAN_LOSSES,
+    },
     "vae": {"latent": (1, 32, int), "beta": (0.0, 50.0, float)},
-    "chars": {"kind": tuple(CHAR_PRESETS), "lang": ("en", "es"), "steps": (100, 1500, int), "prompt": str,
-              "temperature": (0.1, 2.0, float)},
+    "chars": {
+        "kind": tuple(CHAR_PRESETS),
+        "lang": ("en", "es"),
+        "steps": (100, 1500, int),
+        "prompt": str,
+        "temperature": (0.1, 2.0, float),
+    },
     "pixelcnn": {},
     "wavenet": {},
     "noise": {"step": (1, 1000, int), "schedule": SCHEDULES},
     "diffusion2d": {"data": DATA, "steps": (500, 6000, int)},
 }
 DEFAULTS: dict[str, dict[str, object]] = {
-    "gan": {"preset": "stable", "data": "ring"}, "vae": {"latent": 16, "beta": 0.05},
-    "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8}, "pixelcnn": {}, "wavenet": {},
-    "noise": {"step": 250, "schedule": "cosine"}, "diffusion2d": {"data": "ring", "steps": 3000},
+    "gan": {"preset": "stable", "data": "ring"},
+    "vae": {"latent": 16, "beta": 0.05},
+    "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8},
+    "pixelcnn": {},
+    "wavenet": {},
+    "noise": {"step": 250, "schedule": "cosine"},
+    "diffusion2d": {"data": "ring", "steps": 3000},
 }
 
 
@@ -72,8 +88,10 @@ def check(req: LessonRequest) -> tuple[dict, np.ndarray | None]:
     allowed = SETTINGS[req.demo]
     unknown = sorted(set(req.params) - set(allowed))
     if unknown:
-        raise InvalidRequest(f"{req.demo} has no setting {', '.join(map(repr, unknown))}; its settings are "
-                             f"{', '.join(allowed) or 'none'}")
+        raise InvalidRequest(
+            f"{req.demo} has no setting {', '.join(map(repr, unknown))}; its settings are "
+            f"{', '.join(allowed) or 'none'}"
+        )
     params = {**DEFAULTS[req.demo], **req.params}
     if req.demo == "gan":  # the preset's values for anything not given
         preset = GAN_PRESETS[_setting("gan", "preset", params["preset"], allowed["preset"])]
@@ -85,8 +103,7 @@ def check(req: LessonRequest) -> tuple[dict, np.ndarray | None]:
     pts = None
     if checked.get("data") == "custom":
         if not req.points or len(req.points) < 3:
-            raise InvalidRequest(f"{req.demo}: custom data needs at least 3 points (x, y); got "
-                                 f"{len(req.points or ())}")
+            raise InvalidRequest(f"{req.demo}: custom data needs at least 3 points (x, y); got {len(req.points or ())}")
         try:
             pts = np.asarray(req.points, dtype=float)
         except (TypeError, ValueError):
@@ -115,8 +132,11 @@ def time_directly(req: LessonRequest) -> dict:
         frames += 1
         first = first if first is not None else time.perf_counter() - started
     total = time.perf_counter() - started
-    return {"first_frame_s": round(first if first is not None else total, 3), "total_s": round(total, 3),
-            "frames": frames}
+    return {
+        "first_frame_s": round(first if first is not None else total, 3),
+        "total_s": round(total, 3),
+        "frames": frames,
+    }
 
 
 def _plain(frame) -> dict:
@@ -142,8 +162,10 @@ def _vae(params, _points, _image):
     frame = None
     for frame in vae.train(cfg):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
-    pictures = [(vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
-                (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits")]
+    pictures = [
+        (vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
+        (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits"),
+    ]
     if cfg.latent == 2:
         pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
     yield LessonFrame(cfg.steps, cfg.steps, {"pictures": pictures}, final=True)
@@ -158,11 +180,17 @@ def _chars(params, _points, _image):
     for frame in charmodels.train(cfg):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
     model, vocab = frame.model, frame.vocab
-    yield LessonFrame(cfg.steps, cfg.steps, {
-        "text": charmodels.generate(model, vocab, prompt, temperature=temperature),
-        "closing_probe": charmodels.closing_probe(model, vocab, cfg.lang),
-        "next_chars": charmodels.next_char_probs(model, vocab, prompt),
-        "heatmap": charmodels.heatmap(model, vocab, prompt)}, final=True)
+    yield LessonFrame(
+        cfg.steps,
+        cfg.steps,
+        {
+            "text": charmodels.generate(model, vocab, prompt, temperature=temperature),
+            "closing_probe": charmodels.closing_probe(model, vocab, cfg.lang),
+            "next_chars": charmodels.next_char_probs(model, vocab, prompt),
+            "heatmap": charmodels.heatmap(model, vocab, prompt),
+        },
+        final=True,
+    )
 
 
 def _pixelcnn(_params, _points, _image):
@@ -173,8 +201,9 @@ def _pixelcnn(_params, _points, _image):
     for frame in pixelcnn.train(cfg):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
     samples, probs = pixelcnn.sample(frame.model, n=10)
-    yield LessonFrame(cfg.steps, cfg.steps, {"samples": digits.sheet(samples), "probabilities": digits.sheet(probs)},
-                      final=True)
+    yield LessonFrame(
+        cfg.steps, cfg.steps, {"samples": digits.sheet(samples), "probabilities": digits.sheet(probs)}, final=True
+    )
 
 
 def _wavenet(_params, _points, _image):
@@ -183,8 +212,11 @@ def _wavenet(_params, _points, _image):
     cfg = wavenet.WaveNetConfig()
     for out in wavenet.train(cfg):
         values = _plain(out)
-        values.update(receptive_field=out["model"].receptive_field, target=out["target"].tolist(),
-                      prediction=out["prediction"].tolist())
+        values.update(
+            receptive_field=out["model"].receptive_field,
+            target=out["target"].tolist(),
+            prediction=out["prediction"].tolist(),
+        )
         yield LessonFrame(out["step"], cfg.steps, values)
 
 
@@ -196,10 +228,16 @@ def _noise(params, _points, image):
     abar = diffusion.alphas_bar(params["schedule"], T)
     x0 = diffusion.image_to_array(image)
     xt = diffusion.noise(x0, step, abar, np.random.default_rng(0))
-    snr = {k: [(t, float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[t - 1]))) for t in range(1, T + 1, 10)]
-           for k in SCHEDULES}
-    yield LessonFrame(step, T, {"image": diffusion.array_to_image(xt), "log10_snr": snr,
-                                "alpha_bar": float(abar[step - 1])}, final=True)
+    snr = {
+        k: [(t, float(np.log10(diffusion.snr(diffusion.alphas_bar(k, T))[t - 1]))) for t in range(1, T + 1, 10)]
+        for k in SCHEDULES
+    }
+    yield LessonFrame(
+        step,
+        T,
+        {"image": diffusion.array_to_image(xt), "log10_snr": snr, "alpha_bar": float(abar[step - 1])},
+        final=True,
+    )
 
 
 def _diffusion2d(params, points, _image):
@@ -209,10 +247,18 @@ def _diffusion2d(params, points, _image):
     frame = None
     for frame in diffusion.train(cfg, points):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
-    yield LessonFrame(cfg.steps, cfg.steps, {"trajectories": diffusion.trajectories(frame.model, cfg, points=points)},
-                      final=True)
+    yield LessonFrame(
+        cfg.steps, cfg.steps, {"trajectories": diffusion.trajectories(frame.model, cfg, points=points)}, final=True
+    )
 
 
-_LESSONS = {"gan": _gan, "vae": _vae, "chars": _chars, "pixelcnn": _pixelcnn, "wavenet": _wavenet,
-            "noise": _noise, "diffusion2d": _diffusion2d}
+_LESSONS = {
+    "gan": _gan,
+    "vae": _vae,
+    "chars": _chars,
+    "pixelcnn": _pixelcnn,
+    "wavenet": _wavenet,
+    "noise": _noise,
+    "diffusion2d": _diffusion2d,
+}
 assert set(_LESSONS) == set(SETTINGS) == set(DEFAULTS)

@@ -36,8 +36,8 @@ class MaskedConv(nn.Conv2d):
     def __init__(self, kind: str, cin: int, cout: int, k: int):
         super().__init__(cin, cout, k, padding=k // 2)
         mask = torch.ones_like(self.weight)
-        mask[:, :, k // 2, k // 2 + (kind == "B"):] = 0
-        mask[:, :, k // 2 + 1:] = 0
+        mask[:, :, k // 2, k // 2 + (kind == "B") :] = 0
+        mask[:, :, k // 2 + 1 :] = 0
         self.register_buffer("mask", mask)
 
     def forward(self, x):

@@ -46,5 +46,7 @@ class CharConfig:
 # What each model trains with by default. The transformer overfits this small corpus with the LSTM's
 # settings (3.03 nats/char after 800 steps, worse than the bigram's 2.76): it is narrower, with more
 # dropout and a gentler learning rate.
-CHAR_PRESETS = {"lstm": CharConfig(steps=500),
-                "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800)}
+CHAR_PRESETS = {
+    "lstm": CharConfig(steps=500),
+    "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800),
+}

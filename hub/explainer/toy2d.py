@@ -38,7 +38,7 @@ def coverage(samples: np.ndarray, centres: np.ndarray | None = None, sigma: floa
     """Per mode: the share of samples within 3 sigma of that mode's centre, relative to a fair share (1.0 = fair)."""
     centres = ring_centres() if centres is None else centres
     d = np.linalg.norm(samples[:, None, :] - centres[None], axis=-1)  # (N, modes)
-    near = (d.min(1) < 3 * sigma)
+    near = d.min(1) < 3 * sigma
     owner = d.argmin(1)
     counts = np.bincount(owner[near], minlength=len(centres))
     return counts / (len(samples) / len(centres))
@@ -49,8 +49,9 @@ def modes_covered(samples: np.ndarray, threshold: float = 0.2) -> int:
     return int((coverage(samples) >= threshold).sum())
 
 
-def plot(real: np.ndarray, fake: np.ndarray, heat: np.ndarray | None = None, size: int = 320,
-         title: str = "") -> Image.Image:
+def plot(
+    real: np.ndarray, fake: np.ndarray, heat: np.ndarray | None = None, size: int = 320, title: str = ""
+) -> Image.Image:
     """Real points (grey) and model points (orange) over an optional heatmap of values in [0, 1]."""
     if heat is not None:
         h = np.clip(heat, 0, 1)

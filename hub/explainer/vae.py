@@ -33,10 +33,20 @@ class VAEConfig:
 class VAE(nn.Module):
     def __init__(self, cfg: VAEConfig):
         super().__init__()
-        self.enc = nn.Sequential(nn.Linear(64, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
-                                 nn.Linear(cfg.hidden, 2 * cfg.latent))
-        self.dec = nn.Sequential(nn.Linear(cfg.latent, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden),
-                                 nn.ReLU(), nn.Linear(cfg.hidden, 64))
+        self.enc = nn.Sequential(
+            nn.Linear(64, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, 2 * cfg.latent),
+        )
+        self.dec = nn.Sequential(
+            nn.Linear(cfg.latent, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, 64),
+        )
 
     def encode(self, x):  # x (B, 64) -> mu, logvar (B, latent)
         return self.enc(x).chunk(2, dim=1)
@@ -113,8 +123,18 @@ def latent_map(model: VAE, size: int = 320) -> Image.Image:
     lo, hi = mu.min(0), mu.max(0)
     img = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(img)
-    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+    palette = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ]
     for (a, b), label in zip((mu - lo) / (hi - lo + 1e-9), yt):
         x, y = 10 + a * (size - 20), size - 10 - b * (size - 20)
         draw.text((x - 3, y - 5), str(label), fill=palette[label])

@@ -31,8 +31,9 @@ def signal(n: int, seed: int = 0) -> np.ndarray:
     """Two tones and a little noise: the kind of structure WaveNet models in audio."""
     t = np.arange(n)
     rng = np.random.default_rng(seed)
-    return (0.6 * np.sin(2 * np.pi * t / 25) + 0.3 * np.sin(2 * np.pi * t / 7 + 1) + 0.05 * rng.standard_normal(n)).astype(
-        np.float32)
+    return (
+        0.6 * np.sin(2 * np.pi * t / 25) + 0.3 * np.sin(2 * np.pi * t / 7 + 1) + 0.05 * rng.standard_normal(n)
+    ).astype(np.float32)
 
 
 class CausalConv(nn.Conv1d):
@@ -48,9 +49,9 @@ class WaveNet(nn.Module):
     def __init__(self, cfg: WaveNetConfig):
         super().__init__()
         self.inp = CausalConv(1, cfg.channels, 1)
-        self.layers = nn.ModuleList(CausalConv(cfg.channels, 2 * cfg.channels, 2 ** i) for i in range(cfg.layers))
+        self.layers = nn.ModuleList(CausalConv(cfg.channels, 2 * cfg.channels, 2**i) for i in range(cfg.layers))
         self.out = nn.Conv1d(cfg.channels, 1, 1)
-        self.receptive_field = 2 ** cfg.layers
+        self.receptive_field = 2**cfg.layers
 
     def forward(self, x):  # x (B, 1, T) -> prediction of x[t+1] at every t
         h = self.inp(x)
@@ -77,5 +78,11 @@ def train(cfg: WaveNetConfig = WaveNetConfig()) -> Iterator[dict]:
             with torch.no_grad():
                 pred = model(val[..., :-1])
                 mse = float(F.mse_loss(pred, val[..., 1:]))
-            yield {"step": step, "model": model, "mse": mse, "baseline_mse": baseline,
-                   "target": val[0, 0, 1:201].numpy(), "prediction": pred[0, 0, :200].numpy()}
+            yield {
+                "step": step,
+                "model": model,
+                "mse": mse,
+                "baseline_mse": baseline,
+                "target": val[0, 0, 1:201].numpy(),
+                "prediction": pred[0, 0, :200].numpy(),
+            }

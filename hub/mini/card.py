@@ -14,23 +14,31 @@ def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: d
     meta = training_meta(model_dir)
     if reproduction:
         check_reproduction(meta, reproduction)
-    sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()}
+    sizes = {
+        p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()
+    }
     secs = meta["seconds"]
     arch = meta["arch"]
     cfg = meta["config"]
     mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
     weighting = f", Min-SNR-{cfg['min_snr']:g} loss weighting" if cfg.get("min_snr") else ""
-    noise = (f", conditioning noise up to {cfg['cond_noise']:g} of the embedding's norm" if cfg.get("cond_noise")
-             else "")
-    unet_extra = (f"{weighting}{noise}, on a pool of {cfg['unet_pool']} scenes encoded once" if "unet_pool" in cfg
-                  else "")
+    noise = f", conditioning noise up to {cfg['cond_noise']:g} of the embedding's norm" if cfg.get("cond_noise") else ""
+    unet_extra = (
+        f"{weighting}{noise}, on a pool of {cfg['unet_pool']} scenes encoded once" if "unet_pool" in cfg else ""
+    )
     grid_line = f"![Samples]({grid.name})\n" if grid else ""
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
     worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
     below = [f"{k} ({worst[k]:.0f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
-    short = ("Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but it "
-             "draws squares with rounded corners, which the geometric detector often reads as circles, and some "
-             "triangles with a dent that reads as a star.") if below else "It meets its targets in both languages."
+    short = (
+        (
+            "Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but it "
+            "draws squares with rounded corners, which the geometric detector often reads as circles, and some "
+            "triangles with a dent that reads as a star."
+        )
+        if below
+        else "It meets its targets in both languages."
+    )
     low, key, lang = min((v, k, lang) for lang, row in report["accuracy_percent"].items() for k, v in row.items())
     short += f" Its weakest figure is {key} ({low:.1f}% in {lang})."
     if meta.get("known_limits"):  # what someone looking at its pictures noticed (written into training.json)
@@ -68,12 +76,12 @@ azul"). Scenes are drawn on the fly from a seed, so there is no dataset to downl
 ## Architecture
 | part | class | size |
 |---|---|---|
-| tokenizer | CLIPTokenizer (BPE trained locally) | {arch['vocab_size']} tokens max, {arch['max_length']} positions |
-| text encoder | CLIPTextModelWithProjection | width {arch['width']}, {arch['text_layers']} layers |
-| image encoder | CLIPVisionModelWithProjection | width {arch.get('vision_width') or arch['width']} (projected to {arch['width']}), {arch['vision_layers']} layers, patch {arch['patch_size']} |
-| prior | PriorTransformer + UnCLIPScheduler | {arch['prior_layers']} layers, embedding {arch['width']} |
-| decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler (v-prediction, trailing timesteps) | channels {tuple(arch['unet_channels'])} on 16×16×4 latents |
-| MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch['movq_channels'])} |
+| tokenizer | CLIPTokenizer (BPE trained locally) | {arch["vocab_size"]} tokens max, {arch["max_length"]} positions |
+| text encoder | CLIPTextModelWithProjection | width {arch["width"]}, {arch["text_layers"]} layers |
+| image encoder | CLIPVisionModelWithProjection | width {arch.get("vision_width") or arch["width"]} (projected to {arch["width"]}), {arch["vision_layers"]} layers, patch {arch["patch_size"]} |
+| prior | PriorTransformer + UnCLIPScheduler | {arch["prior_layers"]} layers, embedding {arch["width"]} |
+| decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler (v-prediction, trailing timesteps) | channels {tuple(arch["unet_channels"])} on 16×16×4 latents |
+| MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch["movq_channels"])} |
 | mini-text | GPT2LMHeadModel | 3 layers × 96 |
 
 Files (fp16 safetensors, loaded as fp32 on CPU): {", ".join(f"{k}/ {v / 2**20:.1f} MB" for k, v in sorted(sizes.items()))}.
@@ -86,26 +94,26 @@ with 25 prior steps at guidance 4 and 25 decoder steps at guidance 2 (the catalo
 drew shapes less well: 64% against 80% on 96 held-out prompts, one image each).
 
 ## Training
-`lienzo train-mini` (resumable; seed {cfg['seed']}): CLIP {cfg['clip_steps']} steps (contrastive over pictures and
+`lienzo train-mini` (resumable; seed {cfg["seed"]}): CLIP {cfg["clip_steps"]} steps (contrastive over pictures and
 captions, each scene with a drawn hard negative that differs in one attribute: colour, shape, position, size, the
 two objects' places or colours; plus linear heads, dropped at export, that must read background, colours, shapes,
-position, size and layout back from the image embedding), prior {cfg['prior_steps']}, MoVQ {cfg['movq_steps']}, UNet
-{cfg['unet_steps']} (EMA 0.999{unet_extra}), mini-text {cfg['text_steps']}. Took {secs['total'] / 60:.0f} minutes on
-{meta['threads']} CPU threads (shared with other work): CLIP {secs['clip'] / 60:.1f}, prior {secs['prior'] / 60:.1f},
-MoVQ {secs['movq'] / 60:.1f}, UNet {secs['unet'] / 60:.1f}, text {secs['text'] / 60:.1f} min. Finished {meta['finished']}.
-{meta.get('note', '')}
+position, size and layout back from the image embedding), prior {cfg["prior_steps"]}, MoVQ {cfg["movq_steps"]}, UNet
+{cfg["unet_steps"]} (EMA 0.999{unet_extra}), mini-text {cfg["text_steps"]}. Took {secs["total"] / 60:.0f} minutes on
+{meta["threads"]} CPU threads (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
+MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished {meta["finished"]}.
+{meta.get("note", "")}
 
 ## Evaluation (`lienzo eval-mini`)
-Held-out prompts ({report['prompts']['single']} single-object and {report['prompts']['two_object']}
-two-object per language, {report['prompts']['images_each']} images each), scored by an independent detector
+Held-out prompts ({report["prompts"]["single"]} single-object and {report["prompts"]["two_object"]}
+two-object per language, {report["prompts"]["images_each"]} images each), scored by an independent detector
 (`hub/mini/detect.py`: colour segmentation and shape geometry; 100% on rendered ground truth). Accuracy in %:
 
 {table(report)}
 
-- mix 0.5/0.5 of "a red circle" and "a blue square": {mix['between_percent']}% of images land between the two in
-  CLIP image-embedding space; {mix['traits_of_both_percent']}% show a trait of each (red or circle, and blue or square).
+- mix 0.5/0.5 of "a red circle" and "a blue square": {mix["between_percent"]}% of images land between the two in
+  CLIP image-embedding space; {mix["traits_of_both_percent"]}% show a trait of each (red or circle, and blue or square).
 - strong variation keeps the source's main colour and shape: {var}%.
-- same seed, same pixels: {"yes" if report['seed_determinism'] else "NO"}.
+- same seed, same pixels: {"yes" if report["seed_determinism"] else "NO"}.
 
 {_reproduction(report, reproduction)}## Known limits
 It only knows its shapes world: anything else comes out as shapes. 64×64 pixels. {short}
@@ -121,8 +129,10 @@ def training_meta(model_dir: Path) -> dict:
 
     path = model_dir / "training.json"
     if not path.exists():
-        raise ConfigError(f"{str(model_dir)!r} has no training.json, which the card is written from "
-                          "(a `train-mini --out` folder has one)")
+        raise ConfigError(
+            f"{str(model_dir)!r} has no training.json, which the card is written from "
+            "(a `train-mini --out` folder has one)"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -132,27 +142,40 @@ def check_reproduction(meta: dict, reproduction: dict) -> None:
 
     theirs = reproduction.get("model", {})
     if "recipe" not in theirs:
-        raise ConfigError("the report to compare does not say which model it scored (it was written before eval-mini "
-                          "recorded the recipe): score the from-scratch run again with `lienzo eval-mini --weights "
-                          "FOLDER --out REPORT`")
+        raise ConfigError(
+            "the report to compare does not say which model it scored (it was written before eval-mini "
+            "recorded the recipe): score the from-scratch run again with `lienzo eval-mini --weights "
+            "FOLDER --out REPORT`"
+        )
     ours = {"config": meta.get("config"), "arch": meta.get("arch")}
     recipe = {part: theirs["recipe"].get(part) or {} for part in ours}
-    changed = sorted(f"{part}.{k}: {v} here, {recipe[part].get(k)} there"
-                     for part, values in ours.items() for k, v in (values or {}).items() if recipe[part].get(k) != v)
+    changed = sorted(
+        f"{part}.{k}: {v} here, {recipe[part].get(k)} there"
+        for part, values in ours.items()
+        for k, v in (values or {}).items()
+        if recipe[part].get(k) != v
+    )
     if changed:
-        raise ConfigError(f"the report to compare scored a model of another recipe ({'; '.join(changed)}): the card "
-                          "sets only a from-scratch run of the same recipe beside this model")
+        raise ConfigError(
+            f"the report to compare scored a model of another recipe ({'; '.join(changed)}): the card "
+            "sets only a from-scratch run of the same recipe beside this model"
+        )
     if theirs.get("finished") == meta.get("finished"):
-        raise ConfigError(f"the report to compare scored this very model (training finished {meta.get('finished')}), "
-                          "not a second run of its recipe")
+        raise ConfigError(
+            f"the report to compare scored this very model (training finished {meta.get('finished')}), "
+            "not a second run of its recipe"
+        )
 
 
 def _reproduction(report: dict, reproduction: dict | None) -> str:
     if not reproduction:
         return ""
     same = all(reproduction["accuracy_percent"].get(lang) == row for lang, row in report["accuracy_percent"].items())
-    verdict = ("Every figure is the same to the last digit: with the same seed and thread count, training "
-               "is deterministic." if same else "")
+    verdict = (
+        "Every figure is the same to the last digit: with the same seed and thread count, training is deterministic."
+        if same
+        else ""
+    )
     return f"""## Reproduction
 The same recipe run from scratch (`lienzo train-mini` in an empty work folder), then scored by
 `lienzo eval-mini --weights <its folder>` on the same prompts. Its accuracy in %, with in brackets the difference

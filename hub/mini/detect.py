@@ -110,5 +110,7 @@ def detect(image: Image.Image) -> tuple[str, list[Found]]:
         mask = np.zeros((h, w), bool)
         ys, xs = zip(*pixels)
         mask[list(ys), list(xs)] = True
-        found.append(Found(NAMES[colour], classify(mask), len(pixels), (np.mean(xs) + 0.5) / w, (np.mean(ys) + 0.5) / h))
+        found.append(
+            Found(NAMES[colour], classify(mask), len(pixels), (np.mean(xs) + 0.5) / w, (np.mean(ys) + 0.5) / h)
+        )
     return NAMES[bg], sorted(found, key=lambda f: -f.area)

@@ -22,14 +22,22 @@ MARGIN = 0.05  # fraction of the image a relation or position must clear
 
 
 def _position_ok(position: str, f: detect.Found) -> bool:
-    return {"left": f.cx < 0.5 - MARGIN, "right": f.cx > 0.5 + MARGIN, "top": f.cy < 0.5 - MARGIN,
-            "bottom": f.cy > 0.5 + MARGIN,
-            "centre": abs(f.cx - 0.5) < 0.15 and abs(f.cy - 0.5) < 0.15}[position]
+    return {
+        "left": f.cx < 0.5 - MARGIN,
+        "right": f.cx > 0.5 + MARGIN,
+        "top": f.cy < 0.5 - MARGIN,
+        "bottom": f.cy > 0.5 + MARGIN,
+        "centre": abs(f.cx - 0.5) < 0.15 and abs(f.cy - 0.5) < 0.15,
+    }[position]
 
 
 def _relation_ok(relation: str, a: detect.Found, b: detect.Found) -> bool:
-    return {"above": a.cy < b.cy - MARGIN, "below": a.cy > b.cy + MARGIN, "left of": a.cx < b.cx - MARGIN,
-            "right of": a.cx > b.cx + MARGIN}[relation]
+    return {
+        "above": a.cy < b.cy - MARGIN,
+        "below": a.cy > b.cy + MARGIN,
+        "left of": a.cx < b.cx - MARGIN,
+        "right of": a.cx > b.cx + MARGIN,
+    }[relation]
 
 
 def score(scene: world.Scene, image) -> dict[str, float]:
@@ -67,8 +75,14 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
     first_done: dict[int, str] = {}
     total = len(scenes) * 2
     for k, (i, scene, lang) in enumerate((i, s, lang) for i, s in enumerate(scenes) for lang in ("en", "es")):
-        req = ImagineRequest(scene.caption(lang), model="mini", num_images=images, seed=1000 + i, parse_flags=False,
-                             origin=Origin(user="eval", surface="cli"))
+        req = ImagineRequest(
+            scene.caption(lang),
+            model="mini",
+            num_images=images,
+            seed=1000 + i,
+            parse_flags=False,
+            origin=Origin(user="eval", surface="cli"),
+        )
         result = await (await hub.imagine(req)).result()
         first_done.setdefault(i, result.job_id)
         for path in result.images:
@@ -78,18 +92,28 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
     scores = {lang: {k: round(100 * statistics.mean(v), 1) for k, v in sorted(t.items())} for lang, t in table.items()}
 
     # seed determinism: the same request twice gives the same pixels
-    again = [await (await hub.imagine(ImagineRequest("a red circle", model="mini", seed=5, num_images=2))).result()
-             for _ in range(2)]
-    same = all(np.array_equal(np.asarray(load_image(a, hub.settings)), np.asarray(load_image(b, hub.settings)))
-               for a, b in zip(again[0].images, again[1].images))
+    again = [
+        await (await hub.imagine(ImagineRequest("a red circle", model="mini", seed=5, num_images=2))).result()
+        for _ in range(2)
+    ]
+    same = all(
+        np.array_equal(np.asarray(load_image(a, hub.settings)), np.asarray(load_image(b, hub.settings)))
+        for a, b in zip(again[0].images, again[1].images)
+    )
 
     # mix: 0.5/0.5 of two prompts lands between them in CLIP image-embedding space and shows traits of both
     engine = hub.worker.engines["mini"]
     a = await (await hub.imagine(ImagineRequest("a red circle", model="mini", seed=11))).result()
     b = await (await hub.imagine(ImagineRequest("a blue square", model="mini", seed=11))).result()
-    m = await (await hub.mix(MixRequest(items=(MixItem(text="a red circle", weight=0.5),
-                                               MixItem(text="a blue square", weight=0.5)), model="mini",
-                                        seed=11))).result()
+    m = await (
+        await hub.mix(
+            MixRequest(
+                items=(MixItem(text="a red circle", weight=0.5), MixItem(text="a blue square", weight=0.5)),
+                model="mini",
+                seed=11,
+            )
+        )
+    ).result()
 
     def embed(result):
         import torch
@@ -111,17 +135,24 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
     kept = []
     for i, scene in enumerate(scenes[: min(8, n_single)]):
         source_id = first_done[i]
-        var = await (await hub.vary(VaryRequest(source_id, 0, "strong", seed=77, origin=Origin(user="eval", surface="cli")))).result()
+        var = await (
+            await hub.vary(VaryRequest(source_id, 0, "strong", seed=77, origin=Origin(user="eval", surface="cli")))
+        ).result()
         _, src = detect.detect(load_image(hub.get_job(source_id).images[0], hub.settings))
         for p in var.images:
             _, found = detect.detect(load_image(p, hub.settings))
-            kept.append(bool(src) and bool(found) and (found[0].colour, found[0].shape) == (src[0].colour, src[0].shape))
+            kept.append(
+                bool(src) and bool(found) and (found[0].colour, found[0].shape) == (src[0].colour, src[0].shape)
+            )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},
         "accuracy_percent": scores,
         "seed_determinism": same,
-        "mix": {"between_percent": round(100 * np.mean(between), 1), "traits_of_both_percent": round(100 * np.mean(traits), 1),
-                "cos_red_circle_blue_square": round(ab, 3)},
+        "mix": {
+            "between_percent": round(100 * np.mean(between), 1),
+            "traits_of_both_percent": round(100 * np.mean(traits), 1),
+            "cos_red_circle_blue_square": round(ab, 3),
+        },
         "variation_keeps_colour_and_shape_percent": round(100 * np.mean(kept), 1),
     }
 
@@ -153,8 +184,11 @@ def scored_model(settings) -> dict:
         meta = json.loads((root / "training.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"weights": where}
-    return {"weights": where, "recipe": {"config": meta.get("config"), "arch": meta.get("arch")},
-            "finished": meta.get("finished")}
+    return {
+        "weights": where,
+        "recipe": {"config": meta.get("config"), "arch": meta.get("arch")},
+        "finished": meta.get("finished"),
+    }
 
 
 def table(report: dict, reference: dict | None = None) -> str:
@@ -187,15 +221,22 @@ def sample_grid(out: Path, settings) -> Path:
     from hub.service import Hub
     from hub.types import ImagineRequest
 
-    captions = ["a red circle", "a yellow star on a blue background", "a small green triangle on the left",
-                "a blue square above a red circle", "una estrella morada a la derecha de un círculo amarillo",
-                "un triángulo negro debajo de un cuadrado naranja sobre fondo blanco"]
+    captions = [
+        "a red circle",
+        "a yellow star on a blue background",
+        "a small green triangle on the left",
+        "a blue square above a red circle",
+        "una estrella morada a la derecha de un círculo amarillo",
+        "un triángulo negro debajo de un cuadrado naranja sobre fondo blanco",
+    ]
 
     async def main():
         hub = Hub.create(settings)
         try:
-            return [await (await hub.imagine(ImagineRequest(c, model="mini", seed=3, parse_flags=False))).result()
-                    for c in captions]
+            return [
+                await (await hub.imagine(ImagineRequest(c, model="mini", seed=3, parse_flags=False))).result()
+                for c in captions
+            ]
         finally:
             await hub.close()
 

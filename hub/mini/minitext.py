@@ -41,16 +41,36 @@ def train_text(work, cfg, out_dir: Path, batches):
         bpe = Tokenizer(models.BPE())
         bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
         bpe.decoder = decoders.ByteLevel()
-        bpe.train_from_iterator(pairs, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
-                                                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                           show_progress=False))
+        bpe.train_from_iterator(
+            pairs,
+            trainers.BpeTrainer(
+                vocab_size=400,
+                special_tokens=["<|endoftext|>"],
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                show_progress=False,
+            ),
+        )
         bpe.save(str(saved))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                  pad_token="<|endoftext|>", model_max_length=64)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        model_max_length=64,
+    )
     tok.chat_template = CHAT_TEMPLATE
     torch.manual_seed(cfg.seed)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=96, n_layer=3, n_head=3,
-                                       bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tok),
+            n_positions=64,
+            n_embd=96,
+            n_layer=3,
+            n_head=3,
+            bos_token_id=tok.eos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     stage = Stage(work, "text", {"text": model}, opt, cfg.text_steps, cfg.checkpoint_every)
     if not stage.finished:

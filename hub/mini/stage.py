@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 
 class Stage:
-    def __init__(self, work: Path, name: str, modules: dict, opt: torch.optim.Optimizer, steps: int, every: int,
-                 extra=None):
+    def __init__(
+        self, work: Path, name: str, modules: dict, opt: torch.optim.Optimizer, steps: int, every: int, extra=None
+    ):
         self.path, self.done_path = work / f"{name}.pt", work / f"{name}.done"
         self.name, self.modules, self.opt, self.steps, self.every = name, modules, opt, steps, every
         self.extra = extra  # () -> dict of more state to checkpoint (e.g. the EMA weights)
@@ -34,8 +35,13 @@ class Stage:
 
     def save(self) -> None:
         state = {k: m.state_dict() for k, m in self.modules.items()}
-        state.update(opt=self.opt.state_dict(), step=self.step, py_rng=random.getstate(),
-                     torch_rng=torch.get_rng_state(), **(self.extra() if self.extra else {}))
+        state.update(
+            opt=self.opt.state_dict(),
+            step=self.step,
+            py_rng=random.getstate(),
+            torch_rng=torch.get_rng_state(),
+            **(self.extra() if self.extra else {}),
+        )
         tmp = self.path.with_suffix(".tmp")
         torch.save(state, tmp)
         tmp.replace(self.path)

@@ -53,7 +53,12 @@ def make_tokenizer(out_dir: str | Path, arch: TinyArch = TinyArch()):
 
 def prior_components(tokenizer, arch: TinyArch = TinyArch(), seed: int = 0) -> dict:
     from diffusers import PriorTransformer, UnCLIPScheduler
-    from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModelWithProjection,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     try:  # transformers 5 without torchvision: the PIL image processor, named so it does not warn
         from transformers import CLIPImageProcessorPil as CLIPImageProcessor
@@ -61,28 +66,66 @@ def prior_components(tokenizer, arch: TinyArch = TinyArch(), seed: int = 0) -> d
         from transformers import CLIPImageProcessor
 
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModelWithProjection(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=arch.width, intermediate_size=2 * arch.width,
-        num_hidden_layers=arch.text_layers, num_attention_heads=2, max_position_embeddings=arch.max_length,
-        projection_dim=arch.width, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id))
+    text_encoder = CLIPTextModelWithProjection(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=arch.width,
+            intermediate_size=2 * arch.width,
+            num_hidden_layers=arch.text_layers,
+            num_attention_heads=2,
+            max_position_embeddings=arch.max_length,
+            projection_dim=arch.width,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
     vision_width = arch.vision_width or arch.width
-    image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
-        hidden_size=vision_width, intermediate_size=2 * vision_width, num_hidden_layers=arch.vision_layers,
-        num_attention_heads=max(2, vision_width // 32), image_size=arch.image_size, patch_size=arch.patch_size,
-        projection_dim=arch.width))
-    prior = PriorTransformer(num_attention_heads=arch.prior_heads, attention_head_dim=arch.width // arch.prior_heads,
-                             embedding_dim=arch.width, num_layers=arch.prior_layers, num_embeddings=arch.max_length)
+    image_encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=vision_width,
+            intermediate_size=2 * vision_width,
+            num_hidden_layers=arch.vision_layers,
+            num_attention_heads=max(2, vision_width // 32),
+            image_size=arch.image_size,
+            patch_size=arch.patch_size,
+            projection_dim=arch.width,
+        )
+    )
+    prior = PriorTransformer(
+        num_attention_heads=arch.prior_heads,
+        attention_head_dim=arch.width // arch.prior_heads,
+        embedding_dim=arch.width,
+        num_layers=arch.prior_layers,
+        num_embeddings=arch.max_length,
+    )
     # clip_mean/clip_std start at 0, which makes the prior's output constant: use unit statistics.
     prior.clip_std.data.fill_(1.0)
-    scheduler = UnCLIPScheduler(variance_type="fixed_small_log", prediction_type="sample", num_train_timesteps=1000,
-                                clip_sample=True, clip_sample_range=10.0)
+    scheduler = UnCLIPScheduler(
+        variance_type="fixed_small_log",
+        prediction_type="sample",
+        num_train_timesteps=1000,
+        clip_sample=True,
+        clip_sample_range=10.0,
+    )
     image_processor = CLIPImageProcessor(
-        size={"shortest_edge": arch.image_size}, crop_size={"height": arch.image_size, "width": arch.image_size},
-        do_resize=True, do_center_crop=True, do_normalize=True, resample=3,
-        image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711])
-    return dict(prior=prior, image_encoder=image_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
-                scheduler=scheduler, image_processor=image_processor)
+        size={"shortest_edge": arch.image_size},
+        crop_size={"height": arch.image_size, "width": arch.image_size},
+        do_resize=True,
+        do_center_crop=True,
+        do_normalize=True,
+        resample=3,
+        image_mean=[0.48145466, 0.4578275, 0.40821073],
+        image_std=[0.26862954, 0.26130258, 0.27577711],
+    )
+    return dict(
+        prior=prior,
+        image_encoder=image_encoder,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        image_processor=image_processor,
+    )
 
 
 def decoder_components(arch: TinyArch = TinyArch(), seed: int = 0) -> dict:
@@ -92,27 +135,52 @@ def decoder_components(arch: TinyArch = TinyArch(), seed: int = 0) -> dict:
     n = len(arch.unet_channels)
     unet = UNet2DConditionModel(
         sample_size=arch.image_size // 2 ** (len(arch.movq_channels) - 1),
-        in_channels=arch.latent_channels, out_channels=2 * arch.latent_channels,
+        in_channels=arch.latent_channels,
+        out_channels=2 * arch.latent_channels,
         down_block_types=("ResnetDownsampleBlock2D",) + ("SimpleCrossAttnDownBlock2D",) * (n - 1),
         up_block_types=("SimpleCrossAttnUpBlock2D",) * (n - 1) + ("ResnetUpsampleBlock2D",),
-        mid_block_type="UNetMidBlock2DSimpleCrossAttn", block_out_channels=arch.unet_channels, layers_per_block=1,
-        encoder_hid_dim=arch.width, encoder_hid_dim_type="image_proj", addition_embed_type="image",
-        cross_attention_dim=arch.unet_channels[-1], attention_head_dim=16, resnet_time_scale_shift="scale_shift",
-        class_embed_type=None, norm_num_groups=32)
+        mid_block_type="UNetMidBlock2DSimpleCrossAttn",
+        block_out_channels=arch.unet_channels,
+        layers_per_block=1,
+        encoder_hid_dim=arch.width,
+        encoder_hid_dim_type="image_proj",
+        addition_embed_type="image",
+        cross_attention_dim=arch.unet_channels[-1],
+        attention_head_dim=16,
+        resnet_time_scale_shift="scale_shift",
+        class_embed_type=None,
+        norm_num_groups=32,
+    )
     m = len(arch.movq_channels)
     movq = VQModel(
-        in_channels=3, out_channels=3, latent_channels=arch.latent_channels, vq_embed_dim=arch.latent_channels,
-        block_out_channels=arch.movq_channels, layers_per_block=1, norm_num_groups=32, norm_type="spatial",
-        num_vq_embeddings=256, sample_size=arch.image_size,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=arch.latent_channels,
+        vq_embed_dim=arch.latent_channels,
+        block_out_channels=arch.movq_channels,
+        layers_per_block=1,
+        norm_num_groups=32,
+        norm_type="spatial",
+        num_vq_embeddings=256,
+        sample_size=arch.image_size,
         down_block_types=("DownEncoderBlock2D",) * (m - 1) + ("AttnDownEncoderBlock2D",),
-        up_block_types=("AttnUpDecoderBlock2D",) + ("UpDecoderBlock2D",) * (m - 1))
+        up_block_types=("AttnUpDecoderBlock2D",) + ("UpDecoderBlock2D",) * (m - 1),
+    )
     # Kandinsky 2.2's betas, but v-prediction and trailing timesteps: with epsilon-prediction the tiny UNet
     # all but ignored the image embedding at high noise (its x0 guess at t=999 was worse than zero), so the
     # seed's noise, not the prompt, picked the background and colours; and "leading" spacing starts
     # sampling at t=961, where the model expects signal that pure noise does not have.
-    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", beta_start=0.00085, beta_end=0.012,
-                              clip_sample=False, steps_offset=0, prediction_type="v_prediction",
-                              timestep_spacing="trailing", thresholding=False)
+    scheduler = DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        clip_sample=False,
+        steps_offset=0,
+        prediction_type="v_prediction",
+        timestep_spacing="trailing",
+        thresholding=False,
+    )
     return dict(unet=unet, scheduler=scheduler, movq=movq)
 
 
@@ -131,7 +199,9 @@ def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 
     (tmp / PLACEHOLDER_MARK).write_text(
         "UNTRAINED PLACEHOLDER: random weights with the architecture of Lienzo's mini Kandinsky.\n"
         "It runs the real pipeline end to end but draws noise-like colour fields, not what you ask for.\n"
-        "It stands in until trained weights are bundled in hub/mini/weights.\n", encoding="utf-8")
+        "It stands in until trained weights are bundled in hub/mini/weights.\n",
+        encoding="utf-8",
+    )
     if root.exists():
         import shutil
 

@@ -28,12 +28,15 @@ def train_clip_bpe(texts: Iterable[str], out_dir: str | Path, vocab_size: int = 
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
-                                       normalizers.Lowercase()])
-    split = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
+    split = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     counts = Counter(piece for text in texts for piece, _ in split.pre_tokenize_str(normalizer.normalize_str(text)))
     words = {w: (*w[:-1], w[-1] + "</w>") for w in counts}
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -72,7 +75,7 @@ def load_clip_bpe(out_dir: str | Path, max_length: int = 77):
 def _merge(symbols: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
     out, i = [], 0
     while i < len(symbols):
-        if symbols[i:i + 2] == pair:
+        if symbols[i : i + 2] == pair:
             out.append(pair[0] + pair[1])
             i += 2
         else:

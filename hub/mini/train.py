@@ -56,6 +56,7 @@ class TrainConfig:
 
     def scaled(self, factor: float) -> "TrainConfig":
         """The same recipe with every step count multiplied (the smoke test runs a tiny fraction)."""
+
         def scale(k, v):
             if k.endswith("_steps"):
                 return max(2, int(v * factor))
@@ -64,8 +65,9 @@ class TrainConfig:
         return TrainConfig(**{k: scale(k, v) for k, v in asdict(self).items()})
 
 
-ARCH = TinyArch(width=64, max_length=32, prior_layers=4, vision_layers=3, vision_width=128,
-                unet_channels=(64, 128, 128))
+ARCH = TinyArch(
+    width=64, max_length=32, prior_layers=4, vision_layers=3, vision_width=128, unet_channels=(64, 128, 128)
+)
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -99,16 +101,23 @@ class Batches:
             if kind == "shape":
                 o = replace(o, shape=rng.choice([x for x in world.SHAPES if x != o.shape]))
             else:
-                o = replace(o, colour=rng.choice([c for c in world.COLOURS if c not in (a.colour, b.colour,
-                                                                                    scene.background)]))
+                o = replace(
+                    o, colour=rng.choice([c for c in world.COLOURS if c not in (a.colour, b.colour, scene.background)])
+                )
             return scene, replace(scene, objects=(o, b) if i == 0 else (a, o))
         o = scene.objects[0]
         kind = rng.choice(("colour", "shape", "position", "size"))
         if kind == "colour":
-            return scene, replace(scene, objects=(replace(o, colour=rng.choice(
-                [c for c in world.COLOURS if c not in (o.colour, scene.background)])),))
+            return scene, replace(
+                scene,
+                objects=(
+                    replace(o, colour=rng.choice([c for c in world.COLOURS if c not in (o.colour, scene.background)])),
+                ),
+            )
         if kind == "shape":
-            return scene, replace(scene, objects=(replace(o, shape=rng.choice([x for x in world.SHAPES if x != o.shape])),))
+            return scene, replace(
+                scene, objects=(replace(o, shape=rng.choice([x for x in world.SHAPES if x != o.shape])),)
+            )
         if kind == "position":
             scene = replace(scene, show_position=True)
             return scene, world.move_to(scene, rng.choice([p for p in world.POSITIONS if p != o.position]), rng)
@@ -124,10 +133,18 @@ class Batches:
 # A lone object and the top/left one of two get heads of their own: sharing one "shape" head asked the tower to
 # report a lone shape wherever it stands but to ignore the bottom/right one of two, and the top/left shape of
 # two objects stayed at 67% (circle/square and star/triangle swapped) while the bottom/right one reached 93%.
-HEADS = {"background": world.BACKGROUNDS, "colour": tuple(world.COLOURS), "shape": world.SHAPES,
-         "position": tuple(world.POSITIONS), "size": tuple(world.SIZES),
-         "colour_a": tuple(world.COLOURS), "shape_a": world.SHAPES, "colour_b": tuple(world.COLOURS),
-         "shape_b": world.SHAPES, "axis": ("vertical", "horizontal")}
+HEADS = {
+    "background": world.BACKGROUNDS,
+    "colour": tuple(world.COLOURS),
+    "shape": world.SHAPES,
+    "position": tuple(world.POSITIONS),
+    "size": tuple(world.SIZES),
+    "colour_a": tuple(world.COLOURS),
+    "shape_a": world.SHAPES,
+    "colour_b": tuple(world.COLOURS),
+    "shape_b": world.SHAPES,
+    "axis": ("vertical", "horizontal"),
+}
 
 
 def attribute_labels(scenes) -> dict[str, torch.Tensor]:
@@ -136,14 +153,31 @@ def attribute_labels(scenes) -> dict[str, torch.Tensor]:
     for s in scenes:
         if len(s.objects) == 1:
             o = s.objects[0]
-            rows.append({"background": s.background, "colour": o.colour, "shape": o.shape, "position": o.position,
-                         "size": o.size})
+            rows.append(
+                {
+                    "background": s.background,
+                    "colour": o.colour,
+                    "shape": o.shape,
+                    "position": o.position,
+                    "size": o.size,
+                }
+            )
             continue
         a, b = s.objects if s.relation in ("above", "left of") else s.objects[::-1]  # a: the top or left one
-        rows.append({"background": s.background, "colour_a": a.colour, "shape_a": a.shape, "colour_b": b.colour,
-                     "shape_b": b.shape, "axis": "vertical" if s.relation in ("above", "below") else "horizontal"})
-    return {h: torch.tensor([classes.index(r[h]) if r.get(h) is not None else -100 for r in rows])
-            for h, classes in HEADS.items()}
+        rows.append(
+            {
+                "background": s.background,
+                "colour_a": a.colour,
+                "shape_a": a.shape,
+                "colour_b": b.colour,
+                "shape_b": b.shape,
+                "axis": "vertical" if s.relation in ("above", "below") else "horizontal",
+            }
+        )
+    return {
+        h: torch.tensor([classes.index(r[h]) if r.get(h) is not None else -100 for r in rows])
+        for h, classes in HEADS.items()
+    }
 
 
 class AttributeHeads(torch.nn.Module):
@@ -178,8 +212,9 @@ def train_clip(work, cfg, tok, comps, batches):
     heads = AttributeHeads(ARCH.width, cfg.shape_weight)
     params = list(text.parameters()) + list(vision.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
-    stage = Stage(work, "clip", {"text": text, "vision": vision, "heads": heads}, opt, cfg.clip_steps,
-                  cfg.checkpoint_every)
+    stage = Stage(
+        work, "clip", {"text": text, "vision": vision, "heads": heads}, opt, cfg.clip_steps, cfg.checkpoint_every
+    )
     if stage.finished:
         return
     text.train(), vision.train()
@@ -187,8 +222,13 @@ def train_clip(work, cfg, tok, comps, batches):
         cosine_lr(opt, step, cfg.clip_steps, cfg.lr)
         scenes, negatives = zip(*(batches.hard_negative(s) for s in batches.scenes(cfg.clip_batch)))
         both = list(scenes) + list(negatives)
-        ids = tok(batches.captions(both), padding="max_length", max_length=ARCH.max_length, truncation=True,
-                  return_tensors="pt")
+        ids = tok(
+            batches.captions(both),
+            padding="max_length",
+            max_length=ARCH.max_length,
+            truncation=True,
+            return_tensors="pt",
+        )
         t = F.normalize(text(input_ids=ids.input_ids, attention_mask=ids.attention_mask).text_embeds, dim=-1)
         raw = vision(pixel_values=clip_pixels(pixels(both))).image_embeds
         v = F.normalize(raw, dim=-1)
@@ -233,8 +273,13 @@ def train_prior(work, cfg, tok, comps, batches):
         t = torch.randint(0, len(alphas), (len(scenes),))
         a = alphas[t].unsqueeze(1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
-        pred = prior(xt, timestep=t, proj_embedding=out.text_embeds, encoder_hidden_states=out.last_hidden_state,
-                     attention_mask=ids.attention_mask.bool()).predicted_image_embedding
+        pred = prior(
+            xt,
+            timestep=t,
+            proj_embedding=out.text_embeds,
+            encoder_hidden_states=out.last_hidden_state,
+            attention_mask=ids.attention_mask.bool(),
+        ).predicted_image_embedding
         loss = F.mse_loss(pred, x0)
         opt.zero_grad()
         loss.backward()
@@ -255,7 +300,7 @@ def train_movq(work, cfg, movq, batches):
         cosine_lr(opt, step, cfg.movq_steps, cfg.lr)
         x = pixels(batches.scenes(cfg.movq_batch))
         i, j = random.randrange(0, 33, 4), random.randrange(0, 33, 4)  # crops on the latent grid
-        x = x[:, :, i:i + 32, j:j + 32]
+        x = x[:, :, i : i + 32, j : j + 32]
         h = movq.encode(x).latents
         rec = movq.decode(h, force_not_quantize=True).sample
         loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-4 * h.pow(2).mean()
@@ -321,8 +366,9 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
 
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     ema = EMAModel(unet.parameters(), decay=0.999)
-    stage = Stage(work, "unet", {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every,
-                  extra=lambda: {"ema": ema.state_dict()})
+    stage = Stage(
+        work, "unet", {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every, extra=lambda: {"ema": ema.state_dict()}
+    )
     if "ema" in stage.state:
         ema.load_state_dict(stage.state["ema"])
     if stage.finished:
@@ -380,11 +426,17 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
         path.write_text(json.dumps(recipe, indent=2) + "\n")
         return
     before = json.loads(path.read_text())
-    changed = sorted(f"{part}.{k}: {before.get(part, {}).get(k)} -> {v}" for part, values in recipe.items()
-                     for k, v in values.items() if before.get(part, {}).get(k) != v)
+    changed = sorted(
+        f"{part}.{k}: {before.get(part, {}).get(k)} -> {v}"
+        for part, values in recipe.items()
+        for k, v in values.items()
+        if before.get(part, {}).get(k) != v
+    )
     if changed:
-        raise ConfigError(f"the work folder {str(work)!r} holds a run of another recipe ({'; '.join(changed)}); "
-                          "give a new --work folder, or delete this one to start over")
+        raise ConfigError(
+            f"the work folder {str(work)!r} holds a run of another recipe ({'; '.join(changed)}); "
+            "give a new --work folder, or delete this one to start over"
+        )
 
 
 def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: int | None = None) -> dict:
@@ -411,9 +463,11 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
     prior_parts = prior_components(tok, ARCH, cfg.seed)
     decoder_parts = decoder_components(ARCH, cfg.seed)
     batches = Batches(cfg.seed)
-    for name, fn in (("clip", lambda: train_clip(work, cfg, tok, prior_parts, batches)),
-                     ("prior", lambda: train_prior(work, cfg, tok, prior_parts, batches)),
-                     ("movq", lambda: train_movq(work, cfg, decoder_parts["movq"], batches))):
+    for name, fn in (
+        ("clip", lambda: train_clip(work, cfg, tok, prior_parts, batches)),
+        ("prior", lambda: train_prior(work, cfg, tok, prior_parts, batches)),
+        ("movq", lambda: train_movq(work, cfg, decoder_parts["movq"], batches)),
+    ):
         start = time.perf_counter()
         fn()
         times[name] = round(time.perf_counter() - start, 1)
@@ -439,7 +493,13 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out_dir / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
     times["total"] = round(time.perf_counter() - t0, 1)
-    meta = {"config": asdict(cfg), "arch": asdict(ARCH), "seconds": times, "threads": torch.get_num_threads(),
-            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__}
+    meta = {
+        "config": asdict(cfg),
+        "arch": asdict(ARCH),
+        "seconds": times,
+        "threads": torch.get_num_threads(),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "torch": torch.__version__,
+    }
     (out_dir / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

@@ -13,8 +13,14 @@ from PIL import Image, ImageDraw
 
 SIZE = 64
 COLOURS = {  # name -> RGB, far apart so a detector can tell them apart
-    "red": (220, 30, 30), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (245, 215, 40),
-    "orange": (245, 140, 20), "purple": (140, 50, 180), "black": (15, 15, 15), "white": (245, 245, 245),
+    "red": (220, 30, 30),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (245, 215, 40),
+    "orange": (245, 140, 20),
+    "purple": (140, 50, 180),
+    "black": (15, 15, 15),
+    "white": (245, 245, 245),
 }
 BACKGROUNDS = ("white", "black", "blue", "yellow", "green", "red", "purple", "orange")
 SHAPES = ("circle", "square", "triangle", "star")
@@ -22,17 +28,43 @@ POSITIONS = {"left": (0.25, 0.5), "right": (0.75, 0.5), "top": (0.5, 0.25), "bot
 RELATIONS = ("above", "below", "left of", "right of")
 SIZES = {"small": 0.16, "large": 0.3}  # radius as a fraction of the image
 
-ES_SHAPES = {"circle": ("círculo", "m"), "square": ("cuadrado", "m"), "triangle": ("triángulo", "m"),
-             "star": ("estrella", "f")}
-ES_COLOURS = {"red": ("rojo", "roja"), "green": ("verde", "verde"), "blue": ("azul", "azul"),
-              "yellow": ("amarillo", "amarilla"), "orange": ("naranja", "naranja"), "purple": ("morado", "morada"),
-              "black": ("negro", "negra"), "white": ("blanco", "blanca")}
+ES_SHAPES = {
+    "circle": ("círculo", "m"),
+    "square": ("cuadrado", "m"),
+    "triangle": ("triángulo", "m"),
+    "star": ("estrella", "f"),
+}
+ES_COLOURS = {
+    "red": ("rojo", "roja"),
+    "green": ("verde", "verde"),
+    "blue": ("azul", "azul"),
+    "yellow": ("amarillo", "amarilla"),
+    "orange": ("naranja", "naranja"),
+    "purple": ("morado", "morada"),
+    "black": ("negro", "negra"),
+    "white": ("blanco", "blanca"),
+}
 ES_SIZES = {"small": ("pequeño", "pequeña"), "large": ("grande", "grande")}
-ES_POSITIONS = {"left": "a la izquierda", "right": "a la derecha", "top": "arriba", "bottom": "abajo",
-                "centre": "en el centro"}
-EN_POSITIONS = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom",
-                "centre": "in the centre"}
-ES_RELATIONS = {"above": "encima de", "below": "debajo de", "left of": "a la izquierda de", "right of": "a la derecha de"}
+ES_POSITIONS = {
+    "left": "a la izquierda",
+    "right": "a la derecha",
+    "top": "arriba",
+    "bottom": "abajo",
+    "centre": "en el centro",
+}
+EN_POSITIONS = {
+    "left": "on the left",
+    "right": "on the right",
+    "top": "at the top",
+    "bottom": "at the bottom",
+    "centre": "in the centre",
+}
+ES_RELATIONS = {
+    "above": "encima de",
+    "below": "debajo de",
+    "left of": "a la izquierda de",
+    "right of": "a la derecha de",
+}
 ES_BACKGROUNDS = {k: v[0] for k, v in ES_COLOURS.items()}
 
 
@@ -123,8 +155,12 @@ def sample_scene(rng: random.Random, two: bool | None = None) -> Scene:
     along = rng.uniform(0.22, 0.3)  # the two centres sit either side of the middle
     across = 0.5 + rng.uniform(-0.08, 0.08)
     a, b = 0.5 - along, 0.5 + along
-    first, second = {"above": ((across, a), (across, b)), "below": ((across, b), (across, a)),
-                     "left of": ((a, across), (b, across)), "right of": ((b, across), (a, across))}[relation]
+    first, second = {
+        "above": ((across, a), (across, b)),
+        "below": ((across, b), (across, a)),
+        "left of": ((a, across), (b, across)),
+        "right of": ((b, across), (a, across)),
+    }[relation]
     objs = (Obj(s1, c1, "small", *first), Obj(s2, c2, "small", *second))
     return Scene(background, objs, relation, show_background, show_size=False)
 
@@ -172,8 +208,13 @@ def swap_colours(scene: Scene) -> Scene:
     if len(scene.objects) < 2:
         return scene
     a, b = scene.objects
-    return Scene(scene.background, (Obj(a.shape, b.colour, a.size, a.cx, a.cy), Obj(b.shape, a.colour, b.size, b.cx, b.cy)),
-                 scene.relation, scene.show_background, scene.show_size)
+    return Scene(
+        scene.background,
+        (Obj(a.shape, b.colour, a.size, a.cx, a.cy), Obj(b.shape, a.colour, b.size, b.cx, b.cy)),
+        scene.relation,
+        scene.show_background,
+        scene.show_size,
+    )
 
 
 def flip_relation(scene: Scene) -> Scene:

@@ -84,14 +84,29 @@ class Fake:
         self.host = f"http://127.0.0.1:{port}"
         return f"{self.host}/api/v10"
 
-    def attach(self, name: str, data: bytes, width: int = 0, height: int = 0, content_type: str = "image/png",
-               delay: float = 0.0, size: int | None = None) -> dict:
+    def attach(
+        self,
+        name: str,
+        data: bytes,
+        width: int = 0,
+        height: int = 0,
+        content_type: str = "image/png",
+        delay: float = 0.0,
+        size: int | None = None,
+    ) -> dict:
         """An attachment as Discord resolves it in an interaction, its file on this fake's CDN. `delay`: seconds
         the CDN takes to send it (in ten slices); `size`: what Discord reports, if not the truth."""
         self.cdn[name] = (data, delay)
-        return {"id": snowflake(), "filename": name, "size": len(data) if size is None else size,
-                "content_type": content_type, "url": f"{self.host}/cdn/{name}", "proxy_url": f"{self.host}/cdn/{name}",
-                "width": width, "height": height}
+        return {
+            "id": snowflake(),
+            "filename": name,
+            "size": len(data) if size is None else size,
+            "content_type": content_type,
+            "url": f"{self.host}/cdn/{name}",
+            "proxy_url": f"{self.host}/cdn/{name}",
+            "width": width,
+            "height": height,
+        }
 
     async def cdn_file(self, request: web.Request) -> web.StreamResponse:
         data, delay = self.cdn[request.match_info["name"]]
@@ -101,7 +116,7 @@ class Fake:
         for i in range(0, len(data), step):
             if delay:
                 await asyncio.sleep(delay / 10)  # the slow CDN itself, not a test waiting
-            await resp.write(data[i:i + step])
+            await resp.write(data[i : i + step])
         await resp.write_eof()
         return resp
 
@@ -124,34 +139,75 @@ class Fake:
 
     # --- payloads ------------------------------------------------------------------------------
     def user(self, uid: str, name: str | None = None) -> dict:
-        return {"id": uid, "username": name or f"user{uid[-4:]}", "discriminator": "0", "avatar": None,
-                "global_name": None, "bot": uid == self.bot_id}
+        return {
+            "id": uid,
+            "username": name or f"user{uid[-4:]}",
+            "discriminator": "0",
+            "avatar": None,
+            "global_name": None,
+            "bot": uid == self.bot_id,
+        }
 
-    def interaction(self, kind: int, data: dict, user_id: str, channel_id: str = "900", age: float = 0.0,
-                    message: dict | None = None, resolved: dict | None = None, permissions: int | None = None) -> dict:
+    def interaction(
+        self,
+        kind: int,
+        data: dict,
+        user_id: str,
+        channel_id: str = "900",
+        age: float = 0.0,
+        message: dict | None = None,
+        resolved: dict | None = None,
+        permissions: int | None = None,
+    ) -> dict:
         """An INTERACTION_CREATE payload; `age` seconds makes its token that old already. With `permissions`, it
         comes from a server (guild) member whose permissions in the channel are these bits, as Discord computes
         them for the interaction (roles and channel overwrites included)."""
         created = time.time() - age
         iid, token = snowflake(created), f"tok{next(_ids)}"
         self.interactions[token] = Interaction(iid, token, time.monotonic(), created)
-        payload = {"id": iid, "application_id": self.app_id, "type": kind, "token": token, "version": 1,
-                   "channel_id": channel_id, "channel": {"id": channel_id, "type": 1},
-                   "user": self.user(user_id), "data": dict(data), "locale": "en-US", "app_permissions": "0",
-                   "entitlements": [], "authorizing_integration_owners": {"1": user_id}, "context": 1,
-                   "attachment_size_limit": self.upload_limit}
+        payload = {
+            "id": iid,
+            "application_id": self.app_id,
+            "type": kind,
+            "token": token,
+            "version": 1,
+            "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 1},
+            "user": self.user(user_id),
+            "data": dict(data),
+            "locale": "en-US",
+            "app_permissions": "0",
+            "entitlements": [],
+            "authorizing_integration_owners": {"1": user_id},
+            "context": 1,
+            "attachment_size_limit": self.upload_limit,
+        }
         if permissions is not None:
             payload["guild_id"] = GUILD_ID
-            payload["member"] = {"user": payload.pop("user"), "roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
-                                 "deaf": False, "mute": False, "flags": 0, "permissions": str(permissions)}
+            payload["member"] = {
+                "user": payload.pop("user"),
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": str(permissions),
+            }
         if resolved:
             payload["data"]["resolved"] = resolved
         if message is not None:
             payload["message"] = message
         return payload
 
-    def command(self, name: str, user_id: str, age: float = 0.0, attachments: dict | None = None,
-                permissions: int | None = None, **options) -> dict:
+    def command(
+        self,
+        name: str,
+        user_id: str,
+        age: float = 0.0,
+        attachments: dict | None = None,
+        permissions: int | None = None,
+        **options,
+    ) -> dict:
         cmd = next(c for c in self.commands if c["name"] == name)
         opts = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
         resolved = None
@@ -160,29 +216,63 @@ class Fake:
             for opt_name, att in attachments.items():
                 opts.append({"name": opt_name, "type": 11, "value": att["id"]})
                 resolved["attachments"][att["id"]] = att
-        return self.interaction(2, {"id": cmd["id"], "name": name, "type": 1, "options": opts}, user_id, age=age,
-                                resolved=resolved, permissions=permissions)
+        return self.interaction(
+            2,
+            {"id": cmd["id"], "name": name, "type": 1, "options": opts},
+            user_id,
+            age=age,
+            resolved=resolved,
+            permissions=permissions,
+        )
 
     def click(self, message: dict, custom_id: str, user_id: str, age: float = 0.0) -> dict:
-        return self.interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id,
-                                channel_id=message["channel_id"], age=age, message=message)
+        return self.interaction(
+            3,
+            {"custom_id": custom_id, "component_type": 2},
+            user_id,
+            channel_id=message["channel_id"],
+            age=age,
+            message=message,
+        )
 
     def _message(self, channel_id: str, body: dict, files: list[tuple[str, bytes]], mid: str | None = None) -> dict:
         mid = mid or snowflake()
         old = self.messages.get(mid, {})
-        attachments = [{"id": snowflake(), "filename": name, "size": len(data), "url": f"https://cdn.discordapp.com/{name}",
-                        "proxy_url": f"https://media.discordapp.net/{name}", "content_type": _type(name),
-                        "_bytes": data} for name, data in files]
+        attachments = [
+            {
+                "id": snowflake(),
+                "filename": name,
+                "size": len(data),
+                "url": f"https://cdn.discordapp.com/{name}",
+                "proxy_url": f"https://media.discordapp.net/{name}",
+                "content_type": _type(name),
+                "_bytes": data,
+            }
+            for name, data in files
+        ]
         if not files and "attachments" in body:
             keep = {a.get("id") for a in body["attachments"]}
             attachments = [a for a in old.get("attachments", []) if a["id"] in keep]
         elif not files:
             attachments = old.get("attachments", [])
-        msg = {"id": mid, "channel_id": channel_id, "type": 0, "content": body.get("content", old.get("content", "")),
-               "author": self.user(self.bot_id, "Lienzo"), "attachments": attachments, "embeds": [], "mentions": [],
-               "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
-               "timestamp": datetime.now(timezone.utc).isoformat(), "edited_timestamp": None,
-               "flags": body.get("flags", 0), "components": body.get("components", old.get("components", []))}
+        msg = {
+            "id": mid,
+            "channel_id": channel_id,
+            "type": 0,
+            "content": body.get("content", old.get("content", "")),
+            "author": self.user(self.bot_id, "Lienzo"),
+            "attachments": attachments,
+            "embeds": [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "edited_timestamp": None,
+            "flags": body.get("flags", 0),
+            "components": body.get("components", old.get("components", [])),
+        }
         self.messages[mid] = msg
         return msg
 
@@ -202,8 +292,10 @@ class Fake:
     def _check_message(self, body: dict, files: list[tuple[str, bytes]]) -> web.Response | None:
         ping = _pings(body)
         if ping:  # Discord accepts the message and pings: record it as a rule the bot broke
-            self.violations.append(f"message would ping {ping}: content {body.get('content', '')[:80]!r} with "
-                                   f"allowed_mentions {body.get('allowed_mentions')!r}")
+            self.violations.append(
+                f"message would ping {ping}: content {body.get('content', '')[:80]!r} with "
+                f"allowed_mentions {body.get('allowed_mentions')!r}"
+            )
         if len(body.get("content") or "") > limits.CONTENT:
             return self._error(400, 50035, f"content is {len(body['content'])} characters (max {limits.CONTENT})")
         rows = body.get("components") or []
@@ -249,10 +341,23 @@ class Fake:
 
     async def application(self, request):
         await self._record(request, {})
-        return _json({"id": self.app_id, "name": "Lienzo", "icon": None, "description": "", "rpc_origins": [],
-                                  "bot_public": True, "bot_require_code_grant": False, "owner": self.user(snowflake()),
-                                  "verify_key": "0" * 64, "flags": 0, "interactions_endpoint_url": None,
-                                  "summary": "", "team": None})
+        return _json(
+            {
+                "id": self.app_id,
+                "name": "Lienzo",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.user(snowflake()),
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+                "summary": "",
+                "team": None,
+            }
+        )
 
     async def sync(self, request):
         body = json.loads(await request.text())
@@ -289,8 +394,13 @@ class Fake:
         if request.query.get("with_response") not in ("1", "true"):
             return web.Response(status=204)
         flags = (body.get("data") or {}).get("flags", 0)
-        callback = {"id": it.id, "type": 2, "response_message_id": it.original["id"] if it.original else None,
-                    "response_message_loading": kind == 5, "response_message_ephemeral": bool(flags & 64)}
+        callback = {
+            "id": it.id,
+            "type": 2,
+            "response_message_id": it.original["id"] if it.original else None,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(flags & 64),
+        }
         resource = {"type": kind}
         if kind == 4:
             resource["message"] = self.public(it.original)
@@ -308,12 +418,22 @@ class Fake:
         if request.method == "PATCH" and self.rate_limit_next > 0:
             self.rate_limit_next -= 1
             self.rate_limited += 1
-            return web.Response(body=json.dumps({"message": "You are being rate limited.", "retry_after": 0.05,
-                                                 "global": False}).encode(), status=429,
-                                headers={"Content-Type": "application/json", "Retry-After": "0.05",
-                                         "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-                                         "X-RateLimit-Reset-After": "0.05", "X-RateLimit-Bucket": "fake",
-                                         "X-RateLimit-Scope": "user", "Via": "1.1 google"})
+            return web.Response(
+                body=json.dumps(
+                    {"message": "You are being rate limited.", "retry_after": 0.05, "global": False}
+                ).encode(),
+                status=429,
+                headers={
+                    "Content-Type": "application/json",
+                    "Retry-After": "0.05",
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset-After": "0.05",
+                    "X-RateLimit-Bucket": "fake",
+                    "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",
+                },
+            )
         msg = it.original if which == "@original" else self.messages.get(which)
         if msg is None:
             return self._error(404, 10008, "Unknown Message")
@@ -356,7 +476,8 @@ class Fake:
             return bad
         problem = self._check_message(body, files)
         return problem or _json(
-            self.public(self._message(request.match_info["channel"], body, files, request.match_info["message"])))
+            self.public(self._message(request.match_info["channel"], body, files, request.match_info["message"]))
+        )
 
     # --- reading back ----------------------------------------------------------------------------
     def custom_ids(self, msg: dict) -> list[str]:
@@ -393,7 +514,9 @@ def _json(data, status: int = 200) -> web.Response:
 
 
 def _type(name: str) -> str:
-    return {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+    return {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}.get(
+        name.rsplit(".", 1)[-1], "application/octet-stream"
+    )
 
 
 def command_problem(cmd: dict) -> str | None:
@@ -424,8 +547,11 @@ def _options_problem(where: str, options: list[dict], total: list[int]) -> str |
             return f"{where} {o['name']}: description must be 1-100 characters"
         if len(o.get("choices") or []) > limits.CHOICES:
             return f"{where} {o['name']}: more than 25 choices"
-        total[0] += len(o["name"]) + len(o["description"]) + sum(len(c["name"]) + len(str(c["value"]))
-                                                                for c in o.get("choices") or [])
+        total[0] += (
+            len(o["name"])
+            + len(o["description"])
+            + sum(len(c["name"]) + len(str(c["value"])) for c in o.get("choices") or [])
+        )
         if o.get("type") in (1, 2):  # a subcommand or a group: its own options, checked alike
             problem = _options_problem(f"{where} {o['name']}", o.get("options") or [], total)
             if problem:
@@ -465,8 +591,11 @@ def transcript(fake: Fake, actions: list[tuple[str, dict]]) -> str:
             files = [a.get("filename") for a in body.get("attachments") or [] if a.get("filename")]
             if files:
                 parts.append("📎 " + ", ".join(files))
-            buttons = [c.get("label") or c.get("emoji", {}).get("name", "") for row in body.get("components") or []
-                       for c in row.get("components", [])]
+            buttons = [
+                c.get("label") or c.get("emoji", {}).get("name", "")
+                for row in body.get("components") or []
+                for c in row.get("components", [])
+            ]
             if buttons:
                 parts.append(" ".join(f"`[{b}]`" for b in buttons))
             flag = " *(only you can see this)*" if body.get("flags") == 64 else ""

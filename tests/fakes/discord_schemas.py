@@ -43,9 +43,13 @@ def extract(spec: dict, commit: str) -> dict:
             if ref not in needed:
                 needed.add(ref)
                 todo.append(schemas[ref])
-    return {"source": "https://github.com/discord/discord-api-spec/blob/" + commit + "/specs/openapi.json",
-            "licence": "MIT, Copyright 2023 Discord", "openapi": spec["openapi"], "routes": routes,
-            "components": {"schemas": {k: schemas[k] for k in sorted(needed)}}}
+    return {
+        "source": "https://github.com/discord/discord-api-spec/blob/" + commit + "/specs/openapi.json",
+        "licence": "MIT, Copyright 2023 Discord",
+        "openapi": spec["openapi"],
+        "routes": routes,
+        "components": {"schemas": {k: schemas[k] for k in sorted(needed)}},
+    }
 
 
 class Checker:
@@ -53,8 +57,10 @@ class Checker:
 
     def __init__(self, path: Path = HERE):
         data = json.loads(path.read_text())
-        self.validators = {name: jsonschema.Draft202012Validator({**schema, "components": data["components"]})
-                           for name, schema in data["routes"].items()}
+        self.validators = {
+            name: jsonschema.Draft202012Validator({**schema, "components": data["components"]})
+            for name, schema in data["routes"].items()
+        }
 
     def problems(self, route: str, body) -> list[str]:
         errors = sorted(self.validators[route].iter_errors(body), key=lambda e: list(e.absolute_path))
