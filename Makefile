@@ -4,7 +4,8 @@
 #   make bench  install, then measure (docs/BENCHMARKS.md)
 #
 # CPU install (the default) pins torch to the 2.13.0 CPU build through constraints/cpu.txt so
-# pip never pulls the multi-GB CUDA build. GPU users: see README.md, "GPU install".
+# pip never pulls the multi-GB CUDA build. GPU users: see README.md, "Installing torch: CPU by default, CUDA on
+# GPU machines".
 
 PYTHON ?= python3
 VENV ?= .venv

@@ -21,14 +21,19 @@ from hub.types import Origin
 # scheduler alone decides order, fairness, caps and batching (and answers with its own messages).
 HUB_QUEUE = {"concurrency_limit": None}
 
+
 def origin(request: gr.Request | None) -> Origin:
     """Who is asking, for fairness, ownership and history: the logged-in name (Gradio auth, Hugging Face OAuth),
     else the visitor id the server signed (demos/identity.py), never anything the client picked."""
     name = getattr(request, "username", None) if request is not None else None
     if name:
         return Origin(user=f"web:user:{name}", surface="web")
+    hf_name = _hugging_face_login(request)
+    if hf_name:
+        return Origin(user=f"web:hf:{hf_name}", surface="web")
     uid = identity.visitor(request) if request is not None else None
     return Origin(user=f"web:{uid}" if uid else "web:anonymous", surface="web")
+
 
 def served(path) -> str:
     """A stored image, handed to Gradio so that it serves a copy under a name nobody can guess.
@@ -37,28 +42,42 @@ def served(path) -> str:
     cache under a random per-process hash, and only the one who was answered learns that URL. Gradio copies
     only from its working, temp and allowed folders, so the file is first linked into a staging folder there."""
     src = Path(path)
-    _sweep()
-    dest = _STAGE / f"{secrets.token_hex(8)}-{src.name}"
+    stage = Path(tempfile.gettempdir()) / f"lienzo-out-{os.getpid()}"
+    stage.mkdir(mode=0o700, exist_ok=True)
+    _sweep(stage)
+    dest = stage / f"{secrets.token_hex(8)}-{src.name}"
     try:
         os.link(src, dest)
     except OSError:  # another file system
         shutil.copyfile(src, dest)
     return str(dest)
 
-_STAGE = Path(tempfile.gettempdir()) / f"lienzo-out-{os.getpid()}"
-_STAGE.mkdir(mode=0o700, exist_ok=True)
+
 _swept = [0.0]
 
-def _sweep(age: float = 600.0) -> None:
+
+def _sweep(stage: Path, age: float = 600.0) -> None:
     """Staged links older than `age` seconds go (Gradio has copied them long since)."""
     now = time.time()
     if now - _swept[0] < 60:
         return
     _swept[0] = now
-    for f in _STAGE.iterdir():
+    for f in stage.iterdir():
         with contextlib.suppress(OSError):
             if now - f.stat().st_mtime > age:
                 f.unlink()
+
+
+def _hugging_face_login(request) -> str | None:
+    """The Hugging Face account signed in with gr.LoginButton (a Space with `hf_oauth: true`), if any."""
+    if request is None:
+        return None
+    try:
+        info = request.session.get("oauth_info") or {}
+    except (AssertionError, AttributeError, KeyError, TypeError):  # no session middleware: OAuth is off
+        return None
+    return (info.get("userinfo") or {}).get("preferred_username")
+
 
 def current_origin() -> Origin:
     """The origin of the Gradio event being handled, for helpers that are not handed its request (Gradio keeps
@@ -66,6 +85,8 @@ def current_origin() -> Origin:
     from gradio.context import LocalContext
 
     return origin(LocalContext.request.get(None))
+
+from gradio.events import Dependency
 
 class ImageFile(gr.Image):
     """An image input handed to the handler as its uploaded file's path, unopened.
@@ -88,10 +109,10 @@ class ImageFile(gr.Image):
         return payload.path
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
-
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
+
 
 async def follow(job, progress: gr.Progress):
     """Yield previews while the job runs (and drive the progress bar); finally yield its result."""
@@ -105,6 +126,7 @@ async def follow(job, progress: gr.Progress):
     with user_errors():
         yield None, await job.result()
 
+
 async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
     """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
     async for preview, result in follow(job, progress):
@@ -112,6 +134,7 @@ async def gallery_updates(job, progress: gr.Progress, last=lambda result: result
             yield [(preview, "preview")], gr.skip(), gr.skip()
         else:
             yield gallery_items(result), details(result), last(result)
+
 
 @contextmanager
 def user_errors():
@@ -122,14 +145,17 @@ def user_errors():
     except LienzoError as exc:
         raise gr.Error(str(exc)) from None
 
+
 async def start(coro):
     """Await a Hub call, turning its typed errors into messages the user reads."""
     with user_errors():
         return await coro
 
+
 def gallery_items(result) -> list[tuple[str, str]]:
     items = [(served(result.grid), "grid")] if result.grid else []
     return items + [(served(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
+
 
 def details(result) -> str:
     lines = [
