@@ -152,8 +152,6 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 
-IMAGE_FAMILIES = ("kandinsky", "auto")
-
 
 def get(name: str) -> ModelSpec:
     from hub.errors import ModelUnavailable

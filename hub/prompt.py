@@ -16,8 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from hub.errors import PromptError
+from hub.work import SEED_MOD
 
-SEED_MAX = 4_294_967_295
+SEED_MAX = SEED_MOD - 1  # seeds are 32-bit, as torch.Generator and A1111 take them
 QUALITIES = (0.25, 0.5, 1.0, 2.0)
 MAX_PARTS = 5  # Kandinsky mixes at most 5 ingredients (texts + images)
 MAX_RATIO = 4.0

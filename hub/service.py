@@ -728,6 +728,3 @@ class Hub:
             if handle is not None:
                 out.append((record, self.store.saved_work(record.id)[1], handle))
         return out
-
-    def handle(self, job_id: str) -> JobHandle | None:
-        return self.scheduler.handle(job_id)

@@ -15,8 +15,17 @@ from typing import Any, Literal, Union
 from PIL import Image
 
 Lane = Literal["fast", "relax"]
-Status = Literal["queued", "running", "done", "failed", "cancelled"]
-Kind = Literal["imagine", "mix", "vary", "upscale", "describe", "shorten", "expand", "chat"]
+# the vocabulary front ends offer in their pickers: one list for the web hub, the bot and the engines
+ASPECTS = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4")
+SCHEDULERS = (  # diffusers scheduler classes a request may name (hub/engines/common.py swaps them in)
+    "DDPMScheduler",
+    "DDIMScheduler",
+    "DPMSolverMultistepScheduler",
+    "EulerDiscreteScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "UniPCMultistepScheduler",
+    "LCMScheduler",
+)
 Strength = Literal["subtle", "strong"]
 ImageInput = Union[Image.Image, bytes, str, Path]
 

@@ -107,7 +107,7 @@ def test_mix_weights_chaos_tile_stop_and_img2img_run(engine):
 def test_bad_scheduler_name_is_a_clear_error(engine):
     from hub.errors import InvalidRequest
 
-    with pytest.raises(InvalidRequest, match="scheduler 'Nope'"):
+    with pytest.raises(InvalidRequest, match="scheduler “Nope” is not valid: choose one of DDPMScheduler"):
         engine.generate([task(scheduler="Nope")])
     assert len(engine.generate([task(scheduler="DDIMScheduler")])[0]) == 2
     assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"

@@ -8,8 +8,7 @@ from discord.ext import commands
 
 from bots import jobs, render
 from hub.errors import LienzoError
-
-ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
+from hub.types import ASPECTS
 
 
 def describe(prefs: dict) -> str:

@@ -5,16 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.common import HUB_QUEUE, gallery_updates, origin, start
-from hub.types import ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
+from hub.types import ASPECTS, SCHEDULERS, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
-ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4"]
-SCHEDULERS = [
-    "default",
-    "DDIMScheduler",
-    "DPMSolverMultistepScheduler",
-    "EulerDiscreteScheduler",
-    "UniPCMultistepScheduler",
-]
+SCHEDULER_CHOICES = ["default", *SCHEDULERS]
 
 
 def build(hub, t) -> dict:
@@ -119,7 +112,7 @@ def build(hub, t) -> dict:
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, label=t("seed"))
                     randomize = gr.Checkbox(value=True, label=t("randomize"))
-                    scheduler = gr.Dropdown(SCHEDULERS, value="default", label=t("scheduler"))
+                    scheduler = gr.Dropdown(SCHEDULER_CHOICES, value="default", label=t("scheduler"))
             with gr.Row():
                 go = gr.Button(t("generate"), variant="primary", elem_id="generate")
                 enhance = gr.Button(t("enhance"))

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 import torch
 from PIL import Image
 
-from hub.errors import Cancelled
+from hub.errors import Cancelled, InvalidRequest, shown
+from hub.types import SCHEDULERS
 from hub.work import SEED_MOD, ImageTask  # noqa: F401  (the engines' task, defined torch-free)
 
 # progress(stage, step, total, preview_per_task or None)
@@ -113,21 +114,8 @@ def swap_scheduler(pipe, name: str | None) -> None:
         return
     import diffusers
 
-    from hub.errors import InvalidRequest
-
     cls = getattr(diffusers, name, None)
     if cls is None or not name.endswith("Scheduler") or name in ("UnCLIPScheduler",):
-        raise InvalidRequest(f"scheduler {name!r} is not valid: choose one of {', '.join(SCHEDULERS)}")
+        raise InvalidRequest(f"scheduler {shown(name, 40)} is not valid: choose one of {', '.join(SCHEDULERS)}")
     if type(pipe.scheduler).__name__ != name:
         pipe.scheduler = cls.from_config(pipe.scheduler.config)
-
-
-SCHEDULERS = (
-    "DDPMScheduler",
-    "DDIMScheduler",
-    "DPMSolverMultistepScheduler",
-    "EulerDiscreteScheduler",
-    "EulerAncestralDiscreteScheduler",
-    "UniPCMultistepScheduler",
-    "LCMScheduler",
-)

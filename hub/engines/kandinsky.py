@@ -243,10 +243,6 @@ class KandinskyEngine:
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
         return to_pil(self.decoder.movq.decode(latents, force_not_quantize=True)["sample"])
 
-    def snap(self, value: int) -> int:
-        m = self.size_multiple
-        return max(m, ((int(value) + m - 1) // m) * m)
-
 
 def _decoder_steps(task: ImageTask) -> int:
     if task.init_image is None:
