@@ -3,14 +3,18 @@
 #   make test   install, then run the whole test suite (installs Debian's chromium for the browser tests)
 #   make bench  install, then measure (docs/BENCHMARKS.md)
 #
-# CPU install (the default) pins torch to the 2.13.0 CPU build through constraints/cpu.txt so
-# pip never pulls the multi-GB CUDA build. GPU users: see README.md, "Installing torch: CPU by default, CUDA on
+# CPU install (the default) takes torch 2.13.0 from PyTorch's CPU index and pins it through constraints/cpu.txt,
+# so pip never pulls the multi-GB CUDA build. GPU users: see README.md, "Installing torch: CPU by default, CUDA on
 # GPU machines".
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
+# the CPU build comes from PyTorch's CPU index (PyPI's torch for Linux is the CUDA build, ~19 nvidia-* packages
+# with it); where that index cannot be reached, pip's own configuration decides (a mirror that serves the CPU
+# wheel, as on the CI machines)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 CONSTRAINTS ?= constraints/cpu.txt
 
 .PHONY: install demo test browser bench docs space clean
@@ -18,7 +22,7 @@ CONSTRAINTS ?= constraints/cpu.txt
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet --retries 1 --timeout 15 --index-url $(TORCH_INDEX) $(TORCH) || $(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@
 

@@ -259,3 +259,16 @@ def test_real_kandinsky_2_2_draws_at_768(tmp_path):
 
     result = asyncio.run(main())
     assert (result.width, result.height) == (768, 768) and len(result.images) == 4
+
+
+def test_the_cpu_install_takes_torch_from_pytorchs_cpu_index_and_pins_it():
+    """PyPI's Linux torch is the CUDA build (with ~19 nvidia-* packages). The public CPU index cannot be reached
+    from here, so this reads what `make install` asks pip for rather than running it."""
+    out = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    first = next(line for line in lines if "torch==" in line)
+    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in first  # asked of the CPU index first
+    project = next(line for line in lines if "-e '.[dev]'" in line)
+    assert "-c constraints/cpu.txt" in project  # and held there while the rest installs
+    assert "torch==2.13.0" in (ROOT / "constraints" / "cpu.txt").read_text().split()
