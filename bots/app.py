@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bots import jobs
 from bots.buttons import DYNAMIC
+from bots.errors import answer_error
 from bots.prefs import Prefs
 from bots.cogs.imagine import Imagine
 from bots.cogs.info import Info
@@ -64,8 +65,8 @@ class LienzoBot(commands.Bot):
             self.prefs.close()
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
-        await jobs.fail(interaction, "something went wrong on our side; the error was logged")
+        """Every slash command's failure, answered in one place (bots/errors.py; buttons share it)."""
+        await answer_error(interaction, error, f"/{interaction.command.qualified_name if interaction.command else '?'}")
 
 
 async def add_cogs(bot) -> None:

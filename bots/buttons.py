@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import discord
 
+from bots.errors import Button
+
 JOB = r"(?P<job>[0-9a-f]{10})"
 
 
@@ -20,7 +22,7 @@ def _button(label: str, custom_id: str, emoji: str | None = None, style=discord.
     return discord.ui.Button(label=label or None, custom_id=custom_id, emoji=emoji, style=style, row=row)
 
 
-class GridButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<act>[uv]):" + JOB + r":(?P<i>[0-3])"):
+class GridButton(Button, template=r"lz:(?P<act>[uv]):" + JOB + r":(?P<i>[0-3])"):
     def __init__(self, act: str, job: str, i: int):
         self.act, self.job, self.i = act, job, i
         super().__init__(_button(f"{act.upper()}{i + 1}", f"lz:{act}:{job}:{i}", row=0 if act == "u" else 1))
@@ -29,14 +31,14 @@ class GridButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<ac
     async def from_custom_id(cls, interaction, item, match):
         return cls(match["act"], match["job"], int(match["i"]))
 
-    async def callback(self, interaction: discord.Interaction):
+    async def run(self, interaction: discord.Interaction):
         if self.act == "u":
             await interaction.client.actions.show_single(interaction, self.job, self.i)
         else:
             await interaction.client.actions.run_vary(interaction, self.job, self.i, "strong")
 
 
-class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:r:" + JOB):
+class RerollButton(Button, template=r"lz:r:" + JOB):
     def __init__(self, job: str):
         self.job = job
         super().__init__(_button("", f"lz:r:{job}", emoji="🔄", row=1))
@@ -45,11 +47,11 @@ class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:r:" 
     async def from_custom_id(cls, interaction, item, match):
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction):
+    async def run(self, interaction: discord.Interaction):
         await interaction.client.actions.run_reroll(interaction, self.job)
 
 
-class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<act>[stx]):" + JOB + r":(?P<i>[0-3])"):
+class SingleButton(Button, template=r"lz:(?P<act>[stx]):" + JOB + r":(?P<i>[0-3])"):
     LABELS = {"s": ("Vary (Subtle)", "🪄"), "t": ("Vary (Strong)", "🪄"), "x": ("Upscale (2x)", "🔍")}
 
     def __init__(self, act: str, job: str, i: int):
@@ -61,7 +63,7 @@ class SingleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"lz:(?P<
     async def from_custom_id(cls, interaction, item, match):
         return cls(match["act"], match["job"], int(match["i"]))
 
-    async def callback(self, interaction: discord.Interaction):
+    async def run(self, interaction: discord.Interaction):
         if self.act == "x":
             await interaction.client.actions.run_upscale(interaction, self.job, self.i)
         else:

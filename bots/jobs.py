@@ -15,7 +15,8 @@ import discord
 from bots import limits, media, render
 from bots.buttons import grid_view, single_view
 from bots.prefs import apply
-from hub.errors import LienzoError
+from bots.errors import answered, fail
+from hub.errors import InvalidRequest, LienzoError, shown
 from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,6 @@ def reply_address(interaction: discord.Interaction, prompt: str) -> dict:
     }
 
 
-async def fail(interaction: discord.Interaction, message: str) -> None:
-    """Tell the user what went wrong, ephemerally, in words."""
-    text = render.clip(f"⚠️ {message}")
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
-
-
 class Reply:
     """The message a job updates: the interaction's original response while its token lives, then a channel message."""
 
@@ -95,6 +87,7 @@ class Reply:
             kwargs["view"] = view
         if self.token_alive:
             await self.interaction.edit_original_response(**kwargs)
+            answered(self.interaction)
             return
         channel = self.channel or self.interaction.channel
         if self.channel_message is None:
@@ -125,7 +118,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         result = await handle.result()
     except LienzoError as exc:
         await reply.edit(render.headline(prompt, interaction.user.id, f"— failed: {exc}"))
-        await fail(interaction, str(exc))
+        await fail(interaction, str(exc))  # the job's message says "failed"; the reason goes to the user alone
         return
     tail = f"(seed {result.seeds[0]}) ({result.model})"
     if result.grid is not None:
@@ -145,12 +138,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
 async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
     """Defer first (within Discord's 3 s), then submit; typed errors become ephemeral messages."""
     await interaction.response.defer(thinking=True)
-    try:
-        handle = await submit
-    except LienzoError as exc:
-        await interaction.delete_original_response()
-        await fail(interaction, str(exc))
-        return
+    handle = await submit  # a LienzoError here is answered by bots.errors (the placeholder goes)
     await follow_job(interaction, Reply(interaction), handle, prompt)
 
 
@@ -184,13 +172,8 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, attachments
     prompt = apply(prompt, prefs)
     word = blocked(interaction, prompt)
     if word:
-        await fail(interaction, f"the word {word!r} is not allowed in this channel")
-        return
-    try:
-        bot.hub.check_prompt(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
-    except LienzoError as exc:
-        await fail(interaction, str(exc))
-        return
+        raise InvalidRequest(f"the word {shown(word)} is not allowed in this channel")
+    bot.hub.check_prompt(prompt)  # microseconds: a bad flag is answered at once, with no "thinking" message
     hub = bot.hub
 
     async def submit():
@@ -208,47 +191,33 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, attachments
     await start(interaction, submit(), prompt)
 
 
-async def job_prompt(interaction: discord.Interaction, job_id: str) -> str | None:
-    """The prompt of a stored job, or None after telling the user why it cannot be used."""
-    try:
-        return interaction.client.hub.get_job(job_id, origin(interaction)).request.get("prompt", "")
-    except LienzoError as exc:
-        await fail(interaction, str(exc))
-        return None
+def job_prompt(interaction: discord.Interaction, job_id: str) -> str:
+    """The prompt of a stored job the user may open (JobNotFound otherwise)."""
+    return interaction.client.hub.get_job(job_id, origin(interaction)).request.get("prompt", "")
 
 
 async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
-    prompt = await job_prompt(interaction, job_id)
-    if prompt is not None:
-        title = f"{prompt} — Variations ({strength}) by"
-        req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction, prompt=title))
-        await start(interaction, interaction.client.hub.vary(req), title)
+    title = f"{job_prompt(interaction, job_id)} — Variations ({strength}) by"
+    req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction, prompt=title))
+    await start(interaction, interaction.client.hub.vary(req), title)
 
 
 async def run_upscale(interaction: discord.Interaction, job_id: str, index: int) -> None:
-    prompt = await job_prompt(interaction, job_id)
-    if prompt is not None:
-        title = f"{prompt} — Upscaled (2x) by"
-        req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction, prompt=title))
-        await start(interaction, interaction.client.hub.upscale(req), title)
+    title = f"{job_prompt(interaction, job_id)} — Upscaled (2x) by"
+    req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction, prompt=title))
+    await start(interaction, interaction.client.hub.upscale(req), title)
 
 
 async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
-    prompt = await job_prompt(interaction, job_id)
-    if prompt is not None:
-        await run_imagine(interaction, prompt)
+    await run_imagine(interaction, job_prompt(interaction, job_id))
 
 
 async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:
     """U1-U4: the chosen image alone, with Vary and Upscale buttons. Read from the store: no GPU work."""
     hub = interaction.client.hub
-    try:
-        job = hub.get_job(job_id, origin(interaction))
-        if not 0 <= index < len(job.images):
-            raise LienzoError(f"job {job_id} has no image {index + 1}")
-    except LienzoError as exc:
-        await fail(interaction, str(exc))
-        return
+    job = hub.get_job(job_id, origin(interaction))
+    if not 0 <= index < len(job.images):
+        raise InvalidRequest(f"job {job_id} has no image {index + 1}")
     await interaction.response.defer(thinking=True)  # encoding a large image may take longer than Discord's 3 s
     file = await render.encoded(str(job.images[index]), f"lienzo_{job_id}_{index + 1}", interaction.filesize_limit)
     prompt = job.request.get("prompt", "")

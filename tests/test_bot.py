@@ -513,7 +513,7 @@ def test_preferences_shape_later_prompts_and_blocked_words_are_refused(settings)
     job, told, violations = run(main())
     assert job.request["prompt"] == "a white star on a black background --q .25 --ar 16:9"
     assert job.width > job.height and job.request["num_inference_steps"] == 6
-    assert "'gore' is not allowed" in told[0]["content"] and violations == []
+    assert "the word “gore” is not allowed" in told[0]["content"] and violations == []
 
 
 def test_blend_shorten_chat_info_help_and_a_429_is_honoured(settings, tmp_path):
@@ -554,3 +554,57 @@ def test_blend_shorten_chat_info_help_and_a_429_is_honoured(settings, tmp_path):
     assert out["chat"].startswith("De los apuntes") and "Cuándo falla" in out["chat"]
     assert "Queued or running:** 0" in out["info"] and "/imagine" in out["help"]
     assert [v for v in violations if not v.startswith("429")] == []
+
+
+def test_failures_are_answered_in_one_place_ephemerally_and_bugs_are_logged_not_shown(settings, caplog):
+    """bots/errors.py: a command's and a button's LienzoError become the user's own ephemeral message, a bug
+    becomes an apology (its text only in the log), and a deferred command's "thinking…" placeholder goes."""
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            grid_cmd = fake.command("imagine", "31", prompt="a red circle" + QUICK)
+            send(bot, grid_cmd)
+            grid = await fake.wait_for(lambda: done_message(fake, grid_cmd["token"]))
+            job = fake.custom_ids(grid)[0].split(":")[2]
+            other = fake.click(grid, f"lz:v:{job}:0", "32")  # someone else's private job: a LienzoError
+            send(bot, other)
+            refused = await fake.wait_for(lambda: ephemeral(fake, other["token"]))
+
+            def broken(*args, **kwargs):
+                raise RuntimeError("disk /srv/secret/jobs.db is locked")
+
+            bot.hub.list_jobs = broken  # a bug in a command answered before any deferral
+            info = fake.command("info", "31")
+            send(bot, info)
+            sorry = await fake.wait_for(lambda: ephemeral(fake, info["token"]))
+            bot.hub.get_job = broken  # a bug in a button
+            click = fake.click(grid, f"lz:u:{job}:1", "31")
+            send(bot, click)
+            sorry_button = await fake.wait_for(lambda: ephemeral(fake, click["token"]))
+            bot.hub.shorten = broken_async  # a bug after the command deferred
+            shorten = fake.command("shorten", "31", prompt="a red circle")
+            send(bot, shorten)
+            sorry_deferred = await fake.wait_for(lambda: ephemeral(fake, shorten["token"]))
+            return fake, refused, sorry, sorry_button, sorry_deferred, shorten
+
+    async def broken_async(*args, **kwargs):
+        raise RuntimeError("disk /srv/secret/jobs.db is locked")
+
+    with caplog.at_level("ERROR", logger="bots.errors"):
+        fake, refused, sorry, sorry_button, sorry_deferred, shorten = run(main())
+    assert refused[0]["content"].startswith("⚠️ no job with id")
+    for answer in (sorry, sorry_button, sorry_deferred):
+        assert answer[0]["content"] == "⚠️ something went wrong on our side; the error was logged"
+    assert fake.interactions[shorten["token"]].original is None  # the placeholder was deleted
+    logged = [r for r in caplog.records if r.name == "bots.errors"]
+    assert len(logged) == 3 and all("secret" in str(r.exc_info[1]) for r in logged)
+    assert {r.getMessage() for r in logged} == {
+        "/info failed",
+        "/shorten failed",
+        f"button lz:u:{job_of(fake)}:1 failed",
+    }
+    assert fake.violations == []
+
+
+def job_of(fake):
+    return next(c.split(":")[2] for m in fake.messages.values() for c in fake.custom_ids(m) if c.startswith("lz:r:"))

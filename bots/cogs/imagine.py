@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots import jobs, media, render
-from hub.errors import LienzoError
+from hub.errors import InvalidRequest
 from hub.types import MixItem, MixRequest
 
 
@@ -28,12 +28,8 @@ class Imagine(commands.Cog):
     ):
         """Create four images from a prompt."""
         attachments = [(image, "the attached image")] if image is not None else []
-        try:
-            for attachment, what in attachments:
-                media.check(attachment, self.bot.hub.settings, what)
-        except LienzoError as exc:
-            await jobs.fail(interaction, str(exc))
-            return
+        for attachment, what in attachments:
+            media.check(attachment, self.bot.hub.settings, what)
         await jobs.run_imagine(interaction, prompt, attachments)
 
     @app_commands.command(name="blend")
@@ -60,18 +56,12 @@ class Imagine(commands.Cog):
         try:
             parsed = [float(w) for w in weights.split(",")] if weights else [1.0] * len(attachments)
         except ValueError:
-            await jobs.fail(interaction, f"weights {render.shown(weights[:40])} are not numbers; write them like 2,1")
-            return
+            raise InvalidRequest(f"weights {render.shown(weights[:40])} are not numbers; write them like 2,1") from None
         if len(parsed) != len(attachments):
-            await jobs.fail(interaction, f"{len(parsed)} weights for {len(attachments)} images; give one per image")
-            return
+            raise InvalidRequest(f"{len(parsed)} weights for {len(attachments)} images; give one per image")
         named = [(a, f"image {i + 1}") for i, a in enumerate(attachments)]
-        try:
-            for attachment, what in named:
-                media.check(attachment, self.bot.hub.settings, what)
-        except LienzoError as exc:
-            await jobs.fail(interaction, str(exc))
-            return
+        for attachment, what in named:
+            media.check(attachment, self.bot.hub.settings, what)
         label = render.clip(f"/blend of {len(named)} images ({', '.join(f'{w:g}' for w in parsed)})", 300)
 
         async def submit():  # after the interaction is deferred: downloads can take seconds

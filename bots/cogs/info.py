@@ -39,13 +39,9 @@ class Info(commands.Cog):
     @app_commands.describe(job_id="The job's id (shown by /info)")
     async def show(self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]):
         """Post a finished job again, with working buttons."""
-        try:
-            job = self.bot.hub.get_job(job_id.strip(), jobs.origin(interaction))
-            if job.status != "done":
-                raise LienzoError(f"job {job.id} is {job.status}")
-        except LienzoError as exc:
-            await jobs.fail(interaction, str(exc))
-            return
+        job = self.bot.hub.get_job(job_id.strip(), jobs.origin(interaction))
+        if job.status != "done":
+            raise LienzoError(f"job {job.id} is {job.status}")
         limit = interaction.filesize_limit
         await interaction.response.defer(thinking=True)  # encoding a large image may take longer than 3 s
         if job.grid is not None:
@@ -64,11 +60,7 @@ class Info(commands.Cog):
     @app_commands.describe(job_id="The job to cancel (yours, unless you manage the server)")
     async def cancel(self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]):
         """Cancel a queued or running job."""
-        try:
-            done = self.bot.hub.cancel(job_id.strip(), jobs.origin(interaction))
-        except LienzoError as exc:
-            await jobs.fail(interaction, str(exc))
-            return
+        done = self.bot.hub.cancel(job_id.strip(), jobs.origin(interaction))
         await interaction.response.send_message(
             "cancelled" if done else "that job is not queued or running", ephemeral=True
         )

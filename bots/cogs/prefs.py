@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots import jobs, render
-from hub.errors import LienzoError
+from hub.errors import ModelUnavailable, shown
 from hub.types import ASPECTS
 
 
@@ -49,11 +49,7 @@ class Prefer(commands.GroupCog, group_name="prefer"):
         value: app_commands.Range[str, 1, 500],
     ):
         """Create or change a custom option."""
-        try:
-            prefs = self.bot.prefs.set_option(jobs.origin(interaction).user, name, value)
-        except LienzoError as exc:
-            await jobs.fail(interaction, str(exc))
-            return
+        prefs = self.bot.prefs.set_option(jobs.origin(interaction).user, name, value)
         await interaction.response.send_message(describe(prefs), ephemeral=True)
 
     @option.command(name="list")
@@ -68,7 +64,8 @@ class Prefer(commands.GroupCog, group_name="prefer"):
     async def option_delete(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 20]):
         """Delete a custom option."""
         found = self.bot.prefs.delete_option(jobs.origin(interaction).user, name)
-        await interaction.response.send_message("deleted" if found else f"you have no option --{name}", ephemeral=True)
+        text = "deleted" if found else f"you have no option {shown('--' + name)}"
+        await interaction.response.send_message(text, ephemeral=True)
 
 
 class Settings(commands.Cog):
@@ -100,8 +97,7 @@ class Settings(commands.Cog):
         if model is not None:
             runnable = [s.name for s, a in self.bot.hub.models() if a.ok and s.can("text2img")]
             if model not in runnable:
-                await jobs.fail(interaction, f"model {model!r} cannot run here; choose one of: {', '.join(runnable)}")
-                return
+                raise ModelUnavailable(f"model {shown(model)} cannot run here; choose one of: {', '.join(runnable)}")
             changes["model"] = model
         if aspect is not None:
             changes["aspect"] = aspect.value
