@@ -46,8 +46,8 @@ test: install browser
 # The recorded artefacts (docs/screenshots/*.png, docs/bot-transcript.md), redrawn by the tests that make them;
 # a plain `make test` writes them to a temporary folder instead.
 docs: install browser
-	LIENZO_RECORD_DOCS=1 HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q tests/test_browser.py \
-	  tests/test_bot.py::test_imagine_end_to_end_then_u2_then_vary
+	LIENZO_RECORD_DOCS=1 HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q tests/demos/test_browser.py \
+	  tests/bots/test_bot.py::test_imagine_end_to_end_then_u2_then_vary
 
 bench: install
 	$(VENV)/bin/lienzo bench

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 import secrets
 import shutil
@@ -158,3 +160,27 @@ def details(result) -> str:
     ]
     lines += [f"⚠️ {n}" for n in result.notes]
     return "  \n".join(lines)
+
+
+def bind(hub, handler):
+    """A module-level handler `handler(hub, ...)` as Gradio calls it: the same parameters less `hub`, the same
+    kind (generator, coroutine or plain function) and the same docstring (the API and MCP descriptions read
+    them). Handlers stay plain functions a test can call with any Hub."""
+    if inspect.isasyncgenfunction(handler):
+
+        async def bound(*args, **kwargs):
+            async for out in handler(hub, *args, **kwargs):
+                yield out
+    elif inspect.iscoroutinefunction(handler):
+
+        async def bound(*args, **kwargs):
+            return await handler(hub, *args, **kwargs)
+    else:
+
+        def bound(*args, **kwargs):
+            return handler(hub, *args, **kwargs)
+
+    functools.update_wrapper(bound, handler)
+    sig = inspect.signature(handler)
+    bound.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
+    return bound

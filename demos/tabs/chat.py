@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import origin, user_errors
+from demos.common import bind, origin, user_errors
 from hub.types import ChatMessage, TutorRequest
 
 
+async def chat(hub, message, history, request: gr.Request):
+    """Ask the tutor about GANs, VAEs, RNNs/LSTMs, transformers, autoregressive or diffusion models.
+
+    Args:
+        message: the question, in English or Spanish
+        history: the conversation so far
+    """
+    turns = tuple(
+        ChatMessage(m["role"], m["content"] if isinstance(m["content"], str) else str(m["content"]))
+        for m in (history or [])[-6:]
+        if m.get("role") in ("user", "assistant")
+    )
+    with user_errors():
+        async for text in hub.ask_tutor(TutorRequest(message or "", turns, origin=origin(request))):
+            yield text
+
+
 def build(hub, t) -> None:
-    async def chat(message, history, request: gr.Request):
-        """Ask the tutor about GANs, VAEs, RNNs/LSTMs, transformers, autoregressive or diffusion models.
-
-        Args:
-            message: the question, in English or Spanish
-            history: the conversation so far
-        """
-        turns = tuple(
-            ChatMessage(m["role"], m["content"] if isinstance(m["content"], str) else str(m["content"]))
-            for m in (history or [])[-6:]
-            if m.get("role") in ("user", "assistant")
-        )
-        with user_errors():
-            async for text in hub.ask_tutor(TutorRequest(message or "", turns, origin=origin(request))):
-                yield text
-
     mode = (
         f"`{hub.chat_model}`"
         if hub.chat_model
@@ -33,7 +34,7 @@ def build(hub, t) -> None:
     gr.Markdown(t("chat_intro"))
     gr.Markdown(mode)
     gr.ChatInterface(
-        chat,
+        bind(hub, chat),
         api_name="chat",
         examples=[
             "What is mode collapse?",

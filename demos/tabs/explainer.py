@@ -3,8 +3,6 @@ mini Kandinsky pipeline walked through stage by stage."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import time
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demos.common import HUB_QUEUE, ImageFile, current_origin, start, user_errors
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, start, user_errors
 from PIL import Image
 
 from demos.explainer import shipped
@@ -239,24 +237,6 @@ async def run_wavenet(hub, progress=gr.Progress()):
         )
 
 
-def bind(hub, handler):
-    """`handler` with the hub filled in, as Gradio calls it (the same parameters, less `hub`)."""
-    if inspect.isasyncgenfunction(handler):
-
-        async def bound(*args, **kwargs):
-            async for out in handler(hub, *args, **kwargs):
-                yield out
-    else:
-
-        async def bound(*args, **kwargs):
-            return await handler(hub, *args, **kwargs)
-
-    functools.update_wrapper(bound, handler)
-    sig = inspect.signature(handler)
-    bound.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
-    return bound
-
-
 _CORE = LEARN.defaults  # what the core trains when a setting is not given: the controls start there
 _GAN = LEARN.gan_presets[_CORE["gan"]["preset"]]
 _KIND = _CORE["chars"]["kind"]
@@ -327,32 +307,44 @@ def _custom_points(t) -> tuple:
     return points, drawing, upload
 
 
+def char_steps(kind):
+    """A character model's own number of training steps."""
+    return LEARN.char_presets[kind].steps
+
+
+def on_preset(name):
+    """A GAN preset's settings, into the advanced controls."""
+    cfg = LEARN.gan_presets[name]
+    return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
+
+
+async def walkthrough(hub, prompt, seed):
+    """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
+
+    Args:
+        prompt: what to draw (English or Spanish)
+        seed: the seed; the same seed gives the same image as the Generate tab
+    """
+    r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed), origin=current_origin())))
+    tokens = pd.DataFrame({"token": list(r.tokens), "id": list(r.token_ids)})
+    info = (
+        f"**{len(r.tokens)} tokens** (limit {r.token_limit})"
+        + (f" · cut: ~~{r.cut}~~" if r.cut else "")
+        + f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
+        f"cosine(text embedding, black-image embedding) = {r.zero_image_similarity:.3f}"
+    )
+    emb = pd.DataFrame(
+        [
+            {"dim": i, "value": v, "embedding": name}
+            for name, vals in (("text", r.text_embedding), ("image (prior)", r.image_embedding))
+            for i, v in enumerate(vals)
+        ]
+    )
+    steps = [(im.resize((128, 128)), f"step {s}") for s, im in r.steps]
+    return tokens, info, emb, steps, r.image.resize((256, 256))
+
+
 def build(hub, t) -> None:
-    async def walkthrough(prompt, seed):
-        """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
-
-        Args:
-            prompt: what to draw (English or Spanish)
-            seed: the seed; the same seed gives the same image as the Generate tab
-        """
-        r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed), origin=current_origin())))
-        tokens = pd.DataFrame({"token": list(r.tokens), "id": list(r.token_ids)})
-        info = (
-            f"**{len(r.tokens)} tokens** (limit {r.token_limit})"
-            + (f" · cut: ~~{r.cut}~~" if r.cut else "")
-            + f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
-            f"cosine(text embedding, black-image embedding) = {r.zero_image_similarity:.3f}"
-        )
-        emb = pd.DataFrame(
-            [
-                {"dim": i, "value": v, "embedding": name}
-                for name, vals in (("text", r.text_embedding), ("image (prior)", r.image_embedding))
-                for i, v in enumerate(vals)
-            ]
-        )
-        steps = [(im.resize((128, 128)), f"step {s}") for s, im in r.steps]
-        return tokens, info, emb, steps, r.image.resize((256, 256))
-
     G, V, C, N, D = (DEFAULTS[k] for k in ("gan", "vae", "chars", "noise", "diffusion2d"))
     with gr.Tabs():
         with gr.Tab("GAN"):
@@ -379,10 +371,6 @@ def build(hub, t) -> None:
                 gan_cov = gr.BarPlot(
                     gan_ship[2], x="mode", y="share of fair", label=t("coverage"), height=220, y_lim=[0, 2]
                 )
-
-            def on_preset(name):
-                cfg = LEARN.gan_presets[name]
-                return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
             train_gan.click(
@@ -431,7 +419,7 @@ def build(hub, t) -> None:
             c_note = gr.Markdown(c_ship[1])
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
-            kind.change(lambda k: LEARN.char_presets[k].steps, [kind], [c_steps], api_visibility="private")
+            kind.change(char_steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(
                 bind(hub, run_chars),
                 [kind, lang, c_steps, c_prompt, temperature],
@@ -508,7 +496,7 @@ def build(hub, t) -> None:
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
             w_go.click(
-                walkthrough,
+                bind(hub, walkthrough),
                 [w_prompt, w_seed],
                 [w_tokens, w_info, w_emb, w_steps, w_final],
                 api_name="explain_walkthrough",

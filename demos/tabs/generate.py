@@ -4,95 +4,110 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, bind, gallery_updates, origin, start
 from hub.types import ASPECTS, SCHEDULERS, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 SCHEDULER_CHOICES = ["default", *SCHEDULERS]
+
+
+async def imagine(
+    hub,
+    prompt,
+    negative,
+    model,
+    aspect,
+    steps,
+    prior_steps,
+    guidance,
+    seed,
+    randomize,
+    num_images,
+    scheduler,
+    request: gr.Request,
+    progress=gr.Progress(),
+):
+    """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, ...).
+
+    Args:
+        prompt: what to draw, optionally with flags such as --ar 16:9 --seed 7 --no text
+        negative: what to keep out of the image
+        model: model name from the model list
+        aspect: aspect ratio such as 16:9 (ignored when the prompt has --ar)
+        steps: decoder denoising steps
+        prior_steps: prior denoising steps (Kandinsky models)
+        guidance: classifier-free guidance scale
+        seed: seed of the first image (the others use seed+1, seed+2, ...)
+        randomize: pick a random seed instead
+        num_images: how many images (1-4)
+        scheduler: diffusers scheduler class name, or default
+    """
+    req = ImagineRequest(
+        prompt,
+        negative_prompt=negative or "",
+        model=model or None,
+        num_images=int(num_images),
+        aspect=aspect or None,
+        num_inference_steps=int(steps) if steps else None,
+        prior_num_inference_steps=int(prior_steps) if prior_steps else None,
+        guidance_scale=float(guidance) if guidance is not None else None,
+        seed=None if randomize else int(seed),
+        scheduler=None if scheduler in (None, "", "default") else scheduler,
+        preview=True,
+        origin=origin(request),
+    )
+    async for update in gallery_updates(await start(hub.imagine(req)), progress):
+        yield update
+
+
+async def expand_prompt(hub, prompt, request: gr.Request):
+    """Enhance a short prompt into a full scene description with the text model.
+
+    Args:
+        prompt: a short idea, e.g. "red circle"
+    """
+    job = await start(hub.expand(ExpandRequest(prompt, origin=origin(request))))
+    result = await start(job.result())
+    return result.text, f"added: *{result.added}*" if result.added else ""
+
+
+async def vary(hub, job_id, index, strength, request: gr.Request, progress=gr.Progress()):
+    req = VaryRequest(job_id, int(index) - 1, strength, preview=True, origin=origin(request))
+    async for update in gallery_updates(await start(hub.vary(req)), progress):
+        yield update
+
+
+async def vary_subtle(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
+    """New images close to image `index` (1-4) of job `job_id`, keeping its composition."""
+    async for out in vary(hub, job_id, index, "subtle", request, progress):
+        yield out
+
+
+async def vary_strong(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
+    """New images with the idea of image `index` (1-4) of job `job_id`, in a new composition."""
+    async for out in vary(hub, job_id, index, "strong", request, progress):
+        yield out
+
+
+async def upscale(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
+    """Image `index` (1-4) of job `job_id` at twice the size, re-detailed."""
+    req = UpscaleRequest(job_id, int(index) - 1, preview=True, origin=origin(request))
+    async for update in gallery_updates(await start(hub.upscale(req)), progress):
+        yield update
+
+
+def follow_model(hub, name):
+    """A model's own steps and guidance (the mini draws best at guidance 2, SD 1.5 at 7.5, SDXL Turbo in 1 step
+    at 0)."""
+    d = next((spec.defaults for spec, _ in hub.models() if spec.name == name), None)
+    if d is None:
+        return gr.update(), gr.update(), gr.update()
+    return d.num_inference_steps, d.prior_num_inference_steps, d.guidance_scale
 
 
 def build(hub, t) -> dict:
     runnable = [spec.name for spec, avail in hub.models() if avail.ok and spec.can("text2img")]
     default = hub.default_image_model
     presets = {spec.name: spec.defaults for spec, _ in hub.models()}  # each model's own steps and guidance
-
-    async def imagine(
-        prompt,
-        negative,
-        model,
-        aspect,
-        steps,
-        prior_steps,
-        guidance,
-        seed,
-        randomize,
-        num_images,
-        scheduler,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
-        """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, ...).
-
-        Args:
-            prompt: what to draw, optionally with flags such as --ar 16:9 --seed 7 --no text
-            negative: what to keep out of the image
-            model: model name from the model list
-            aspect: aspect ratio such as 16:9 (ignored when the prompt has --ar)
-            steps: decoder denoising steps
-            prior_steps: prior denoising steps (Kandinsky models)
-            guidance: classifier-free guidance scale
-            seed: seed of the first image (the others use seed+1, seed+2, ...)
-            randomize: pick a random seed instead
-            num_images: how many images (1-4)
-            scheduler: diffusers scheduler class name, or default
-        """
-        req = ImagineRequest(
-            prompt,
-            negative_prompt=negative or "",
-            model=model or None,
-            num_images=int(num_images),
-            aspect=aspect or None,
-            num_inference_steps=int(steps) if steps else None,
-            prior_num_inference_steps=int(prior_steps) if prior_steps else None,
-            guidance_scale=float(guidance) if guidance is not None else None,
-            seed=None if randomize else int(seed),
-            scheduler=None if scheduler in (None, "", "default") else scheduler,
-            preview=True,
-            origin=origin(request),
-        )
-        async for update in gallery_updates(await start(hub.imagine(req)), progress):
-            yield update
-
-    async def expand_prompt(prompt, request: gr.Request):
-        """Enhance a short prompt into a full scene description with the text model.
-
-        Args:
-            prompt: a short idea, e.g. "red circle"
-        """
-        job = await start(hub.expand(ExpandRequest(prompt, origin=origin(request))))
-        result = await start(job.result())
-        return result.text, f"added: *{result.added}*" if result.added else ""
-
-    async def vary(job_id, index, strength, request: gr.Request, progress=gr.Progress()):
-        req = VaryRequest(job_id, int(index) - 1, strength, preview=True, origin=origin(request))
-        async for update in gallery_updates(await start(hub.vary(req)), progress):
-            yield update
-
-    async def vary_subtle(job_id, index, request: gr.Request, progress=gr.Progress()):
-        """New images close to image `index` (1-4) of job `job_id`, keeping its composition."""
-        async for out in vary(job_id, index, "subtle", request, progress):
-            yield out
-
-    async def vary_strong(job_id, index, request: gr.Request, progress=gr.Progress()):
-        """New images with the idea of image `index` (1-4) of job `job_id`, in a new composition."""
-        async for out in vary(job_id, index, "strong", request, progress):
-            yield out
-
-    async def upscale(job_id, index, request: gr.Request, progress=gr.Progress()):
-        """Image `index` (1-4) of job `job_id` at twice the size, re-detailed."""
-        req = UpscaleRequest(job_id, int(index) - 1, preview=True, origin=origin(request))
-        async for update in gallery_updates(await start(hub.upscale(req)), progress):
-            yield update
-
     # --- layout ---
     with gr.Row():
         with gr.Column(scale=2):
@@ -137,19 +152,14 @@ def build(hub, t) -> dict:
     inputs = [prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images, scheduler]
     outputs = [gallery, info, job_id]
 
-    def follow_model(name):  # the mini draws best at guidance 2, SD 1.5 at 7.5, SDXL Turbo in 1 step at 0
-        d = presets.get(name)
-        if d is None:
-            return gr.update(), gr.update(), gr.update()
-        return d.num_inference_steps, d.prior_num_inference_steps, d.guidance_scale
-
-    model.change(follow_model, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
-    go.click(imagine, inputs, outputs, api_name="imagine", **HUB_QUEUE)
-    prompt.submit(imagine, inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
-    enhance.click(expand_prompt, [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
-    subtle.click(vary_subtle, [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
-    strong.click(vary_strong, [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
-    up.click(upscale, [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
+    follow = bind(hub, follow_model)
+    model.change(follow, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
+    go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **HUB_QUEUE)
+    prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
+    enhance.click(bind(hub, expand_prompt), [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
+    subtle.click(bind(hub, vary_subtle), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
+    strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
+    up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
     return {
         "prompt": prompt,
         "negative": negative,

@@ -4,82 +4,85 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import origin, served, user_errors
+from demos.common import bind, origin, served, user_errors
+
+
+def history(hub, request: gr.Request):
+    """This browser session's jobs, newest first (thumbnails and settings)."""
+    jobs = hub.list_jobs(user=origin(request).user, limit=40)
+    thumbs = [(served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
+    rows = [
+        [
+            j.id,
+            j.kind,
+            j.status,
+            j.model,
+            j.request.get("prompt", ""),
+            ", ".join(map(str, j.seeds[:4])),
+            j.created_at.strftime("%Y-%m-%d %H:%M"),
+            "✓" if j.shared else "",
+        ]
+        for j in jobs
+    ]
+    return thumbs, rows
+
+
+def reuse(hub, job_id, request: gr.Request):
+    """The settings of a job (yours, or one shared with you), sent to Generate."""
+    with user_errors():
+        job = hub.get_job(job_id, origin(request))
+    r = job.request
+    return (
+        r.get("prompt", ""),
+        r.get("negative_prompt", ""),
+        job.model,
+        r.get("num_inference_steps"),
+        r.get("prior_num_inference_steps"),
+        r.get("guidance_scale"),
+        job.seeds[0] if job.seeds else 0,
+        False,
+    )
+
+
+def share(hub, job_id, shared, request: gr.Request):
+    """Share one of your jobs (anyone with its id can then open, reuse and vary it) or make it private again.
+
+    Args:
+        job_id: the id of one of your jobs
+        shared: True to share it, False to make it private
+    """
+    with user_errors():
+        hub.share(job_id, bool(shared), origin(request))
+    return history(hub, request)  # the table shows the new setting
+
+
+def png_info(hub, path):
+    """The generation parameters stored in a PNG (A1111-style 'parameters').
+
+    Args:
+        path: a PNG file
+    """
+    if path is None:
+        raise gr.Error("drop a PNG file first")
+    with user_errors(), open(path, "rb") as f:
+        return hub.png_info(f.read())
+
+
+def send(info):
+    if not info:
+        raise gr.Error("read a PNG's parameters first")
+    num = lambda key, cast: cast(info[key]) if key in info else None  # noqa: E731
+    return (
+        info.get("prompt", ""),
+        info.get("negative_prompt", ""),
+        num("Steps", int),
+        num("CFG scale", float),
+        num("Seed", int) or 0,
+        "Seed" not in info,
+    )
 
 
 def build(hub, t, generate: dict) -> None:
-    def history(request: gr.Request):
-        """This browser session's jobs, newest first (thumbnails and settings)."""
-        jobs = hub.list_jobs(user=origin(request).user, limit=40)
-        thumbs = [
-            (served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images
-        ]
-        rows = [
-            [
-                j.id,
-                j.kind,
-                j.status,
-                j.model,
-                j.request.get("prompt", ""),
-                ", ".join(map(str, j.seeds[:4])),
-                j.created_at.strftime("%Y-%m-%d %H:%M"),
-                "✓" if j.shared else "",
-            ]
-            for j in jobs
-        ]
-        return thumbs, rows
-
-    def reuse(job_id, request: gr.Request):
-        """The settings of a job (yours, or one shared with you), sent to Generate."""
-        with user_errors():
-            job = hub.get_job(job_id, origin(request))
-        r = job.request
-        return (
-            r.get("prompt", ""),
-            r.get("negative_prompt", ""),
-            job.model,
-            r.get("num_inference_steps"),
-            r.get("prior_num_inference_steps"),
-            r.get("guidance_scale"),
-            job.seeds[0] if job.seeds else 0,
-            False,
-        )
-
-    def share(job_id, shared, request: gr.Request):
-        """Share one of your jobs (anyone with its id can then open, reuse and vary it) or make it private again.
-
-        Args:
-            job_id: the id of one of your jobs
-            shared: True to share it, False to make it private
-        """
-        with user_errors():
-            hub.share(job_id, bool(shared), origin(request))
-        return history(request)  # the table shows the new setting
-
-    def png_info(path):
-        """The generation parameters stored in a PNG (A1111-style 'parameters').
-
-        Args:
-            path: a PNG file
-        """
-        if path is None:
-            raise gr.Error("drop a PNG file first")
-        with user_errors(), open(path, "rb") as f:
-            return hub.png_info(f.read())
-
-    def send(info):
-        if not info:
-            raise gr.Error("read a PNG's parameters first")
-        num = lambda key, cast: cast(info[key]) if key in info else None  # noqa: E731
-        return (
-            info.get("prompt", ""),
-            info.get("negative_prompt", ""),
-            num("Steps", int),
-            num("CFG scale", float),
-            num("Seed", int) or 0,
-            "Seed" not in info,
-        )
-
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(columns=6, height=220, format="png")
@@ -101,9 +104,9 @@ def build(hub, t, generate: dict) -> None:
     send_btn = gr.Button(t("send_to_generate"))
 
     g = generate
-    refresh.click(history, None, [thumbs, table], api_name="history")
+    refresh.click(bind(hub, history), None, [thumbs, table], api_name="history")
     reuse_btn.click(
-        reuse,
+        bind(hub, reuse),
         [job_id],
         [
             g["prompt"],
@@ -117,8 +120,8 @@ def build(hub, t, generate: dict) -> None:
         ],
         api_name="reuse",
     )
-    share_btn.click(share, [job_id, shared], [thumbs, table], api_name="share")
-    png.upload(png_info, [png], [params], api_name="png_info")
+    share_btn.click(bind(hub, share), [job_id, shared], [thumbs, table], api_name="share")
+    png.upload(bind(hub, png_info), [png], [params], api_name="png_info")
     send_btn.click(
         send,
         [params],

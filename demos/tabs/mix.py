@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, ImageFile, current_origin, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, gallery_updates, origin, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -15,8 +15,36 @@ PRESETS = {  # name -> weights per slot; which slots hold images is up to the us
 }
 
 
-def build(hub, t) -> None:
-    async def mix(
+async def mix(
+    hub,
+    text1,
+    image1,
+    weight1,
+    text2,
+    image2,
+    weight2,
+    text3,
+    image3,
+    weight3,
+    text4,
+    image4,
+    weight4,
+    text5,
+    image5,
+    weight5,
+    seed,
+    request: gr.Request,
+    progress=gr.Progress(),
+):
+    """Blend up to 5 texts and images by weight into new images (Kandinsky prior interpolation).
+
+    Args:
+        text1: slot 1 text (or leave empty and give image1)
+        image1: slot 1 image
+        weight1: slot 1 weight (-1 to 2; 0 leaves the slot out)
+        seed: seed of the first image (0: random)
+    """
+    slots = [
         text1,
         image1,
         weight1,
@@ -32,63 +60,39 @@ def build(hub, t) -> None:
         text5,
         image5,
         weight5,
-        seed,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
-        """Blend up to 5 texts and images by weight into new images (Kandinsky prior interpolation).
+    ]
+    items = []
+    for i in range(SLOTS):
+        text, image, weight = slots[3 * i : 3 * i + 3]
+        text = (text or "").strip()
+        if text and image is not None:
+            raise gr.Error(f"slot {i + 1} has both a text and an image; keep one")
+        if (text or image is not None) and weight:
+            items.append(MixItem(text=text or None, image=image if not text else None, weight=float(weight)))
+    if not items:
+        raise gr.Error("put a text or an image (with a weight above 0) in at least one slot")
+    req = MixRequest(items=tuple(items), seed=int(seed) if seed else None, preview=True, origin=origin(request))
+    async for update in gallery_updates(await start(hub.mix(req)), progress, last=lambda r: r.prompt):
+        yield update
 
-        Args:
-            text1: slot 1 text (or leave empty and give image1)
-            image1: slot 1 image
-            weight1: slot 1 weight (-1 to 2; 0 leaves the slot out)
-            seed: seed of the first image (0: random)
-        """
-        slots = [
-            text1,
-            image1,
-            weight1,
-            text2,
-            image2,
-            weight2,
-            text3,
-            image3,
-            weight3,
-            text4,
-            image4,
-            weight4,
-            text5,
-            image5,
-            weight5,
-        ]
-        items = []
-        for i in range(SLOTS):
-            text, image, weight = slots[3 * i : 3 * i + 3]
-            text = (text or "").strip()
-            if text and image is not None:
-                raise gr.Error(f"slot {i + 1} has both a text and an image; keep one")
-            if (text or image is not None) and weight:
-                items.append(MixItem(text=text or None, image=image if not text else None, weight=float(weight)))
-        if not items:
-            raise gr.Error("put a text or an image (with a weight above 0) in at least one slot")
-        req = MixRequest(items=tuple(items), seed=int(seed) if seed else None, preview=True, origin=origin(request))
-        async for update in gallery_updates(await start(hub.mix(req)), progress, last=lambda r: r.prompt):
-            yield update
 
-    async def describe(image):
-        """Four candidate prompts for an image, scored by the model's own CLIP.
+async def describe(hub, image):
+    """Four candidate prompts for an image, scored by the model's own CLIP.
 
-        Args:
-            image: the image to describe
-        """
-        if image is None:
-            raise gr.Error("drop an image to describe first")
-        result = await start(hub.describe(DescribeRequest(image, origin=current_origin())))
-        return "\n".join(f"{i}. {p}  ({s:.3f})" for i, (p, s) in enumerate(zip(result.prompts, result.scores), 1))
+    Args:
+        image: the image to describe
+    """
+    if image is None:
+        raise gr.Error("drop an image to describe first")
+    result = await start(hub.describe(DescribeRequest(image, origin=current_origin())))
+    return "\n".join(f"{i}. {p}  ({s:.3f})" for i, (p, s) in enumerate(zip(result.prompts, result.scores), 1))
 
-    def preset(name):
-        return [gr.update(value=w) for w in PRESETS[name]]
 
+def preset(name):
+    return [gr.update(value=w) for w in PRESETS[name]]
+
+
+def build(hub, t) -> None:
     gr.Markdown(t("mix_intro"))
     preset_choice = gr.Radio(list(PRESETS), label=t("preset"))
     slots, weights = [], []
@@ -113,5 +117,5 @@ def build(hub, t) -> None:
         describe_btn = gr.Button(t("describe"))
 
     preset_choice.change(preset, [preset_choice], weights, api_visibility="private")
-    go.click(mix, slots + [seed], [gallery, info, used], api_name="mix", **HUB_QUEUE)
-    describe_btn.click(describe, [to_describe], [described], api_name="describe", **HUB_QUEUE)
+    go.click(bind(hub, mix), slots + [seed], [gallery, info, used], api_name="mix", **HUB_QUEUE)
+    describe_btn.click(bind(hub, describe), [to_describe], [described], api_name="describe", **HUB_QUEUE)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from bots import limits
-from fakes.discord_schemas import Checker
+from tests.fakes.discord_schemas import Checker
 
 SCHEMAS = Checker()
 

@@ -220,7 +220,7 @@ def test_the_card_sets_a_from_scratch_run_beside_the_model(tmp_path):
     from hub.mini.card import write_card
 
     shutil.copy(BUNDLED_ROOT / "training.json", tmp_path / "training.json")
-    report = json.loads((Path(__file__).resolve().parents[1] / "docs" / "eval-mini.json").read_text())
+    report = json.loads((Path(__file__).resolve().parents[2] / "docs" / "eval-mini.json").read_text())
     assert "## Reproduction" not in write_card(tmp_path, report, None).read_text()
     meta = json.loads((tmp_path / "training.json").read_text())
     again = copy.deepcopy(report)

@@ -9,7 +9,7 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import run
+from tests.conftest import run
 from hub.errors import StorageError, UserLimit
 from hub.service import Hub
 from hub.store import Store

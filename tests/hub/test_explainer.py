@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import run
+from tests.conftest import run
 from hub.explainer import diffusion, gan, toy2d
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from conftest import free_port
+from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"hub\.jobs: job (\w+) (queued|running|done|failed|cancelled)")
 
 

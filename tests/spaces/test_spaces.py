@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_space_yaml_has_what_spaces_needs():
@@ -35,10 +35,10 @@ def test_space_app_builds_without_launching(tmp_path, placeholder_models):
 
 def test_zerogpu_placement_on_spaces_own_decorator_off_zerogpu(settings):
     """Off ZeroGPU spaces.GPU returns the function unchanged: the placement's generator runs in this process.
-    (tests/test_zerogpu.py holds the placement to ZeroGPU's real contract: fork, pickle, duration.)"""
+    (tests/hub/test_zerogpu.py holds the placement to ZeroGPU's real contract: fork, pickle, duration.)"""
     import spaces
 
-    from conftest import run
+    from tests.conftest import run
     from hub.service import Hub
     from hub.types import ImagineRequest
 

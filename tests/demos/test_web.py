@@ -130,7 +130,7 @@ def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeho
     import json
     import urllib.request
 
-    from conftest import free_port
+    from tests.conftest import free_port
     from demos.app import launch
     from hub.service import Hub
     from hub.settings import Settings
@@ -159,7 +159,7 @@ def test_images_in_a_data_dir_outside_temp_are_served(tmp_path, placeholder_mode
 
     from gradio_client import Client
 
-    from conftest import free_port
+    from tests.conftest import free_port
     from demos.app import launch
     from hub.service import Hub
     from hub.settings import Settings

@@ -5,7 +5,7 @@ import asyncio
 
 import ray
 
-from conftest import run
+from tests.conftest import run
 from hub.service import Hub
 from hub.types import ImagineRequest, Origin
 

@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from conftest import run
+from tests.conftest import run
 from hub.errors import (
     Forbidden,
     ImageError,

@@ -7,7 +7,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 
 from gradio_client import Client
 
-from conftest import free_port
+from tests.conftest import free_port
 
 
 class Recorder:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import discord
 
-from conftest import run
+from tests.conftest import run
 from tests.fakes.discord_api import Fake, command_problem, transcript
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK = " --q .25"  # a quarter of the steps: the bot's behaviour, not the pictures, is under test
 
 
@@ -405,7 +405,7 @@ def test_web_and_bot_in_one_process_share_one_queue(settings):
     """lienzo serve --bot: a web user and a Discord user are served by the same Hub and scheduler."""
     from gradio_client import Client
 
-    from conftest import free_port
+    from tests.conftest import free_port
     from hub.cli import serve_with_bot
     from hub.service import Hub
 

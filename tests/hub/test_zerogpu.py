@@ -8,7 +8,7 @@ import signal
 import pytest
 from PIL import Image
 
-from conftest import run
+from tests.conftest import run
 from hub.errors import Cancelled, JobFailed
 from hub.service import Hub
 from hub.types import DescribeRequest, ImagineRequest, Origin, ProgressEvent, ShortenRequest

@@ -5,7 +5,7 @@ characters, half emoji pairs), numbers of any size and type where an API caller 
 of any shape, image bytes that are not images. A request that passes the checks is queued and cancelled
 at once (running it is the other tests' business).
 
-Profiles: the default suite runs a few hundred examples; `pytest tests/test_fuzz.py
+Profiles: the default suite runs a few hundred examples; `pytest tests/hub/test_fuzz.py
 --hypothesis-profile=thorough` runs 10,000 per test.
 """
 

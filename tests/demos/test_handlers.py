@@ -1,0 +1,73 @@
+"""The web hub's handlers are plain module-level functions: a test calls them with a Hub, no server, no browser."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from PIL import Image, PngImagePlugin
+
+from demos.common import bind
+from demos.tabs import chat, explainer, generate, history, mix
+
+TABS = Path(__file__).resolve().parents[2] / "demos" / "tabs"
+
+
+def test_no_handler_hides_inside_a_tabs_build():
+    nested = []
+    for path in TABS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "build":
+                nested += [
+                    f"{path.name}:{inner.lineno} {getattr(inner, 'name', 'lambda')}"
+                    for inner in ast.walk(node)
+                    if inner is not node and isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                ]
+    assert nested == []
+
+
+@pytest.fixture
+def hub(settings):
+    from hub.service import Hub
+
+    return Hub.create(settings)
+
+
+def test_bind_keeps_the_kind_the_docstring_and_the_parameters_gradio_reads(hub):
+    for handler in (generate.imagine, generate.expand_prompt, history.png_info, mix.describe, chat.chat):
+        bound = bind(hub, handler)
+        params = list(inspect.signature(handler).parameters)
+        assert params[0] == "hub" and list(inspect.signature(bound).parameters) == params[1:]
+        assert bound.__doc__ == handler.__doc__
+        assert inspect.isasyncgenfunction(bound) == inspect.isasyncgenfunction(handler)
+        assert inspect.iscoroutinefunction(bound) == inspect.iscoroutinefunction(handler)
+
+
+def test_png_info_and_send_to_generate_called_directly(hub, tmp_path):
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("parameters", "a red circle\nNegative prompt: blur\nSteps: 12, CFG scale: 2.5, Seed: 7, Model: mini")
+    path = tmp_path / "made.png"
+    Image.new("RGB", (8, 8)).save(path, pnginfo=meta)
+    info = history.png_info(hub, str(path))
+    assert info["prompt"] == "a red circle" and info["negative_prompt"] == "blur" and info["Seed"] == "7"
+    assert history.send(info) == ("a red circle", "blur", 12, 2.5, 7, False)
+    with pytest.raises(gr.Error, match="drop a PNG file first"):
+        history.png_info(hub, None)
+    Image.new("RGB", (8, 8)).save(path)  # no parameters in it
+    with pytest.raises(gr.Error):
+        history.png_info(hub, str(path))
+
+
+def test_choosing_a_model_moves_the_sliders_to_its_own_settings(hub):
+    mini = next(spec.defaults for spec, _ in hub.models() if spec.name == "mini")
+    assert generate.follow_model(hub, "mini") == (
+        mini.num_inference_steps,
+        mini.prior_num_inference_steps,
+        mini.guidance_scale,
+    )
+    assert all(isinstance(u, dict) for u in generate.follow_model(hub, "no-such-model"))  # left as they are
+    assert explainer.on_preset("mode collapse") != explainer.on_preset("stable")
+    assert mix.preset("image fusion")[1] == gr.update(value=0.5)
