@@ -154,9 +154,7 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def get(name: str) -> ModelSpec:
-    from hub.errors import ModelUnavailable
-
-    from hub.errors import shown
+    from hub.errors import ModelUnavailable, shown
 
     try:
         return MODELS[name]
@@ -184,10 +182,10 @@ def availability(
             return Availability(
                 True,
                 "placeholder",
-                "trained weights are not bundled yet: runs an UNTRAINED "
+                f"no trained weights at {path}: runs an UNTRAINED "
                 "random-weight stand-in with the same architecture (noise-like images)",
             )
-        return Availability(False, "missing", f"not bundled yet (expected at {path})")
+        return Availability(False, "missing", f"no weights at {path} (`lienzo train-mini` makes them)")
     if spec.min_gpu_gib > 0 and device != "cpu":
         if gpu_gib is None:
             return Availability(

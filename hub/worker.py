@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hub import catalog
+from hub import catalog, engines
 from hub.errors import Cancelled, LienzoError
 from hub.images import grid
 from hub.loading import Loader
@@ -54,22 +54,7 @@ class Worker:
         if engine is not None:
             return engine
         placement = self.loader.placement
-        if spec.family == "kandinsky":
-            from hub.engines.kandinsky import KandinskyEngine
-
-            weights = self.loader.kandinsky(spec)
-            engine = KandinskyEngine(weights.prior, weights.decoder, placement, self.settings.preview_every)
-            engine.notes = weights.notes
-        elif spec.family == "auto":
-            from hub.engines.stable_diffusion import StableDiffusionEngine
-
-            engine = StableDiffusionEngine(self.loader.auto_pipeline(spec), placement, self.settings.preview_every)
-            engine.notes = ()
-        else:
-            from hub.engines.text import TextEngine
-
-            engine = TextEngine(*self.loader.text(spec), placement)
-            engine.notes = ()
+        engine = engines.build(spec, self.loader, self.settings.preview_every)
         if spec.family != "text" and placement.device != "cpu":  # one image model on the GPU at a time
             for name in [n for n, e in self.engines.items() if catalog.MODELS[n].family != "text"]:
                 del self.engines[name]

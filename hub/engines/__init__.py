@@ -1,1 +1,100 @@
-"""One file per pipeline family. Engines receive loaded components and run on the device's worker thread."""
+"""One file per pipeline family, behind two declared protocols, built through one family -> engine table.
+
+Engines receive loaded components (hub/loading.py) and run on the device's worker thread (hub/worker.py).
+This module imports no torch: each family's engine module is imported when its first model is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from hub.catalog import ModelSpec
+    from hub.engines.common import Progress
+    from hub.loading import Loader
+    from hub.work import ImageTask
+
+
+@runtime_checkable
+class ImageEngine(Protocol):
+    """Draws images: a batch of compatible tasks in, each task's images out (in the tasks' order)."""
+
+    notes: tuple[str, ...]  # what the user should know about these weights (an untrained placeholder, say)
+
+    @property
+    def size_multiple(self) -> int:
+        """Widths and heights are snapped to a multiple of this."""
+
+    def generate(
+        self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = ...
+    ) -> list[list[Image.Image]]: ...
+
+
+@runtime_checkable
+class TextEngine(Protocol):
+    """Writes text: a chat turn, or a short prompt expanded into a scene, streamed through `on_text`."""
+
+    notes: tuple[str, ...]
+
+    def generate(
+        self,
+        messages: list[dict],
+        max_new_tokens: int = ...,
+        temperature: float = ...,
+        seed: int | None = ...,
+        on_text: Callable[[str], None] | None = ...,
+        should_stop: Callable[[], bool] = ...,
+    ) -> str: ...
+
+    def expand(
+        self,
+        prompt: str,
+        max_new_tokens: int = ...,
+        seed: int | None = ...,
+        on_text: Callable[[str], None] | None = ...,
+        should_stop: Callable[[], bool] = ...,
+    ) -> str: ...
+
+
+def _kandinsky(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine:
+    from hub.engines.kandinsky import KandinskyEngine
+
+    weights = loader.kandinsky(spec)
+    engine = KandinskyEngine(weights.prior, weights.decoder, loader.placement, preview_every)
+    engine.notes = tuple(weights.notes)
+    return engine
+
+
+def _auto(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine:
+    from hub.engines.stable_diffusion import StableDiffusionEngine
+
+    engine = StableDiffusionEngine(loader.auto_pipeline(spec), loader.placement, preview_every)
+    engine.notes = ()
+    return engine
+
+
+def _text(spec: ModelSpec, loader: Loader, preview_every: int) -> TextEngine:
+    from hub.engines.text import TextEngine as Engine
+
+    engine = Engine(*loader.text(spec), loader.placement)
+    engine.notes = ()
+    return engine
+
+
+# family (hub/catalog.py's ModelSpec.family) -> (what it builds, the protocol it keeps, what it can do at most)
+FAMILIES: dict[str, tuple[Callable[[ModelSpec, Loader, int], Any], type, frozenset[str]]] = {
+    "kandinsky": (_kandinsky, ImageEngine, frozenset({"text2img", "mix", "variation", "img2img", "caption"})),
+    "auto": (_auto, ImageEngine, frozenset({"text2img", "img2img"})),
+    "text": (_text, TextEngine, frozenset({"chat", "expand"})),
+}
+
+
+def build(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine | TextEngine:
+    make, protocol, _ = FAMILIES[spec.family]
+    engine = make(spec, loader, preview_every)
+    if not isinstance(engine, protocol):  # a family's engine that lost a method fails here, not mid-job
+        raise TypeError(f"the {spec.family} engine does not keep the {protocol.__name__} protocol")
+    return engine

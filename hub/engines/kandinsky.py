@@ -36,7 +36,8 @@ class KandinskyEngine:
 
     @property
     def device(self) -> torch.device:
-        return self.prior._execution_device
+        # where the work runs: with model offload (hub/loading.py's place) the modules wait on the CPU until called
+        return torch.device(self.placement.device)
 
     @property
     def size_multiple(self) -> int:
@@ -63,10 +64,17 @@ class KandinskyEngine:
     @torch.no_grad()
     def text_embeds(self, texts: list[str]) -> torch.Tensor:
         """CLIP text embeddings (projected), the space the prior maps into image embeddings."""
+        return self.encode(texts)[0]
+
+    @torch.no_grad()
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the prior reads of a text: the projected embedding, every token's hidden state and the mask, from
+        the pipeline's public tokenizer and text encoder (as diffusers' prior pipeline encodes its prompt)."""
         tok = self.prior.tokenizer(
             texts, padding="max_length", max_length=self.token_limit, truncation=True, return_tensors="pt"
         )
-        return self.prior.text_encoder(tok.input_ids.to(self.device)).text_embeds
+        out = self.prior.text_encoder(tok.input_ids.to(self.device))
+        return out.text_embeds, out.last_hidden_state, tok.attention_mask.bool().to(self.device)
 
     @torch.no_grad()
     def run_prior(
@@ -81,7 +89,9 @@ class KandinskyEngine:
         """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator."""
         pipe = self.prior
         cfg = guidance > 1.0
-        embeds, hidden, mask = pipe._encode_prompt(texts, self.device, 1, cfg, unconds if cfg else None)
+        embeds, hidden, mask = self.encode(texts)
+        if cfg:  # as diffusers' prior pipeline: the unconditional rows first, encoded in a call of their own
+            embeds, hidden, mask = (torch.cat([u, c]) for u, c in zip(self.encode(unconds), (embeds, hidden, mask)))
         pipe.scheduler.set_timesteps(steps, device=self.device)
         timesteps = pipe.scheduler.timesteps
         latents = pipe.prepare_latents(
