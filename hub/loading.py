@@ -153,7 +153,7 @@ class Loader:
             prior_src, decoder_src = root / "prior", root / "decoder"
             if avail.status == "placeholder":
                 notes = (
-                    "untrained placeholder: the mini model's trained weights are not bundled yet, "
+                    "untrained placeholder: the mini model's trained weights are missing, "
                     "so these images come from random weights",
                 )
         else:

@@ -234,8 +234,8 @@ class Hub:
             if self.loader.availability(catalog.MODELS[name]).ok:
                 return name
         raise ModelUnavailable(
-            "no text model can run here: mini-text is not bundled yet and the Hugging Face Hub "
-            "cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache"
+            "no text model can run here: mini-text's weights are missing (`lienzo train-mini` makes them) and the "
+            "Hugging Face Hub cannot be reached; set LIENZO_TEXT_MODEL to a model in the local cache"
         )
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 
 import numpy as np
@@ -117,10 +118,42 @@ def check(req: LessonRequest) -> tuple[dict, np.ndarray | None]:
     return checked, pts
 
 
+# The teaching models are tiny: a second torch thread buys nothing and, on cores shared with other work, costs
+# dearly (each thread's OpenMP pool spins while the other waits). The GAN's stable preset on 2 cores with one
+# busy process: 30 s wall on one thread, 68 s on two.
+LESSON_THREADS = 1
+
+
+@contextmanager
+def lesson_threads(n: int = LESSON_THREADS):
+    """Torch's intra-op threads set to `n` for the block, then put back (the image engines keep theirs)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _on_lesson_threads(frames: Iterator[LessonFrame]) -> Iterator[LessonFrame]:
+    """Each frame computed under `lesson_threads`; between frames (image jobs run there) the threads are back."""
+    try:
+        while True:
+            with lesson_threads():
+                frame = next(frames, None)
+            if frame is None:
+                return
+            yield frame
+    finally:
+        frames.close()
+
+
 def start(req: LessonRequest) -> Iterator[LessonFrame]:
     """Check the request now; return the lesson's frames, computed as they are asked for."""
     params, points = check(req)
-    return _LESSONS[req.demo](params, points, req.image)
+    return _on_lesson_threads(_LESSONS[req.demo](params, points, req.image))
 
 
 def time_directly(req: LessonRequest) -> dict:

@@ -1,8 +1,8 @@
 """Tiny Kandinsky 2.2 components: the real diffusers/transformers classes at miniature sizes.
 
 Used three ways: by the tests (random weights, `torch.manual_seed(0)`), as the clearly labelled
-*untrained placeholder* that `mini` falls back to until trained weights are bundled, and as the
-architecture the `mini` training starts from. Sizes that must agree (see notes/mini-kandinsky.md):
+*untrained placeholder* that `mini` falls back to where its trained weights are missing, and as the
+architecture the `mini` training starts from. Sizes that must agree:
 tokenizer max length = text positions = prior `num_embeddings`; CLIP width = projection = prior
 `embedding_dim` = UNet `encoder_hid_dim`; UNet out = 2 x in channels; MoVQ channels multiples of 32.
 """

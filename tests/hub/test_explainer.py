@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from tests.conftest import run
 from hub.explainer import diffusion, gan, toy2d
+from hub.explainer.lessons import lesson_threads
+from tests.conftest import run
+
+
+@pytest.fixture(autouse=True)
+def as_the_hub_runs_lessons():
+    """The models trained straight from their modules, under the thread policy Hub.lesson applies."""
+    with lesson_threads():
+        yield
 
 
 def test_gan_stable_preset_covers_all_eight_modes_and_the_collapse_preset_collapses():
@@ -136,6 +144,7 @@ def test_pixelcnn_beats_the_independent_pixel_baseline_by_a_quarter():
     assert samples.shape == (4, 64) and set(np.unique(samples)) <= {0.0, 1.0} and ((probs >= 0) & (probs <= 1)).all()
 
 
+@pytest.mark.timeout(480)  # the largest lesson: ~65 s alone on one core, ~90 s beside a busy process
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_char_models_beat_the_bigram_baseline(kind):
     from hub.explainer import charmodels as cm
