@@ -16,16 +16,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hub import catalog, engines
+from hub import __version__, catalog, engines
 from hub.errors import Cancelled, LienzoError
 from hub.images import grid
 from hub.loading import Loader
-from hub.pnginfo import format_parameters, png_bytes
+from hub.pnginfo import format_parameters, png_bytes, sampler_name
+from hub.prompt import parse as parse_prompt
 from hub.settings import Settings
 from hub.types import ProgressEvent, TextResult, WalkthroughResult
 from hub.work import IMAGE_KINDS, Failure, ImageTask, Output, WorkItem, to_pil, to_png
 
 log = logging.getLogger(__name__)
+VERSION = f"Lienzo {__version__}"  # A1111's "Version" key names the tool and its release
 PROGRESS_INTERVAL = 0.1  # seconds between step events
 
 Emit = Callable[[ProgressEvent], None]
@@ -39,6 +41,14 @@ def failure(job_id: str, exc: BaseException) -> Failure:
     log.error("job %s failed", job_id, exc_info=exc)
     detail = str(exc).splitlines()[0][:300] if str(exc) else "no details"
     return Failure(job_id, "failed", f"the model failed on this job ({detail})")
+
+
+def _words(prompt: str) -> str:
+    """A prompt without its flags (a variation or upscale runs on an image, with its parent's prompt)."""
+    try:
+        return parse_prompt(prompt).text or prompt
+    except LienzoError:
+        return prompt
 
 
 class Worker:
@@ -149,41 +159,47 @@ class Worker:
             if should_stop(item.job_id):
                 results.append(Failure(item.job_id, Cancelled.code, "cancelled"))
                 continue
-            results.append(self._encode(item, task, spec, images, engine.notes))
+            results.append(self._encode(item, task, spec, images, engine))
         return results
 
     @staticmethod
-    def _encode(item: WorkItem, t: ImageTask, spec: catalog.ModelSpec, images, notes: tuple[str, ...]) -> Output:
-        """PNG bytes carrying A1111-style parameters, and the 2x2 grid: what the Hub's process writes to disk."""
-        model = spec.name + (" (untrained placeholder)" if notes else "")
+    def _encode(item: WorkItem, t: ImageTask, spec: catalog.ModelSpec, images, engine) -> Output:
+        """PNG bytes carrying A1111-style parameters, and the 2x2 grid: what the Hub's process writes to disk.
+
+        The prompt is the words alone (the flags became settings); hub/pnginfo.py says which key holds what."""
+        model = spec.name + (" (untrained placeholder)" if engine.notes else "")
+        words = ", ".join(text for text, _ in t.parts) if t.parts else _words(item.prompt)
+        weighted = len(t.parts) > 1 or any(w != 1.0 for _, w in t.parts)
         params = []
         for seed in t.seeds:
             settings = {
                 "Steps": t.num_inference_steps,
-                "Sampler": t.scheduler or "default",
+                "Sampler": sampler_name(t.scheduler or engine.sampler),
                 "CFG scale": t.guidance_scale,
                 "Seed": seed,
                 "Size": f"{t.width}x{t.height}",
+                "Model hash": engine.model_hash,
                 "Model": model,
             }
-            if spec.family == "kandinsky" and t.parts:
-                settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
             if t.init_image is not None:
                 settings["Denoising strength"] = t.strength
+            if spec.family == "kandinsky" and t.parts:
+                settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
             settings.update(
                 {
+                    "Tiling": "True" if t.tile else None,
                     "Chaos": t.chaos or None,
                     "Stop": t.stop,
-                    "Tile": "True" if t.tile else None,
+                    "Prompt weights": " ".join(f"{text}::{w:g}" for text, w in t.parts) if weighted else None,
                     "Job": item.job_id,
                     "Kind": item.kind,
-                    "Generator": "Lienzo",
+                    "Version": VERSION,
                 }
             )
-            params.append(format_parameters(item.prompt, t.negative_prompt, settings))
+            params.append(format_parameters(words, t.negative_prompt, settings))
         pngs = tuple(png_bytes(im, p) for im, p in zip(images, params))
         sheet = png_bytes(grid(images), params[0]) if item.grid and len(images) > 1 else None
-        return Output(item.job_id, images=pngs, grid=sheet, parameters=tuple(params), notes=tuple(notes))
+        return Output(item.job_id, images=pngs, grid=sheet, parameters=tuple(params), notes=tuple(engine.notes))
 
     def _text(self, item: WorkItem, emit: Emit, should_stop: ShouldStop) -> TextResult:
         spec = catalog.get(item.model)

@@ -23,10 +23,15 @@ class ImageEngine(Protocol):
     """Draws images: a batch of compatible tasks in, each task's images out (in the tasks' order)."""
 
     notes: tuple[str, ...]  # what the user should know about these weights (an untrained placeholder, say)
+    model_hash: str | None  # A1111's short hash of the weights (hub/engines/common.py: weights_hash)
 
     @property
     def size_multiple(self) -> int:
         """Widths and heights are snapped to a multiple of this."""
+
+    @property
+    def sampler(self) -> str:
+        """The diffusers scheduler class a request's "default" runs."""
 
     def generate(
         self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = ...
@@ -60,19 +65,23 @@ class TextEngine(Protocol):
 
 
 def _kandinsky(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine:
+    from hub.engines.common import weights_hash
     from hub.engines.kandinsky import KandinskyEngine
 
     weights = loader.kandinsky(spec)
     engine = KandinskyEngine(weights.prior, weights.decoder, loader.placement, preview_every)
     engine.notes = tuple(weights.notes)
+    engine.model_hash = weights_hash(engine.decoder.unet)
     return engine
 
 
 def _auto(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine:
+    from hub.engines.common import weights_hash
     from hub.engines.stable_diffusion import StableDiffusionEngine
 
     engine = StableDiffusionEngine(loader.auto_pipeline(spec), loader.placement, preview_every)
     engine.notes = ()
+    engine.model_hash = weights_hash(engine.text2img.unet)
     return engine
 
 

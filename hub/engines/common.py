@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -119,3 +121,24 @@ def swap_scheduler(pipe, name: str | None) -> None:
         raise InvalidRequest(f"scheduler {shown(name, 40)} is not valid: choose one of {', '.join(SCHEDULERS)}")
     if type(pipe.scheduler).__name__ != name:
         pipe.scheduler = cls.from_config(pipe.scheduler.config)
+
+
+def weights_hash(unet: torch.nn.Module) -> str | None:
+    """A1111's "Model hash" of a diffusers model: of its UNet's weights file (the first, if sharded), the file that
+    makes one checkpoint differ from another. None when the weights were not loaded from files (a test's model)."""
+    root = Path(str(getattr(unet.config, "_name_or_path", "") or ""))
+    for folder in (root / "unet", root):
+        files = sorted(folder.glob("diffusion_pytorch_model*.safetensors")) or sorted(
+            folder.glob("diffusion_pytorch_model*.bin")
+        )
+        if files:
+            stat = files[0].stat()
+            return _hash_file(str(files[0]), stat.st_size, stat.st_mtime_ns)
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_file(path: str, size: int, mtime_ns: int) -> str:  # size and time: a rewritten file is hashed again
+    from hub.pnginfo import model_hash
+
+    return model_hash(path)

@@ -44,6 +44,11 @@ class KandinskyEngine:
         return self.decoder.movq_scale_factor**2
 
     @property
+    def sampler(self) -> str:
+        """The decoder's own scheduler class: what "default" means in a request."""
+        return type(self._default_scheduler).__name__
+
+    @property
     def token_limit(self) -> int:
         return self.prior.tokenizer.model_max_length
 

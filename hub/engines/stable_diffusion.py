@@ -33,6 +33,11 @@ class StableDiffusionEngine:
     def size_multiple(self) -> int:
         return getattr(self.text2img, "vae_scale_factor", 8)
 
+    @property
+    def sampler(self) -> str:
+        """The pipeline's own scheduler class: what "default" means in a request."""
+        return type(self._default_scheduler).__name__
+
     def generate(
         self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False
     ) -> list[list[Image.Image]]:

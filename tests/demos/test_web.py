@@ -66,7 +66,7 @@ def test_imagine_returns_pngs_that_keep_their_parameters(client):
     image = Image.open(gallery[1]["image"])
     assert image.format == "PNG" and image.size == (80, 48)
     params = read_parameters(image)
-    assert params.prompt == "un círculo rojo --seed 7" and params.get("Seed") == "7"  # the picker is no flag
+    assert params.prompt == "un círculo rojo" and params.get("Seed") == "7"  # flags become settings
 
 
 def test_mix_vary_upscale_describe_and_png_info(client):
@@ -84,7 +84,7 @@ def test_mix_vary_upscale_describe_and_png_info(client):
     described = client.predict(handle_file(first), api_name="/describe")
     assert described.count("\n") == 3 and described.startswith("1. ")
     info = client.predict(handle_file(first), api_name="/png_info")
-    assert info["Seed"] == "1" and info["prompt"] == "a blue star --seed 1"
+    assert info["Seed"] == "1" and info["prompt"] == "a blue star"
 
 
 def test_bad_input_comes_back_as_a_readable_error(client, tmp_path):
