@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -396,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:  # the libraries' own warnings (transformers on torchvision, ...) only with -v
+        for library in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
+            os.environ.setdefault(library, "error")
     from hub.settings import Settings
 
     try:
@@ -406,8 +410,6 @@ def main(argv: list[str] | None = None) -> int:
             _models(settings, args)
             return 0
         if args.command == "serve":
-            import os
-
             _port_free(args.host, args.port)
             from demos.app import launch
             from hub.service import Hub

@@ -346,19 +346,24 @@ class Hub:
         if req.strength not in ("subtle", "strong"):
             raise InvalidRequest(f"strength {shown(req.strength)} is not valid: subtle or strong")
         source, spec, image = self._source(req.job_id, req.index, "variation", req.origin)
-        d = spec.defaults
+        d, parent = spec.defaults, source.request
         subtle = req.strength == "subtle"
+        inherited = lambda key, default: parent.get(key) if parent.get(key) is not None else default  # noqa: E731
         task = ImageTask(
             seeds=self._seeds(req.seed, req.num_images),
             width=source.width,
             height=source.height,
-            num_inference_steps=d.num_inference_steps,
-            guidance_scale=d.guidance_scale,
-            prior_num_inference_steps=d.prior_num_inference_steps,
-            prior_guidance_scale=d.prior_guidance_scale,
+            num_inference_steps=self._steps(
+                spec, _default(req.num_inference_steps, inherited("num_inference_steps", d.num_inference_steps)), None
+            ),
+            guidance_scale=self._guidance(spec, _default(req.guidance_scale, inherited("guidance_scale", None))),
+            prior_num_inference_steps=self._prior_steps(spec, inherited("prior_num_inference_steps", None)),
+            prior_guidance_scale=self._guidance(spec, inherited("prior_guidance_scale", None), prior=True),
             images=[(image, 1.0)],
+            negative_prompt=parent.get("negative_prompt") or "",
             init_image=image if subtle else None,
             strength=0.45 if subtle else 1.0,
+            scheduler=parent.get("scheduler"),
             preview=req.preview,
         )
         text = source.request.get("prompt", "")

@@ -110,6 +110,9 @@ class VaryRequest:
     strength: Strength = "strong"
     num_images: int = 4
     seed: int | None = None
+    # None: the parent job's own (its steps, guidance, negative prompt and scheduler carry over)
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     origin: Origin = field(default_factory=Origin)
 

@@ -28,6 +28,7 @@ def test_imagine_writes_grid_and_images_and_prints_paths(settings, tmp_path):
     assert names == sorted([f"lienzo-{job}-grid.png"] + [f"lienzo-{job}-{i}.png" for i in range(1, 5)])
     assert all((out / n).exists() for n in names) and result["seeds"] == [7, 8, 9, 10]
     assert "placeholder" not in proc.stderr  # the trained, bundled model
+    assert "[transformers]" not in proc.stderr and "torchvision" not in proc.stderr  # library chatter: only with -v
 
 
 def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings, tmp_path):

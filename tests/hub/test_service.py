@@ -251,3 +251,24 @@ def test_the_prompts_aspect_flag_wins_over_a_front_ends_picker(settings):
 
     (w1, h1), (w2, h2), (w3, h3) = with_hub(settings, body)
     assert (w1, h1) == (w2, h2) and w1 > h1 and w3 < h3  # 3:2 from the prompt (80x48 at the mini's 64² budget)
+
+
+def test_a_variation_keeps_its_parents_settings_unless_told_otherwise(settings):
+    async def body(hub):
+        parent = await (
+            await hub.imagine(fast(seed=2, guidance_scale=4.0, negative_prompt="blue", scheduler="DDIMScheduler"))
+        ).result()
+        kept = await (await hub.vary(VaryRequest(parent.job_id, 0, "strong", num_images=1))).result()
+        changed = await (
+            await hub.vary(
+                VaryRequest(parent.job_id, 0, "subtle", num_images=1, num_inference_steps=6, guidance_scale=3)
+            )
+        ).result()
+        with pytest.raises(InvalidRequest, match="num_inference_steps 500 is out of range"):
+            await hub.vary(VaryRequest(parent.job_id, 0, num_inference_steps=500))
+        return hub.get_job(kept.job_id).request, hub.get_job(changed.job_id).request
+
+    kept, changed = with_hub(settings, body)
+    assert (kept["num_inference_steps"], kept["guidance_scale"], kept["prior_num_inference_steps"]) == (4, 4.0, 4)
+    assert (kept["negative_prompt"], kept["scheduler"]) == ("blue", "DDIMScheduler")
+    assert (changed["num_inference_steps"], changed["guidance_scale"]) == (6, 3.0)
