@@ -68,7 +68,11 @@ BANK = {
 }
 
 
-def describe(engine, image, n: int = 4) -> DescribeResult:
+def describe(engine, image, n: int = 4, shapes_world: bool = False) -> DescribeResult:
+    """shapes_world: the model is the bundled mini, which draws only its world's shapes, colours and relations, so
+    the candidates come from that world's grammar; a general model gets the phrase bank above."""
+    if shapes_world:
+        return _describe_shapes(engine, image, n)
     with torch.no_grad():
         img = torch.nn.functional.normalize(engine.image_embeds([image]).float(), dim=-1)[0]
         best: dict[str, list[str]] = {}
@@ -96,6 +100,37 @@ def describe(engine, image, n: int = 4) -> DescribeResult:
             break
         if (score, text) not in out:
             out.append((score, text))
+    return DescribeResult(prompts=tuple(t for _, t in out), scores=tuple(round(s, 4) for s, _ in out))
+
+
+def _describe_shapes(engine, image, n: int) -> DescribeResult:
+    """The best one-shape captions, then those on each background and the best pairs in each relation, all
+    scored against the image: every prompt offered is one the mini can draw."""
+    from hub.mini.world import BACKGROUNDS, COLOURS, RELATIONS, SHAPES
+
+    def article(word: str) -> str:
+        return "an" if word[0] in "aeiou" else "a"
+
+    def scored(texts: list[str]) -> list[tuple[float, str]]:
+        txt = torch.nn.functional.normalize(engine.text_embeds(texts).float(), dim=-1)
+        return sorted(zip((txt @ img).tolist(), texts), reverse=True)
+
+    with torch.no_grad():
+        img = torch.nn.functional.normalize(engine.image_embeds([image]).float(), dim=-1)[0]
+        singles = [f"{article(c)} {c} {s}" for c in COLOURS for s in SHAPES]
+        top = [t for _, t in scored(singles)[:6]]
+        candidates = top + [f"{t} on {article(b)} {b} background" for t in top[:3] for b in BACKGROUNDS]
+        candidates += [f"{a} {r} {b}" for a in top for b in top if a != b for r in RELATIONS]
+        ranked = scored(candidates)
+    out, firsts = [], set()
+    for score, text in ranked:  # different leading shapes first, so the four are not one prompt reworded
+        first = " ".join(text.split()[:3])
+        if first not in firsts:
+            firsts.add(first)
+            out.append((score, text))
+        if len(out) == n:
+            break
+    out += [pair for pair in ranked if pair not in out][: n - len(out)]
     return DescribeResult(prompts=tuple(t for _, t in out), scores=tuple(round(s, 4) for s, _ in out))
 
 

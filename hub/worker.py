@@ -124,7 +124,10 @@ class Worker:
         if kind == "describe":
             from hub import describe
 
-            return [Output(item.job_id, value=describe.describe(self.engine(item.model), to_pil(item.task["image"])))]
+            spec = catalog.get(item.model)
+            engine, image = self.engine(spec), to_pil(item.task["image"])
+            shapes = spec.family == "kandinsky" and spec.bundled is not None  # the mini: its world's grammar only
+            return [Output(item.job_id, value=describe.describe(engine, image, shapes_world=shapes))]
         if kind == "shorten":
             from hub import describe
 
