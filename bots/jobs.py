@@ -120,7 +120,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         await reply.edit(render.headline(prompt, interaction.user.id, f"— failed: {exc}"))
         await fail(interaction, str(exc))  # the job's message says "failed"; the reason goes to the user alone
         return
-    tail = f"(seed {result.seeds[0]}) ({result.model})"
+    tail = f"(seed {result.seeds[0]}) ({result.model})" + "".join(f"\n⚠️ {render.shown(n)}" for n in result.notes)
     if result.grid is not None:
         await reply.edit(
             render.headline(prompt, interaction.user.id, tail),

@@ -134,17 +134,29 @@ def _describe_shapes(engine, image, n: int) -> DescribeResult:
     return DescribeResult(prompts=tuple(t for _, t in out), scores=tuple(round(s, 4) for s, _ in out))
 
 
+def kept(tokenizer, words: list[str]) -> list[bool]:
+    """Which words the text encoder reads: those whose tokens fit its window (less the start and end tokens)."""
+    budget, used, flags = tokenizer.model_max_length - 2, 0, []
+    for w in words:
+        used += len(tokenizer(w, add_special_tokens=False).input_ids)
+        flags.append(used <= budget)
+    return flags
+
+
+def cut_words(tokenizer, text: str) -> str:
+    """The words of `text` the text encoder never reads ("" when it reads them all)."""
+    if len(tokenizer(text, truncation=False).input_ids) <= tokenizer.model_max_length:
+        return ""
+    words = text.split()
+    return " ".join(w for w, k in zip(words, kept(tokenizer, words)) if not k)
+
+
 def shorten(engine, prompt: str) -> ShortenResult:
     tok = engine.prior.tokenizer
     limit = tok.model_max_length
     words = prompt.split()
     ids = tok(prompt, truncation=False).input_ids
-    budget = limit - 2  # start and end tokens
-    kept_flags, used = [], 0
-    for w in words:
-        n = len(tok(w, add_special_tokens=False).input_ids)
-        kept_flags.append(used + n <= budget)
-        used += n
+    kept_flags = kept(tok, words)
     kept_words = [w for w, k in zip(words, kept_flags) if k]
     with torch.no_grad():
         variants = [" ".join(kept_words)] + [

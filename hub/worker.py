@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hub import __version__, catalog, engines
-from hub.errors import Cancelled, LienzoError
+from hub.errors import Cancelled, LienzoError, shown
 from hub.images import grid
 from hub.loading import Loader
 from hub.pnginfo import format_parameters, png_bytes, sampler_name
@@ -49,6 +49,21 @@ def _words(prompt: str) -> str:
         return parse_prompt(prompt).text or prompt
     except LienzoError:
         return prompt
+
+
+def _notes(engine, t: ImageTask) -> tuple[str, ...]:
+    """What the user should know about this result: the weights' own notes, and words the text encoder never read."""
+    from hub.describe import cut_words
+
+    notes = list(engine.notes)
+    for text, _ in t.parts:
+        cut = cut_words(engine.tokenizer, text)
+        if cut:
+            notes.append(
+                f"the text encoder reads {engine.tokenizer.model_max_length} tokens: it never read {shown(cut, 120)} "
+                "(put what matters first, or shorten the prompt)"
+            )
+    return tuple(notes)
 
 
 class Worker:
@@ -202,7 +217,7 @@ class Worker:
             params.append(format_parameters(words, t.negative_prompt, settings))
         pngs = tuple(png_bytes(im, p) for im, p in zip(images, params))
         sheet = png_bytes(grid(images), params[0]) if item.grid and len(images) > 1 else None
-        return Output(item.job_id, images=pngs, grid=sheet, parameters=tuple(params), notes=tuple(engine.notes))
+        return Output(item.job_id, images=pngs, grid=sheet, parameters=tuple(params), notes=_notes(engine, t))
 
     def _text(self, item: WorkItem, emit: Emit, should_stop: ShouldStop) -> TextResult:
         spec = catalog.get(item.model)

@@ -33,6 +33,10 @@ class ImageEngine(Protocol):
     def sampler(self) -> str:
         """The diffusers scheduler class a request's "default" runs."""
 
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer of the text encoder that reads the prompt."""
+
     def generate(
         self, tasks: list[ImageTask], progress: Progress | None = None, should_stop: Callable[[], bool] = ...
     ) -> list[list[Image.Image]]: ...

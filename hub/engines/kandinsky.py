@@ -44,6 +44,11 @@ class KandinskyEngine:
         return self.decoder.movq_scale_factor**2
 
     @property
+    def tokenizer(self):
+        """The tokenizer of the text encoder that reads the prompt (its window is what a prompt may use)."""
+        return self.prior.tokenizer
+
+    @property
     def sampler(self) -> str:
         """The decoder's own scheduler class: what "default" means in a request."""
         return type(self._default_scheduler).__name__

@@ -34,6 +34,11 @@ class StableDiffusionEngine:
         return getattr(self.text2img, "vae_scale_factor", 8)
 
     @property
+    def tokenizer(self):
+        """The tokenizer of the text encoder that reads the prompt (its window is what a prompt may use)."""
+        return self.text2img.tokenizer
+
+    @property
     def sampler(self) -> str:
         """The pipeline's own scheduler class: what "default" means in a request."""
         return type(self._default_scheduler).__name__

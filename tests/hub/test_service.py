@@ -272,3 +272,17 @@ def test_a_variation_keeps_its_parents_settings_unless_told_otherwise(settings):
     assert (kept["num_inference_steps"], kept["guidance_scale"], kept["prior_num_inference_steps"]) == (4, 4.0, 4)
     assert (kept["negative_prompt"], kept["scheduler"]) == ("blue", "DDIMScheduler")
     assert (changed["num_inference_steps"], changed["guidance_scale"]) == (6, 3.0)
+
+
+def test_a_prompt_longer_than_the_text_encoder_reads_runs_and_says_what_was_cut(settings):
+    long = "a red circle above a blue square " + "under a sky full of tiny shining lanterns " * 8
+
+    async def body(hub):
+        cut = await (await hub.imagine(fast(long, num_images=1))).result()
+        whole = await (await hub.imagine(fast("a red circle", num_images=1))).result()
+        return cut, whole
+
+    cut, whole = with_hub(settings, body)
+    assert whole.notes == () and len(cut.notes) == 1
+    assert "the text encoder reads 32 tokens: it never read “" in cut.notes[0] and "lanterns" in cut.notes[0]
+    assert "a red circle" not in cut.notes[0]  # what came first was read
