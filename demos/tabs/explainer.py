@@ -156,10 +156,11 @@ def example_image() -> Image.Image:
 async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
     """Train a 2-D diffusion model live; then animate its reverse trajectories."""
     pts = _data_points(data, points, drawing, upload)
+    last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(hub, "diffusion2d", progress, pts, data=data, steps=steps):
         v = f.values
         if f.final:
-            yield gr.skip(), gr.skip(), gr.skip(), v["trajectories"]
+            yield *last, v["trajectories"]
             continue
         note = (
             (
@@ -169,52 +170,58 @@ async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, pro
             if data == "ring"
             else f"step {f.step}"
         )
-        yield v["image"], _losses(denoiser=v["losses"]), note, gr.skip()
+        last = (v["image"], _losses(denoiser=v["losses"]), note)
+        yield *last, gr.skip()
 
 
 async def run_vae(hub, latent, beta, progress=gr.Progress()):
     """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
+    last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
         v = f.values
         if f.final:
-            yield gr.skip(), gr.skip(), gr.skip(), v["pictures"]
+            yield *last, v["pictures"]
             continue
         note = (
             f"step {f.step} · test reconstruction error {v['mse']:.4f} per pixel · baseline PCA with "
             f"{int(latent)} dimensions: {v['pca_mse']:.4f}"
         )
-        yield v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note, gr.skip()
+        last = (v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note)
+        yield *last, gr.skip()
 
 
 async def run_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
     """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
+    last = (gr.skip(),) * 2  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(
         hub, "chars", progress, kind=kind, lang=lang, steps=steps, prompt=prompt, temperature=temperature
     ):
         v = f.values
         if not f.final:
             note = f"step {f.step} · validation {v['val_nats']:.2f} nats/char · bigram baseline {v['bigram_nats']:.2f}"
-            yield _losses(train=v["train_losses"]), note, gr.skip(), gr.skip(), gr.skip()
+            last = (_losses(train=v["train_losses"]), note)
+            yield *last, gr.skip(), gr.skip(), gr.skip()
             continue
         probe_md = "p(')') after '(' and n characters: " + ", ".join(
             f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items()
         )
         top = pd.DataFrame({"next": [repr(c) for c, _ in v["next_chars"]], "p": [p for _, p in v["next_chars"]]})
-        yield gr.skip(), gr.skip(), f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
+        yield *last, f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
 
 
 async def run_pixelcnn(hub, progress=gr.Progress()):
     """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
+    note = gr.skip()  # the final frame repeats the last note: an API caller gets every figure
     async for f in _frames(hub, "pixelcnn", progress):
         v = f.values
         if f.final:
-            yield gr.skip(), [(v["samples"], "samples"), (v["probabilities"], "p(pixel on) as it was drawn")]
+            yield note, [(v["samples"], "samples"), (v["probabilities"], "p(pixel on) as it was drawn")]
         else:
-            yield (
+            note = (
                 f"step {f.step} · test {v['test_bits']:.1f} bits per digit · baseline (independent pixels) "
-                f"{v['baseline_bits']:.1f}",
-                gr.skip(),
+                f"{v['baseline_bits']:.1f}"
             )
+            yield note, gr.skip()
 
 
 async def run_wavenet(hub, progress=gr.Progress()):

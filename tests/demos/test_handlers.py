@@ -71,3 +71,17 @@ def test_choosing_a_model_moves_the_sliders_to_its_own_settings(hub):
     assert all(isinstance(u, dict) for u in generate.follow_model(hub, "no-such-model"))  # left as they are
     assert explainer.on_preset("mode collapse") != explainer.on_preset("stable")
     assert mix.preset("image fusion")[1] == gr.update(value=0.5)
+
+
+def test_a_lessons_last_answer_carries_every_figure_not_a_placeholder(hub):
+    """What an API caller keeps is the final yield: it must hold the plots and notes, not gr.skip()."""
+    from tests.conftest import run
+
+    async def outputs():
+        return [out async for out in explainer.run_diffusion(hub, "ring", 500, "", progress=lambda *a, **k: None)]
+
+    frames = run(outputs())
+    final = frames[-1]
+    assert len(final) == 4 and not any(isinstance(x, dict) and x.get("__type__") == "update" for x in final)
+    image, losses, note, trajectories = final
+    assert image is not None and len(losses) and note.startswith("step 500") and trajectories is not None
