@@ -21,10 +21,8 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
         gr.Markdown(i18n("title"))
         if login:
             gr.LoginButton()
-        gr.Markdown(
-            f"`{hub.default_image_model}` · "
-            + " · ".join(f"{s.name}: {a.status}" for s, a in hub.models() if s.name == hub.default_image_model)
-        )
+        status = next(a.status for s, a in hub.models() if s.name == hub.default_image_model)
+        gr.Markdown(f"`{hub.default_image_model}` ({status})")
         with gr.Tabs():
             with gr.Tab(i18n("tab_generate"), id="generate"):
                 fields = generate.build(hub, i18n)
@@ -57,6 +55,10 @@ def lifespan(hub):
     return run
 
 
+# Small results (demos.common.PIXELS) scale up with crisp pixels instead of a blur
+CSS = ".lienzo-pixels img { image-rendering: pixelated; }"
+
+
 def serving_options(hub, i18n) -> dict:
     """What every launch needs: translations, the Hub started with the server, signed visitor ids
     (demos/identity.py) and the upload limit, enforced while the upload streams in, before anything is decoded.
@@ -67,6 +69,7 @@ def serving_options(hub, i18n) -> dict:
     signer = identity.Signer(hub.secret_key())
     return {
         "i18n": i18n,
+        "css": CSS,
         "show_error": True,
         "max_file_size": hub.settings.max_image_bytes,
         "app_kwargs": {

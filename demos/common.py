@@ -123,6 +123,17 @@ async def follow(job, progress: gr.Progress):
         yield None, await job.result()
 
 
+# Results this small (the mini draws 64 px) are shown scaled up with crisp pixels, not blurred (CSS in demos/app.py).
+# The class is the gallery's own, chosen from the default model's size: an update would reach API callers as data.
+SMALL_SIDE = 160
+PIXELS = "lienzo-pixels"
+
+
+def shown_as(hub) -> list[str]:
+    d = next(spec.defaults for spec, _ in hub.models() if spec.name == hub.default_image_model)
+    return [PIXELS] if max(d.width, d.height) <= SMALL_SIDE else []
+
+
 async def gallery_updates(job, progress: gr.Progress, last=lambda result: result.job_id):
     """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
     async for preview, result in follow(job, progress):
@@ -150,7 +161,10 @@ async def start(coro):
 
 def gallery_items(result) -> list[tuple[str, str]]:
     items = [(served(result.grid), "grid")] if result.grid else []
-    return items + [(served(p), f"{i + 1} · seed {s}") for i, (p, s) in enumerate(zip(result.images, result.seeds))]
+    size = f"{result.width}×{result.height}"
+    return items + [
+        (served(p), f"{i + 1} · seed {s} · {size}") for i, (p, s) in enumerate(zip(result.images, result.seeds))
+    ]
 
 
 def details(result) -> str:

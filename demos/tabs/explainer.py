@@ -9,10 +9,9 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pandas as pd
-
-from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, start, user_errors
 from PIL import Image
 
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, start, user_errors
 from demos.explainer import shipped
 from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest

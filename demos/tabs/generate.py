@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, bind, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, bind, gallery_updates, origin, shown_as, start
 from hub.types import ASPECTS, SCHEDULERS, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 SCHEDULER_CHOICES = ["default", *SCHEDULERS]
@@ -132,7 +132,15 @@ def build(hub, t) -> dict:
                 go = gr.Button(t("generate"), variant="primary", elem_id="generate")
                 enhance = gr.Button(t("enhance"))
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label=t("output"), columns=2, format="png", height=420, elem_id="gallery")
+            gallery = gr.Gallery(
+                label=t("output"),
+                columns=2,
+                format="png",
+                height="auto",
+                object_fit="contain",
+                elem_id="gallery",
+                elem_classes=shown_as(hub),
+            )
             info = gr.Markdown(elem_id="details")
             job_id = gr.Textbox(label=t("job_id"), interactive=True)
             with gr.Row():

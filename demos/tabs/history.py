@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import bind, origin, served, user_errors
+from demos.common import bind, origin, served, shown_as, user_errors
 
 
 def history(hub, request: gr.Request):
@@ -82,10 +82,18 @@ def send(info):
     )
 
 
+def picked(evt: gr.SelectData):
+    """A History thumbnail clicked: its job id (the caption starts with it) goes to the job id box."""
+    caption = (evt.value or {}).get("caption") or "" if isinstance(evt.value, dict) else ""
+    return caption.split(" · ")[0] if caption else gr.skip()
+
+
 def build(hub, t, generate: dict) -> None:
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
-    thumbs = gr.Gallery(columns=6, height=220, format="png")
+    thumbs = gr.Gallery(
+        columns=6, height="auto", object_fit="contain", format="png", allow_preview=False, elem_classes=shown_as(hub)
+    )
     table = gr.Dataframe(
         headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],
         interactive=False,
@@ -121,6 +129,7 @@ def build(hub, t, generate: dict) -> None:
         api_name="reuse",
     )
     share_btn.click(bind(hub, share), [job_id, shared], [thumbs, table], api_name="share")
+    thumbs.select(picked, None, [job_id], api_visibility="private")
     png.upload(bind(hub, png_info), [png], [params], api_name="png_info")
     send_btn.click(
         send,

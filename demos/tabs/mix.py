@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, gallery_updates, origin, start
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, gallery_updates, origin, shown_as, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -107,7 +107,7 @@ def build(hub, t) -> None:
     with gr.Row():
         seed = gr.Number(value=0, precision=0, label="seed (0 = random)")
         go = gr.Button(t("mix"), variant="primary")
-    gallery = gr.Gallery(columns=2, format="png", height=360)
+    gallery = gr.Gallery(columns=2, format="png", height="auto", object_fit="contain", elem_classes=shown_as(hub))
     info = gr.Markdown()
     used = gr.Textbox(label=t("weights_used"), interactive=False)
     with gr.Accordion(t("describe"), open=False):

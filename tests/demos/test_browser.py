@@ -34,10 +34,15 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
     url, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
     page.goto(url)
-    page.get_by_label("Prompt").first.fill("a red circle above a blue square --seed 3")
+    page.get_by_label("Prompt").first.fill("a red circle above a blue square --ar 16:9 --seed 3")
     page.locator("#generate").click()
     page.locator("#gallery img").first.wait_for(timeout=60_000)
     page.locator("#details").get_by_text("seeds").wait_for(timeout=60_000)
+    # shown whole (fitted, not cropped to a square) and, at the mini's 80x48, with crisp pixels
+    fit, rendering, width, height = page.locator("#gallery img").first.evaluate(
+        "i => [getComputedStyle(i).objectFit, getComputedStyle(i).imageRendering, i.naturalWidth, i.naturalHeight]"
+    )
+    assert (fit, rendering) == ("contain", "pixelated") and width * 3 == height * 5
     page.screenshot(path=str(shots / "generate.png"), full_page=True)
     for tab, ready in (
         ("Mix", "button:text-is('Mix')"),
