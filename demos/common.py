@@ -102,6 +102,11 @@ class ImageFile(gr.Image):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, type="filepath", image_mode=None, format="png", **kwargs)
 
+    def get_config(self, cls=None):
+        # Gradio reads a component's settings (label, height, sources ...) by the parameters of its class's
+        # __init__; this one's are *args, **kwargs, so read them by gr.Image's, which it passes them to
+        return super().get_config(cls or gr.Image)
+
     def preprocess(self, payload):
         if payload is None:
             return None

@@ -371,7 +371,7 @@ def build(hub, t) -> None:
                     train_gan = gr.Button(t("train"), variant="primary")
                 with gr.Column():
                     gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
-                    gan_note = gr.Markdown(gan_ship[3])
+                    gan_note = gr.Markdown(gan_ship[3], label="note")
             with gr.Row():
                 gan_loss = gr.LinePlot(gan_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
                 gan_cov = gr.BarPlot(
@@ -397,7 +397,7 @@ def build(hub, t) -> None:
             with gr.Row():
                 vae_img = gr.Image(vae_ship[0], label=t("inputs_and_reconstructions"), height=140)
                 vae_loss = gr.LinePlot(vae_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
-            vae_note = gr.Markdown(vae_ship[2])
+            vae_note = gr.Markdown(vae_ship[2], label="note")
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(
                 bind(hub, run_vae),
@@ -422,7 +422,7 @@ def build(hub, t) -> None:
             with gr.Row():
                 c_loss = gr.LinePlot(c_ship[0], x="step", y="loss", color="curve", label=t("losses"), height=220)
                 c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220)
-            c_note = gr.Markdown(c_ship[1])
+            c_note = gr.Markdown(c_ship[1], label="note")
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
             kind.change(char_steps, [kind], [c_steps], api_visibility="private")
@@ -438,14 +438,14 @@ def build(hub, t) -> None:
             gr.Markdown(t("shipped"))
             px_ship = _shipped("pixelcnn", 2, note_index=0)
             train_px = gr.Button("PixelCNN: " + "train", variant="primary")
-            px_note = gr.Markdown(px_ship[0])
-            px_pics = gr.Gallery(px_ship[1], columns=2, height=220)
+            px_note = gr.Markdown(px_ship[0], label="note")
+            px_pics = gr.Gallery(px_ship[1], label=t("samples"), columns=2, height=220)
             train_px.click(bind(hub, run_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE)
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button("WaveNet: " + "train")
-            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220)
-            wave_note = gr.Markdown(wave_ship[1])
+            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220, label="signal")
+            wave_note = gr.Markdown(wave_ship[1], label="note")
             train_wave.click(
                 bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
             )
@@ -459,7 +459,7 @@ def build(hub, t) -> None:
             with gr.Row():
                 step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
                 schedule = gr.Radio(list(LEARN.schedules), value=N["schedule"], label=t("schedule"))
-            noise_note = gr.Markdown(noise_ship[2])
+            noise_note = gr.Markdown(noise_ship[2], label="note")
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(
                     bind(hub, forward),
@@ -480,7 +480,7 @@ def build(hub, t) -> None:
             with gr.Row():
                 diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
                 diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)
-            diff_note = gr.Markdown(d_ship[2])
+            diff_note = gr.Markdown(d_ship[2], label="note")
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
             train_diff.click(
                 bind(hub, run_diffusion),
@@ -495,7 +495,7 @@ def build(hub, t) -> None:
                 w_prompt = gr.Textbox(value="a red circle above a blue square", label=t("prompt"))
                 w_seed = gr.Number(value=0, precision=0, label=t("seed"))
                 w_go = gr.Button(t("run"), variant="primary")
-            w_info = gr.Markdown()
+            w_info = gr.Markdown(label="details")
             with gr.Row():
                 w_tokens = gr.Dataframe(label=t("tokens"), max_height=260)
                 w_emb = gr.BarPlot(x="dim", y="value", color="embedding", label=t("embeddings"), height=260)

@@ -112,7 +112,7 @@ def build(hub, t) -> dict:
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(label=t("prompt"), placeholder=t("prompt_hint"), lines=2, elem_id="prompt")
-            added = gr.Markdown()
+            added = gr.Markdown(label="added_words")
             negative = gr.Textbox(label=t("negative"))
             with gr.Row():
                 model = gr.Dropdown(runnable, value=default, label=t("model"))
@@ -141,7 +141,7 @@ def build(hub, t) -> dict:
                 elem_id="gallery",
                 elem_classes=shown_as(hub),
             )
-            info = gr.Markdown(elem_id="details")
+            info = gr.Markdown(label="details", elem_id="details")
             job_id = gr.Textbox(label=t("job_id"), interactive=True)
             with gr.Row():
                 index = gr.Slider(1, 4, value=1, step=1, label=t("image_index"))

@@ -92,7 +92,14 @@ def build(hub, t, generate: dict) -> None:
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(
-        columns=6, height="auto", object_fit="contain", format="png", allow_preview=False, elem_classes=shown_as(hub)
+        label="thumbnails",
+        show_label=False,
+        columns=6,
+        height="auto",
+        object_fit="contain",
+        format="png",
+        allow_preview=False,
+        elem_classes=shown_as(hub),
     )
     table = gr.Dataframe(
         headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],

@@ -107,8 +107,10 @@ def build(hub, t) -> None:
     with gr.Row():
         seed = gr.Number(value=0, precision=0, label="seed (0 = random)")
         go = gr.Button(t("mix"), variant="primary")
-    gallery = gr.Gallery(columns=2, format="png", height="auto", object_fit="contain", elem_classes=shown_as(hub))
-    info = gr.Markdown()
+    gallery = gr.Gallery(
+        label=t("output"), columns=2, format="png", height="auto", object_fit="contain", elem_classes=shown_as(hub)
+    )
+    info = gr.Markdown(label="details")
     used = gr.Textbox(label=t("weights_used"), interactive=False)
     with gr.Accordion(t("describe"), open=False):
         with gr.Row():

@@ -1,5 +1,7 @@
 """The real web hub on localhost, driven by gradio_client as an API user would."""
 
+import re
+
 import pytest
 from PIL import Image
 
@@ -30,8 +32,16 @@ def imagine(client, prompt, **kw):
     return client.predict(prompt, *args.values(), api_name="/imagine")
 
 
-def test_every_event_is_a_named_api(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+def test_every_event_is_a_named_api_with_named_inputs_and_outputs(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = set(endpoints)
+    unnamed = [
+        f"{api}: {label}"
+        for api, ep in endpoints.items()
+        for label in [p["label"] for p in ep["parameters"]] + [r["label"] for r in ep["returns"]]
+        if isinstance(label, str) and re.fullmatch(r"(value|parameter)_\d+", label)
+    ]
+    assert unnamed == []  # Gradio names what has no label by its id: an API user cannot tell them apart
     assert {
         "/imagine",
         "/mix",
@@ -130,10 +140,10 @@ def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeho
     import json
     import urllib.request
 
-    from tests.conftest import free_port
     from demos.app import launch
     from hub.service import Hub
     from hub.settings import Settings
+    from tests.conftest import free_port
 
     (tmp_path / "models").symlink_to(placeholder_models)
     port = free_port()
@@ -159,10 +169,10 @@ def test_images_in_a_data_dir_outside_temp_are_served(tmp_path, placeholder_mode
 
     from gradio_client import Client
 
-    from tests.conftest import free_port
     from demos.app import launch
     from hub.service import Hub
     from hub.settings import Settings
+    from tests.conftest import free_port
 
     outside = tmp_path / "home" / "lienzo"  # made to look like neither the temp dir nor the working dir
     outside.mkdir(parents=True)
