@@ -134,7 +134,7 @@ def build(hub, t) -> dict:
         with gr.Column(scale=3):
             gallery = gr.Gallery(
                 label=t("output"),
-                columns=2,
+                columns=3,
                 format="png",
                 height="auto",
                 object_fit="contain",
