@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import math
 import os
 import secrets
 import sqlite3
@@ -54,6 +55,7 @@ from hub.types import (
 
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
+SUBTLE_STRENGTH = 0.45  # Vary (Subtle): how much of the image img2img redraws
 
 
 def _default(value, default):
@@ -349,20 +351,23 @@ class Hub:
         d, parent = spec.defaults, source.request
         subtle = req.strength == "subtle"
         inherited = lambda key, default: parent.get(key) if parent.get(key) is not None else default  # noqa: E731
+        steps = self._steps(
+            spec, _default(req.num_inference_steps, inherited("num_inference_steps", d.num_inference_steps)), None
+        )
+        if subtle:  # img2img runs steps x strength of them: at least one (a 2-step parent would give none)
+            steps = max(steps, math.ceil(1 / SUBTLE_STRENGTH))
         task = ImageTask(
             seeds=self._seeds(req.seed, req.num_images),
             width=source.width,
             height=source.height,
-            num_inference_steps=self._steps(
-                spec, _default(req.num_inference_steps, inherited("num_inference_steps", d.num_inference_steps)), None
-            ),
+            num_inference_steps=steps,
             guidance_scale=self._guidance(spec, _default(req.guidance_scale, inherited("guidance_scale", None))),
             prior_num_inference_steps=self._prior_steps(spec, inherited("prior_num_inference_steps", None)),
             prior_guidance_scale=self._guidance(spec, inherited("prior_guidance_scale", None), prior=True),
             images=[(image, 1.0)],
             negative_prompt=parent.get("negative_prompt") or "",
             init_image=image if subtle else None,
-            strength=0.45 if subtle else 1.0,
+            strength=SUBTLE_STRENGTH if subtle else 1.0,
             scheduler=parent.get("scheduler"),
             preview=req.preview,
         )

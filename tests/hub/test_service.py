@@ -264,6 +264,9 @@ def test_a_variation_keeps_its_parents_settings_unless_told_otherwise(settings):
                 VaryRequest(parent.job_id, 0, "subtle", num_images=1, num_inference_steps=6, guidance_scale=3)
             )
         ).result()
+        low = await (await hub.imagine(ImagineRequest("a red circle", num_inference_steps=2, seed=4))).result()
+        subtle = await (await hub.vary(VaryRequest(low.job_id, 0, "subtle", num_images=1))).result()
+        assert hub.get_job(subtle.job_id).request["num_inference_steps"] == 3  # img2img at 0.45 needs 3 to run one
         with pytest.raises(InvalidRequest, match="num_inference_steps 500 is out of range"):
             await hub.vary(VaryRequest(parent.job_id, 0, num_inference_steps=500))
         return hub.get_job(kept.job_id).request, hub.get_job(changed.job_id).request
