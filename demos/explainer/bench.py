@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from demos.common import bind
 from demos.explainer.shipped import ROOT, record, save
 from demos.tabs import explainer as tab
 from hub.service import Hub
@@ -28,7 +29,7 @@ def bench(
         try:
             for section in sections or tab.DEMOS:
                 handler, n = tab.DEMOS[section]
-                rec = await record(tab.bind(hub, handler), tab.demo_args(section), n, settings=tab.DEFAULTS[section])
+                rec = await record(bind(hub, handler), tab.demo_args(section), n, settings=tab.DEFAULTS[section])
                 if ship:
                     save(section, rec, root)
                 image = tab.example_image() if section == "noise" else None
