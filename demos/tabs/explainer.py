@@ -102,7 +102,7 @@ def _pairs(points) -> tuple | None:
     return None if points is None else tuple((float(x), float(y)) for x, y in points)
 
 
-async def run_gan(
+async def explain_gan(
     hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None, progress=gr.Progress()
 ):
     """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
@@ -135,7 +135,7 @@ async def run_gan(
         yield v["image"], _losses(discriminator=v["d_losses"], generator=v["g_losses"]), bars, summary
 
 
-async def forward(hub, image, step, schedule):
+async def explain_noise(hub, image, step, schedule):
     """Noise an image to step t of T=1000 and plot the signal-to-noise ratio of both schedules."""
     if image is None:
         raise gr.Error("drop an image first")
@@ -152,7 +152,7 @@ def example_image() -> Image.Image:
     return example_picture()
 
 
-async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
+async def explain_diffusion(hub, data, steps, points, drawing=None, upload=None, progress=gr.Progress()):
     """Train a 2-D diffusion model live; then animate its reverse trajectories."""
     pts = _data_points(data, points, drawing, upload)
     last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
@@ -173,7 +173,7 @@ async def run_diffusion(hub, data, steps, points, drawing=None, upload=None, pro
         yield *last, gr.skip()
 
 
-async def run_vae(hub, latent, beta, progress=gr.Progress()):
+async def explain_vae(hub, latent, beta, progress=gr.Progress()):
     """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
     last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
@@ -189,7 +189,7 @@ async def run_vae(hub, latent, beta, progress=gr.Progress()):
         yield *last, gr.skip()
 
 
-async def run_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
+async def explain_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
     """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
     last = (gr.skip(),) * 2  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(
@@ -208,7 +208,7 @@ async def run_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Pro
         yield *last, f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
 
 
-async def run_pixelcnn(hub, progress=gr.Progress()):
+async def explain_pixelcnn(hub, progress=gr.Progress()):
     """Train a PixelCNN on binarised digits, then sample pixel by pixel (showing each pixel's probability)."""
     note = gr.skip()  # the final frame repeats the last note: an API caller gets every figure
     async for f in _frames(hub, "pixelcnn", progress):
@@ -223,7 +223,7 @@ async def run_pixelcnn(hub, progress=gr.Progress()):
             yield note, gr.skip()
 
 
-async def run_wavenet(hub, progress=gr.Progress()):
+async def explain_wavenet(hub, progress=gr.Progress()):
     """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
     async for f in _frames(hub, "wavenet", progress):
         v = f.values
@@ -270,13 +270,13 @@ DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo be
     "diffusion2d": dict(**_CORE["diffusion2d"], points=""),
 }
 DEMOS = {  # section -> (handler, number of outputs)
-    "gan": (run_gan, 4),
-    "vae": (run_vae, 4),
-    "chars": (run_chars, 5),
-    "pixelcnn": (run_pixelcnn, 2),
-    "wavenet": (run_wavenet, 2),
-    "noise": (forward, 3),
-    "diffusion2d": (run_diffusion, 4),
+    "gan": (explain_gan, 4),
+    "vae": (explain_vae, 4),
+    "chars": (explain_chars, 5),
+    "pixelcnn": (explain_pixelcnn, 2),
+    "wavenet": (explain_wavenet, 2),
+    "noise": (explain_noise, 3),
+    "diffusion2d": (explain_diffusion, 4),
 }
 
 
@@ -324,7 +324,7 @@ def on_preset(name):
     return cfg.noise_dim, cfg.lr_g, cfg.lr_d, cfg.d_steps, cfg.loss
 
 
-async def walkthrough(hub, prompt, seed):
+async def explain_walkthrough(hub, prompt, seed):
     """The bundled mini Kandinsky, stage by stage: tokens, embeddings, prior, denoising steps, image.
 
     Args:
@@ -380,7 +380,7 @@ def build(hub, t) -> None:
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
             train_gan.click(
-                bind(hub, run_gan),
+                bind(hub, explain_gan),
                 [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
                 [gan_img, gan_loss, gan_cov, gan_note],
                 api_name="explain_gan",
@@ -400,7 +400,7 @@ def build(hub, t) -> None:
             vae_note = gr.Markdown(vae_ship[2], label="note")
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(
-                bind(hub, run_vae),
+                bind(hub, explain_vae),
                 [latent, beta],
                 [vae_img, vae_loss, vae_note, vae_pics],
                 api_name="explain_vae",
@@ -427,7 +427,7 @@ def build(hub, t) -> None:
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
             kind.change(char_steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(
-                bind(hub, run_chars),
+                bind(hub, explain_chars),
                 [kind, lang, c_steps, c_prompt, temperature],
                 [c_loss, c_note, c_text, c_top, c_heat],
                 api_name="explain_chars",
@@ -440,14 +440,16 @@ def build(hub, t) -> None:
             train_px = gr.Button("PixelCNN: " + "train", variant="primary")
             px_note = gr.Markdown(px_ship[0], label="note")
             px_pics = gr.Gallery(px_ship[1], label=t("samples"), columns=2, height=220)
-            train_px.click(bind(hub, run_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE)
+            train_px.click(
+                bind(hub, explain_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE
+            )
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button("WaveNet: " + "train")
             wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220, label="signal")
             wave_note = gr.Markdown(wave_ship[1], label="note")
             train_wave.click(
-                bind(hub, run_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
+                bind(hub, explain_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
             )
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
@@ -462,7 +464,7 @@ def build(hub, t) -> None:
             noise_note = gr.Markdown(noise_ship[2], label="note")
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(
-                    bind(hub, forward),
+                    bind(hub, explain_noise),
                     [src, step, schedule],
                     [noisy, snr_plot, noise_note],
                     api_name="explain_noise" if trigger == step.release else None,
@@ -483,7 +485,7 @@ def build(hub, t) -> None:
             diff_note = gr.Markdown(d_ship[2], label="note")
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
             train_diff.click(
-                bind(hub, run_diffusion),
+                bind(hub, explain_diffusion),
                 [d_data, d_steps2, d_points, d_drawing, d_upload],
                 [diff_img, diff_loss, diff_note, traj],
                 api_name="explain_diffusion",
@@ -502,7 +504,7 @@ def build(hub, t) -> None:
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
             w_go.click(
-                bind(hub, walkthrough),
+                bind(hub, explain_walkthrough),
                 [w_prompt, w_seed],
                 [w_tokens, w_info, w_emb, w_steps, w_final],
                 api_name="explain_walkthrough",

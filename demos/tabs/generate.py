@@ -70,21 +70,21 @@ async def expand_prompt(hub, prompt, request: gr.Request):
     return result.text, f"added: *{result.added}*" if result.added else ""
 
 
-async def vary(hub, job_id, index, strength, request: gr.Request, progress=gr.Progress()):
+async def _vary(hub, job_id, index, strength, request: gr.Request, progress=gr.Progress()):
     req = VaryRequest(job_id, int(index) - 1, strength, preview=True, origin=origin(request))
     async for update in gallery_updates(await start(hub.vary(req)), progress):
         yield update
 
 
-async def vary_subtle(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
+async def vary(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
     """New images close to image `index` (1-4) of job `job_id`, keeping its composition."""
-    async for out in vary(hub, job_id, index, "subtle", request, progress):
+    async for out in _vary(hub, job_id, index, "subtle", request, progress):
         yield out
 
 
 async def vary_strong(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
     """New images with the idea of image `index` (1-4) of job `job_id`, in a new composition."""
-    async for out in vary(hub, job_id, index, "strong", request, progress):
+    async for out in _vary(hub, job_id, index, "strong", request, progress):
         yield out
 
 
@@ -165,7 +165,7 @@ def build(hub, t) -> dict:
     go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **HUB_QUEUE)
     prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
     enhance.click(bind(hub, expand_prompt), [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
-    subtle.click(bind(hub, vary_subtle), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
+    subtle.click(bind(hub, vary), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
     strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
     up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
     return {

@@ -78,7 +78,7 @@ def test_a_lessons_last_answer_carries_every_figure_not_a_placeholder(hub):
     from tests.conftest import run
 
     async def outputs():
-        return [out async for out in explainer.run_diffusion(hub, "ring", 500, "", progress=lambda *a, **k: None)]
+        return [out async for out in explainer.explain_diffusion(hub, "ring", 500, "", progress=lambda *a, **k: None)]
 
     frames = run(outputs())
     final = frames[-1]

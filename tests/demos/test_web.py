@@ -154,6 +154,8 @@ def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeho
     finally:
         demo.close()
     assert {"imagine", "mix", "describe", "expand_prompt", "chat", "png_info"} <= set(tools)
+    http = {name.lstrip("/") for name in server_api_names(demo)}
+    assert set(tools) == http  # an agent's tool is named as the HTTP endpoint it calls
     assert "Midjourney-style flags" in tools["imagine"]["description"]
 
 
@@ -212,3 +214,8 @@ def _example(tmp_path):
     path = tmp_path / "example.png"
     example_image().save(path)
     return path
+
+
+def server_api_names(demo) -> set[str]:
+    """The public HTTP endpoint names of a built app (what view_api lists)."""
+    return set(demo.get_api_info()["named_endpoints"])
