@@ -84,7 +84,7 @@ def send(info):
 
 def picked(evt: gr.SelectData):
     """A History thumbnail clicked: its job id (the caption starts with it) goes to the job id box."""
-    caption = (evt.value or {}).get("caption") or "" if isinstance(evt.value, dict) else ""
+    caption = (evt.value.get("caption") or "") if isinstance(evt.value, dict) else ""
     return caption.split(" · ")[0] if caption else gr.skip()
 
 

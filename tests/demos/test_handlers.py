@@ -85,3 +85,10 @@ def test_a_lessons_last_answer_carries_every_figure_not_a_placeholder(hub):
     assert len(final) == 4 and not any(isinstance(x, dict) and x.get("__type__") == "update" for x in final)
     image, losses, note, trajectories = final
     assert image is not None and len(losses) and note.startswith("step 500") and trajectories is not None
+
+
+def test_clicking_a_history_thumbnail_picks_its_job():
+    """Gradio's Gallery select event carries {index, value: {image, caption}} (its frontend's onselect)."""
+    click = gr.SelectData(None, {"index": 0, "value": {"image": {"path": "x.png"}, "caption": "0123abcd99 · vary"}})
+    assert history.picked(click) == "0123abcd99"
+    assert history.picked(gr.SelectData(None, {"index": 0, "value": None})) == gr.skip()
