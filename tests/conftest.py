@@ -82,3 +82,30 @@ def server(tmp_path_factory, placeholder_models):
     demo = launch(hub, port=port, block=False)
     yield f"http://127.0.0.1:{port}/", hub
     demo.close()
+
+
+# The Generate tab's /imagine inputs after the prompt, in the form's order: small and fast by default
+IMAGINE_ARGS = dict(
+    negative="",
+    model="mini",
+    aspect="1:1",
+    steps=2,
+    prior_steps=2,
+    guidance=4.0,
+    seed=1,
+    randomize=False,
+    num_images=1,
+    scheduler="default",
+)
+
+
+def web_client(url, **kw):
+    """A gradio_client for the web hub at `url` (each one a new visitor, with its own signed id cookie)."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, **kw)
+
+
+def web_imagine(client, prompt, **kw):
+    """/imagine over HTTP with IMAGINE_ARGS, `kw` overriding any of them."""
+    return client.predict(prompt, *{**IMAGINE_ARGS, **kw}.values(), api_name="/imagine")

@@ -16,30 +16,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.conftest import run
-
-ARGS = dict(
-    negative="",
-    model="mini",
-    aspect="1:1",
-    steps=2,
-    prior_steps=2,
-    guidance=4.0,
-    seed=1,
-    randomize=False,
-    num_images=1,
-    scheduler="default",
-)
-
-
-def imagine(client, prompt, **kw):
-    return client.predict(prompt, *{**ARGS, **kw}.values(), api_name="/imagine")
-
-
-def new_client(url, **kw):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, **kw)
+from tests.conftest import IMAGINE_ARGS, run, web_client, web_imagine
 
 
 def bomb(path, side: int) -> str:
@@ -83,12 +60,12 @@ class PeakRSS:
 
 @pytest.fixture(scope="module")
 def alice(server):
-    return new_client(server[0])
+    return web_client(server[0])
 
 
 @pytest.fixture(scope="module")
 def alices_job(alice):
-    gallery, _, job_id = imagine(alice, "a red circle --seed 3")
+    gallery, _, job_id = web_imagine(alice, "a red circle --seed 3")
     return job_id, gallery
 
 
@@ -155,13 +132,13 @@ def test_a_forged_session_or_id_opens_nothing_and_the_issued_token_continues(ser
     url, _ = server
     job_id, _ = alices_job
     token = alice.cookies["lienzo_id"]
-    thief = new_client(url)
+    thief = web_client(url)
     thief.session_hash = alice.session_hash  # the id Gradio lets a client choose
-    forged = new_client(url, httpx_kwargs={"cookies": {"lienzo_id": token.split(".")[0] + "." + "0" * 32}})
+    forged = web_client(url, httpx_kwargs={"cookies": {"lienzo_id": token.split(".")[0] + "." + "0" * 32}})
     for client in (thief, forged):
         _, table = client.predict(api_name="/history")
         assert job_id not in str(table["data"])
-    again = new_client(url, httpx_kwargs={"cookies": {"lienzo_id": token}})  # a later connection, same visitor
+    again = web_client(url, httpx_kwargs={"cookies": {"lienzo_id": token}})  # a later connection, same visitor
     _, table = again.predict(api_name="/history")
     assert job_id in str(table["data"])
 
@@ -170,7 +147,7 @@ def test_another_users_job_cannot_be_opened_until_it_is_shared(server, alice, al
     from gradio_client.exceptions import AppError
 
     job_id, _ = alices_job
-    bob = new_client(server[0])
+    bob = web_client(server[0])
     for call in (
         lambda: bob.predict(job_id, api_name="/reuse"),
         lambda: bob.predict(job_id, 1, api_name="/vary"),
@@ -195,7 +172,7 @@ def test_pixel_bombs_are_refused_before_decoding(server, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    client = new_client(server[0])
+    client = web_client(server[0])
     calls = {
         "describe": lambda f: client.predict(f, api_name="/describe"),
         "mix": lambda f: client.predict(*(["", f, 1.0] + ["", None, 0.0] * 4), 0, api_name="/mix"),
@@ -214,7 +191,7 @@ def test_pixel_bombs_are_refused_before_decoding(server, tmp_path):
 def test_uploads_over_the_limit_are_refused_on_every_endpoint(server, tmp_path):
     from gradio_client import handle_file
 
-    client = new_client(server[0])
+    client = web_client(server[0])
     big = tmp_path / "big.png"
     Image.new("RGB", (8, 8)).save(big)
     with open(big, "ab") as f:  # a valid PNG header, then 30 MB
@@ -236,7 +213,7 @@ def test_broken_files_and_odd_input_are_answered_in_words(server, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    client = new_client(server[0])
+    client = web_client(server[0])
     good = tmp_path / "good.png"
     Image.new("RGB", (32, 32), "red").save(good)
     files = {"zero.png": b"", "text.png": b"hello, not an image", "cut.png": good.read_bytes()[:60]}
@@ -249,12 +226,13 @@ def test_broken_files_and_odd_input_are_answered_in_words(server, tmp_path):
             answers.append(str(err.value))
     for prompt in ("a cat --seed " + "9" * 5000, "a \x00 cat"):
         with pytest.raises(AppError) as err:
-            imagine(client, prompt)
+            web_imagine(client, prompt)
         answers.append(str(err.value))
-    answers.append(_raw_call(server[0], "imagine", ["a \ud800 cat", *ARGS.values()]))  # JSON can carry half an emoji
+    # JSON can carry half an emoji
+    answers.append(_raw_call(server[0], "imagine", ["a \ud800 cat", *IMAGINE_ARGS.values()]))
     assert "not text (U+D800" in answers[-1]
     with pytest.raises(AppError) as err:
-        imagine(client, "a cat", prior_steps=1)
+        web_imagine(client, "a cat", prior_steps=1)
     answers.append(str(err.value))
     for text in answers:
         assert not any(leak in text for leak in ("Traceback", "Error:", "<_io", "/tmp", "0x7f", "\\ud800", "codec"))

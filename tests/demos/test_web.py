@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from hub.pnginfo import read_parameters
+from tests.conftest import web_imagine
 
 
 @pytest.fixture(scope="module")
@@ -16,20 +17,8 @@ def client(server):
 
 
 def imagine(client, prompt, **kw):
-    args = dict(
-        negative="",
-        model="mini",
-        aspect="1:1",
-        steps=4,
-        prior_steps=4,
-        guidance=4.0,
-        seed=0,
-        randomize=False,
-        num_images=4,
-        scheduler="default",
-    )
-    args.update(kw)
-    return client.predict(prompt, *args.values(), api_name="/imagine")
+    """The Generate tab's defaults here: four images at 4 steps."""
+    return web_imagine(client, prompt, **{"steps": 4, "prior_steps": 4, "seed": 0, "num_images": 4, **kw})
 
 
 def test_every_event_is_a_named_api_with_named_inputs_and_outputs(client):

@@ -5,31 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from tests.conftest import run
-
-
-ARGS = dict(
-    negative="",
-    model="mini",
-    aspect="1:1",
-    steps=2,
-    prior_steps=2,
-    guidance=4.0,
-    seed=1,
-    randomize=False,
-    num_images=1,
-    scheduler="default",
-)
-
-
-def imagine(client, prompt, **kw):
-    return client.predict(prompt, *{**ARGS, **kw}.values(), api_name="/imagine")
-
-
-def new_client(url, **kw):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, **kw)
+from tests.conftest import run, web_client, web_imagine
 
 
 def test_serve_with_bot_keeps_the_web_hub_up_while_discord_cannot_be_reached(settings):
@@ -66,8 +42,8 @@ def test_serve_with_bot_keeps_the_web_hub_up_while_discord_cannot_be_reached(set
         )
         try:
             await asyncio.wait_for(asyncio.gather(listening.wait(), retrying.wait()), 60)
-            client = await asyncio.to_thread(new_client, f"http://127.0.0.1:{port}/")
-            return await asyncio.to_thread(imagine, client, "a web square")
+            client = await asyncio.to_thread(web_client, f"http://127.0.0.1:{port}/")
+            return await asyncio.to_thread(web_imagine, client, "a web square")
         finally:
             logging.getLogger("lienzo.serve").removeHandler(handler)
             for s in servers:
