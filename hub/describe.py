@@ -107,9 +107,10 @@ def _describe_shapes(engine, image, n: int) -> DescribeResult:
     """The best one-shape captions, then those on each background and the best pairs in each relation, all
     scored against the image: every prompt offered is one the mini can draw."""
     from hub.mini.world import BACKGROUNDS, COLOURS, RELATIONS, SHAPES
+    from hub.mini.world import _article_en as article_for  # the captions' own rule: "an orange", "a red"
 
     def article(word: str) -> str:
-        return "an" if word[0] in "aeiou" else "a"
+        return article_for(None, word)
 
     def scored(texts: list[str]) -> list[tuple[float, str]]:
         txt = torch.nn.functional.normalize(engine.text_embeds(texts).float(), dim=-1)

@@ -155,8 +155,9 @@ def _json(text) -> dict | list | None:
         return None
 
 
-def _settings(**values) -> dict[str, str]:
-    return {k.replace("_", " "): str(v) for k, v in values.items() if v not in (None, "")}
+def _given(settings: dict) -> dict[str, str]:
+    """The settings another tool actually recorded, as text (A1111's form)."""
+    return {k: str(v) for k, v in settings.items() if v not in (None, "")}
 
 
 def _comfyui(graph: dict) -> Parameters | None:
@@ -195,7 +196,7 @@ def _comfyui(graph: dict) -> Parameters | None:
     return Parameters(
         text(inputs.get("positive")),
         text(inputs.get("negative")),
-        {k: str(v) for k, v in settings.items() if v not in (None, "")},
+        _given(settings),
     )
 
 
@@ -229,7 +230,7 @@ def _invokeai(meta: dict) -> Parameters:
     return Parameters(
         str(prompt or "").strip(),
         str(negative or "").strip(),
-        {k: str(v) for k, v in settings.items() if v not in (None, "")},
+        _given(settings),
     )
 
 
