@@ -385,6 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: jobs/s through Ray Serve with one replica, then two (starts a local Ray instance)",
     )
     be.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="instead: the full-size architectures (published configs, random weights) through the real pipelines, "
+        "each lever on and off; --model picks one (kandinsky-2.2, sdxl-turbo, sd-1.5, smollm2-360m, qwen2.5-0.5b)",
+    )
+    be.add_argument("--reduced", action="store_true", help="with --random-weights: toy width (the default on a CPU)")
+    be.add_argument(
+        "--gpu-subset", action="store_true", help="with --random-weights: the prepared ten-minute set for one GPU"
+    )
+    be.add_argument(
         "--explainer",
         action="store_true",
         help="instead: time every explainer demo (first frame, total) and re-ship its default run",
@@ -496,7 +506,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"model card: {write_card(root, report, grid, reproduction=reference)}")
             return 0
         if args.command == "bench":
-            if args.explainer:
+            if args.random_weights:
+                from hub.errors import ConfigError
+                from hub.randbench import run_random_weights
+
+                models = None if args.model == "mini" else [args.model]
+                try:
+                    report = run_random_weights(
+                        models,
+                        reduced=args.reduced or None,
+                        subset=args.gpu_subset,
+                        out=args.out,
+                        progress=lambda line: print(line, file=sys.stderr),
+                    )
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
+            elif args.explainer:
                 from demos.explainer.bench import bench as explainer_bench  # the Learn tab's handlers, via a Hub
 
                 report = explainer_bench(settings=settings)
