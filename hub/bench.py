@@ -6,6 +6,10 @@
 - batching: 4 users' 4-image requests submitted at once vs the same 4 one after another.
 - first progress: from submit to the first step event.
 - peak memory: the process's peak RSS.
+- contention (`--contention`): a grid quiet vs beside one un-niced CPU-bound process the bench starts itself,
+  runs interleaved (the process is paused for the quiet ones), under the thread policy (hub/threads.py) and
+  with torch's threads fixed at one per core, as before the policy.
+- cold start: `lienzo imagine` as a new process, from its start to the grid on disk.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import asyncio
 import os
 import platform
 import resource
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -202,3 +209,66 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
             ray.shutdown()
     out["ratio_two_vs_one"] = round(out["replicas_2"]["jobs_per_s"] / out["replicas_1"]["jobs_per_s"], 3)
     return out
+
+
+BUSY = "while True:\n    sum(i * i for i in range(10**6))\n"
+
+
+def run_contention(settings: Settings, model: str = "mini", repeats: int = 5) -> dict:
+    """A 2x2 grid at default steps, quiet and beside one busy process, medians of interleaved runs: under the
+    thread policy, then with torch's threads fixed at one per core (what every run did before the policy)."""
+    from hub import threads
+    from hub.service import Hub
+    from hub.types import ImagineRequest, Origin
+
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])  # un-niced, CPU-bound, for the whole run
+    os.kill(busy.pid, signal.SIGSTOP)
+    cores = threads.usable_cores()
+    out: dict = {"model": model, "cores": cores, "repeats": repeats}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, fixed in (("thread_policy", None), ("fixed_threads", cores)):
+                s = replace(settings, data_dir=Path(scratch) / name, threads=fixed, max_batch=1)
+
+                async def main(s=s):
+                    hub = Hub.create(s)
+                    req = ImagineRequest(
+                        "a red circle above a blue square --seed 1", model=model, origin=Origin("bench", surface="cli")
+                    )
+                    await (await hub.imagine(req)).result()  # load, warm up
+                    quiet, loaded = [], []
+                    for _ in range(repeats):
+                        for paused, times in ((True, quiet), (False, loaded)):
+                            os.kill(busy.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+                            t0 = time.perf_counter()
+                            await (await hub.imagine(req)).result()
+                            times.append(time.perf_counter() - t0)
+                    os.kill(busy.pid, signal.SIGSTOP)
+                    await hub.close()
+                    return quiet, loaded
+
+                quiet, loaded = asyncio.run(main())
+                q, lo = statistics.median(quiet), statistics.median(loaded)
+                out[name] = {"quiet_s": round(q, 3), "loaded_s": round(lo, 3), "ratio": round(lo / q, 2)}
+    finally:
+        busy.kill()
+        busy.wait()
+    return out
+
+
+def cold_start(settings: Settings, model: str = "mini") -> float:
+    """Seconds from starting `lienzo imagine` as a new process to its exit with the grid written."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "LIENZO_DATA_DIR": scratch, "HF_HUB_OFFLINE": "1"}
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "hub.cli", "imagine", "a red circle --seed 1", "--model", model, "--out", scratch],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        took = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"lienzo imagine failed: {proc.stderr[-500:]}")
+    return round(took, 2)

@@ -390,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: the full-size architectures (published configs, random weights) through the real pipelines, "
         "each lever on and off; --model picks one (kandinsky-2.2, sdxl-turbo, sd-1.5, smollm2-360m, qwen2.5-0.5b)",
     )
+    be.add_argument(
+        "--contention",
+        action="store_true",
+        help="instead: a grid quiet vs beside one busy process the bench starts (interleaved), with the thread "
+        "policy and with threads fixed at one per core",
+    )
     be.add_argument("--reduced", action="store_true", help="with --random-weights: toy width (the default on a CPU)")
     be.add_argument(
         "--gpu-subset", action="store_true", help="with --random-weights: the prepared ten-minute set for one GPU"
@@ -521,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 except ValueError as exc:
                     raise ConfigError(str(exc)) from None
+            elif args.contention:
+                from hub.bench import run_contention
+
+                report = run_contention(settings, model=args.model, repeats=args.repeats)
             elif args.explainer:
                 from demos.explainer.bench import bench as explainer_bench  # the Learn tab's handlers, via a Hub
 

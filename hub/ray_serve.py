@@ -38,11 +38,7 @@ class LienzoReplica:
     def __init__(self, settings: Settings, model: str):
         from ray import serve
 
-        if settings.threads:
-            import torch
-
-            torch.set_num_threads(settings.threads)
-        self.worker = Worker(settings)
+        self.worker = Worker(settings)  # which sets torch's threads at each batch (hub/threads.py)
         self.worker.engine(catalog.get(model))  # load now, not on the first job
         self.replica = serve.get_replica_context().replica_id.unique_id
 

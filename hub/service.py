@@ -180,10 +180,6 @@ class Hub:
         settings = settings or Settings.from_env()
         if overrides:
             settings = settings.with_(**overrides)
-        if settings.threads:
-            import torch
-
-            torch.set_num_threads(settings.threads)
         return cls(settings, open_store(settings.data_dir), Loader(settings), gpu, recover)
 
     async def start(self) -> None:
