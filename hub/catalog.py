@@ -27,6 +27,10 @@ class Defaults:
     max_guidance: float = 20.0
     size_multiple: int = 64  # Kandinsky 2.2: MoVQ factor squared; SD: the VAE's factor
     scheduler: str | None = None  # None: the model's own
+    # --draft: fewer decoder (and prior) steps with a multistep solver; Enhance redraws at the steps above
+    draft_steps: int = 8
+    draft_prior_steps: int | None = 5
+    draft_scheduler: str | None = "DPMSolverMultistepScheduler"
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,9 @@ MODELS: dict[str, ModelSpec] = {
             "Lienzo mini Kandinsky (bundled, CPU)",
             _K,
             bundled=".",
-            defaults=Defaults(64, 64, 25, 2.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16),
+            defaults=Defaults(
+                64, 64, 25, 2.0, 25, 4.0, max_side=256, min_side=16, max_steps=100, size_multiple=16, draft_steps=4
+            ),
             license="Apache-2.0",
             about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline.",
         ),
@@ -95,7 +101,18 @@ MODELS: dict[str, ModelSpec] = {
             "SDXL-Turbo",
             frozenset({"text2img", "img2img"}),
             repos={"pipeline": "stabilityai/sdxl-turbo"},
-            defaults=Defaults(512, 512, 1, 0.0, max_side=1024, max_steps=4, max_guidance=0.0, size_multiple=8),
+            defaults=Defaults(
+                512,
+                512,
+                1,
+                0.0,
+                max_side=1024,
+                max_steps=4,
+                max_guidance=0.0,
+                size_multiple=8,
+                draft_steps=1,
+                draft_scheduler=None,  # distilled already: its draft is its full run
+            ),
             min_gpu_gib=8,
             license="SAI non-commercial research community license",
             about="Adversarially distilled SDXL: 1-4 steps, no guidance.",

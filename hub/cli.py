@@ -367,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
     ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the model folder")
     ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
+    ev.add_argument("--draft", action="store_true", help="draw the prompts with --draft (the few-step settings)")
     ev.add_argument(
         "--compare",
         type=Path,
@@ -485,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = evaluate(settings, args.single, args.two, progress=progress)
+            report = evaluate(settings, args.single, args.two, progress=progress, draft=args.draft)
             bar.close()
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             print(table(report))

@@ -3,9 +3,9 @@
     [image URLs ...] text[::weight] [more text[::weight] ...] [--flag value ...]
 
 Flags: --ar W:H, --seed N, --no a, b, --chaos/--c 0-100, --quality/--q .25|.5|1|2, --stop 10-100,
---stylize/--s 0-1000, --tile, --iw 0-3, --fast, --relax. An em or en dash before a flag name
-(what phones type for "--") counts as "--". `parse` raises only `PromptError`, naming the flag,
-the value and what is allowed.
+--stylize/--s 0-1000, --tile, --iw 0-3, --fast, --relax, --draft (a few-step draft to Enhance later).
+An em or en dash before a flag name (what phones type for "--") counts as "--". `parse` raises only
+`PromptError`, naming the flag, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ _ALIASES = {
     "stylize": "stylize",
     "stop": "stop",
     "tile": "tile",
+    "draft": "draft",
     "iw": "iw",
     "fast": "fast",
     "relax": "relax",
@@ -62,7 +63,6 @@ _MIDJOURNEY_ONLY = {
     "r",
     "turbo",
     "video",
-    "draft",
     "raw",
     "hd",
     "test",
@@ -75,7 +75,9 @@ _MIDJOURNEY_ONLY = {
     "ow",
     "oref",
 }
-KNOWN_FLAGS = "--ar, --seed, --no, --chaos, --quality/--q, --stop, --stylize/--s, --tile, --iw, --fast, --relax"
+KNOWN_FLAGS = (
+    "--ar, --seed, --no, --chaos, --quality/--q, --stop, --stylize/--s, --tile, --iw, --fast, --relax, --draft"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class ParsedPrompt:
     stop: int | None = None
     stylize: int | None = None
     tile: bool = False
+    draft: bool = False
     image_weight: float | None = None
     lane: str | None = None
 
@@ -150,9 +153,9 @@ def parse(prompt: str) -> ParsedPrompt:
         if canon in ("fast", "relax"):
             _no_value(name, raw)
             values["lane"] = canon
-        elif canon == "tile":
+        elif canon in ("tile", "draft"):
             _no_value(name, raw)
-            values["tile"] = True
+            values[canon] = True
         else:
             values[canon] = _PARSERS[canon](f"--{name}", raw)
 
@@ -177,6 +180,7 @@ def parse(prompt: str) -> ParsedPrompt:
         stop=values.get("stop"),
         stylize=values.get("stylize"),
         tile=values.get("tile", False),
+        draft=values.get("draft", False),
         image_weight=values.get("iw"),
         lane=values.get("lane"),
     )

@@ -32,6 +32,7 @@ from hub.store import Store, new_job_id
 from hub.work import SEED_MOD, ImageTask, WorkItem, to_png
 from hub.worker import Worker
 from hub.types import (
+    EnhanceRequest,
     ChatMessage,
     ChatRequest,
     DescribeRequest,
@@ -273,7 +274,10 @@ class Hub:
         if aspect is None and req.aspect not in (None, ""):  # the picker: the prompt's own --ar wins over it
             aspect = prompt.parse_aspect("aspect", req.aspect)
         width, height = self._size(spec, req.width, req.height, aspect)
-        steps = self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), parsed.quality)
+        draft = req.draft or parsed.draft
+        steps = _default(req.num_inference_steps, d.draft_steps if draft else d.num_inference_steps)
+        steps = self._steps(spec, steps, parsed.quality)
+        prior_steps = _default(req.prior_num_inference_steps, d.draft_prior_steps if draft else None)
         guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
         if parsed.stylize is not None:
             guidance = prompt.guidance_for_stylize(parsed.stylize, d.guidance_scale)
@@ -284,7 +288,7 @@ class Hub:
             height=height,
             num_inference_steps=steps,
             guidance_scale=self._guidance(spec, guidance),
-            prior_num_inference_steps=self._prior_steps(spec, req.prior_num_inference_steps),
+            prior_num_inference_steps=self._prior_steps(spec, prior_steps),
             prior_guidance_scale=self._guidance(spec, req.prior_guidance_scale, prior=True),
             parts=list(parsed.parts),
             images=[(im, iw) for im in images],
@@ -292,13 +296,49 @@ class Hub:
             chaos=parsed.chaos,
             stop=parsed.stop,
             tile=parsed.tile,
-            scheduler=req.scheduler or d.scheduler,
+            scheduler=req.scheduler or (d.draft_scheduler if draft else d.scheduler),
             preview=req.preview,
         )
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
-        return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1)
+        extra = {"draft": True} if draft else None
+        return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
+
+    async def enhance(self, req: EnhanceRequest) -> JobHandle:
+        """A draft's image again at full quality: its seed and prior settings (so the same image embedding), the
+        model's own decoder steps and scheduler. One image, a child of the draft like an upscale."""
+        source, spec, _ = self._source(req.job_id, req.index, "text2img", req.origin)
+        parent, d = source.request, spec.defaults
+        if not parent.get("draft"):
+            raise InvalidRequest(
+                f"job {source.id} is not a draft, so it is at full quality already; Enhance redraws drafts "
+                "(made with --draft or the Draft switch): vary or upscale this one instead"
+            )
+        if parent.get("image_prompts"):
+            raise InvalidRequest(
+                f"job {source.id} had image prompts, which are not kept with the job; run the prompt again "
+                "without --draft to draw it at full quality"
+            )
+        task = ImageTask(
+            seeds=[source.seeds[req.index]],
+            width=source.width,
+            height=source.height,
+            num_inference_steps=d.num_inference_steps,
+            guidance_scale=parent["guidance_scale"],
+            prior_num_inference_steps=parent["prior_num_inference_steps"],
+            prior_guidance_scale=parent["prior_guidance_scale"],
+            parts=[(text, weight) for text, weight in parent["parts"]],
+            negative_prompt=parent.get("negative_prompt") or "",
+            chaos=parent.get("chaos") or 0,
+            stop=parent.get("stop"),
+            tile=bool(parent.get("tile")),
+            scheduler=d.scheduler,
+            preview=req.preview,
+        )
+        return self._submit(
+            spec, "enhance", task, parent.get("prompt", ""), req.origin, grid=False, parent=(source.id, req.index)
+        )
 
     async def mix(self, req: MixRequest) -> JobHandle:
         items = list(req.items)

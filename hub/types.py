@@ -70,6 +70,7 @@ class ImagineRequest:
     images: tuple[ImageInput, ...] = ()  # image prompts (attachments), mixed in with weight --iw
     parse_flags: bool = True
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
+    draft: bool = False  # the model's few-step draft settings (as --draft); Enhance one image afterwards
     origin: Origin = field(default_factory=Origin)
 
 
@@ -98,6 +99,17 @@ class MixRequest:
     prior_guidance_scale: float | None = None
     seed: int | None = None
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class EnhanceRequest:
+    """Image `index` (0-based) of draft job `job_id` drawn again at full steps: the same seed and image
+    embedding (the draft's prior settings), the model's own decoder steps and scheduler."""
+
+    job_id: str
+    index: int
+    preview: bool = False
     origin: Origin = field(default_factory=Origin)
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 SEED_MOD = 2**32
 
 # kinds that leave images in the store; the rest answer the caller only (text, describe, lessons ...)
-IMAGE_KINDS = ("imagine", "mix", "vary", "upscale")
+IMAGE_KINDS = ("imagine", "mix", "vary", "upscale", "enhance")
 
 
 @dataclass
@@ -91,7 +91,7 @@ class WorkItem:
     """One job as a worker sees it. `task` is an ImageTask for image kinds and the walkthrough, else a dict."""
 
     job_id: str
-    kind: str  # imagine | mix | vary | upscale | expand | chat | describe | shorten | walkthrough
+    kind: str  # imagine | mix | vary | upscale | enhance | expand | chat | describe | shorten | walkthrough
     model: str  # a catalog name
     task: Any
     prompt: str = ""  # what the PNG info shows as the prompt

@@ -66,7 +66,7 @@ def prompts(n_single: int, n_two: int, seed: int = HELD_OUT_SEED) -> list[world.
     return singles + [world.sample_scene(rng, two=True) for _ in range(n_two)]
 
 
-async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> dict:
+async def _evaluate(hub, n_single: int, n_two: int, images: int, progress, draft: bool = False) -> dict:
     from hub.images import load_image
     from hub.types import ImagineRequest, MixItem, MixRequest, Origin, VaryRequest
 
@@ -81,6 +81,7 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
             num_images=images,
             seed=1000 + i,
             parse_flags=False,
+            draft=draft,
             origin=Origin(user="eval", surface="cli"),
         )
         result = await (await hub.imagine(req)).result()
@@ -146,6 +147,7 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
             )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},
+        "draft": draft,
         "accuracy_percent": scores,
         "seed_determinism": same,
         "mix": {
@@ -157,13 +159,16 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress) -> di
     }
 
 
-def evaluate(settings, n_single: int = 24, n_two: int = 24, images: int = 4, progress=lambda done, total: None) -> dict:
+def evaluate(
+    settings, n_single: int = 24, n_two: int = 24, images: int = 4, progress=lambda done, total: None, draft=False
+) -> dict:
+    """The held-out prompts scored; `draft`: drawn with the model's --draft settings (mix and variation stay full)."""
     from hub.service import Hub
 
     async def main():
         hub = Hub.create(settings)
         try:
-            return await _evaluate(hub, n_single, n_two, images, progress)
+            return await _evaluate(hub, n_single, n_two, images, progress, draft)
         finally:
             await hub.close()
 

@@ -1,0 +1,66 @@
+"""--draft (the model's few-step settings) and Enhance (one draft image again at full quality)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hub import catalog
+from hub.errors import InvalidRequest, JobNotFound, PromptError
+from hub.prompt import parse
+from hub.types import EnhanceRequest, ImagineRequest, Origin
+from tests.hub.test_service import with_hub
+
+ME, OTHER = Origin("ana", surface="web"), Origin("bo", surface="web")
+MINI = catalog.get("mini").defaults
+
+
+def pixels(path):
+    return np.asarray(Image.open(path))
+
+
+def test_the_draft_flag_parses_and_takes_no_value():
+    assert parse("a red circle --draft").draft and not parse("a red circle").draft
+    with pytest.raises(PromptError, match="--draft"):
+        parse("a red circle --draft 2")
+
+
+def test_a_draft_runs_the_few_step_settings_and_enhance_redraws_one_image_at_full_steps(settings):
+    async def body(hub):
+        draft = await (await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", origin=ME))).result()
+        enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 1, origin=ME))).result()
+        # what Enhance promises: the draft's seed and prior settings (its image embedding), full decoder steps
+        same = ImagineRequest(
+            "a red circle", seed=8, num_images=1, prior_num_inference_steps=MINI.draft_prior_steps, origin=ME
+        )
+        reference = await (await hub.imagine(same)).result()
+        return draft, enhanced, reference, hub.get_job(draft.job_id), hub.get_job(enhanced.job_id)
+
+    draft, enhanced, reference, d_rec, e_rec = with_hub(settings, body)
+    assert d_rec.request["draft"] is True and d_rec.request["num_inference_steps"] == MINI.draft_steps
+    assert d_rec.request["prior_num_inference_steps"] == MINI.draft_prior_steps
+    assert d_rec.request["scheduler"] == MINI.draft_scheduler
+    assert e_rec.kind == "enhance" and (e_rec.parent_id, e_rec.parent_index) == (draft.job_id, 1)
+    assert e_rec.seeds == (8,) and e_rec.request["num_inference_steps"] == MINI.num_inference_steps
+    assert "draft" not in e_rec.request and len(enhanced.images) == 1 and enhanced.grid is None
+    assert np.array_equal(pixels(enhanced.images[0]), pixels(reference.images[0]))
+
+
+def test_enhance_refuses_what_it_cannot_redraw(settings):
+    async def body(hub):
+        full = await (await hub.imagine(ImagineRequest("a red circle", num_inference_steps=2, origin=ME))).result()
+        draft = await (await hub.imagine(ImagineRequest("a red circle", draft=True, origin=ME))).result()
+        errors = []
+        for req in (
+            EnhanceRequest(full.job_id, 0, origin=ME),  # not a draft
+            EnhanceRequest(draft.job_id, 4, origin=ME),  # no fifth image
+            EnhanceRequest(draft.job_id, 0, origin=OTHER),  # someone else's
+        ):
+            with pytest.raises((InvalidRequest, JobNotFound)) as caught:
+                await hub.enhance(req)
+            errors.append(caught.value)
+        return errors
+
+    not_draft, out_of_range, others = with_hub(settings, body)
+    assert "is not a draft" in str(not_draft) and "vary or upscale" in str(not_draft)
+    assert "out of range" in str(out_of_range)
+    assert isinstance(others, JobNotFound)
