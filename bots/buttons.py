@@ -5,6 +5,7 @@ buttons bots/jobs.py posts, so it does not import it back.
 
 custom_id grammar (at most 100 characters): lz:<action>:<job id>[:<image index>]
   u  upscale one image of a grid (Midjourney's U1-U4: show it alone)   v  vary it (V1-V4)
+  e  enhance one image of a draft grid (E1-E4: again at full quality)
   r  reroll the prompt                                                   s / t  vary a single image subtly / strongly
   x  upscale a single image 2x with img2img
 """
@@ -22,10 +23,13 @@ def _button(label: str, custom_id: str, emoji: str | None = None, style=discord.
     return discord.ui.Button(label=label or None, custom_id=custom_id, emoji=emoji, style=style, row=row)
 
 
-class GridButton(Button, template=r"lz:(?P<act>[uv]):" + JOB + r":(?P<i>[0-3])"):
+class GridButton(Button, template=r"lz:(?P<act>[uve]):" + JOB + r":(?P<i>[0-3])"):
+    ROWS = {"u": 0, "v": 1, "e": 2}
+
     def __init__(self, act: str, job: str, i: int):
         self.act, self.job, self.i = act, job, i
-        super().__init__(_button(f"{act.upper()}{i + 1}", f"lz:{act}:{job}:{i}", row=0 if act == "u" else 1))
+        emoji = "✨" if act == "e" else None
+        super().__init__(_button(f"{act.upper()}{i + 1}", f"lz:{act}:{job}:{i}", emoji=emoji, row=self.ROWS[act]))
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match):
@@ -34,6 +38,8 @@ class GridButton(Button, template=r"lz:(?P<act>[uv]):" + JOB + r":(?P<i>[0-3])")
     async def run(self, interaction: discord.Interaction):
         if self.act == "u":
             await interaction.client.actions.show_single(interaction, self.job, self.i)
+        elif self.act == "e":
+            await interaction.client.actions.run_enhance(interaction, self.job, self.i)
         else:
             await interaction.client.actions.run_vary(interaction, self.job, self.i, "strong")
 
@@ -72,13 +78,14 @@ class SingleButton(Button, template=r"lz:(?P<act>[stx]):" + JOB + r":(?P<i>[0-3]
             )
 
 
-def grid_view(job_id: str, count: int) -> discord.ui.View:
+def grid_view(job_id: str, count: int, draft: bool = False) -> discord.ui.View:
+    """U1-U4, V1-V4 and reroll; a draft grid also gets E1-E4 (Enhance)."""
     view = discord.ui.View(timeout=None)
-    for i in range(count):
-        view.add_item(GridButton("u", job_id, i))
-    for i in range(count):
-        view.add_item(GridButton("v", job_id, i))
-    view.add_item(RerollButton(job_id))
+    for act in ("u", "v", "e") if draft else ("u", "v"):
+        for i in range(count):
+            view.add_item(GridButton(act, job_id, i))
+        if act == "v":
+            view.add_item(RerollButton(job_id))
     return view
 
 

@@ -17,7 +17,7 @@ from bots.buttons import grid_view, single_view
 from bots.prefs import apply
 from bots.errors import answered, fail
 from hub.errors import InvalidRequest, LienzoError, shown
-from hub.types import ImagineRequest, Origin, UpscaleRequest, VaryRequest
+from hub.types import EnhanceRequest, ImagineRequest, Origin, UpscaleRequest, VaryRequest
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         await reply.edit(
             render.headline(prompt, interaction.user.id, tail),
             [await render.encoded(str(result.grid), f"lienzo_{result.job_id}", limit)],
-            grid_view(result.job_id, len(result.images)),
+            grid_view(result.job_id, len(result.images), draft=_is_draft(interaction, result.job_id)),
         )
     else:
         await reply.edit(
@@ -133,6 +133,10 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
             [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
             single_view(result.job_id, 0),
         )
+
+
+def _is_draft(interaction: discord.Interaction, job_id: str) -> bool:
+    return bool(interaction.client.hub.get_job(job_id).request.get("draft"))  # the host's view: the job just ran
 
 
 async def start(interaction: discord.Interaction, submit, prompt: str) -> None:
@@ -164,7 +168,9 @@ def blocked(interaction: discord.Interaction, prompt: str) -> str | None:
     return next((w for w in words if re.search(rf"\b{re.escape(w)}\b", text)), None)
 
 
-async def run_imagine(interaction: discord.Interaction, prompt: str, attachments=(), lane: str = "fast") -> None:
+async def run_imagine(
+    interaction: discord.Interaction, prompt: str, attachments=(), lane: str = "fast", draft: bool = False
+) -> None:
     """attachments: (discord.Attachment, what) pairs already checked by bots.media.check; downloaded after the
     interaction is deferred."""
     bot = interaction.client
@@ -184,6 +190,7 @@ async def run_imagine(interaction: discord.Interaction, prompt: str, attachments
                 model=prefs.get("model"),
                 images=tuple(images),
                 preview=True,
+                draft=draft,
                 origin=origin(interaction, lane, prompt),
             )
         )
@@ -208,8 +215,15 @@ async def run_upscale(interaction: discord.Interaction, job_id: str, index: int)
     await start(interaction, interaction.client.hub.upscale(req), title)
 
 
+async def run_enhance(interaction: discord.Interaction, job_id: str, index: int) -> None:
+    title = f"{job_prompt(interaction, job_id)} — Enhanced by"
+    req = EnhanceRequest(job_id, index, preview=True, origin=origin(interaction, prompt=title))
+    await start(interaction, interaction.client.hub.enhance(req), title)
+
+
 async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
-    await run_imagine(interaction, job_prompt(interaction, job_id))
+    job = interaction.client.hub.get_job(job_id, origin(interaction))
+    await run_imagine(interaction, job.request.get("prompt", ""), draft=bool(job.request.get("draft")))
 
 
 async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:

@@ -19,18 +19,20 @@ class Imagine(commands.Cog):
     @app_commands.describe(
         prompt="What to draw, with flags: --ar 16:9 --seed 7 --no text --chaos 20 --tile",
         image="An image to use as an image prompt (mixed in with --iw)",
+        draft="A fast few-step draft (as --draft); its E1-E4 buttons redraw one image at full quality",
     )
     async def imagine(
         self,
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, 1500],
         image: discord.Attachment | None = None,
+        draft: bool = False,
     ):
         """Create four images from a prompt."""
         attachments = [(image, "the attached image")] if image is not None else []
         for attachment, what in attachments:
             media.check(attachment, self.bot.hub.settings, what)
-        await jobs.run_imagine(interaction, prompt, attachments)
+        await jobs.run_imagine(interaction, prompt, attachments, draft=draft)
 
     @app_commands.command(name="blend")
     @app_commands.describe(

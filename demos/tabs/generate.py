@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.common import HUB_QUEUE, bind, gallery_updates, origin, shown_as, start
-from hub.types import ASPECTS, SCHEDULERS, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
+from hub.types import ASPECTS, SCHEDULERS, EnhanceRequest, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 SCHEDULER_CHOICES = ["default", *SCHEDULERS]
 
@@ -23,10 +23,11 @@ async def imagine(
     randomize,
     num_images,
     scheduler,
-    request: gr.Request,
+    draft=False,
+    request: gr.Request = None,
     progress=gr.Progress(),
 ):
-    """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, ...).
+    """Generate images from a prompt with Midjourney-style flags (--ar, --seed, --no, --chaos, --draft, ...).
 
     Args:
         prompt: what to draw, optionally with flags such as --ar 16:9 --seed 7 --no text
@@ -40,6 +41,8 @@ async def imagine(
         randomize: pick a random seed instead
         num_images: how many images (1-4)
         scheduler: diffusers scheduler class name, or default
+        draft: a fast few-step draft (the model's draft steps and solver replace steps, prior steps and
+            scheduler); enhance one of its images afterwards
     """
     req = ImagineRequest(
         prompt,
@@ -47,12 +50,13 @@ async def imagine(
         model=model or None,
         num_images=int(num_images),
         aspect=aspect or None,
-        num_inference_steps=int(steps) if steps else None,
-        prior_num_inference_steps=int(prior_steps) if prior_steps else None,
+        num_inference_steps=int(steps) if steps and not draft else None,
+        prior_num_inference_steps=int(prior_steps) if prior_steps and not draft else None,
         guidance_scale=float(guidance) if guidance is not None else None,
         seed=None if randomize else int(seed),
-        scheduler=None if scheduler in (None, "", "default") else scheduler,
+        scheduler=None if draft or scheduler in (None, "", "default") else scheduler,
         preview=True,
+        draft=bool(draft),
         origin=origin(request),
     )
     async for update in gallery_updates(await start(hub.imagine(req)), progress):
@@ -95,6 +99,14 @@ async def upscale(hub, job_id, index, request: gr.Request, progress=gr.Progress(
         yield update
 
 
+async def enhance_draft(hub, job_id, index, request: gr.Request, progress=gr.Progress()):
+    """Image `index` (1-4) of draft job `job_id` drawn again at full quality: its seed and image embedding, the
+    model's full steps."""
+    req = EnhanceRequest(job_id, int(index) - 1, preview=True, origin=origin(request))
+    async for update in gallery_updates(await start(hub.enhance(req)), progress):
+        yield update
+
+
 def follow_model(hub, name):
     """A model's own steps and guidance (the mini draws best at guidance 2, SD 1.5 at 7.5, SDXL Turbo in 1 step
     at 0)."""
@@ -130,6 +142,7 @@ def build(hub, t) -> dict:
                     scheduler = gr.Dropdown(SCHEDULER_CHOICES, value="default", label=t("scheduler"))
             with gr.Row():
                 go = gr.Button(t("generate"), variant="primary", elem_id="generate")
+                draft = gr.Checkbox(value=False, label=t("draft"), elem_id="draft")
                 enhance = gr.Button(t("enhance"))
         with gr.Column(scale=3):
             gallery = gr.Gallery(
@@ -148,6 +161,7 @@ def build(hub, t) -> dict:
                 subtle = gr.Button(t("vary_subtle"))
                 strong = gr.Button(t("vary_strong"))
                 up = gr.Button(t("upscale"))
+                better = gr.Button(t("enhance_draft"), elem_id="enhance-draft")
     with gr.Accordion(t("models_here"), open=False):
         gr.Markdown(
             "\n".join(
@@ -158,6 +172,7 @@ def build(hub, t) -> dict:
 
     # --- wiring ---
     inputs = [prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images, scheduler]
+    inputs.append(draft)
     outputs = [gallery, info, job_id]
 
     follow = bind(hub, follow_model)
@@ -168,6 +183,7 @@ def build(hub, t) -> dict:
     subtle.click(bind(hub, vary), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
     strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
     up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
+    better.click(bind(hub, enhance_draft), [job_id, index], outputs, api_name="enhance_draft", **HUB_QUEUE)
     return {
         "prompt": prompt,
         "negative": negative,
@@ -177,4 +193,5 @@ def build(hub, t) -> dict:
         "guidance": guidance,
         "seed": seed,
         "randomize": randomize,
+        "draft": draft,
     }

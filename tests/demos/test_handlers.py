@@ -92,3 +92,27 @@ def test_clicking_a_history_thumbnail_picks_its_job():
     click = gr.SelectData(None, {"index": 0, "value": {"image": {"path": "x.png"}, "caption": "0123abcd99 · vary"}})
     assert history.picked(click) == "0123abcd99"
     assert history.picked(gr.SelectData(None, {"index": 0, "value": None})) == gr.skip()
+
+
+def test_the_draft_switch_overrides_the_sliders_and_enhance_draft_redraws_one_image(hub):
+    """With Draft on, the advanced sliders' steps and scheduler give way to the model's draft settings (the
+    sliders always hold a value); Enhance draft then draws the chosen image at the model's full steps."""
+    from tests.conftest import run
+
+    quiet = lambda *a, **k: None  # noqa: E731
+
+    async def both():
+        args = ("a red circle", "", "mini", "1:1", 50, 50, 2.0, 3, False, 2, "DDIMScheduler")
+        draft = [u async for u in generate.imagine(hub, *args, draft=True, progress=quiet)][-1]
+        job_id = draft[2]
+        enhanced = [u async for u in generate.enhance_draft(hub, job_id, 2, None, progress=quiet)][-1]
+        jobs = hub.get_job(job_id), hub.get_job(enhanced[2])
+        await hub.close()
+        return jobs
+
+    draft, enhanced = run(both())
+    mini = next(spec.defaults for spec, _ in hub.models() if spec.name == "mini")
+    assert draft.request["draft"] and draft.request["num_inference_steps"] == mini.draft_steps
+    assert draft.request["scheduler"] == mini.draft_scheduler
+    assert enhanced.kind == "enhance" and enhanced.parent_id == draft.id and enhanced.seeds == (4,)
+    assert enhanced.request["num_inference_steps"] == mini.num_inference_steps

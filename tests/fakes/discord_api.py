@@ -209,7 +209,8 @@ class Fake:
         **options,
     ) -> dict:
         cmd = next(c for c in self.commands if c["name"] == name)
-        opts = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+        declared = {o["name"]: o["type"] for o in cmd.get("options") or []}  # a boolean arrives as type 5, true
+        opts = [{"name": k, "type": declared.get(k, 3), "value": v} for k, v in options.items()]
         resolved = None
         if attachments:
             resolved = {"attachments": {}}
