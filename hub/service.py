@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
@@ -57,6 +58,7 @@ from hub.types import (
 log = logging.getLogger(__name__)
 MAX_IMAGES = 4
 SUBTLE_STRENGTH = 0.45  # Vary (Subtle): how much of the image img2img redraws
+LIVE_USERS_KEPT = 10_000  # users whose latest live job the Hub remembers (the oldest forgotten first)
 
 
 def _default(value, default):
@@ -173,6 +175,7 @@ class Hub:
         self._recover = recover
         self.recovered: tuple[str, ...] = ()
         self._library = None  # the tutor's index of the course notes, built on first use
+        self._live: OrderedDict[str, str] = OrderedDict()  # user -> their latest live job
 
     @classmethod
     def create(cls, settings: Settings | None = None, gpu=None, recover: bool = False, **overrides) -> Hub:
@@ -274,7 +277,7 @@ class Hub:
         if aspect is None and req.aspect not in (None, ""):  # the picker: the prompt's own --ar wins over it
             aspect = prompt.parse_aspect("aspect", req.aspect)
         width, height = self._size(spec, req.width, req.height, aspect)
-        draft = req.draft or parsed.draft
+        draft = req.draft or req.live or parsed.draft
         steps = _default(req.num_inference_steps, d.draft_steps if draft else d.num_inference_steps)
         steps = self._steps(spec, steps, parsed.quality)
         prior_steps = _default(req.prior_num_inference_steps, d.draft_prior_steps if draft else None)
@@ -302,8 +305,17 @@ class Hub:
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
-        extra = {"draft": True} if draft else None
-        return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
+        extra = {"draft": True, **({"live": True} if req.live else {})} if draft else None
+        if not req.live:
+            return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
+        replaced = self._live.pop(origin.user, None)
+        if replaced is not None:
+            self.jobs.cancel(replaced)  # the user typed on: their previous redraw is stale
+        handle = self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
+        self._live[origin.user] = handle.job_id
+        while len(self._live) > LIVE_USERS_KEPT:
+            self._live.popitem(last=False)
+        return handle
 
     async def enhance(self, req: EnhanceRequest) -> JobHandle:
         """A draft's image again at full quality: its seed and prior settings (so the same image embedding), the

@@ -71,6 +71,9 @@ class ImagineRequest:
     parse_flags: bool = True
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     draft: bool = False  # the model's few-step draft settings (as --draft); Enhance one image afterwards
+    # live generation as you type: a draft that replaces its user's previous live job (queued: dropped at once;
+    # running: stopped at its next step), so a user never holds more than one live request
+    live: bool = False
     origin: Origin = field(default_factory=Origin)
 
 

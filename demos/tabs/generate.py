@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+from collections import OrderedDict
+
 import gradio as gr
 
-from demos.common import HUB_QUEUE, bind, gallery_updates, origin, shown_as, start
+from demos.common import HUB_QUEUE, bind, details, gallery_items, gallery_updates, origin, shown_as, start
+from hub.errors import LienzoError
 from hub.types import ASPECTS, SCHEDULERS, EnhanceRequest, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
 
 SCHEDULER_CHOICES = ["default", *SCHEDULERS]
@@ -61,6 +66,45 @@ async def imagine(
     )
     async for update in gallery_updates(await start(hub.imagine(req)), progress):
         yield update
+
+
+LIVE_PAUSE_S = 0.15  # a pause in typing this long redraws (each keystroke restarts the wait)
+_typed: OrderedDict[str, int] = OrderedDict()  # visitor -> their latest keystroke's number
+_keystrokes = itertools.count()
+
+
+async def live_redraw(
+    hub, prompt, negative, model, aspect, seed, randomize, num_images, live, request: gr.Request = None
+):
+    """With Live on: after each pause in typing, a draft of the prompt; a newer keystroke drops this one (here,
+    before it reaches the Hub, or in the Hub's queue, which keeps one live job a visitor). A half-typed prompt
+    that does not parse yet draws nothing rather than showing an error."""
+    nothing = gr.skip(), gr.skip(), gr.skip()
+    if not live or not (prompt or "").strip():
+        return nothing
+    me = origin(request)
+    mine = _typed[me.user] = next(_keystrokes)
+    _typed.move_to_end(me.user)
+    while len(_typed) > 10_000:
+        _typed.popitem(last=False)
+    await asyncio.sleep(LIVE_PAUSE_S)  # the debounce: only the keystroke that ends a pause goes on
+    if _typed.get(me.user) != mine:
+        return nothing
+    req = ImagineRequest(
+        prompt,
+        negative_prompt=negative or "",
+        model=model or None,
+        num_images=int(num_images),
+        aspect=aspect or None,
+        seed=None if randomize else int(seed),
+        live=True,
+        origin=me,
+    )
+    try:
+        result = await (await hub.imagine(req)).result()
+    except LienzoError:  # replaced by a newer redraw, or a prompt still being typed ("--ar 16:")
+        return nothing
+    return gallery_items(result), details(result), result.job_id
 
 
 async def expand_prompt(hub, prompt, request: gr.Request):
@@ -143,6 +187,7 @@ def build(hub, t) -> dict:
             with gr.Row():
                 go = gr.Button(t("generate"), variant="primary", elem_id="generate")
                 draft = gr.Checkbox(value=False, label=t("draft"), elem_id="draft")
+                live = gr.Checkbox(value=False, label=t("live"), elem_id="live")
                 enhance = gr.Button(t("enhance"))
         with gr.Column(scale=3):
             gallery = gr.Gallery(
@@ -179,6 +224,16 @@ def build(hub, t) -> dict:
     model.change(follow, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
     go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **HUB_QUEUE)
     prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
+    live_inputs = [prompt, negative, model, aspect, seed, randomize, num_images, live]
+    prompt.input(
+        bind(hub, live_redraw),
+        live_inputs,
+        outputs,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="multiple",  # every keystroke reaches the server: the debounce there keeps the last
+        **HUB_QUEUE,
+    )
     enhance.click(bind(hub, expand_prompt), [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
     subtle.click(bind(hub, vary), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
     strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)

@@ -123,3 +123,40 @@ def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(
     panel.get_by_text(re.compile(r"^step 2500/2500 · [\d.]+ s$")).wait_for(timeout=120_000)
     page.screenshot(path=str(shots / "learn-gan-drawn.png"), full_page=True)
     page.close()
+
+
+def test_live_mode_follows_the_prompt_as_it_is_typed(browser, server):
+    """Typed a key at a time with Live on: the grid follows, ending on a draft of the whole prompt, and the Hub
+    never holds more than one live request of this visitor beyond the one it is stopping."""
+    url, hub = server
+    held, original = [], hub.imagine
+
+    async def watched(req):  # the server's own Hub, observed at each live submission
+        handle = await original(req)
+        if req.live:
+            held.append(hub.scheduler.user_jobs(req.origin.user))
+        return handle
+
+    hub.imagine = watched
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page.goto(url)
+        page.locator("#live input").check()
+        typed = "a red circle above a blue square --seed 4"
+        page.get_by_label("Prompt").first.press_sequentially(typed, delay=40)
+        job_box = page.get_by_label("Job id")
+        seen = []
+        for _ in range(len(typed)):  # each grid that lands, until the one of the whole prompt
+            page.wait_for_function(
+                "([el, old]) => el.value && el.value !== old", arg=[job_box.element_handle(), seen[-1] if seen else ""]
+            )
+            seen.append(job_box.input_value())
+            if hub.get_job(seen[-1]).request["prompt"] == typed:
+                break
+        final = hub.get_job(seen[-1])
+        assert final.request["prompt"] == typed and final.request["live"] and final.request["draft"]
+        page.locator("#gallery img").first.wait_for()
+        page.close()
+    finally:
+        hub.imagine = original
+    assert held and max(held) <= 2 and len(held) < len(typed)  # the pause, not each key, starts a redraw

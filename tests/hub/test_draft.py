@@ -64,3 +64,32 @@ def test_enhance_refuses_what_it_cannot_redraw(settings):
     assert "is not a draft" in str(not_draft) and "vary or upscale" in str(not_draft)
     assert "out of range" in str(out_of_range)
     assert isinstance(others, JobNotFound)
+
+
+def test_live_requests_of_one_user_replace_each_other_and_never_pile_up(settings):
+    """Ten redraws typed in a burst: each replaces the one before (queued ones dropped at once, a running one
+    stopped at its next step); the user never holds more than one live request, another user's job is untouched,
+    and the last prompt is the one drawn."""
+    from hub.errors import Cancelled
+
+    async def body(hub):
+        other = await hub.imagine(ImagineRequest("a blue square", num_inference_steps=2, origin=OTHER))
+        handles, held = [], []
+        for n in range(1, 11):
+            handles.append(await hub.imagine(ImagineRequest("a red circle" + " big" * n, live=True, origin=ME)))
+            live = [h for h in handles if not h.done()]
+            held.append(len(live))
+        outcomes = []
+        for h in handles:
+            try:
+                outcomes.append((await h.result()).prompt)
+            except Cancelled:
+                outcomes.append("cancelled")
+        await other.result()
+        return held, outcomes, [hub.get_job(h.job_id) for h in handles]
+
+    held, outcomes, records = with_hub(settings, body)
+    assert max(held) <= 2  # the new one, and at most one replaced job still stopping at its step
+    assert outcomes[-1] == "a red circle" + " big" * 10 and outcomes[:-1] == ["cancelled"] * 9
+    assert all(r.request["live"] and r.request["draft"] for r in records)
+    assert [r.status for r in records[:-1]] == ["cancelled"] * 9 and records[-1].status == "done"
