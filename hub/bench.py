@@ -32,7 +32,8 @@ import torch
 from hub.settings import Settings
 
 
-def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict:
+def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: int | None = None) -> dict:
+    """`steps`: prior and decoder steps instead of the model's own (a smoke run); the draft keeps its own."""
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
     from hub import catalog
@@ -50,10 +51,15 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
             hub = Hub.create(settings)
             spec = catalog.get(model)
             d = spec.defaults
-            req = lambda seed, user="bench", preview=False: ImagineRequest(  # noqa: E731
+            if steps:
+                d = replace(d, num_inference_steps=steps, prior_num_inference_steps=steps)
+            req = lambda seed, user="bench", preview=False, draft=False: ImagineRequest(  # noqa: E731
                 f"a red circle above a blue square --seed {seed}",
                 model=model,
                 preview=preview,
+                draft=draft,
+                num_inference_steps=None if draft else d.num_inference_steps,
+                prior_num_inference_steps=None if draft else d.prior_num_inference_steps,
                 origin=Origin(user=user, surface="cli"),
             )
             await (await hub.imagine(req(0))).result()  # load weights, warm up
@@ -82,66 +88,96 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5) -> dict
                 ).images
 
             async def timed(job_req):
+                """Seconds to the result, to the first step event and to the first preview image."""
                 t0 = time.perf_counter()
                 job = await hub.imagine(job_req)
-                first = None
+                first = first_preview = None
                 async for event in job.events():
                     if first is None and event.total:
                         first = time.perf_counter() - t0
+                    if first_preview is None and event.preview is not None:
+                        first_preview = time.perf_counter() - t0
                 await job.result()
-                return time.perf_counter() - t0, first
+                return time.perf_counter() - t0, first, first_preview
 
-            hub_times, raw_times, first_events, preview_times = [], [], [], []
+            m: dict[str, list] = {k: [] for k in ("hub", "raw", "first", "preview", "first_preview", "draft")}
+            await (await hub.imagine(req(1, draft=True))).result()  # the draft's scheduler, warmed
             for r in range(repeats):
                 t0 = time.perf_counter()
                 await hub.scheduler.run_sync(raw, 100 + r)  # same thread as the hub: same OpenMP team
-                raw_times.append(time.perf_counter() - t0)
-                took, first = await timed(req(100 + r))
-                hub_times.append(took)
-                first_events.append(first)
-                preview_times.append((await timed(req(100 + r, preview=True)))[0])
+                m["raw"].append(time.perf_counter() - t0)
+                took, first, _ = await timed(req(100 + r))
+                m["hub"].append(took)
+                m["first"].append(first)
+                took, _, first_preview = await timed(req(100 + r, preview=True))
+                m["preview"].append(took)
+                m["first_preview"].append(first_preview)
+                m["draft"].append((await timed(req(100 + r, draft=True)))[0])
 
-            sequential, together = [], []
+            m["sequential"], m["together"] = [], []
             for r in range(max(1, repeats // 2)):
                 t0 = time.perf_counter()
                 for i in range(4):
                     await (await hub.imagine(req(200 + i, f"user{i}"))).result()
-                sequential.append(time.perf_counter() - t0)
+                m["sequential"].append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 jobs = [await hub.imagine(req(200 + i, f"user{i}")) for i in range(4)]
                 await asyncio.gather(*[j.result() for j in jobs])
-                together.append(time.perf_counter() - t0)
-            notes = list(engine.notes)
-            await hub.close()
-            return hub_times, raw_times, first_events, sequential, together, notes, preview_times
+                m["together"].append(time.perf_counter() - t0)
 
-        hub_t, raw_t, first_t, seq_t, bat_t, notes, prev_t = asyncio.run(main())
+            # live: a prefix of the prompt every 40 ms (a typist, with no debounce in front: the hub's worst
+            # case), then the whole prompt; from that last request to its grid
+            m["live"] = []
+            text = "a red circle above a blue square"
+            for r in range(repeats):
+                for n in range(8, len(text), 4):
+                    await hub.imagine(ImagineRequest(text[:n], model=model, live=True, origin=Origin("typist")))
+                    await asyncio.sleep(0.04)
+                t0 = time.perf_counter()
+                await (
+                    await hub.imagine(ImagineRequest(text, model=model, live=True, origin=Origin("typist")))
+                ).result()
+                m["live"].append(time.perf_counter() - t0)
+            m["notes"] = list(engine.notes)
+            await hub.close()
+            return m
+
+        m = asyncio.run(main())
+        cold = cold_start(settings, model, steps)
 
     med = statistics.median
     return {
-        "model": model + (" (untrained placeholder: same architecture, random weights)" if notes else ""),
+        "model": model + (" (untrained placeholder: same architecture, random weights)" if m["notes"] else ""),
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": "per batch, the cores other work leaves free (hub/threads.py)",
             "device": "cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name(0),
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
         "repeats": repeats,
-        "imagine_4_images_s": {"hub_median": round(med(hub_t), 4), "raw_diffusers_median": round(med(raw_t), 4)},
-        "hub_overhead_ratio": round(med(hub_t) / med(raw_t), 3),
+        "imagine_4_images_s": {"hub_median": round(med(m["hub"]), 4), "raw_diffusers_median": round(med(m["raw"]), 4)},
+        "hub_overhead_ratio": round(med(m["hub"]) / med(m["raw"]), 3),
         "with_previews": {
-            "hub_median_s": round(med(prev_t), 4),
-            "ratio_to_raw": round(med(prev_t) / med(raw_t), 3),
+            "hub_median_s": round(med(m["preview"]), 4),
+            "ratio_to_raw": round(med(m["preview"]) / med(m["raw"]), 3),
             "preview_every_steps": settings.preview_every,
         },
-        "batching": {
-            "four_requests_one_by_one_s": round(med(seq_t), 4),
-            "four_requests_at_once_s": round(med(bat_t), 4),
-            "gain_ratio": round(med(seq_t) / med(bat_t), 3),
+        "draft": {
+            "grid_s": round(med(m["draft"]), 4),
+            "full_grid_s": round(med(m["hub"]), 4),
+            "speedup": round(med(m["hub"]) / med(m["draft"]), 2),
         },
-        "time_to_first_progress_s": round(med(first_t), 4),
+        "batching": {
+            "four_requests_one_by_one_s": round(med(m["sequential"]), 4),
+            "four_requests_at_once_s": round(med(m["together"]), 4),
+            "gain_ratio": round(med(m["sequential"]) / med(m["together"]), 3),
+        },
+        "time_to_first_progress_s": round(med(m["first"]), 4),
+        "time_to_first_preview_s": _median_or_none(m["first_preview"]),  # None: no step made a preview
+        "live_last_request_to_grid_s": round(med(m["live"]), 4),
+        "cold_start_to_first_grid_s": cold,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -211,10 +247,15 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
     return out
 
 
+def _median_or_none(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 4) if values else None
+
+
 BUSY = "while True:\n    sum(i * i for i in range(10**6))\n"
 
 
-def run_contention(settings: Settings, model: str = "mini", repeats: int = 5) -> dict:
+def run_contention(settings: Settings, model: str = "mini", repeats: int = 5, steps: int | None = None) -> dict:
     """A 2x2 grid at default steps, quiet and beside one busy process, medians of interleaved runs: under the
     thread policy, then with torch's threads fixed at one per core (what every run did before the policy)."""
     from hub import threads
@@ -233,7 +274,11 @@ def run_contention(settings: Settings, model: str = "mini", repeats: int = 5) ->
                 async def main(s=s):
                     hub = Hub.create(s)
                     req = ImagineRequest(
-                        "a red circle above a blue square --seed 1", model=model, origin=Origin("bench", surface="cli")
+                        "a red circle above a blue square --seed 1",
+                        model=model,
+                        num_inference_steps=steps,
+                        prior_num_inference_steps=steps,
+                        origin=Origin("bench", surface="cli"),
                     )
                     await (await hub.imagine(req)).result()  # load, warm up
                     quiet, loaded = [], []
@@ -256,13 +301,14 @@ def run_contention(settings: Settings, model: str = "mini", repeats: int = 5) ->
     return out
 
 
-def cold_start(settings: Settings, model: str = "mini") -> float:
+def cold_start(settings: Settings, model: str = "mini", steps: int | None = None) -> float:
     """Seconds from starting `lienzo imagine` as a new process to its exit with the grid written."""
     with tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "LIENZO_DATA_DIR": scratch, "HF_HUB_OFFLINE": "1"}
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "hub.cli", "imagine", "a red circle --seed 1", "--model", model, "--out", scratch],
+            [sys.executable, "-m", "hub.cli", "imagine", "a red circle --seed 1", "--model", model, "--out", scratch]
+            + (["--steps", str(steps)] if steps else []),
             env=env,
             capture_output=True,
             text=True,

@@ -378,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     be = sub.add_parser("bench", help="measure hub overhead, batching gain, first-progress latency, memory")
     be.add_argument("--repeats", type=int, default=5)
+    be.add_argument("--steps", type=int, help="prior and decoder steps instead of the model's (a quick smoke run)")
     be.add_argument("--model", default="mini")
     be.add_argument("--out", type=Path, help="also write the JSON here")
     be.add_argument(
@@ -531,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             elif args.contention:
                 from hub.bench import run_contention
 
-                report = run_contention(settings, model=args.model, repeats=args.repeats)
+                report = run_contention(settings, model=args.model, repeats=args.repeats, steps=args.steps)
             elif args.explainer:
                 from demos.explainer.bench import bench as explainer_bench  # the Learn tab's handlers, via a Hub
 
@@ -543,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 from hub.bench import run_bench
 
-                report = run_bench(settings, model=args.model, repeats=args.repeats)
+                report = run_bench(settings, model=args.model, repeats=args.repeats, steps=args.steps)
             text = json.dumps(report, indent=2)
             print(text)
             if args.out:
