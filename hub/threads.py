@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -40,18 +41,23 @@ def _own_running() -> int:
     return running
 
 
-def others_running() -> int | None:
+def others_running(readings: int = 5, gap_s: float = 0.0005) -> int | None:
     """Threads runnable on this machine now that are not ours (None where /proc cannot say: not Linux).
 
-    The smallest of three readings: a thread of ours that was just finishing (torch's OpenMP workers spin a
-    moment after each region) or a short-lived process should not halve a whole batch's threads."""
+    The smallest of a few readings a fraction of a millisecond apart, each less the most of our own threads
+    seen running just before or after it: the event loop finishing the previous job, or torch's OpenMP workers
+    spinning a moment after their last region, are ours even when they stop between the two reads."""
     try:
-        readings = []
-        for _ in range(3):
+        seen = []
+        for i in range(readings):
+            before = _own_running()
             stat = Path("/proc/stat").read_text()
+            after = _own_running()
             running = int(next(line.split()[1] for line in stat.splitlines() if line.startswith("procs_running")))
-            readings.append(max(0, running - _own_running()))
-        return min(readings)
+            seen.append(max(0, running - max(before, after)))
+            if i + 1 < readings and seen[-1]:
+                time.sleep(gap_s)
+        return min(seen)
     except (OSError, StopIteration, ValueError):
         return None
 
