@@ -359,6 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
     tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
     tm.add_argument("--threads", type=int, help="torch CPU threads")
+    tm.add_argument(
+        "--draft-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the draft stage: distil FOLDER's decoder (a trained model folder, e.g. hub/mini/weights) into "
+        "FOLDER/decoder-draft, checkpoints in --work",
+    )
 
     ev = sub.add_parser("eval-mini", help="score the mini model on held-out prompts (GenEval-style), en and es")
     ev.add_argument("--single", type=int, default=24, help="single-object prompts per language")
@@ -459,6 +466,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads is not None and args.threads < 1:
                 raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
             cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
+            if args.draft_from:
+                from hub.mini.distil import distil_folder
+
+                if not (args.draft_from / "decoder" / "unet").is_dir():
+                    raise ConfigError(f"--draft-from {args.draft_from} is not a trained model folder (no decoder/unet)")
+                if args.threads:
+                    import torch
+
+                    torch.set_num_threads(args.threads)
+                print(json.dumps(distil_folder(args.draft_from, args.work, cfg)))
+                return 0
             meta = train(args.out, args.work, cfg, threads=args.threads)
             print(json.dumps(meta["seconds"]))
             return 0

@@ -36,6 +36,7 @@ class KandinskyWeights:
     decoder: dict
     notes: tuple[str, ...] = ()
     source: str = ""
+    draft: dict | None = None  # the distilled draft decoder: {"unet", "scheduler"} (hub/mini/distil.py)
 
 
 class Loader:
@@ -161,7 +162,23 @@ class Loader:
         dtype = self.placement.dtype
         prior = self._from_pretrained(KandinskyV22PriorPipeline, prior_src, dtype=dtype)
         decoder = self._from_pretrained(KandinskyV22Pipeline, decoder_src, dtype=dtype)
-        return KandinskyWeights(prior.components, decoder.components, notes, source=str(decoder_src))
+        draft = None
+        if self.draft_path(spec) is not None:
+            from diffusers import LCMScheduler, UNet2DConditionModel
+
+            folder = self.draft_path(spec)
+            draft = {
+                "unet": UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype),
+                "scheduler": LCMScheduler.from_pretrained(folder / "scheduler"),
+            }
+        return KandinskyWeights(prior.components, decoder.components, notes, source=str(decoder_src), draft=draft)
+
+    def draft_path(self, spec: catalog.ModelSpec) -> Path | None:
+        """The model's distilled draft decoder (`decoder-draft/`, bundled models only), if it has one."""
+        if spec.bundled is None or self.availability(spec).status != "bundled":
+            return None
+        folder = self.bundled_path(spec) / "decoder-draft"
+        return folder if (folder / "unet" / "config.json").exists() else None
 
     def auto_pipeline(self, spec: catalog.ModelSpec) -> dict:
         from diffusers import AutoPipelineForText2Image

@@ -278,12 +278,16 @@ class Hub:
             aspect = prompt.parse_aspect("aspect", req.aspect)
         width, height = self._size(spec, req.width, req.height, aspect)
         draft = req.draft or req.live or parsed.draft
-        steps = _default(req.num_inference_steps, d.draft_steps if draft else d.num_inference_steps)
+        distilled = draft and self.loader.draft_path(spec) is not None  # else the solver's few steps
+        draft_steps = d.distilled_steps if distilled else d.draft_steps
+        steps = _default(req.num_inference_steps, draft_steps if draft else d.num_inference_steps)
         steps = self._steps(spec, steps, parsed.quality)
         prior_steps = _default(req.prior_num_inference_steps, d.draft_prior_steps if draft else None)
         guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
         if parsed.stylize is not None:
             guidance = prompt.guidance_for_stylize(parsed.stylize, d.guidance_scale)
+        if distilled:
+            guidance = 1.0  # the draft decoder was distilled from the guided one: no unconditional pass
         iw = parsed.image_weight if parsed.image_weight is not None else 1.0
         task = ImageTask(
             seeds=self._seeds(parsed.seed if parsed.seed is not None else req.seed, req.num_images),
@@ -299,13 +303,14 @@ class Hub:
             chaos=parsed.chaos,
             stop=parsed.stop,
             tile=parsed.tile,
-            scheduler=req.scheduler or (d.draft_scheduler if draft else d.scheduler),
+            scheduler="LCMScheduler" if distilled else req.scheduler or (d.draft_scheduler if draft else d.scheduler),
             preview=req.preview,
+            draft=distilled,
         )
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
-        extra = {"draft": True, **({"live": True} if req.live else {})} if draft else None
+        extra = {"draft": True, "distilled": distilled, **({"live": True} if req.live else {})} if draft else None
         if not req.live:
             return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
         replaced = self._live.pop(origin.user, None)
@@ -337,7 +342,7 @@ class Hub:
             width=source.width,
             height=source.height,
             num_inference_steps=d.num_inference_steps,
-            guidance_scale=parent["guidance_scale"],
+            guidance_scale=d.guidance_scale if parent.get("distilled") else parent["guidance_scale"],
             prior_num_inference_steps=parent["prior_num_inference_steps"],
             prior_guidance_scale=parent["prior_guidance_scale"],
             parts=[(text, weight) for text, weight in parent["parts"]],

@@ -48,6 +48,7 @@ class ImageTask:
     strength: float = 1.0
     scheduler: str | None = None
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
+    draft: bool = False  # run the model's distilled draft decoder where it has one
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
@@ -63,6 +64,7 @@ class ImageTask:
             self.init_image is not None,
             self.strength if self.init_image is not None else None,
             self.scheduler,
+            self.draft,
         )
 
     def plain(self) -> ImageTask:

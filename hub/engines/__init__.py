@@ -73,7 +73,7 @@ def _kandinsky(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngi
     from hub.engines.kandinsky import KandinskyEngine
 
     weights = loader.kandinsky(spec)
-    engine = KandinskyEngine(weights.prior, weights.decoder, loader.placement, preview_every)
+    engine = KandinskyEngine(weights.prior, weights.decoder, loader.placement, preview_every, draft=weights.draft)
     engine.notes = tuple(weights.notes)
     engine.model_hash = weights_hash(engine.decoder.unet)
     return engine

@@ -24,11 +24,15 @@ PART_SALT = 1_000_003  # the k-th text of a multi-prompt uses seed + k * PART_SA
 
 
 class KandinskyEngine:
-    def __init__(self, prior: dict, decoder: dict, placement: Placement, preview_every: int = 5):
+    def __init__(
+        self, prior: dict, decoder: dict, placement: Placement, preview_every: int = 5, draft: dict | None = None
+    ):
         self.placement = placement
         self.preview_every = preview_every
         self.prior = place(KandinskyV22PriorPipeline(**prior), placement)
         self.decoder = place(KandinskyV22Pipeline(**decoder), placement)
+        # the distilled draft decoder shares the MoVQ; its scheduler is the LCMScheduler it was distilled for
+        self.draft = place(KandinskyV22Pipeline(**{**decoder, **draft}), placement) if draft else None
         self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
         self._default_scheduler = self.decoder.scheduler
         self._zero: torch.Tensor | None = None
@@ -205,8 +209,10 @@ class KandinskyEngine:
                 generator=generators(seeds),
                 callback_on_step_end=on_decoder,
             )
-            pipe = self.decoder
-            if first.init_image is not None:
+            pipe, default_scheduler = self.decoder, self._default_scheduler
+            if first.draft and self.draft is not None:  # the service sent the distilled draft's settings
+                pipe, default_scheduler = self.draft, self.draft.scheduler
+            elif first.init_image is not None:
                 pipe = self.img2img
                 inits = [
                     t.init_image.convert("RGB").resize((first.width, first.height), Image.LANCZOS)
@@ -214,9 +220,12 @@ class KandinskyEngine:
                     for _ in t.seeds
                 ]
                 kwargs.update(image=inits, strength=first.strength)
-            images, stopped = call_pipeline(pipe, kwargs, first, self._default_scheduler, pipe.movq, self._decode)
+            kwargs["output_type"] = "latent"  # decoded below, a few images at a time
+            images, stopped = call_pipeline(pipe, kwargs, first, default_scheduler, pipe.movq, self._decode)
             if stopped and progress is not None:  # --stop: the last steps never ran
                 progress("decoder", total, total, None)
+            if not stopped:
+                images = self._final(pipe, images)
             return [images[s : s + n] for s, n in zip(starts, counts)]
 
     def walkthrough(self, task: ImageTask, show_every: int = 5) -> dict:
@@ -260,8 +269,23 @@ class KandinskyEngine:
             )
 
     @torch.no_grad()
+    def _final(self, pipe, latents: torch.Tensor) -> list[Image.Image]:
+        """The pipeline's own MoVQ decode and post-processing, DECODE_CHUNK images at a time: a batch of several
+        users' jobs decoded in one call took 5.4x one job's time for 4x its images on 2 CPU cores (its
+        activations outgrow the caches); in chunks, 4x."""
+        out = []
+        for chunk in latents.split(DECODE_CHUNK):
+            image = pipe.movq.decode(chunk, force_not_quantize=True)["sample"]
+            image = (image * 0.5 + 0.5).clamp(0, 1).cpu().permute(0, 2, 3, 1).float().numpy()  # as diffusers does
+            out += pipe.numpy_to_pil(image)
+        return out
+
+    @torch.no_grad()
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
         return to_pil(self.decoder.movq.decode(latents, force_not_quantize=True)["sample"])
+
+
+DECODE_CHUNK = 4  # images per MoVQ decode call: one job's grid
 
 
 def _decoder_steps(task: ImageTask) -> int:

@@ -115,12 +115,36 @@ two-object per language, {report["prompts"]["images_each"]} images each), scored
 - strong variation keeps the source's main colour and shape: {var}%.
 - same seed, same pixels: {"yes" if report["seed_determinism"] else "NO"}.
 
-{_reproduction(report, reproduction)}## Known limits
+{_draft(model_dir, report)}{_reproduction(report, reproduction)}## Known limits
 It only knows its shapes world: anything else comes out as shapes. 64×64 pixels. {short}
 """
     path = model_dir / "README.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _draft(model_dir: Path, report: dict) -> str:
+    """The draft decoder's section, from `eval-draft.json` (eval-mini --draft) when the folder has both."""
+    path = model_dir / "eval-draft.json"
+    if not (model_dir / "decoder-draft").is_dir() or not path.exists():
+        return ""
+    draft = json.loads(path.read_text(encoding="utf-8"))
+    how = draft.get("draft_settings") or {}
+    trained = training_meta(model_dir).get("draft", {})
+    took = (
+        f" Distilled in {trained['seconds'] / 60:.0f} minutes on {trained['threads']} CPU threads: {trained['how']}."
+        if trained
+        else ""
+    )
+    return f"""## Draft decoder (`--draft`)
+`decoder-draft/` is the UNet distilled to a few steps with its guidance built in (latent consistency
+distillation of the guided decoder, `hub/mini/distil.py`), sampled by diffusers' `LCMScheduler` with no
+unconditional pass{": " + how["what"] if how.get("what") else ""}.{took} The same held-out prompts drawn as
+drafts, each figure's difference from the full model's in brackets:
+
+{table(draft, report)}
+
+"""
 
 
 def training_meta(model_dir: Path) -> dict:

@@ -145,9 +145,20 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress, draft
             kept.append(
                 bool(src) and bool(found) and (found[0].colour, found[0].shape) == (src[0].colour, src[0].shape)
             )
+    settings = None
+    if draft:  # what a draft ran with (the distilled decoder's steps, or the solver's), read off its record
+        r = hub.get_job(first_done[0]).request
+        settings = {
+            k: r[k] for k in ("prior_num_inference_steps", "num_inference_steps", "scheduler", "guidance_scale")
+        }
+        settings["what"] = (
+            f"{r['prior_num_inference_steps']} prior steps, {r['num_inference_steps']} decoder steps "
+            f"({r['scheduler']}), guidance {r['guidance_scale']:g}"
+        )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},
         "draft": draft,
+        "draft_settings": settings,
         "accuracy_percent": scores,
         "seed_determinism": same,
         "mix": {

@@ -5,6 +5,7 @@ Stages (each resumable from its checkpoint in the work folder, fixed seed, a pro
   -> prior (text embedding -> image embedding, x0-prediction as Kandinsky's prior)
   -> movq (autoencoder on 32x32 crops; latent statistics folded into its convs)
   -> unet (v-prediction on normalised MoVQ latents, conditioned on CLIP image embeddings)
+  -> draft (the UNet distilled to a few steps with its guidance built in: hub/mini/distil.py)
   -> text (mini-text: a tiny GPT that expands "red circle" into a full scene description)
   -> export (diffusers/transformers folders: prior/, decoder/, text/, fp16 safetensors)
 """
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from hub.mini import world
+from hub.mini.distil import distil_decoder, save_draft
 from hub.mini.minitext import train_text
 from hub.mini.stage import Stage, cosine_lr
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
@@ -52,6 +54,14 @@ class TrainConfig:
     cond_drop: float = 0.1  # classifier-free guidance dropout (prior and decoder)
     aux_weight: float = 1.0  # the CLIP stage's attribute heads (see HEADS)
     shape_weight: float = 3.0  # the shape heads' weight among them: shape is what the tower learns last
+    # the draft decoder (hub/mini/distil.py): consistency distillation of the guided UNet
+    draft_steps: int = 600
+    draft_batch: int = 32
+    draft_lr: float = 1e-4
+    draft_ema: float = 0.95
+    draft_guidance: float = 2.0  # the mini's decoder guidance, built into the student
+    draft_huber: float = 0.001
+    draft_pool: int = 8192  # scenes for --draft-from (a from-scratch run distils on the UNet stage's pool)
     checkpoint_every: int = 500
 
     def scaled(self, factor: float) -> "TrainConfig":
@@ -483,6 +493,11 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
     train_unet(work, cfg, decoder_parts["unet"], movq, vision, decoder_parts["scheduler"], zero, batches)
     times["unet"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
+    pool_z, pool_emb = latent_pool(work, cfg, movq, vision, batches)
+    sched = decoder_parts["scheduler"]
+    draft = distil_decoder(work, cfg, decoder_parts["unet"], sched, pool_z, pool_emb, zero)
+    times["draft"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     train_text(work, cfg, out_dir, batches)
     times["text"] = round(time.perf_counter() - start, 1)
@@ -492,6 +507,7 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
             part.half()  # stored fp16 (loaded back as fp32 on CPU: fp16 on a CPU is ~13x slower)
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out_dir / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
+    save_draft(draft, sched.config, out_dir / "decoder-draft")
     times["total"] = round(time.perf_counter() - t0, 1)
     meta = {
         "config": asdict(cfg),

@@ -112,7 +112,7 @@ def test_the_draft_switch_overrides_the_sliders_and_enhance_draft_redraws_one_im
 
     draft, enhanced = run(both())
     mini = next(spec.defaults for spec, _ in hub.models() if spec.name == "mini")
-    assert draft.request["draft"] and draft.request["num_inference_steps"] == mini.draft_steps
-    assert draft.request["scheduler"] == mini.draft_scheduler
+    assert draft.request["draft"] and draft.request["distilled"]  # the bundled mini has its draft decoder
+    assert draft.request["num_inference_steps"] == mini.distilled_steps and draft.request["scheduler"] == "LCMScheduler"
     assert enhanced.kind == "enhance" and enhanced.parent_id == draft.id and enhanced.seeds == (4,)
     assert enhanced.request["num_inference_steps"] == mini.num_inference_steps

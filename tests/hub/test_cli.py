@@ -81,6 +81,22 @@ def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_pa
     assert not any(where.iterdir())  # -1 once ran a 2-step "smoke" run over the bundled weights, the default --out
 
 
+def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_path):
+    """The draft stage alone, on a model trained earlier (here the untrained stand-in, copied): its decoder-draft
+    folder appears beside its decoder, and a folder that is not a model is refused before anything runs."""
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
+    work = tmp_path / "work"
+    proc = lienzo(["train-mini", "--draft-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 2
+    assert (folder / "decoder-draft" / "unet" / "config.json").exists() and (work / "draft.done").exists()
+    proc = lienzo(["train-mini", "--draft-from", str(tmp_path), "--work", str(work)], settings)
+    assert proc.returncode == 2 and "not a trained model folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2

@@ -14,6 +14,17 @@ ME, OTHER = Origin("ana", surface="web"), Origin("bo", surface="web")
 MINI = catalog.get("mini").defaults
 
 
+@pytest.fixture
+def without_distilled(settings, tmp_path):
+    """The bundled mini less its distilled draft decoder (a `train-mini --out` folder from before the stage):
+    drafts fall back to the multistep solver."""
+    folder = tmp_path / "mini-no-draft"
+    folder.mkdir()
+    for part in ("prior", "decoder", "text"):
+        (folder / part).symlink_to(catalog.BUNDLED_ROOT / part)
+    return settings.with_(mini_weights=folder)
+
+
 def pixels(path):
     return np.asarray(Image.open(path))
 
@@ -24,7 +35,22 @@ def test_the_draft_flag_parses_and_takes_no_value():
         parse("a red circle --draft 2")
 
 
-def test_a_draft_runs_the_few_step_settings_and_enhance_redraws_one_image_at_full_steps(settings):
+def test_a_distilled_draft_runs_the_draft_decoder_without_guidance_and_enhance_restores_it(settings):
+    async def body(hub):
+        draft = await (await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", origin=ME))).result()
+        enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 0, origin=ME))).result()
+        engine = hub.worker.engines["mini"]
+        return hub.get_job(draft.job_id), hub.get_job(enhanced.job_id), engine.draft is not None
+
+    draft, enhanced, has_draft = with_hub(settings, body)
+    assert has_draft and draft.request["distilled"] and draft.request["scheduler"] == "LCMScheduler"
+    assert draft.request["guidance_scale"] == 1.0 and draft.request["num_inference_steps"] == MINI.distilled_steps
+    assert enhanced.request["guidance_scale"] == MINI.guidance_scale and enhanced.request["scheduler"] is None
+
+
+def test_without_a_draft_decoder_a_draft_runs_the_solver_and_enhance_redraws_one_image(without_distilled):
+    settings = without_distilled
+
     async def body(hub):
         draft = await (await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", origin=ME))).result()
         enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 1, origin=ME))).result()
@@ -36,7 +62,8 @@ def test_a_draft_runs_the_few_step_settings_and_enhance_redraws_one_image_at_ful
         return draft, enhanced, reference, hub.get_job(draft.job_id), hub.get_job(enhanced.job_id)
 
     draft, enhanced, reference, d_rec, e_rec = with_hub(settings, body)
-    assert d_rec.request["draft"] is True and d_rec.request["num_inference_steps"] == MINI.draft_steps
+    assert d_rec.request["draft"] is True and not d_rec.request["distilled"]
+    assert d_rec.request["num_inference_steps"] == MINI.draft_steps
     assert d_rec.request["prior_num_inference_steps"] == MINI.draft_prior_steps
     assert d_rec.request["scheduler"] == MINI.draft_scheduler
     assert e_rec.kind == "enhance" and (e_rec.parent_id, e_rec.parent_index) == (draft.job_id, 1)

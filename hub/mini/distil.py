@@ -1,0 +1,210 @@
+"""The draft decoder: the mini's UNet distilled to a few steps with its guidance built in (`train-mini` stage
+"draft", or `lienzo train-mini --draft-from FOLDER` for a model already trained).
+
+Latent consistency distillation (Luo et al. 2023, "LCM"), as diffusers' LCMScheduler samples it: on the grid of
+50 DDIM timesteps (19, 39 ... 999), the student learns to map a noisy latent at t straight to where the
+*guided* teacher's trajectory ends, by agreeing with an EMA copy of itself one DDIM step of the teacher further on.
+The teacher runs classifier-free guidance (its own scale, two UNet rows an image); the student needs neither the
+unconditional row nor more than a few steps, which is what makes a draft fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import replace
+
+import torch
+from tqdm import tqdm
+
+from hub.mini.stage import Stage, cosine_lr
+
+GRID = 50  # DDIM timesteps of the distillation grid: LCMScheduler's original_inference_steps
+TIMESTEP_SCALING = 10.0  # LCMScheduler's boundary-condition scaling (its default)
+SIGMA_DATA = 0.5
+
+
+def scalings(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """c_skip, c_out of LCM's boundary condition (f(x, 0) = x), as LCMScheduler computes them."""
+    scaled = t.float() * TIMESTEP_SCALING
+    c_skip = SIGMA_DATA**2 / (scaled**2 + SIGMA_DATA**2)
+    c_out = scaled / (scaled**2 + SIGMA_DATA**2) ** 0.5
+    return c_skip.view(-1, 1, 1, 1), c_out.view(-1, 1, 1, 1)
+
+
+def _v(unet, z, t, emb) -> torch.Tensor:
+    return unet(z, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": emb}).sample[:, : z.shape[1]]
+
+
+def _x0_eps(z, v, a):
+    """x0 and noise from a v-prediction at cumulative alpha `a`."""
+    return a.sqrt() * z - (1 - a).sqrt() * v, (1 - a).sqrt() * z + a.sqrt() * v
+
+
+def lcm_scheduler_config(teacher_config: dict) -> dict:
+    """The LCMScheduler that samples the student: the teacher's noise schedule, the distillation grid."""
+    keep = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type", "trained_betas")
+    return {
+        **{k: teacher_config[k] for k in keep if k in teacher_config},
+        "original_inference_steps": GRID,
+        "timestep_scaling": TIMESTEP_SCALING,
+        "timestep_spacing": "leading",
+        "clip_sample": False,
+        "set_alpha_to_one": True,
+    }
+
+
+def distil_decoder(work, cfg, teacher, sched, pool_z, pool_emb, zero_embed):
+    """Train (or resume) the draft student from `teacher`; returns it, in eval mode. `cfg`: TrainConfig's draft_*
+    fields and cond_noise (the decoder meets the prior's embeddings, as in the UNet stage). Runs on the device
+    the teacher is on (the pool moves there)."""
+    device = next(teacher.parameters()).device
+    pool_z, pool_emb, zero_embed = pool_z.to(device), pool_emb.to(device), zero_embed.to(device)
+    from diffusers.training_utils import EMAModel
+
+    teacher.eval().requires_grad_(False)
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    target = copy.deepcopy(teacher)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.draft_lr, weight_decay=0.0)
+    ema = EMAModel(student.parameters(), decay=cfg.draft_ema)
+    stage = Stage(
+        work,
+        "draft",
+        {"unet": student},
+        opt,
+        cfg.draft_steps,
+        cfg.checkpoint_every,
+        extra=lambda: {"ema": ema.state_dict()},
+    )
+    if "ema" in stage.state:
+        ema.load_state_dict(stage.state["ema"])
+        ema.copy_to(target.parameters())
+    if stage.finished:
+        return student.eval().requires_grad_(False)
+    alphas = sched.alphas_cumprod.to(device)
+    k = sched.config.num_train_timesteps // GRID
+    grid = torch.arange(1, GRID + 1, device=device) * k - 1  # 19, 39 ... 999
+    w = cfg.draft_guidance
+    student.train()
+    for step in stage.loop():
+        cosine_lr(opt, step, cfg.draft_steps, cfg.draft_lr)
+        # every random draw on the CPU generator, whatever the device: the same recipe draws the same numbers
+        i = torch.randint(0, len(pool_z), (cfg.draft_batch,))
+        strength = cfg.cond_noise * torch.rand(len(i), 1)
+        cond_noise = torch.randn(len(i), pool_emb.shape[1])
+        t = grid[torch.randint(0, GRID, (len(i),)).to(device)]
+        noise = torch.randn(len(i), *pool_z.shape[1:])
+        i, strength, cond_noise, noise = (x.to(device) for x in (i, strength, cond_noise, noise))
+        z0, emb = pool_z[i], pool_emb[i]
+        emb = emb + strength * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5 * cond_noise
+        s = (t - k).clamp(min=0)
+        a_t, a_s = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
+        zt = a_t.sqrt() * z0 + (1 - a_t).sqrt() * noise
+        with torch.no_grad():
+            both = _v(teacher, torch.cat([zt, zt]), torch.cat([t, t]), torch.cat([emb, zero_embed.expand_as(emb)]))
+            v_cond, v_uncond = both.chunk(2)
+            x0, eps = _x0_eps(zt, v_uncond + w * (v_cond - v_uncond), a_t)
+            zs = a_s.sqrt() * x0 + (1 - a_s).sqrt() * eps  # one DDIM step of the guided teacher, t -> s
+            skip_s, out_s = scalings(s)
+            target_x0, _ = _x0_eps(zs, _v(target, zs, s, emb), a_s)
+            goal = skip_s * zs + out_s * target_x0
+        skip_t, out_t = scalings(t)
+        pred_x0, _ = _x0_eps(zt, _v(student, zt, t, emb), a_t)
+        pred = skip_t * zt + out_t * pred_x0
+        loss = (torch.sqrt((pred - goal).pow(2) + cfg.draft_huber**2) - cfg.draft_huber).mean()  # pseudo-Huber
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        ema.step(student.parameters())
+        ema.copy_to(target.parameters())  # the target network is the student's EMA
+        if step % 100 == 0:
+            tqdm.write(f"draft {step}: loss {loss.item():.5f}")
+    return student.eval().requires_grad_(False)
+
+
+def latent_sample(movq, vision, batches, scenes: int):
+    """(latents, image embeddings) of `scenes` freshly drawn scenes, for distilling a model trained earlier."""
+    from hub.mini.train import image_embeds, pixels
+
+    latents, embeds = [], []
+    with torch.no_grad():
+        for _ in tqdm(range(math.ceil(scenes / 256)), desc="draft pool", unit="batch", dynamic_ncols=True):
+            x = pixels(batches.scenes(256))
+            latents.append(movq.encode(x).latents)
+            embeds.append(image_embeds(vision, x))
+    return torch.cat(latents)[:scenes], torch.cat(embeds)[:scenes]
+
+
+def save_draft(student, teacher_scheduler_config: dict, out) -> None:
+    """`out`/unet (fp16, as the other weights) and `out`/scheduler (the LCMScheduler that samples it)."""
+    from pathlib import Path
+
+    from diffusers import LCMScheduler
+
+    out = Path(out)
+    copy.deepcopy(student).half().save_pretrained(out / "unet", safe_serialization=True)
+    LCMScheduler.from_config(lcm_scheduler_config(dict(teacher_scheduler_config))).save_pretrained(out / "scheduler")
+
+
+def distil_folder(folder, work, cfg, pool=None) -> dict:
+    """Distil a trained model folder's decoder into `folder`/decoder-draft (`lienzo train-mini --draft-from`).
+
+    Its scenes are `cfg.draft_pool` fresh ones (seed cfg.seed + 2), encoded by the folder's own MoVQ and image
+    encoder and kept in `work` (or `pool`, a file saved earlier); resumable like every stage."""
+    import time
+    from pathlib import Path
+
+    from diffusers import DDPMScheduler, UNet2DConditionModel, VQModel
+    from transformers import CLIPVisionModelWithProjection
+
+    from hub.mini.train import Batches
+
+    folder, work = Path(folder), Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    f32 = torch.float32
+    teacher = UNet2DConditionModel.from_pretrained(folder / "decoder" / "unet", torch_dtype=f32).to(device)
+    sched = DDPMScheduler.from_pretrained(folder / "decoder" / "scheduler")
+    pool_path = Path(pool) if pool else work / "draft-pool.pt"
+    if not pool_path.exists():
+        movq = VQModel.from_pretrained(folder / "decoder" / "movq", torch_dtype=f32)
+        vision = CLIPVisionModelWithProjection.from_pretrained(folder / "prior" / "image_encoder", torch_dtype=f32)
+        z, e = latent_sample(movq, vision, Batches(cfg.seed + 2), cfg.draft_pool)
+        side = vision.config.image_size
+        with torch.no_grad():  # the unconditional embedding, as the UNet stage computed it
+            zero = vision(pixel_values=torch.zeros(1, 3, side, side)).image_embeds[0]
+        torch.save({"latents": z.half(), "embeds": e, "zero": zero}, pool_path.with_suffix(".tmp"))
+        pool_path.with_suffix(".tmp").replace(pool_path)
+    data = torch.load(pool_path)
+    t0 = time.perf_counter()
+    student = distil_decoder(work, cfg, teacher, sched, data["latents"], data["embeds"], data["zero"])
+    took = round(time.perf_counter() - t0, 1)
+    save_draft(student.cpu(), sched.config, folder / "decoder-draft")
+    return {"draft_seconds": took, "device": device, "steps": cfg.draft_steps, "batch": cfg.draft_batch}
+
+
+def main(argv=None) -> int:
+    """python -m hub.mini.distil FOLDER --work W [--pool pool.pt] [--steps N] [--batch B]"""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from hub.mini.train import TrainConfig
+
+    p = argparse.ArgumentParser()
+    p.add_argument("folder", type=Path)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--pool", type=Path)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch", type=int)
+    a = p.parse_args(argv)
+    cfg = TrainConfig()
+    cfg = replace(cfg, draft_steps=a.steps or cfg.draft_steps, draft_batch=a.batch or cfg.draft_batch)
+    print(json.dumps(distil_folder(a.folder, a.work, cfg, a.pool)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
