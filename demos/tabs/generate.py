@@ -49,23 +49,38 @@ async def imagine(
         draft: a fast few-step draft (the model's draft steps and solver replace steps, prior steps and
             scheduler); enhance one of its images afterwards
     """
-    req = ImagineRequest(
+    req = _request(
+        prompt,
+        negative,
+        model,
+        aspect,
+        seed,
+        randomize,
+        num_images,
+        origin(request),
+        num_inference_steps=int(steps) if steps and not draft else None,
+        prior_num_inference_steps=int(prior_steps) if prior_steps and not draft else None,
+        guidance_scale=float(guidance) if guidance is not None else None,
+        scheduler=None if draft or scheduler in (None, "", "default") else scheduler,
+        preview=True,
+        draft=bool(draft),
+    )
+    async for update in gallery_updates(await start(hub.imagine(req)), progress):
+        yield update
+
+
+def _request(prompt, negative, model, aspect, seed, randomize, num_images, who, **more) -> ImagineRequest:
+    """The form's fields every Generate request shares, as an ImagineRequest with `more` on top."""
+    return ImagineRequest(
         prompt,
         negative_prompt=negative or "",
         model=model or None,
         num_images=int(num_images),
         aspect=aspect or None,
-        num_inference_steps=int(steps) if steps and not draft else None,
-        prior_num_inference_steps=int(prior_steps) if prior_steps and not draft else None,
-        guidance_scale=float(guidance) if guidance is not None else None,
         seed=None if randomize else int(seed),
-        scheduler=None if draft or scheduler in (None, "", "default") else scheduler,
-        preview=True,
-        draft=bool(draft),
-        origin=origin(request),
+        origin=who,
+        **more,
     )
-    async for update in gallery_updates(await start(hub.imagine(req)), progress):
-        yield update
 
 
 LIVE_PAUSE_S = 0.15  # a pause in typing this long redraws (each keystroke restarts the wait)
@@ -90,16 +105,7 @@ async def live_redraw(
     await asyncio.sleep(LIVE_PAUSE_S)  # the debounce: only the keystroke that ends a pause goes on
     if _typed.get(me.user) != mine:
         return nothing
-    req = ImagineRequest(
-        prompt,
-        negative_prompt=negative or "",
-        model=model or None,
-        num_images=int(num_images),
-        aspect=aspect or None,
-        seed=None if randomize else int(seed),
-        live=True,
-        origin=me,
-    )
+    req = _request(prompt, negative, model, aspect, seed, randomize, num_images, me, live=True)
     try:
         result = await (await hub.imagine(req)).result()
     except LienzoError:  # replaced by a newer redraw, or a prompt still being typed ("--ar 16:")

@@ -58,11 +58,13 @@ when no GPU or no network is available.
 
 ```python
 from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
 prior = KandinskyV22PriorPipeline.from_pretrained("hub/mini/weights/prior")
 decoder = KandinskyV22Pipeline.from_pretrained("hub/mini/weights/decoder")
 emb = prior("a red circle above a blue square")
-image = decoder(image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds,
-                height=64, width=64).images[0]
+image = decoder(
+    image_embeds=emb.image_embeds, negative_image_embeds=emb.negative_image_embeds, height=64, width=64
+).images[0]
 ```
 
 {grid_line}
