@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import OrderedDict
 
 import gradio as gr
@@ -84,12 +83,16 @@ def _request(prompt, negative, model, aspect, seed, randomize, num_images, who, 
 
 
 LIVE_PAUSE_S = 0.15  # a pause in typing this long redraws (each keystroke restarts the wait)
-_typed: OrderedDict[str, int] = OrderedDict()  # visitor -> their latest keystroke's number
-_keystrokes = itertools.count()
+_typed: OrderedDict[str, float] = OrderedDict()  # visitor -> the time their latest keystroke was typed
+# each keystroke's event carries the time the browser saw it (the page's clock): events may reach the handler out
+# of order under load, and the last key typed, not the last event handled, must be the one drawn
+STAMP_KEYSTROKE = (
+    "(...values) => { values[values.length - 1] = performance.timeOrigin + performance.now(); return values; }"
+)
 
 
 async def live_redraw(
-    hub, prompt, negative, model, aspect, seed, randomize, num_images, live, request: gr.Request = None
+    hub, prompt, negative, model, aspect, seed, randomize, num_images, live, typed_at, request: gr.Request = None
 ):
     """With Live on: after each pause in typing, a draft of the prompt; a newer keystroke drops this one (here,
     before it reaches the Hub, or in the Hub's queue, which keeps one live job a visitor). A half-typed prompt
@@ -98,12 +101,15 @@ async def live_redraw(
     if not live or not (prompt or "").strip():
         return nothing
     me = origin(request)
-    mine = _typed[me.user] = next(_keystrokes)
+    typed_at = float(typed_at or 0)
+    if typed_at < _typed.get(me.user, 0.0):  # a later key already came in
+        return nothing
+    _typed[me.user] = typed_at
     _typed.move_to_end(me.user)
     while len(_typed) > 10_000:
         _typed.popitem(last=False)
     await asyncio.sleep(LIVE_PAUSE_S)  # the debounce: only the keystroke that ends a pause goes on
-    if _typed.get(me.user) != mine:
+    if _typed.get(me.user) != typed_at:
         return nothing
     req = _request(prompt, negative, model, aspect, seed, randomize, num_images, me, live=True)
     try:
@@ -194,6 +200,7 @@ def build(hub, t) -> dict:
                 go = gr.Button(t("generate"), variant="primary", elem_id="generate")
                 draft = gr.Checkbox(value=False, label=t("draft"), elem_id="draft")
                 live = gr.Checkbox(value=False, label=t("live"), elem_id="live")
+                typed_at = gr.Number(value=0, visible=False, label="typed_at")
                 enhance = gr.Button(t("enhance"))
         with gr.Column(scale=3):
             gallery = gr.Gallery(
@@ -230,11 +237,12 @@ def build(hub, t) -> dict:
     model.change(follow, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
     go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **HUB_QUEUE)
     prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
-    live_inputs = [prompt, negative, model, aspect, seed, randomize, num_images, live]
+    live_inputs = [prompt, negative, model, aspect, seed, randomize, num_images, live, typed_at]
     prompt.input(
         bind(hub, live_redraw),
         live_inputs,
         outputs,
+        js=STAMP_KEYSTROKE,
         api_visibility="private",
         show_progress="hidden",
         trigger_mode="multiple",  # every keystroke reaches the server: the debounce there keeps the last
