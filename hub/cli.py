@@ -467,15 +467,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
             cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
             if args.draft_from:
-                from hub.mini.distil import distil_folder
+                from hub.mini.train import draft_from
 
-                if not (args.draft_from / "decoder" / "unet").is_dir():
-                    raise ConfigError(f"--draft-from {args.draft_from} is not a trained model folder (no decoder/unet)")
+                if not all((args.draft_from / part).is_dir() for part in ("prior", "decoder")):
+                    raise ConfigError(
+                        f"--draft-from {args.draft_from} is not a trained model folder (it needs prior/ and decoder/)"
+                    )
                 if args.threads:
                     import torch
 
                     torch.set_num_threads(args.threads)
-                print(json.dumps(distil_folder(args.draft_from, args.work, cfg)))
+                print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
                 return 0
             meta = train(args.out, args.work, cfg, threads=args.threads)
             print(json.dumps(meta["seconds"]))

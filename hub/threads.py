@@ -15,8 +15,6 @@ import os
 import time
 from pathlib import Path
 
-import torch
-
 
 def usable_cores() -> int:
     """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (containers, Spaces)."""
@@ -77,6 +75,8 @@ def choose(fixed: int | None = None) -> int:
 
 def apply(fixed: int | None = None) -> int:
     """Set torch's intra-op threads for the batch about to run; returns the count."""
+    import torch  # here, not at the top: the Hub's modules load without torch until a model runs
+
     n = choose(fixed)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)

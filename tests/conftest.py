@@ -96,6 +96,7 @@ IMAGINE_ARGS = dict(
     randomize=False,
     num_images=1,
     scheduler="default",
+    draft=False,
 )
 
 

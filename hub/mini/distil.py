@@ -1,5 +1,5 @@
 """The draft decoder: the mini's UNet distilled to a few steps with its guidance built in (`train-mini` stage
-"draft", or `lienzo train-mini --draft-from FOLDER` for a model already trained).
+"draft", or `lienzo train-mini --draft-from FOLDER` for a model already trained: hub/mini/train.py's draft_from).
 
 Latent consistency distillation (Luo et al. 2023, "LCM"), as diffusers' LCMScheduler samples it: on the grid of
 50 DDIM timesteps (19, 39 ... 999), the student learns to map a noisy latent at t straight to where the
@@ -11,8 +11,6 @@ unconditional row nor more than a few steps, which is what makes a draft fast.
 from __future__ import annotations
 
 import copy
-import math
-from dataclasses import replace
 
 import torch
 from tqdm import tqdm
@@ -123,19 +121,6 @@ def distil_decoder(work, cfg, teacher, sched, pool_z, pool_emb, zero_embed):
     return student.eval().requires_grad_(False)
 
 
-def latent_sample(movq, vision, batches, scenes: int):
-    """(latents, image embeddings) of `scenes` freshly drawn scenes, for distilling a model trained earlier."""
-    from hub.mini.train import image_embeds, pixels
-
-    latents, embeds = [], []
-    with torch.no_grad():
-        for _ in tqdm(range(math.ceil(scenes / 256)), desc="draft pool", unit="batch", dynamic_ncols=True):
-            x = pixels(batches.scenes(256))
-            latents.append(movq.encode(x).latents)
-            embeds.append(image_embeds(vision, x))
-    return torch.cat(latents)[:scenes], torch.cat(embeds)[:scenes]
-
-
 def save_draft(student, teacher_scheduler_config: dict, out) -> None:
     """`out`/unet (fp16, as the other weights) and `out`/scheduler (the LCMScheduler that samples it)."""
     from pathlib import Path
@@ -145,66 +130,3 @@ def save_draft(student, teacher_scheduler_config: dict, out) -> None:
     out = Path(out)
     copy.deepcopy(student).half().save_pretrained(out / "unet", safe_serialization=True)
     LCMScheduler.from_config(lcm_scheduler_config(dict(teacher_scheduler_config))).save_pretrained(out / "scheduler")
-
-
-def distil_folder(folder, work, cfg, pool=None) -> dict:
-    """Distil a trained model folder's decoder into `folder`/decoder-draft (`lienzo train-mini --draft-from`).
-
-    Its scenes are `cfg.draft_pool` fresh ones (seed cfg.seed + 2), encoded by the folder's own MoVQ and image
-    encoder and kept in `work` (or `pool`, a file saved earlier); resumable like every stage."""
-    import time
-    from pathlib import Path
-
-    from diffusers import DDPMScheduler, UNet2DConditionModel, VQModel
-    from transformers import CLIPVisionModelWithProjection
-
-    from hub.mini.train import Batches
-
-    folder, work = Path(folder), Path(work)
-    work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    f32 = torch.float32
-    teacher = UNet2DConditionModel.from_pretrained(folder / "decoder" / "unet", torch_dtype=f32).to(device)
-    sched = DDPMScheduler.from_pretrained(folder / "decoder" / "scheduler")
-    pool_path = Path(pool) if pool else work / "draft-pool.pt"
-    if not pool_path.exists():
-        movq = VQModel.from_pretrained(folder / "decoder" / "movq", torch_dtype=f32)
-        vision = CLIPVisionModelWithProjection.from_pretrained(folder / "prior" / "image_encoder", torch_dtype=f32)
-        z, e = latent_sample(movq, vision, Batches(cfg.seed + 2), cfg.draft_pool)
-        side = vision.config.image_size
-        with torch.no_grad():  # the unconditional embedding, as the UNet stage computed it
-            zero = vision(pixel_values=torch.zeros(1, 3, side, side)).image_embeds[0]
-        torch.save({"latents": z.half(), "embeds": e, "zero": zero}, pool_path.with_suffix(".tmp"))
-        pool_path.with_suffix(".tmp").replace(pool_path)
-    data = torch.load(pool_path)
-    t0 = time.perf_counter()
-    student = distil_decoder(work, cfg, teacher, sched, data["latents"], data["embeds"], data["zero"])
-    took = round(time.perf_counter() - t0, 1)
-    save_draft(student.cpu(), sched.config, folder / "decoder-draft")
-    return {"draft_seconds": took, "device": device, "steps": cfg.draft_steps, "batch": cfg.draft_batch}
-
-
-def main(argv=None) -> int:
-    """python -m hub.mini.distil FOLDER --work W [--pool pool.pt] [--steps N] [--batch B]"""
-    import argparse
-    import json
-    from pathlib import Path
-
-    from hub.mini.train import TrainConfig
-
-    p = argparse.ArgumentParser()
-    p.add_argument("folder", type=Path)
-    p.add_argument("--work", type=Path, required=True)
-    p.add_argument("--pool", type=Path)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch", type=int)
-    a = p.parse_args(argv)
-    cfg = TrainConfig()
-    cfg = replace(cfg, draft_steps=a.steps or cfg.draft_steps, draft_batch=a.batch or cfg.draft_batch)
-    print(json.dumps(distil_folder(a.folder, a.work, cfg, a.pool)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
