@@ -163,10 +163,9 @@ class Loader:
         prior = self._from_pretrained(KandinskyV22PriorPipeline, prior_src, dtype=dtype)
         decoder = self._from_pretrained(KandinskyV22Pipeline, decoder_src, dtype=dtype)
         draft = None
-        if self.draft_path(spec) is not None:
+        if (folder := self.draft_path(spec)) is not None:
             from diffusers import LCMScheduler, UNet2DConditionModel
 
-            folder = self.draft_path(spec)
             draft = {
                 "unet": UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype),
                 "scheduler": LCMScheduler.from_pretrained(folder / "scheduler"),

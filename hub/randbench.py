@@ -34,11 +34,16 @@ LEVERS = ("bf16", "sdpa", "channels_last", "compile", "offload")
 PROMPT = "a red circle above a blue square, oil painting"
 
 
+def _no_config(models: list[str]) -> ValueError:
+    return ValueError(
+        f"no published config for {', '.join(models)}; these have one: {', '.join(IMAGE_MODELS + TEXT_MODELS)}"
+    )
+
+
 def spec(model: str) -> dict:
     path = PUBLISHED / f"{model}.json"
     if not path.exists():
-        known = ", ".join(IMAGE_MODELS + TEXT_MODELS)
-        raise ValueError(f"no published config for {model}; these have one: {known}")
+        raise _no_config([model])
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -399,9 +404,7 @@ def run_random_weights(
     chosen = models or list(plans)
     unknown = [m for m in chosen if m not in IMAGE_MODELS + TEXT_MODELS]
     if unknown:
-        raise ValueError(
-            f"no published config for {', '.join(unknown)}; these have one: {', '.join(IMAGE_MODELS + TEXT_MODELS)}"
-        )
+        raise _no_config(unknown)
     report = {
         "what": "random weights in the published architectures" + (" at toy width (reduced)" if reduced else ""),
         "machine": {

@@ -260,6 +260,13 @@ def image_embeds(vision, x: torch.Tensor) -> torch.Tensor:
     return vision(pixel_values=clip_pixels(x)).image_embeds
 
 
+@torch.no_grad()
+def zero_image_embed(vision) -> torch.Tensor:
+    """The vision tower's embedding of an all-zero input: the decoder's unconditional embedding."""
+    side = vision.config.image_size
+    return vision(pixel_values=torch.zeros(1, 3, side, side)).image_embeds[0]
+
+
 def train_prior(work, cfg, tok, comps, batches):
     prior, text, vision, sched = comps["prior"], comps["text_encoder"], comps["image_encoder"], comps["scheduler"]
     opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.0)
@@ -388,9 +395,7 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dic
         m.float().eval()
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    with torch.no_grad():  # the unconditional embedding, as the UNet stage computes it
-        side = vision.config.image_size
-        zero = vision.cpu()(pixel_values=torch.zeros(1, 3, side, side)).image_embeds[0]
+    zero = zero_image_embed(vision.cpu())
     pool_z, pool_emb = latent_pool(
         work, cfg, movq.cpu(), vision, Batches(cfg.seed + 2), cfg.draft_pool, "draft-pool", torch.float16
     )
@@ -522,8 +527,7 @@ def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: 
         torch.save(movq.state_dict(), work / "movq-folded.pt")
     movq.load_state_dict(torch.load(work / "movq-folded.pt"))
     vision = prior_parts["image_encoder"]
-    with torch.no_grad():
-        zero = vision(pixel_values=torch.zeros(1, 3, ARCH.image_size, ARCH.image_size)).image_embeds[0]
+    zero = zero_image_embed(vision)
     start = time.perf_counter()
     train_unet(work, cfg, decoder_parts["unet"], movq, vision, decoder_parts["scheduler"], zero, batches)
     times["unet"] = round(time.perf_counter() - start, 1)
