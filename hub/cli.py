@@ -360,6 +360,25 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
     tm.add_argument("--threads", type=int, help="torch CPU threads")
     tm.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        help="where to train (default: a CUDA GPU when torch sees one, else the CPU)",
+    )
+    tm.add_argument(
+        "--stages",
+        help="only these stages, comma-separated, in order (default: all of "
+        "tokenizer,clip,prior,movq,unet,draft,text,export); independent ones can run at once in separate "
+        "processes on one --work folder: clip, movq and text side by side, then prior beside unet",
+    )
+    tm.add_argument(
+        "--tune-from",
+        type=Path,
+        metavar="FOLDER",
+        help="bring a trained model folder (e.g. hub/mini/weights) to every aspect and phrasing, keeping its "
+        "image side: a new tokenizer, text tower and prior, the decoder continued on aspect buckets, a new "
+        "draft decoder; written to --out, checkpoints in --work",
+    )
+    tm.add_argument(
         "--draft-from",
         type=Path,
         metavar="FOLDER",
@@ -466,6 +485,29 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads is not None and args.threads < 1:
                 raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
             cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
+            if args.tune_from:
+                from hub.mini.tune import tune_from
+
+                if not all((args.tune_from / part).is_dir() for part in ("prior", "decoder")):
+                    raise ConfigError(
+                        f"--tune-from {args.tune_from} is not a trained model folder (it needs prior/ and decoder/)"
+                    )
+                if args.threads:
+                    import torch
+
+                    torch.set_num_threads(args.threads)
+                from hub.mini.tune import TUNE_STAGES
+
+                stages = TUNE_STAGES
+                if args.stages is not None:
+                    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+                    if not stages or any(s not in TUNE_STAGES for s in stages):
+                        raise ConfigError(
+                            f"--stages {args.stages!r} with --tune-from: choose from {','.join(TUNE_STAGES)}"
+                        )
+                meta = tune_from(args.tune_from, args.work, args.out, cfg, settings, args.device, stages)
+                print(json.dumps(meta["tune"]["seconds"]))
+                return 0
             if args.draft_from:
                 from hub.mini.train import draft_from
 
@@ -479,8 +521,24 @@ def main(argv: list[str] | None = None) -> int:
                     torch.set_num_threads(args.threads)
                 print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
                 return 0
-            meta = train(args.out, args.work, cfg, threads=args.threads)
-            print(json.dumps(meta["seconds"]))
+            if args.device == "cuda":
+                import torch
+
+                if not torch.cuda.is_available():
+                    raise ConfigError("--device cuda: this torch sees no CUDA GPU; leave --device out to use the CPU")
+            from hub.mini.train import STAGES
+
+            stages = STAGES
+            if args.stages is not None:
+                stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+                unknown = [s for s in stages if s not in STAGES]
+                if unknown or not stages:
+                    raise ConfigError(
+                        f"--stages {args.stages!r}: {', '.join(unknown) or 'none given'} is not a stage; "
+                        f"choose from {','.join(STAGES)}"
+                    )
+            meta = train(args.out, args.work, cfg, threads=args.threads, device=args.device, stages=stages)
+            print(json.dumps(meta.get("seconds", meta)))
             return 0
         if args.command == "eval-mini":
             from tqdm import tqdm

@@ -52,17 +52,18 @@ def lcm_scheduler_config(teacher_config: dict) -> dict:
     }
 
 
-def distil_decoder(work, cfg, teacher, sched, pool_z, pool_emb, zero_embed):
+def distil_decoder(work, cfg, teacher, sched, pool, zero_embed, init=None):
     """Train (or resume) the draft student from `teacher`; returns it, in eval mode. `cfg`: TrainConfig's draft_*
     fields and cond_noise (the decoder meets the prior's embeddings, as in the UNet stage). Runs on the device
-    the teacher is on (the pool moves there)."""
+    the teacher is on. `pool`: a stage.BucketPool (the UNet stage's scenes at every aspect, on that device)."""
     device = next(teacher.parameters()).device
-    pool_z, pool_emb, zero_embed = pool_z.to(device), pool_emb.to(device), zero_embed.to(device)
+    zero_embed = zero_embed.to(device)
     from diffusers.training_utils import EMAModel
 
     teacher.eval().requires_grad_(False)
-    student = copy.deepcopy(teacher).requires_grad_(True)
-    target = copy.deepcopy(teacher)
+    # the student starts as the teacher, or as `init` (a draft decoder distilled from an earlier teacher)
+    student = copy.deepcopy(init if init is not None else teacher).float().to(device).requires_grad_(True)
+    target = copy.deepcopy(student).requires_grad_(False)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.draft_lr, weight_decay=0.0)
     ema = EMAModel(student.parameters(), decay=cfg.draft_ema)
     stage = Stage(
@@ -87,13 +88,13 @@ def distil_decoder(work, cfg, teacher, sched, pool_z, pool_emb, zero_embed):
     for step in stage.loop():
         cosine_lr(opt, step, cfg.draft_steps, cfg.draft_lr)
         # every random draw on the CPU generator, whatever the device: the same recipe draws the same numbers
-        i = torch.randint(0, len(pool_z), (cfg.draft_batch,))
-        strength = cfg.cond_noise * torch.rand(len(i), 1)
-        cond_noise = torch.randn(len(i), pool_emb.shape[1])
-        t = grid[torch.randint(0, GRID, (len(i),)).to(device)]
-        noise = torch.randn(len(i), *pool_z.shape[1:])
-        i, strength, cond_noise, noise = (x.to(device) for x in (i, strength, cond_noise, noise))
-        z0, emb = pool_z[i], pool_emb[i]
+        z0, emb = pool.draw(cfg.draft_batch)  # one aspect-ratio bucket a batch
+        n = len(z0)
+        strength = cfg.cond_noise * torch.rand(n, 1)
+        cond_noise = torch.randn(n, emb.shape[1])
+        t = grid[torch.randint(0, GRID, (n,)).to(device)]
+        noise = torch.randn(z0.shape)
+        strength, cond_noise, noise = (x.to(device) for x in (strength, cond_noise, noise))
         emb = emb + strength * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5 * cond_noise
         s = (t - k).clamp(min=0)
         a_t, a_s = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)

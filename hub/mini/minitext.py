@@ -22,7 +22,7 @@ def short_form(scene: world.Scene, caption: str, rng: random.Random) -> str:
     return " ".join(keep)
 
 
-def train_text(work, cfg, out_dir: Path, batches):
+def train_text(work, cfg, out_dir: Path, batches, device="cpu"):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
@@ -71,6 +71,7 @@ def train_text(work, cfg, out_dir: Path, batches):
             eos_token_id=tok.eos_token_id,
         )
     )
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     stage = Stage(work, "text", {"text": model}, opt, cfg.text_steps, cfg.checkpoint_every)
     if not stage.finished:
@@ -78,17 +79,17 @@ def train_text(work, cfg, out_dir: Path, batches):
         for step in stage.loop():
             cosine_lr(opt, step, cfg.text_steps, cfg.lr)
             batch = [p + tok.eos_token for p in rng.sample(pairs, 64)]
-            enc = tok(batch, padding="max_length", max_length=48, truncation=True, return_tensors="pt")
+            enc = tok(batch, padding="max_length", max_length=48, truncation=True, return_tensors="pt").to(device)
             labels = enc.input_ids.masked_fill(enc.attention_mask == 0, -100)
             labels[:, 0] = -100
             first_pad = enc.attention_mask.sum(1)  # keep the first end token as a target: the model learns to stop
-            labels[torch.arange(len(batch)), first_pad.clamp(max=47)] = tok.eos_token_id
+            labels[torch.arange(len(batch), device=device), first_pad.clamp(max=47)] = tok.eos_token_id
             loss = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, labels=labels).loss
             opt.zero_grad()
             loss.backward()
             opt.step()
             if step % 200 == 0:
                 tqdm.write(f"text {step}: loss {loss.item():.3f}")
-    model.eval()
+    model.eval().cpu()
     model.save_pretrained(out_dir / "text")
     tok.save_pretrained(out_dir / "text")

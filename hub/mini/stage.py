@@ -21,7 +21,7 @@ class Stage:
         self.step = 0
         self.state: dict = {}
         if self.path.exists():
-            state = self.state = torch.load(self.path, weights_only=False)
+            state = self.state = torch.load(self.path, weights_only=False, map_location="cpu")
             for k, m in modules.items():
                 m.load_state_dict(state[k])
             opt.load_state_dict(state["opt"])
@@ -62,3 +62,54 @@ def cosine_lr(opt, step: int, total: int, base: float, warmup: int = 100) -> Non
     lr = base * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
     for g in opt.param_groups:
         g["lr"] = lr
+
+
+def prefetch(fn, start: int, stop: int, workers: int = 0):
+    """fn(step) for step in [start, stop), in order: inline with `workers` 0 (the 2-core recipe: a worker would
+    only take a core from torch), else built ahead by that many processes. `fn` must be a picklable, pure function
+    of the step (its own seeded RNG), so the batches are the same whatever the worker count or resume point."""
+    if not workers:
+        for step in range(start, stop):
+            yield fn(step)
+        return
+    import multiprocessing as mp
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # spawn, not fork: a child forked from a parent that has run torch's OpenMP threads can hang in its first op
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(fn, range(start, stop), chunksize=2)
+
+
+def default_workers(device) -> int:
+    """Data workers for a training stage: none on the CPU, most of the cores beside a GPU (LIENZO_TRAIN_WORKERS
+    overrides)."""
+    import os
+
+    if os.environ.get("LIENZO_TRAIN_WORKERS", "").isdigit():
+        return int(os.environ["LIENZO_TRAIN_WORKERS"])
+    if str(device).startswith("cpu"):
+        return 0
+    return max(0, min(8, (os.cpu_count() or 1) - 2))
+
+
+class BucketPool:
+    """Scenes encoded once as (MoVQ latents, CLIP image embeddings), one pool per aspect-ratio bucket.
+
+    `draw` picks a bucket by weight (Python's seeded `random`) and a batch from it (torch's CPU generator), so the
+    same recipe draws the same numbers on any device."""
+
+    def __init__(self, pools: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]], weights: dict, device="cpu"):
+        self.pools = {b: (z.to(device), e.to(device)) for b, (z, e) in pools.items()}
+        self.buckets = list(self.pools)
+        self.weights = [weights[b] for b in self.buckets]
+        self.device = device
+
+    @property
+    def embed_dim(self) -> int:
+        return next(iter(self.pools.values()))[1].shape[1]
+
+    def draw(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        z, e = self.pools[random.choices(self.buckets, self.weights)[0]]
+        i = torch.randint(0, len(z), (batch,)).to(self.device)
+        return z[i].float(), e[i].clone()

@@ -3,8 +3,9 @@
 Stages (each resumable from its checkpoint in the work folder, fixed seed, a progress bar each):
   tokenizer -> clip (contrastive over pictures and captions with drawn hard negatives, plus attribute heads)
   -> prior (text embedding -> image embedding, x0-prediction as Kandinsky's prior)
-  -> movq (autoencoder on 32x32 crops; latent statistics folded into its convs)
-  -> unet (v-prediction on normalised MoVQ latents, conditioned on CLIP image embeddings)
+  -> movq (autoencoder on 32x32 crops of scenes at every aspect; latent statistics folded into its convs)
+  -> unet (v-prediction on normalised MoVQ latents in aspect-ratio buckets, conditioned on the CLIP image
+     embedding of the same scene drawn square)
   -> draft (the UNet distilled to a few steps with its guidance built in: hub/mini/distil.py)
   -> text (mini-text: a tiny GPT that expands "red circle" into a full scene description)
   -> export (diffusers/transformers folders: prior/, decoder/, text/, fp16 safetensors)
@@ -17,6 +18,7 @@ import math
 import random
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,7 @@ from tqdm import tqdm
 from hub.mini import world
 from hub.mini.distil import distil_decoder, save_draft
 from hub.mini.minitext import train_text
-from hub.mini.stage import Stage, cosine_lr
+from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, prefetch
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
 
 CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
@@ -62,6 +64,14 @@ class TrainConfig:
     draft_guidance: float = 2.0  # the mini's decoder guidance, built into the student
     draft_huber: float = 0.001
     draft_pool: int = 8192  # scenes for --draft-from (a from-scratch run distils on the UNet stage's pool)
+    # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
+    tune_text_steps: int = 4000
+    tune_text_batch: int = 128  # scenes, each with its hard negative
+    tune_prior_steps: int = 2500
+    tune_unet_steps: int = 1500
+    tune_unet_lr: float = 3e-4
+    tune_pool: int = 16384  # embedded scene pairs (text, prior) and the decoder's bucketed pool
+    tune_draft_steps: int = 200  # the draft student starts from the folder's own draft decoder
     checkpoint_every: int = 500
 
     def scaled(self, factor: float) -> "TrainConfig":
@@ -81,17 +91,28 @@ ARCH = TinyArch(
 
 
 # --- data ---------------------------------------------------------------------------------------
+# The decoder's aspect-ratio buckets (as SDXL trains): each batch is one bucket's size, drawn with these weights.
+# 80x48 and 48x80 are what --ar 4:3, 3:2, 5:3 and 16:9 (and their portraits) all give, so they get more.
+def bucket_weights() -> dict[tuple[int, int], float]:
+    raw = {
+        b: 0.25 if b == (world.SIZE, world.SIZE) else 0.15 if b in ((80, 48), (48, 80)) else 0.05 for b in world.BUCKETS
+    }
+    total = sum(raw.values())
+    return {b: w / total for b, w in raw.items()}
+
+
 class Batches:
     """Endless seeded batches of scenes, rendered on the fly (no dataset on disk, nothing to overfit)."""
 
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
 
-    def scenes(self, n: int) -> list[world.Scene]:
-        return [world.sample_scene(self.rng) for _ in range(n)]
+    def scenes(self, n: int, size: tuple[int, int] = (world.SIZE, world.SIZE)) -> list[world.Scene]:
+        return [world.sample_scene(self.rng, size=size) for _ in range(n)]
 
     def captions(self, scenes) -> list[str]:
-        return [s.caption("en" if self.rng.random() < 0.5 else "es") for s in scenes]
+        """As people write them (world.phrase): synonyms, word order, either object first; never a held-out one."""
+        return [world.phrase(s, "en" if self.rng.random() < 0.5 else "es", self.rng) for s in scenes]
 
     def hard_negative(self, scene: world.Scene) -> tuple[world.Scene, world.Scene]:
         """(scene, negative): a picture and caption that differ from `scene` in one attribute only.
@@ -205,21 +226,69 @@ class AttributeHeads(torch.nn.Module):
         return total / sum(self.weights[h] for _, h in used)
 
 
-def pixels(scenes) -> torch.Tensor:
-    """(B, 3, 64, 64) in [-1, 1]."""
-    arr = np.stack([np.asarray(world.render(s)) for s in scenes])
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).float() / 127.5 - 1
+def pixels(scenes, square: bool = False, device="cpu") -> torch.Tensor:
+    """(B, 3, H, W) in [-1, 1]: the scenes at their own size (one size a batch), or all drawn square."""
+    arr = np.stack([np.asarray(world.render(s.square() if square else s)) for s in scenes])
+    return (torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
 
 
 def clip_pixels(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] images -> what CLIPImageProcessor gives the vision tower (64 px, CLIP mean/std)."""
-    return ((x + 1) / 2 - CLIP_MEAN) / CLIP_STD
+    return ((x + 1) / 2 - CLIP_MEAN.to(x.device)) / CLIP_STD.to(x.device)
+
+
+def _device(module) -> torch.device:
+    return next(module.parameters()).device
 
 
 # --- stages -------------------------------------------------------------------------------------
-def train_clip(work, cfg, tok, comps, batches):
+def step_batches(cfg: TrainConfig, stage: str, step: int) -> Batches:
+    """The scenes of one step of a stage: their own seed, so any process can draw them, in any order."""
+    return Batches(stage_seed(cfg.seed, stage) * 1_000_003 + step)
+
+
+_TOKENIZERS: dict = {}
+
+
+def _tokens(tok_dir: str, texts: list[str]):
+    if tok_dir not in _TOKENIZERS:  # each data worker loads the tokenizer once
+        from hub.mini.tokenizer import load_clip_bpe
+
+        _TOKENIZERS[tok_dir] = load_clip_bpe(Path(tok_dir), max_length=ARCH.max_length)
+    enc = _TOKENIZERS[tok_dir](texts, padding="max_length", max_length=ARCH.max_length, truncation=True)
+    return torch.tensor(enc["input_ids"]), torch.tensor(enc["attention_mask"])
+
+
+def _scene_pixels(scenes) -> torch.Tensor:
+    """(B, H, W, 3) uint8, cheap to send from a data worker."""
+    return torch.from_numpy(np.stack([np.asarray(world.render(s)) for s in scenes]))
+
+
+def _as_input(raw: torch.Tensor, device) -> torch.Tensor:
+    return (raw.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
+
+
+def clip_batch(cfg: TrainConfig, tok_dir: str, step: int) -> dict:
+    """One CLIP step's data: scenes and their drawn hard negatives, captions as people write them, attributes."""
+    batches = step_batches(cfg, "clip", step)
+    scenes, negatives = zip(*(batches.hard_negative(s) for s in batches.scenes(cfg.clip_batch)))
+    both = list(scenes) + list(negatives)
+    ids, mask = _tokens(tok_dir, batches.captions(both))
+    return {"ids": ids, "mask": mask, "pixels": _scene_pixels(both), "labels": attribute_labels(both)}
+
+
+def prior_batch(cfg: TrainConfig, tok_dir: str, step: int) -> dict:
+    batches = step_batches(cfg, "prior", step)
+    scenes = batches.scenes(cfg.prior_batch)
+    texts = [c if batches.rng.random() > cfg.cond_drop else "" for c in batches.captions(scenes)]
+    ids, mask = _tokens(tok_dir, texts)
+    return {"ids": ids, "mask": mask, "pixels": _scene_pixels(scenes)}
+
+
+def train_clip(work, cfg, comps, workers=0):
     text, vision = comps["text_encoder"], comps["image_encoder"]
-    heads = AttributeHeads(ARCH.width, cfg.shape_weight)
+    dev = _device(text)
+    heads = AttributeHeads(ARCH.width, cfg.shape_weight).to(dev)
     params = list(text.parameters()) + list(vision.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     stage = Stage(
@@ -228,24 +297,17 @@ def train_clip(work, cfg, tok, comps, batches):
     if stage.finished:
         return
     text.train(), vision.train()
-    for step in stage.loop():
+    data = prefetch(partial(clip_batch, cfg, str(work / "tokenizer")), stage.step, cfg.clip_steps, workers)
+    for step, batch in zip(stage.loop(), data):
         cosine_lr(opt, step, cfg.clip_steps, cfg.lr)
-        scenes, negatives = zip(*(batches.hard_negative(s) for s in batches.scenes(cfg.clip_batch)))
-        both = list(scenes) + list(negatives)
-        ids = tok(
-            batches.captions(both),
-            padding="max_length",
-            max_length=ARCH.max_length,
-            truncation=True,
-            return_tensors="pt",
-        )
-        t = F.normalize(text(input_ids=ids.input_ids, attention_mask=ids.attention_mask).text_embeds, dim=-1)
-        raw = vision(pixel_values=clip_pixels(pixels(both))).image_embeds
+        ids, mask = batch["ids"].to(dev), batch["mask"].to(dev)
+        t = F.normalize(text(input_ids=ids, attention_mask=mask).text_embeds, dim=-1)
+        raw = vision(pixel_values=clip_pixels(_as_input(batch["pixels"], dev))).image_embeds
         v = F.normalize(raw, dim=-1)
         logits = heads.logit_scale.exp().clamp(max=100) * v @ t.T  # (2B, 2B): pictures and captions, negatives too
-        labels = torch.arange(len(both))
+        labels = torch.arange(len(ids), device=dev)
         contrastive = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
-        aux = heads.loss(raw, attribute_labels(both))
+        aux = heads.loss(raw, {k: v.to(dev) for k, v in batch["labels"].items()})
         loss = contrastive + cfg.aux_weight * aux
         opt.zero_grad()
         loss.backward()
@@ -264,38 +326,39 @@ def image_embeds(vision, x: torch.Tensor) -> torch.Tensor:
 def zero_image_embed(vision) -> torch.Tensor:
     """The vision tower's embedding of an all-zero input: the decoder's unconditional embedding."""
     side = vision.config.image_size
-    return vision(pixel_values=torch.zeros(1, 3, side, side)).image_embeds[0]
+    return vision(pixel_values=torch.zeros(1, 3, side, side, device=_device(vision))).image_embeds[0]
 
 
-def train_prior(work, cfg, tok, comps, batches):
+def train_prior(work, cfg, comps, batches, workers=0):
     prior, text, vision, sched = comps["prior"], comps["text_encoder"], comps["image_encoder"], comps["scheduler"]
+    dev = _device(prior)
     opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.0)
     stage = Stage(work, "prior", {"prior": prior}, opt, cfg.prior_steps, cfg.checkpoint_every)
     if stage.finished:
         return
     if stage.step == 0:  # clip_mean/clip_std from data: the prior works on standardised embeddings
-        embs = torch.cat([image_embeds(vision, pixels(batches.scenes(256))) for _ in range(8)])
+        embs = torch.cat([image_embeds(vision, pixels(batches.scenes(256), device=dev)) for _ in range(8)])
         prior.clip_mean.data.copy_(embs.mean(0, keepdim=True))
         prior.clip_std.data.copy_(embs.std(0, keepdim=True).clamp(min=1e-4))
-    alphas = sched.alphas_cumprod
+    alphas = sched.alphas_cumprod.to(dev)
     prior.train()
-    for step in stage.loop():
+    data = prefetch(partial(prior_batch, cfg, str(work / "tokenizer")), stage.step, cfg.prior_steps, workers)
+    for step, batch in zip(stage.loop(), data):
         cosine_lr(opt, step, cfg.prior_steps, cfg.lr)
-        scenes = batches.scenes(cfg.prior_batch)
-        texts = [c if random.random() > cfg.cond_drop else "" for c in batches.captions(scenes)]
+        ids, mask = batch["ids"].to(dev), batch["mask"].to(dev)
         with torch.no_grad():
-            ids = tok(texts, padding="max_length", max_length=ARCH.max_length, truncation=True, return_tensors="pt")
-            out = text(ids.input_ids)
-            x0 = (image_embeds(vision, pixels(scenes)) - prior.clip_mean) / prior.clip_std
-        t = torch.randint(0, len(alphas), (len(scenes),))
+            out = text(ids)
+            x0 = (image_embeds(vision, _as_input(batch["pixels"], dev)) - prior.clip_mean) / prior.clip_std
+        t = torch.randint(0, len(alphas), (len(ids),)).to(dev)
+        noise = torch.randn(x0.shape).to(dev)
         a = alphas[t].unsqueeze(1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         pred = prior(
             xt,
             timestep=t,
             proj_embedding=out.text_embeds,
             encoder_hidden_states=out.last_hidden_state,
-            attention_mask=ids.attention_mask.bool(),
+            attention_mask=mask.bool(),
         ).predicted_image_embedding
         loss = F.mse_loss(pred, x0)
         opt.zero_grad()
@@ -312,11 +375,14 @@ def train_movq(work, cfg, movq, batches):
     stage = Stage(work, "movq", {"movq": movq}, opt, cfg.movq_steps, cfg.checkpoint_every)
     if stage.finished:
         return
+    dev = _device(movq)
+    buckets = list(world.BUCKETS)
     movq.train()
     for step in stage.loop():
         cosine_lr(opt, step, cfg.movq_steps, cfg.lr)
-        x = pixels(batches.scenes(cfg.movq_batch))
-        i, j = random.randrange(0, 33, 4), random.randrange(0, 33, 4)  # crops on the latent grid
+        width, height = random.choice(buckets)  # scenes at every aspect, 32x32 crops on the latent grid
+        x = pixels(batches.scenes(cfg.movq_batch, (width, height)), device=dev)
+        i, j = random.randrange(0, height - 31, 4), random.randrange(0, width - 31, 4)
         x = x[:, :, i : i + 32, j : j + 32]
         h = movq.encode(x).latents
         rec = movq.decode(h, force_not_quantize=True).sample
@@ -339,7 +405,7 @@ def fold_latent_stats(movq, batches) -> None:
     """
     from diffusers.models.attention_processor import SpatialNorm
 
-    h = torch.cat([movq.encode(pixels(batches.scenes(64))).latents for _ in range(4)])
+    h = torch.cat([movq.encode(pixels(batches.scenes(64), device=_device(movq))).latents for _ in range(4)])
     mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp(min=1e-4)
     qc = movq.quant_conv
     qc.weight.div_(std.view(-1, 1, 1, 1))
@@ -356,30 +422,37 @@ def fold_latent_stats(movq, batches) -> None:
             feed_z(m.conv_b)
 
 
-def latent_pool(work, cfg, movq, vision, batches, scenes=None, name="unet-pool", dtype=torch.float32):
-    """A fixed pool of scenes as (MoVQ latents, CLIP image embeddings), computed once and kept in `work`.
+def latent_pool(work, cfg, movq, vision, batches, scenes=None, name="unet-pool", dtype=torch.float32) -> dict:
+    """A fixed pool of scenes per aspect-ratio bucket, as (MoVQ latents of the scene at the bucket's size, CLIP
+    image embedding of the same scene drawn square), computed once and kept in `work`.
 
     Encoding every batch afresh cost more than the UNet step itself (0.30 s of MoVQ for 64 images against
-    0.23 s for the small UNet's step); with the pool each scene is encoded once and seen ~8 times.
+    0.23 s for the small UNet's step); with the pool each scene is encoded once and seen ~8 times. The embedding
+    is the square picture's because that is what the prior learns to give for a caption, which names no aspect.
     """
     path = work / f"{name}.pt"
     if path.exists():
-        pool = torch.load(path)
-        return pool["latents"], pool["embeds"]
-    scenes = scenes or cfg.unet_pool
-    latents, embeds = [], []
+        saved = torch.load(path)
+        return {tuple(map(int, k.split("x"))): (v["latents"], v["embeds"]) for k, v in saved.items()}
+    total = scenes or cfg.unet_pool
+    dev = _device(movq)
+    pools = {}
     with torch.no_grad():
-        for _ in tqdm(range(math.ceil(scenes / 256)), desc=name.replace("-", " "), unit="batch", dynamic_ncols=True):
-            x = pixels(batches.scenes(256))
-            latents.append(movq.encode(x).latents.to(dtype))
-            embeds.append(image_embeds(vision, x))
-    pool = {"latents": torch.cat(latents)[:scenes], "embeds": torch.cat(embeds)[:scenes]}
-    torch.save(pool, path.with_suffix(".tmp"))
+        for (width, height), weight in tqdm(bucket_weights().items(), desc=name.replace("-", " "), unit="bucket"):
+            n = max(256, round(total * weight / 64) * 64)
+            latents, embeds = [], []
+            for _ in range(math.ceil(n / 256)):
+                batch = batches.scenes(256, (width, height))
+                latents.append(movq.encode(pixels(batch, device=dev)).latents.to(dtype).cpu())
+                embeds.append(image_embeds(vision, pixels(batch, square=True, device=dev)).cpu())
+            pools[(width, height)] = (torch.cat(latents)[:n], torch.cat(embeds)[:n])
+    saved = {f"{w}x{h}": {"latents": z, "embeds": e} for (w, h), (z, e) in pools.items()}
+    torch.save(saved, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)
-    return pool["latents"], pool["embeds"]
+    return pools
 
 
-def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dict:
+def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=None) -> dict:
     """The draft stage alone on a model trained earlier (`lienzo train-mini --draft-from FOLDER`): its decoder
     distilled on `cfg.draft_pool` fresh scenes (seed + 2, latents kept in fp16), written to FOLDER/decoder-draft.
     The folder is loaded the way Lienzo runs it (hub.loading), on this machine's device."""
@@ -391,16 +464,15 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dic
     weights = Loader(settings).kandinsky(catalog.get("mini"))
     teacher, sched, movq = (weights.decoder[k] for k in ("unet", "scheduler", "movq"))
     vision = weights.prior["image_encoder"]
+    dev = _device(teacher)
     for m in (teacher, movq, vision):
-        m.float().eval()
+        m.float().eval().to(dev)
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    zero = zero_image_embed(vision.cpu())
-    pool_z, pool_emb = latent_pool(
-        work, cfg, movq.cpu(), vision, Batches(cfg.seed + 2), cfg.draft_pool, "draft-pool", torch.float16
-    )
+    zero = zero_image_embed(vision)
+    pools = latent_pool(work, cfg, movq, vision, Batches(cfg.seed + 2), cfg.draft_pool, "draft-pool", torch.float16)
     start = time.perf_counter()
-    student = distil_decoder(work, cfg, teacher, sched, pool_z, pool_emb, zero)
+    student = distil_decoder(work, cfg, teacher, sched, BucketPool(pools, bucket_weights(), dev), zero, init)
     took = round(time.perf_counter() - start, 1)
     save_draft(student.cpu(), sched.config, folder / "decoder-draft")
     return {
@@ -411,43 +483,46 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dic
     }
 
 
-def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches):
+def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="unet"):
     from diffusers.training_utils import EMAModel
 
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     ema = EMAModel(unet.parameters(), decay=0.999)
     stage = Stage(
-        work, "unet", {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every, extra=lambda: {"ema": ema.state_dict()}
+        work, name, {"unet": unet}, opt, cfg.unet_steps, cfg.checkpoint_every, extra=lambda: {"ema": ema.state_dict()}
     )
     if "ema" in stage.state:
         ema.load_state_dict(stage.state["ema"])
     if stage.finished:
         ema.copy_to(unet.parameters())
         return
-    pool_z, pool_emb = latent_pool(work, cfg, movq, vision, batches)
-    alphas = sched.alphas_cumprod
+    dev = _device(unet)
+    pool = BucketPool(latent_pool(work, cfg, movq, vision, batches), bucket_weights(), dev)
+    alphas = sched.alphas_cumprod.to(dev)
     v_pred = sched.config.prediction_type == "v_prediction"  # see tiny.decoder_components
     # The noise-prediction loss's weighting over timesteps, written for v. Min-SNR (Hang et al. 2023,
     # `min_snr` > 0) takes weight off the near-clean steps; here those steps draw the corners that tell a
     # square from a circle and a star from a triangle: continuing the decoder 1500 steps without the clamp
     # lifted shape on true embeddings from 76% to 83%, with it only to 80%.
-    snr = alphas / (1 - alphas)
+    snr = alphas / (1 - alphas)  # on the device, as alphas
     weight = (snr.clamp(max=cfg.min_snr) if cfg.min_snr else snr) / (snr + 1 if v_pred else snr)
     unet.train()
     for step in stage.loop():
         cosine_lr(opt, step, cfg.unet_steps, cfg.unet_lr)
-        i = torch.randint(0, len(pool_z), (cfg.unet_batch,))
-        z0, emb = pool_z[i], pool_emb[i].clone()
+        z0, emb = pool.draw(cfg.unet_batch)  # one aspect-ratio bucket a batch
+        i = range(len(z0))
         # The decoder meets the prior's embeddings, not the pictures' own: noise of a random strength (up to
         # cond_noise of the embedding's norm) teaches it to draw from an embedding that is only near a true one.
         # Continuing the decoder so lifted shape through the whole pipeline from 76% to 79%.
         strength = cfg.cond_noise * torch.rand(len(i), 1)
-        emb = emb + strength * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5 * torch.randn_like(emb)
+        cond_noise = torch.randn(emb.shape)
         drop = torch.rand(len(i)) < cfg.cond_drop
-        emb[drop] = zero_embed  # the decoder's unconditional embedding is exactly the zero-image one
         t = torch.randint(0, len(alphas), (len(i),))
+        noise = torch.randn(z0.shape)  # every draw on the CPU generator: the same numbers on any device
+        strength, cond_noise, drop, t, noise = (x.to(dev) for x in (strength, cond_noise, drop, t, noise))
+        emb = emb + strength * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5 * cond_noise
+        emb[drop] = zero_embed  # the decoder's unconditional embedding is exactly the zero-image one
         a = alphas[t].view(-1, 1, 1, 1)
-        noise = torch.randn_like(z0)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
         pred = unet(zt, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": emb}).sample
         target = a.sqrt() * noise - (1 - a).sqrt() * z0 if v_pred else noise
@@ -489,72 +564,131 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
         )
 
 
-def train(out_dir: Path, work: Path, cfg: TrainConfig = TrainConfig(), threads: int | None = None) -> dict:
+STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "text", "export")
+NEEDS = {"prior": ("clip",), "unet": ("clip", "movq"), "draft": ("unet",), "export": STAGES[1:-1]}
+
+
+def stage_seed(seed: int, stage: str) -> int:
+    """Each stage's own seed, so a stage draws the same scenes and noise whether the stages run one after another
+    (the CPU recipe) or side by side in separate processes (`--stages`, on a machine with many cores)."""
+    return seed * 1000 + STAGES.index(stage) + 1
+
+
+def _fresh(stage: str, cfg: TrainConfig) -> Batches:
+    random.seed(stage_seed(cfg.seed, stage))
+    torch.manual_seed(stage_seed(cfg.seed, stage))
+    return Batches(stage_seed(cfg.seed, stage))
+
+
+def train(
+    out_dir: Path,
+    work: Path,
+    cfg: TrainConfig = TrainConfig(),
+    threads: int | None = None,
+    device: str | None = None,
+    stages: tuple[str, ...] = STAGES,
+) -> dict:
+    """The stages named (all by default: the whole recipe), each resumable, on `device` (default: a CUDA GPU when
+    there is one, else the CPU). A stage needs the ones it builds on finished first (NEEDS); independent ones
+    (clip, movq and text; then prior beside unet) can run at once in separate processes on the same work folder.
+    """
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
-    from hub.mini.tokenizer import load_clip_bpe, train_clip_bpe
+    from hub.errors import ConfigError
 
     if threads:
         torch.set_num_threads(threads)
     work.mkdir(parents=True, exist_ok=True)
     _same_recipe(work, cfg)
+    for name in stages:
+        missing = [n for n in NEEDS.get(name, ()) if n not in stages[: stages.index(name)] and not _finished(work, n)]
+        if missing:
+            raise ConfigError(f"stage {name!r} needs {', '.join(missing)} finished first (run those stages before it)")
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    times: dict[str, float] = {}
-    t0 = time.perf_counter()
-    if (work / "tokenizer" / "vocab.json").exists():  # resuming: the finished stages learnt these ids
-        tok = load_clip_bpe(work / "tokenizer", max_length=ARCH.max_length)
-    else:
-        corpus_rng = random.Random(cfg.seed)
-        scenes = [world.sample_scene(corpus_rng) for _ in range(4000)]
-        corpus = [s.caption(lang) for s in scenes for lang in ("en", "es")]
-        corpus += ["0 1 2 3 4 5 6 7 8 9 . , ! ? : ; - ' \" ( )"] * 20
-        tok = train_clip_bpe(corpus, work / "tokenizer", vocab_size=ARCH.vocab_size, max_length=ARCH.max_length)
+    tok = train_tokenizer(work, cfg)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     prior_parts = prior_components(tok, ARCH, cfg.seed)
     decoder_parts = decoder_components(ARCH, cfg.seed)
-    batches = Batches(cfg.seed)
-    for name, fn in (
-        ("clip", lambda: train_clip(work, cfg, tok, prior_parts, batches)),
-        ("prior", lambda: train_prior(work, cfg, tok, prior_parts, batches)),
-        ("movq", lambda: train_movq(work, cfg, decoder_parts["movq"], batches)),
-    ):
-        start = time.perf_counter()
-        fn()
-        times[name] = round(time.perf_counter() - start, 1)
-    movq = decoder_parts["movq"]
-    if not (work / "movq-folded.pt").exists():
-        fold_latent_stats(movq, Batches(cfg.seed + 1))
-        torch.save(movq.state_dict(), work / "movq-folded.pt")
-    movq.load_state_dict(torch.load(work / "movq-folded.pt"))
-    vision = prior_parts["image_encoder"]
-    zero = zero_image_embed(vision)
-    start = time.perf_counter()
-    train_unet(work, cfg, decoder_parts["unet"], movq, vision, decoder_parts["scheduler"], zero, batches)
-    times["unet"] = round(time.perf_counter() - start, 1)
-    start = time.perf_counter()
-    pool_z, pool_emb = latent_pool(work, cfg, movq, vision, batches)
-    sched = decoder_parts["scheduler"]
-    draft = distil_decoder(work, cfg, decoder_parts["unet"], sched, pool_z, pool_emb, zero)
-    times["draft"] = round(time.perf_counter() - start, 1)
-    start = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train_text(work, cfg, out_dir, batches)
-    times["text"] = round(time.perf_counter() - start, 1)
-
     for part in list(prior_parts.values()) + list(decoder_parts.values()):
         if isinstance(part, torch.nn.Module):
-            part.half()  # stored fp16 (loaded back as fp32 on CPU: fp16 on a CPU is ~13x slower)
+            part.to(dev)
+    movq, vision, sched = decoder_parts["movq"], prior_parts["image_encoder"], decoder_parts["scheduler"]
+    wanted = set(stages)
+
+    def run(name: str, fn):  # train a wanted stage; only load a finished one that a later wanted stage reads
+        if name not in wanted and not _finished(work, name):
+            return None
+        start = time.perf_counter()
+        out = fn(_fresh(name, cfg))
+        if name in wanted and not (work / f"{name}.seconds").exists():
+            (work / f"{name}.seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
+        return out
+
+    def movq_stage(batches):
+        train_movq(work, cfg, movq, batches)
+        if not (work / "movq-folded.pt").exists():
+            fold_latent_stats(movq, Batches(cfg.seed + 1))
+            torch.save(movq.state_dict(), work / "movq-folded.pt")
+        movq.load_state_dict(torch.load(work / "movq-folded.pt", map_location="cpu"))
+
+    workers = default_workers(dev)
+    run("clip", lambda b: train_clip(work, cfg, prior_parts, workers))
+    run("prior", lambda b: train_prior(work, cfg, prior_parts, b, workers))
+    run("movq", movq_stage)
+    zero = zero_image_embed(vision)
+    run("unet", lambda b: train_unet(work, cfg, decoder_parts["unet"], movq, vision, sched, zero, b))
+    pool = lambda: BucketPool(  # noqa: E731  the UNet stage's scenes (kept in the work folder)
+        latent_pool(work, cfg, movq, vision, Batches(stage_seed(cfg.seed, "unet"))), bucket_weights(), dev
+    )
+    draft = run("draft", lambda b: distil_decoder(work, cfg, decoder_parts["unet"], sched, pool(), zero))
+    if "text" in wanted:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        run("text", lambda b: train_text(work, cfg, out_dir, b, dev))
+    if "export" not in wanted:
+        return {"stages": [s for s in STAGES if _finished(work, s)]}
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if "text" not in wanted:  # trained in another process: its folder is written from the checkpoint
+        train_text(work, cfg, out_dir, None, dev)
+    for part in list(prior_parts.values()) + list(decoder_parts.values()):
+        if isinstance(part, torch.nn.Module):
+            part.cpu().half()  # stored fp16 (loaded back as fp32 on CPU: fp16 on a CPU is ~13x slower)
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out_dir / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
-    save_draft(draft, sched.config, out_dir / "decoder-draft")
-    times["total"] = round(time.perf_counter() - t0, 1)
+    save_draft(draft.cpu(), sched.config, out_dir / "decoder-draft")
+    times = {s: float((work / f"{s}.seconds").read_text()) for s in STAGES if (work / f"{s}.seconds").exists()}
+    times["total"] = round(sum(times.values()), 1)
     meta = {
         "config": asdict(cfg),
         "arch": asdict(ARCH),
         "seconds": times,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
         "torch": torch.__version__,
     }
     (out_dir / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def train_tokenizer(work: Path, cfg: TrainConfig):
+    """The CLIP BPE on canonical and varied captions (or, resuming, the one trained before: its ids were learnt)."""
+    from hub.mini.tokenizer import load_clip_bpe, train_clip_bpe
+
+    if (work / "tokenizer" / "vocab.json").exists():
+        return load_clip_bpe(work / "tokenizer", max_length=ARCH.max_length)
+    corpus_rng = random.Random(cfg.seed)
+    scenes = [world.sample_scene(corpus_rng) for _ in range(4000)]
+    corpus = [s.caption(lang) for s in scenes for lang in ("en", "es")]
+    corpus += [world.phrase(s, lang, corpus_rng) for s in scenes for lang in ("en", "es") for _ in range(2)]
+    corpus += ["0 1 2 3 4 5 6 7 8 9 . , ! ? : ; - ' \" ( )"] * 20
+    return train_clip_bpe(corpus, work / "tokenizer", vocab_size=ARCH.vocab_size, max_length=ARCH.max_length)
+
+
+def _finished(work: Path, stage: str) -> bool:
+    if stage == "tokenizer":
+        return (work / "tokenizer" / "vocab.json").exists()
+    if stage == "movq":
+        return (work / "movq-folded.pt").exists()
+    return (work / f"{stage}.done").exists()
