@@ -395,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
     ev.add_argument("--draft", action="store_true", help="draw the prompts with --draft (the few-step settings)")
     ev.add_argument(
+        "--aspects",
+        default="1:1,16:9,9:16",
+        help="the aspect ratios to score, comma-separated; the first is the headline table (default 1:1,16:9,9:16)",
+    )
+    ev.add_argument(
         "--compare",
         type=Path,
         metavar="REPORT",
@@ -544,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             from tqdm import tqdm
 
             from hub.errors import ConfigError
-            from hub.mini.evaluate import evaluate, sample_grid, table
+            from hub.mini.evaluate import aspect_table, evaluate, sample_grid, table
 
             for flag, n in (("--single", args.single), ("--two", args.two)):
                 if not 1 <= n <= 1000:
@@ -565,11 +570,19 @@ def main(argv: list[str] | None = None) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = evaluate(settings, args.single, args.two, progress=progress, draft=args.draft)
+            from hub.prompt import parse_aspect
+
+            aspects = tuple(
+                "{}:{}".format(*parse_aspect("--aspects", a.strip())) for a in args.aspects.split(",") if a.strip()
+            )
+            if not aspects:
+                raise ConfigError("--aspects needs at least one aspect ratio, e.g. 1:1,16:9")
+            report = evaluate(settings, args.single, args.two, progress=progress, draft=args.draft, aspects=aspects)
             bar.close()
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             print(table(report))
-            print(json.dumps({k: v for k, v in report.items() if k != "accuracy_percent"}, indent=2))
+            print(aspect_table(report))
+            print(json.dumps({k: v for k, v in report.items() if k not in ("accuracy_percent", "by_aspect")}, indent=2))
             if reference:
                 print(f"against {args.compare}:\n{table(report, reference)}")
                 theirs, ours = reference.get("prompts", {}), report["prompts"]
@@ -579,17 +592,19 @@ def main(argv: list[str] | None = None) -> int:
                         f"per language, this run on {ours['single']} + {ours['two_object']}: for a like-for-like "
                         f"comparison pass --single {theirs.get('single')} --two {theirs.get('two_object')})"
                     )
-            grid = sample_grid(args.grid, settings) if args.grid else None
-            if grid:
-                print(f"sample grid: {grid}")
+            grids = []  # one a scored aspect: NAME.png for the first, NAME-16x9.png ... for the others
+            for i, aspect in enumerate(aspects if args.grid else ()):
+                path = args.grid if i == 0 else args.grid.with_name(f"{args.grid.stem}-{aspect.replace(':', 'x')}.png")
+                grids.append(sample_grid(path, settings, aspect))
+                print(f"sample grid ({aspect}): {grids[-1]}")
             if args.card:
                 from hub.mini.card import write_card
 
-                if grid and grid.parent != root:
+                if grids and grids[0].parent != root:
                     import shutil
 
-                    grid = Path(shutil.copy2(grid, root / "samples.png"))
-                print(f"model card: {write_card(root, report, grid, reproduction=reference)}")
+                    grids = [Path(shutil.copy2(g, root / g.name.replace(args.grid.stem, "samples", 1))) for g in grids]
+                print(f"model card: {write_card(root, report, grids, reproduction=reference)}")
             return 0
         if args.command == "bench":
             if args.random_weights:

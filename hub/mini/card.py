@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hub.mini.evaluate import table
+from hub.mini.evaluate import aspect_table, table
+from hub.mini.world import BUCKETS, HELD_OUT
 
 
-def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: dict | None = None) -> Path:
+def write_card(model_dir: Path, report: dict, grids, reproduction: dict | None = None) -> Path:
     """The card for the model in `model_dir`, scored by `report`; `reproduction`, a from-scratch run's report,
     is set beside it with each figure's difference."""
     meta = training_meta(model_dir)
@@ -26,7 +27,9 @@ def write_card(model_dir: Path, report: dict, grid: Path | None, reproduction: d
     unet_extra = (
         f"{weighting}{noise}, on a pool of {cfg['unet_pool']} scenes encoded once" if "unet_pool" in cfg else ""
     )
-    grid_line = f"![Samples]({grid.name})\n" if grid else ""
+    grids = [grids] if isinstance(grids, Path) else list(grids or ())
+    aspects = report.get("aspects") or ["1:1"]
+    grid_line = "".join(f"{a}:\n\n![Samples at {a}]({g.name})\n\n" for a, g in zip(aspects, grids))
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
     worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
     below = [f"{k} ({worst[k]:.0f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
@@ -69,11 +72,15 @@ image = decoder(
 
 {grid_line}
 ## Data
-`hub/mini/world.py`: 64×64 scenes of one or two shapes (circle, square, triangle, star) in 8 flat
+`hub/mini/world.py`: scenes of one or two shapes (circle, square, triangle, star) in 8 flat
 colours on a plain background; single shapes at a position (left, right, top, bottom, centre) and size
-(small, large); two shapes in a relation (above, below, left of, right of). Captions come from a grammar
-in English and Spanish ("a red circle above a blue square" / "un círculo rojo encima de un cuadrado
-azul"). Scenes are drawn on the fly from a seed, so there is no dataset to download.
+(small, large); two shapes in a relation (above, below, left of, right of). Every scene can be drawn at each of
+the {len(BUCKETS)} sizes `--ar` gives the mini ({_buckets()}), positions being fractions of the picture.
+Captions come from a grammar in English and Spanish, canonical ("a red circle above a blue square" / "un
+círculo rojo encima de un cuadrado azul") and as people write them (`world.phrase`: synonyms such as "over",
+"beneath", "next to … on the left", "por encima de", "al lado de"; either object first; articles; the relation
+said before the objects). {len(HELD_OUT)} phrasings are never written in training and kept for evaluation:
+{_held_out()}. Scenes are drawn on the fly from a seed, so there is no dataset to download.
 
 ## Architecture
 | part | class | size |
@@ -102,8 +109,8 @@ two objects' places or colours; plus linear heads, dropped at export, that must 
 position, size and layout back from the image embedding), prior {cfg["prior_steps"]}, MoVQ {cfg["movq_steps"]}, UNet
 {cfg["unet_steps"]} (EMA 0.999{unet_extra}), mini-text {cfg["text_steps"]}. Took {secs["total"] / 60:.0f} minutes on
 {meta["threads"]} CPU threads (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
-MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished {meta["finished"]}.
-{meta.get("note", "")}
+MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished
+{meta.get("tune", {}).get("from") or meta["finished"]}. {meta.get("note", "")}{_tune(meta)}
 
 ## Evaluation (`lienzo eval-mini`)
 Held-out prompts ({report["prompts"]["single"]} single-object and {report["prompts"]["two_object"]}
@@ -112,17 +119,64 @@ two-object per language, {report["prompts"]["images_each"]} images each), scored
 
 {table(report)}
 
+Every aspect scored on the same prompts (16:9 draws 80×48, 9:16 48×80), and the held-out phrasings
+(each two-object prompt in one of them, in turn, at 1:1). named: every object the prompt names is there;
+count: exactly as many objects as named; hidden: the background took a named object's colour (lower is better):
+
+{aspect_table(report)}
+
 - mix 0.5/0.5 of "a red circle" and "a blue square": {mix["between_percent"]}% of images land between the two in
   CLIP image-embedding space; {mix["traits_of_both_percent"]}% show a trait of each (red or circle, and blue or square).
 - strong variation keeps the source's main colour and shape: {var}%.
 - same seed, same pixels: {"yes" if report["seed_determinism"] else "NO"}.
 
 {_draft(model_dir, report)}{_reproduction(report, reproduction)}## Known limits
-It only knows its shapes world: anything else comes out as shapes. 64×64 pixels. {short}
+It only knows its shapes world: anything else comes out as shapes. About 64×64 pixels at any aspect (from
+128×32 to 32×128). {short}
 """
     path = model_dir / "README.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _buckets() -> str:
+    return ", ".join(f"{w}×{h}" for w, h in BUCKETS)
+
+
+def _held_out() -> str:
+    examples = {
+        ("en", "plain", "on top of"): "X on top of Y",
+        ("en", "plain", "underneath"): "Y underneath X",
+        ("en", "and-it", "below"): "X, and below it Y",
+        ("en", "beside", "its left"): "X beside Y, on its left",
+        ("en", "front", "to the right of"): "to the right of X there is Y",
+        ("es", "plain", "sobre"): "X sobre Y",
+        ("es", "plain", "por debajo de"): "Y por debajo de X",
+        ("es", "beside", "a su izquierda"): "X junto a Y, a su izquierda",
+        ("es", "front", "a la derecha de"): "a la derecha de X hay Y",
+    }
+    return "; ".join(f'"{examples.get(h, " / ".join(h))}"' for h in HELD_OUT)
+
+
+def _tune(meta: dict) -> str:
+    """What `train-mini --tune-from` did to the model (training.json's "tune"), if it was tuned."""
+    tune = meta.get("tune")
+    if not tune:
+        return ""
+    c, secs = tune["config"], tune["seconds"]
+    where = meta.get("device", "cpu")
+    where = f"{meta['threads']} CPU threads" if where == "cpu" else where
+    return f"""
+Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/mini/tune.py`), from the model
+trained above (finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
+canonical and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the
+locked image tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps; the
+decoder continued {c["tune_unet_steps"]} steps in aspect-ratio buckets (each batch one size; conditioned on the
+embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
+scenes; the draft decoder distilled again for {c["tune_draft_steps"]} steps from the earlier one. Took
+{secs["total"] / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f}, prior {secs["prior"] / 60:.1f} beside
+the decoder {secs["unet"] / 60:.1f}, draft {secs["draft"] / 60:.1f} min). Finished {meta["finished"]}.
+"""
 
 
 def _draft(model_dir: Path, report: dict) -> str:

@@ -41,10 +41,15 @@ def _relation_ok(relation: str, a: detect.Found, b: detect.Found) -> bool:
 
 
 def score(scene: world.Scene, image) -> dict[str, float]:
-    """Per-image scores in [0, 1]; a key is absent when the prompt does not ask for it."""
+    """Per-image scores in [0, 1]; a key is absent when the prompt does not ask for it.
+
+    count: exactly as many objects as named; named: every named object found (by its colour); hidden: the
+    background took a named object's colour (lower is better)."""
     bg, found = detect.detect(image)
     out: dict[str, float] = {"count": float(len(found) == len(scene.objects))}
     matched = [next((f for f in found if f.colour == o.colour), None) for o in scene.objects]
+    out["named"] = float(all(m is not None for m in matched))
+    out["hidden"] = float(bg in {o.colour for o in scene.objects})
     out["colour"] = float(np.mean([m is not None for m in matched]))
     out["shape"] = float(np.mean([m is not None and m.shape == o.shape for m, o in zip(matched, scene.objects)]))
     if scene.show_background:
@@ -66,31 +71,46 @@ def prompts(n_single: int, n_two: int, seed: int = HELD_OUT_SEED) -> list[world.
     return singles + [world.sample_scene(rng, two=True) for _ in range(n_two)]
 
 
-async def _evaluate(hub, n_single: int, n_two: int, images: int, progress, draft: bool = False) -> dict:
+ASPECTS = ("1:1", "16:9", "9:16")
+
+
+def _percent(table: dict[str, dict[str, list[float]]]) -> dict:
+    return {lang: {k: round(100 * statistics.mean(v), 1) for k, v in sorted(t.items())} for lang, t in table.items()}
+
+
+async def _evaluate(
+    hub, n_single: int, n_two: int, images: int, progress, draft: bool = False, aspects=("1:1",), held=True
+) -> dict:
     from hub.images import load_image
     from hub.types import ImagineRequest, MixItem, MixRequest, Origin, VaryRequest
 
     scenes = prompts(n_single, n_two)
-    table: dict[str, dict[str, list[float]]] = {"en": {}, "es": {}}
+    two = [s for s in scenes if s.relation]
+    runs = [(a, i, s, lang, s.caption(lang)) for a in aspects for i, s in enumerate(scenes) for lang in ("en", "es")]
+    if held:  # the held-out phrasings at 1:1: each two-object prompt in one of them, taken in turn
+        runs += [("held", i, s, lang, world.held_out(s, lang, i)) for i, s in enumerate(two) for lang in ("en", "es")]
+    tables: dict[str, dict[str, dict[str, list[float]]]] = {}
     first_done: dict[int, str] = {}
-    total = len(scenes) * 2
-    for k, (i, scene, lang) in enumerate((i, s, lang) for i, s in enumerate(scenes) for lang in ("en", "es")):
+    for k, (aspect, i, scene, lang, text) in enumerate(runs):
         req = ImagineRequest(
-            scene.caption(lang),
+            text,
             model="mini",
             num_images=images,
             seed=1000 + i,
             parse_flags=False,
             draft=draft,
+            aspect=None if aspect == "held" else aspect,
             origin=Origin(user="eval", surface="cli"),
         )
         result = await (await hub.imagine(req)).result()
-        first_done.setdefault(i, result.job_id)
+        if aspect == aspects[0]:
+            first_done.setdefault(i, result.job_id)
+        table = tables.setdefault(aspect, {"en": {}, "es": {}})
         for path in result.images:
             for key, value in score(scene, load_image(path, hub.settings)).items():
                 table[lang].setdefault(key, []).append(value)
-        progress(k + 1, total)
-    scores = {lang: {k: round(100 * statistics.mean(v), 1) for k, v in sorted(t.items())} for lang, t in table.items()}
+        progress(k + 1, len(runs))
+    scores = _percent(tables[aspects[0]])
 
     # seed determinism: the same request twice gives the same pixels
     again = [
@@ -157,6 +177,13 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress, draft
         )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},
+        "aspects": list(aspects),
+        "by_aspect": {a: _percent(tables[a]) for a in aspects},
+        "held_out_phrasings": {
+            "phrasings": [f"{lang}: {structure} / {word}" for lang, structure, word in world.HELD_OUT],
+            "prompts": len(two),
+            "accuracy_percent": _percent(tables["held"]) if held else None,
+        },
         "draft": draft,
         "draft_settings": settings,
         "accuracy_percent": scores,
@@ -171,15 +198,23 @@ async def _evaluate(hub, n_single: int, n_two: int, images: int, progress, draft
 
 
 def evaluate(
-    settings, n_single: int = 24, n_two: int = 24, images: int = 4, progress=lambda done, total: None, draft=False
+    settings,
+    n_single: int = 24,
+    n_two: int = 24,
+    images: int = 4,
+    progress=lambda done, total: None,
+    draft=False,
+    aspects=ASPECTS,
+    held=True,
 ) -> dict:
-    """The held-out prompts scored; `draft`: drawn with the model's --draft settings (mix and variation stay full)."""
+    """The held-out prompts scored at each of `aspects` (the first is the headline table), and with `held` the
+    held-out phrasings; `draft`: drawn with the model's --draft settings (mix and variation stay full)."""
     from hub.service import Hub
 
     async def main():
         hub = Hub.create(settings)
         try:
-            return await _evaluate(hub, n_single, n_two, images, progress, draft)
+            return await _evaluate(hub, n_single, n_two, images, progress, draft, tuple(aspects), held)
         finally:
             await hub.close()
 
@@ -209,7 +244,7 @@ def scored_model(settings) -> dict:
 
 def table(report: dict, reference: dict | None = None) -> str:
     """The accuracies per language; with a `reference` report, each figure's difference and the largest gap."""
-    keys = ["colour", "shape", "count", "position", "relation", "background"]
+    keys = [k for k in ("colour", "shape", "count", "named", "position", "relation", "background", "hidden")]
     rows = ["| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     gaps = []
     for lang, s in report["accuracy_percent"].items():
@@ -230,27 +265,47 @@ def table(report: dict, reference: dict | None = None) -> str:
     return "\n".join(rows)
 
 
-def sample_grid(out: Path, settings) -> Path:
-    """A picture of what the model draws: held-out prompts, 4 seeds each."""
+def aspect_table(report: dict) -> str:
+    """Each aspect's figures side by side (and the held-out phrasings'), a row per aspect and language."""
+    keys = ("colour", "shape", "named", "count", "position", "relation", "background", "hidden")
+    rows = ["| prompts | language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    sets = [(f"{a}", t) for a, t in report.get("by_aspect", {}).items()]
+    held = (report.get("held_out_phrasings") or {}).get("accuracy_percent")
+    if held:
+        sets.append(("held-out phrasings, 1:1", held))
+    for name, t in sets:
+        for lang, s in t.items():
+            cells = [f"{s[k]:.1f}" if k in s else "–" for k in keys]
+            rows.append(f"| {name} | {lang} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+GRID_CAPTIONS = (
+    "a red circle",
+    "a yellow star on a blue background",
+    "a small green triangle on the left",
+    "a blue square above a red circle",
+    "una estrella morada a la derecha de un círculo amarillo",
+    "un triángulo negro debajo de un cuadrado naranja sobre fondo blanco",
+)
+
+
+def sample_grid(out: Path, settings, aspect: str = "1:1") -> Path:
+    """A picture of what the model draws at `aspect`: held-out prompts, 4 seeds each."""
     from PIL import Image, ImageDraw
 
     from hub.service import Hub
     from hub.types import ImagineRequest
 
-    captions = [
-        "a red circle",
-        "a yellow star on a blue background",
-        "a small green triangle on the left",
-        "a blue square above a red circle",
-        "una estrella morada a la derecha de un círculo amarillo",
-        "un triángulo negro debajo de un cuadrado naranja sobre fondo blanco",
-    ]
+    captions = GRID_CAPTIONS
 
     async def main():
         hub = Hub.create(settings)
         try:
             return [
-                await (await hub.imagine(ImagineRequest(c, model="mini", seed=3, parse_flags=False))).result()
+                await (
+                    await hub.imagine(ImagineRequest(c, model="mini", seed=3, parse_flags=False, aspect=aspect))
+                ).result()
                 for c in captions
             ]
         finally:
@@ -261,19 +316,22 @@ def sample_grid(out: Path, settings) -> Path:
     from PIL import ImageFont
 
     results = asyncio.run(main())
-    cell, label = 96, 280
+    first = Image.open(results[0].images[0])
+    cw, ch = first.width * 3 // 2, first.height * 3 // 2  # 1.5x, pixels kept sharp
+    label, gap = 280, 4
     try:  # Debian's DejaVu has every accent; Pillow's own default font lacks í and á
         font = ImageFont.truetype("DejaVuSans.ttf", 13)
     except OSError:
         font = ImageFont.load_default(size=13)
-    sheet = Image.new("RGB", (label + 4 * cell, len(results) * cell), "white")
+    row = max(ch, 60) + gap
+    sheet = Image.new("RGB", (label + 4 * (cw + gap), len(results) * row), "white")
     draw = ImageDraw.Draw(sheet)
     for r, (caption, res) in enumerate(zip(captions, results)):
         lines = textwrap.wrap(caption, 32)
         for k, line in enumerate(lines):
-            draw.text((6, r * cell + cell // 2 - 9 * len(lines) + 18 * k), line, fill="black", font=font)
+            draw.text((6, r * row + row // 2 - 9 * len(lines) + 18 * k), line, fill="black", font=font)
         for c, p in enumerate(res.images):
-            sheet.paste(Image.open(p).resize((cell, cell), Image.NEAREST), (label + c * cell, r * cell))
+            sheet.paste(Image.open(p).resize((cw, ch), Image.NEAREST), (label + c * (cw + gap), r * row))
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out

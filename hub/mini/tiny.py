@@ -108,11 +108,11 @@ def prior_components(tokenizer, arch: TinyArch = TinyArch(), seed: int = 0) -> d
         clip_sample=True,
         clip_sample_range=10.0,
     )
-    image_processor = CLIPImageProcessor(
-        size={"shortest_edge": arch.image_size},
+    image_processor = CLIPImageProcessor(  # squeezed to a square, not cropped: see square_image_processor
+        size={"height": arch.image_size, "width": arch.image_size},
         crop_size={"height": arch.image_size, "width": arch.image_size},
         do_resize=True,
-        do_center_crop=True,
+        do_center_crop=False,
         do_normalize=True,
         resample=3,
         image_mean=[0.48145466, 0.4578275, 0.40821073],
@@ -208,3 +208,12 @@ def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 
         shutil.rmtree(root)
     tmp.rename(root)
     return root
+
+
+def square_image_processor(processor, side: int):
+    """A picture of any aspect squeezed to `side` x `side` rather than cropped to its middle: the mini's image
+    embedding is of the scene drawn square (positions as fractions of the picture), and a centre crop of a 16:9
+    picture would cut off what stands on its left and right."""
+    processor.size = {"height": side, "width": side}
+    processor.do_center_crop = False
+    return processor

@@ -439,7 +439,7 @@ def latent_pool(work, cfg, movq, vision, batches, scenes=None, name="unet-pool",
     pools = {}
     with torch.no_grad():
         for (width, height), weight in tqdm(bucket_weights().items(), desc=name.replace("-", " "), unit="bucket"):
-            n = max(256, round(total * weight / 64) * 64)
+            n = max(64, round(total * weight / 64) * 64)
             latents, embeds = [], []
             for _ in range(math.ceil(n / 256)):
                 batch = batches.scenes(256, (width, height))

@@ -161,7 +161,7 @@ def tune_from(
 
     from hub import catalog
     from hub.loading import Loader
-    from hub.mini.tiny import prior_components
+    from hub.mini.tiny import prior_components, square_image_processor
     from hub.mini.train import draft_from
     from hub.settings import Settings
 
@@ -221,6 +221,7 @@ def tune_from(
     for name in TUNE_STAGES[:-1]:
         times[name] = float((work / f"tune-{name}.seconds").read_text())
     out.mkdir(parents=True, exist_ok=True)
+    square_image_processor(prior_parts["image_processor"], ARCH.image_size)
     for part in list(prior_parts.values()) + list(decoder_parts.values()):
         if isinstance(part, torch.nn.Module):
             part.cpu().half()

@@ -472,12 +472,18 @@ def phrase(scene: Scene, lang: str, rng: random.Random) -> str:
     relation = scene.relation
     if rng.random() < 0.5:  # the second object as the subject
         a, b, relation = b, a, OPPOSITE[relation]
-    choices = [c for c in _relation_choices(lang, relation) if (lang, *c) not in _HELD]
-    # about a third canonical ("X above Y"), the rest spread over the other phrasings
-    structure, word = rng.choice(choices) if rng.random() < 0.7 else ("plain", REL_WORDS[lang][relation][0])
+    structure, word = phrasing(lang, relation, rng)
     x = _object_phrase(a, lang, False, rng)
     y = _object_phrase(b, lang, False, rng)
     return _finish(_relation_caption(lang, structure, word, x, y), scene, lang, rng)
+
+
+def phrasing(lang: str, relation: str, rng: random.Random) -> tuple[str, str]:
+    """The (structure, word) `phrase` writes a relation in: about a third canonical ("X above Y"), the rest spread
+    over the others, never a HELD_OUT one."""
+    if rng.random() >= 0.7:
+        return "plain", REL_WORDS[lang][relation][0]
+    return rng.choice([c for c in _relation_choices(lang, relation) if (lang, *c) not in _HELD])
 
 
 def held_out(scene: Scene, lang: str, k: int) -> str:

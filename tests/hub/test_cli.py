@@ -171,3 +171,50 @@ def test_the_cpu_install_takes_torch_from_pytorchs_cpu_index_and_pins_it():
     project = next(line for line in lines if "-e '.[dev]'" in line)
     assert "-c constraints/cpu.txt" in project  # and held there while the rest installs
     assert "torch==2.13.0" in (ROOT / "constraints" / "cpu.txt").read_text().split()
+
+
+ISSUE_21_PROMPTS = {  # exactly these, whatever the README shows; each with the scene it asks for
+    "a red circle above a blue square --ar 16:9 --seed 7": (
+        (("circle", "red", 0.5, 0.3), ("square", "blue", 0.5, 0.7)),
+        "above",
+        None,
+    ),
+    "un círculo rojo encima de un cuadrado azul --seed 3": (
+        (("circle", "red", 0.5, 0.3), ("square", "blue", 0.5, 0.7)),
+        "above",
+        None,
+    ),
+    "a small green triangle on the left --ar 9:16 --seed 11": ((("triangle", "green", 0.25, 0.5),), None, "left"),
+    "una estrella amarilla a la derecha de un cuadrado morado --ar 3:2 --seed 5": (
+        (("star", "yellow", 0.7, 0.5), ("square", "purple", 0.3, 0.5)),
+        "right of",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("prompt", list(ISSUE_21_PROMPTS))
+def test_the_bundled_mini_draws_these_prompts_at_their_aspect(settings, tmp_path, prompt):
+    """Issue 21: run through `lienzo imagine` as written, at least 3 of the 4 images draw what the prompt says
+    (every named object in its colour and shape, the relation or position, nothing hidden by the background)."""
+    from PIL import Image
+
+    from hub.mini import world
+    from hub.mini.evaluate import score
+
+    objects, relation, position = ISSUE_21_PROMPTS[prompt]
+    scene = world.Scene(
+        "white",
+        tuple(world.Obj(s, c, "small", x, y, position) for s, c, x, y in objects),
+        relation,
+        show_position=position is not None,
+    )
+    proc = lienzo(["imagine", prompt, "--out", str(tmp_path), "--json"], settings)
+    assert proc.returncode == 0, proc.stderr
+    files = [Path(f) for f in json.loads(proc.stdout)["files"] if "grid" not in Path(f).name]
+    asked = {"colour", "shape", "named", "relation", "position"}
+    good = []
+    for f in files:
+        got = score(scene, Image.open(f))
+        good.append(all(got[k] == 1 for k in asked & got.keys()) and got["hidden"] == 0)
+    assert len(files) == 4 and sum(good) >= 3, (good, [f.name for f in files])
