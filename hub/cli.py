@@ -399,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="1:1,16:9,9:16",
         help="the aspect ratios to score, comma-separated; the first is the headline table (default 1:1,16:9,9:16)",
     )
+    ev.add_argument("--images", type=int, default=4, help="images a prompt, 1-4 (default 4)")
+    ev.add_argument(
+        "--held-out",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score the held-out phrasings (default: yes)",
+    )
     ev.add_argument(
         "--compare",
         type=Path,
@@ -577,7 +584,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             if not aspects:
                 raise ConfigError("--aspects needs at least one aspect ratio, e.g. 1:1,16:9")
-            report = evaluate(settings, args.single, args.two, progress=progress, draft=args.draft, aspects=aspects)
+            if not 1 <= args.images <= 4:
+                raise ConfigError(f"--images {args.images} is not valid: give 1 to 4 images a prompt")
+            report = evaluate(
+                settings,
+                args.single,
+                args.two,
+                args.images,
+                progress=progress,
+                draft=args.draft,
+                aspects=aspects,
+                held=args.held_out,
+            )
             bar.close()
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             print(table(report))

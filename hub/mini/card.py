@@ -118,13 +118,7 @@ two-object per language, {report["prompts"]["images_each"]} images each), scored
 (`hub/mini/detect.py`: colour segmentation and shape geometry; 100% on rendered ground truth). Accuracy in %:
 
 {table(report)}
-
-Every aspect scored on the same prompts (16:9 draws 80×48, 9:16 48×80), and the held-out phrasings
-(each two-object prompt in one of them, in turn, at 1:1). named: every object the prompt names is there;
-count: exactly as many objects as named; hidden: the background took a named object's colour (lower is better):
-
-{aspect_table(report)}
-
+{_aspects(report)}
 - mix 0.5/0.5 of "a red circle" and "a blue square": {mix["between_percent"]}% of images land between the two in
   CLIP image-embedding space; {mix["traits_of_both_percent"]}% show a trait of each (red or circle, and blue or square).
 - strong variation keeps the source's main colour and shape: {var}%.
@@ -164,6 +158,12 @@ def _tune(meta: dict) -> str:
     if not tune:
         return ""
     c, secs = tune["config"], tune["seconds"]
+    draft = (
+        f"; the draft decoder distilled again for {c['tune_draft_steps']} steps from the earlier one"
+        if "draft" in secs
+        else ""
+    )
+    draft_time = f"; draft {secs['draft'] / 60:.1f}" if "draft" in secs else ""
     where = meta.get("device", "cpu")
     where = f"{meta['threads']} CPU threads" if where == "cpu" else where
     return f"""
@@ -171,12 +171,29 @@ Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/
 trained above (finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
 canonical and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the
 locked image tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps; the
-decoder continued {c["tune_unet_steps"]} steps in aspect-ratio buckets (each batch one size; conditioned on the
+decoder continued {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the
 embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
-scenes; the draft decoder distilled again for {c["tune_draft_steps"]} steps from the earlier one. Took
-{secs["total"] / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f}, prior {secs["prior"] / 60:.1f} beside
-the decoder {secs["unet"] / 60:.1f}, draft {secs["draft"] / 60:.1f} min). Finished {meta["finished"]}.
+scenes{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
+prior {secs["prior"] / 60:.1f} in one process, beside the decoder's {secs["unet"] / 60:.1f}{draft_time}). Finished
+{meta["finished"]}. {meta.get("tune_note", "")}
 """
+
+
+def _aspects(report: dict) -> str:
+    if not report.get("by_aspect"):  # a report written before eval-mini scored aspects
+        return ""
+    return f"""
+Every aspect scored on the same prompts (16:9 draws 80×48, 9:16 48×80), and the held-out phrasings
+(each two-object prompt in one of them, in turn, at 1:1). named: every object the prompt names is there;
+count: exactly as many objects as named; hidden: the background took a named object's colour (lower is better):
+
+{aspect_table(report)}
+"""
+
+
+def _of_schedule(c: dict) -> str:
+    total = c.get("tune_unet_schedule") or 0
+    return f" (of a {total}-step cosine learning-rate schedule)" if total > c["tune_unet_steps"] else ""
 
 
 def _draft(model_dir: Path, report: dict) -> str:

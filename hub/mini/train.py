@@ -51,6 +51,7 @@ class TrainConfig:
     lr: float = 1e-3
     unet_lr: float = 5e-4
     unet_pool: int = 40960  # scenes encoded once for the UNet stage (see latent_pool)
+    unet_schedule: int = 0  # the learning rate's cosine length in steps (0: unet_steps)
     min_snr: float = 0.0  # 0: no Min-SNR clamp (see train_unet)
     cond_noise: float = 0.8  # the decoder's conditioning noise, at most this fraction of the embedding's norm
     cond_drop: float = 0.1  # classifier-free guidance dropout (prior and decoder)
@@ -68,7 +69,8 @@ class TrainConfig:
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative
     tune_prior_steps: int = 2500
-    tune_unet_steps: int = 1500
+    tune_unet_steps: int = 1000
+    tune_unet_schedule: int = 1500  # its cosine is 1500 steps long: the bundled tune stopped at 1000 for time
     tune_unet_lr: float = 3e-4
     tune_pool: int = 16384  # embedded scene pairs (text, prior) and the decoder's bucketed pool
     tune_draft_steps: int = 200  # the draft student starts from the folder's own draft decoder
@@ -78,7 +80,7 @@ class TrainConfig:
         """The same recipe with every step count multiplied (the smoke test runs a tiny fraction)."""
 
         def scale(k, v):
-            if k.endswith("_steps"):
+            if k.endswith("_steps") or (k.endswith("_schedule") and v):
                 return max(2, int(v * factor))
             return max(256, int(v * factor)) if k.endswith("_pool") else v
 
@@ -508,7 +510,7 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="
     weight = (snr.clamp(max=cfg.min_snr) if cfg.min_snr else snr) / (snr + 1 if v_pred else snr)
     unet.train()
     for step in stage.loop():
-        cosine_lr(opt, step, cfg.unet_steps, cfg.unet_lr)
+        cosine_lr(opt, step, cfg.unet_schedule or cfg.unet_steps, cfg.unet_lr)
         z0, emb = pool.draw(cfg.unet_batch)  # one aspect-ratio bucket a batch
         i = range(len(z0))
         # The decoder meets the prior's embeddings, not the pictures' own: noise of a random strength (up to

@@ -209,7 +209,13 @@ def tune_from(
             ),
         )
     zero = zero_image_embed(vision)
-    unet_cfg = replace(cfg, unet_steps=cfg.tune_unet_steps, unet_pool=cfg.tune_pool, unet_lr=cfg.tune_unet_lr)
+    unet_cfg = replace(
+        cfg,
+        unet_steps=cfg.tune_unet_steps,
+        unet_schedule=cfg.tune_unet_schedule,
+        unet_pool=cfg.tune_pool,
+        unet_lr=cfg.tune_unet_lr,
+    )
     timed(
         "unet",
         lambda: train_unet(
@@ -232,11 +238,7 @@ def tune_from(
 
         shutil.copytree(folder / "text", out / "text")
     start = time.perf_counter()
-    init = None
-    if (folder / "decoder-draft" / "unet").is_dir():
-        from diffusers import UNet2DConditionModel
-
-        init = UNet2DConditionModel.from_pretrained(folder / "decoder-draft" / "unet", torch_dtype=torch.float32)
+    init = weights.draft["unet"].float() if weights.draft else None  # the folder's own draft decoder, if any
     draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)
     times["draft"] = round(time.perf_counter() - start, 1)
     times["total"] = round(sum(times.values()), 1)

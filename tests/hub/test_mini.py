@@ -56,7 +56,14 @@ def test_scoring_catches_wrong_relations_and_colours():
         (world.Obj("circle", "red", "small", 0.5, 0.25), world.Obj("square", "blue", "small", 0.5, 0.75)),
         "above",
     )
-    assert score(scene, world.render(scene)) == {"count": 1.0, "colour": 1.0, "shape": 1.0, "relation": 1.0}
+    assert score(scene, world.render(scene)) == {
+        "count": 1.0,
+        "named": 1.0,
+        "hidden": 0.0,
+        "colour": 1.0,
+        "shape": 1.0,
+        "relation": 1.0,
+    }
     flipped = world.render(
         world.Scene(
             "white",
@@ -67,6 +74,8 @@ def test_scoring_catches_wrong_relations_and_colours():
     assert score(scene, flipped)["relation"] == 0.0
     wrong = world.render(world.Scene("white", (world.Obj("triangle", "green", "small", 0.5, 0.25),)))
     assert score(scene, wrong)["colour"] == 0.0 and score(scene, wrong)["count"] == 0.0
+    hidden = world.render(world.Scene("red", (world.Obj("square", "blue", "small", 0.5, 0.75),)))  # a red circle
+    assert score(scene, hidden)["hidden"] == 1.0 and score(scene, hidden)["named"] == 0.0  # on red: not there
 
 
 def test_folding_latent_statistics_is_exact():
@@ -86,6 +95,7 @@ def test_folding_latent_statistics_is_exact():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)  # every stage at a tiny scale, the decoder's pool across 13 aspect buckets
 def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
     from transformers import AutoModelForCausalLM, AutoTokenizer, CLIPTokenizer
