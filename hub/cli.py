@@ -73,6 +73,18 @@ def _port_free(host: str, port: int) -> None:
             ) from None
 
 
+def _trained_folder(flag: str, folder: Path, threads: int | None) -> None:
+    """`folder` must be a trained mini (prior/ and decoder/), else ConfigError naming `flag`; then the threads."""
+    from hub.errors import ConfigError
+
+    if not all((folder / part).is_dir() for part in ("prior", "decoder")):
+        raise ConfigError(f"{flag} {folder} is not a trained model folder (it needs prior/ and decoder/)")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _report(result, out: Path | None, as_json: bool) -> None:
     files = _write_outputs(result, out)
     for note in result.notes:
@@ -500,14 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.tune_from:
                 from hub.mini.tune import tune_from
 
-                if not all((args.tune_from / part).is_dir() for part in ("prior", "decoder")):
-                    raise ConfigError(
-                        f"--tune-from {args.tune_from} is not a trained model folder (it needs prior/ and decoder/)"
-                    )
-                if args.threads:
-                    import torch
-
-                    torch.set_num_threads(args.threads)
+                _trained_folder("--tune-from", args.tune_from, args.threads)
                 from hub.mini.tune import TUNE_STAGES
 
                 stages = TUNE_STAGES
@@ -523,14 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.draft_from:
                 from hub.mini.train import draft_from
 
-                if not all((args.draft_from / part).is_dir() for part in ("prior", "decoder")):
-                    raise ConfigError(
-                        f"--draft-from {args.draft_from} is not a trained model folder (it needs prior/ and decoder/)"
-                    )
-                if args.threads:
-                    import torch
-
-                    torch.set_num_threads(args.threads)
+                _trained_folder("--draft-from", args.draft_from, args.threads)
                 print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
                 return 0
             if args.device == "cuda":

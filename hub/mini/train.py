@@ -353,23 +353,29 @@ def train_prior(work, cfg, comps, batches, workers=0):
             x0 = (image_embeds(vision, _as_input(batch["pixels"], dev)) - prior.clip_mean) / prior.clip_std
         t = torch.randint(0, len(alphas), (len(ids),)).to(dev)
         noise = torch.randn(x0.shape).to(dev)
-        a = alphas[t].unsqueeze(1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        pred = prior(
-            xt,
-            timestep=t,
-            proj_embedding=out.text_embeds,
-            encoder_hidden_states=out.last_hidden_state,
-            attention_mask=mask.bool(),
-        ).predicted_image_embedding
-        loss = F.mse_loss(pred, x0)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
-        opt.step()
+        loss = prior_step(prior, opt, alphas, x0, out, mask, t, noise)
         if step % 200 == 0:
             tqdm.write(f"prior {step}: loss {loss.item():.4f}")
     prior.eval()
+
+
+def prior_step(prior, opt, alphas, x0, text_out, mask, t, noise) -> torch.Tensor:
+    """One step of the prior's x0-prediction on standardised image embeddings `x0`, as Kandinsky's prior."""
+    a = alphas[t].unsqueeze(1)
+    xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    pred = prior(
+        xt,
+        timestep=t,
+        proj_embedding=text_out.text_embeds,
+        encoder_hidden_states=text_out.last_hidden_state,
+        attention_mask=mask.bool(),
+    ).predicted_image_embedding
+    loss = F.mse_loss(pred, x0)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
+    opt.step()
+    return loss
 
 
 def train_movq(work, cfg, movq, batches):
@@ -661,15 +667,7 @@ def train(
     save_draft(draft.cpu(), sched.config, out_dir / "decoder-draft")
     times = {s: float((work / f"{s}.seconds").read_text()) for s in STAGES if (work / f"{s}.seconds").exists()}
     times["total"] = round(sum(times.values()), 1)
-    meta = {
-        "config": asdict(cfg),
-        "arch": asdict(ARCH),
-        "seconds": times,
-        "threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "torch": torch.__version__,
-    }
+    meta = {"config": asdict(cfg), "arch": asdict(ARCH), "seconds": times, **run_facts(dev)}
     (out_dir / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
@@ -686,6 +684,16 @@ def train_tokenizer(work: Path, cfg: TrainConfig):
     corpus += [world.phrase(s, lang, corpus_rng) for s in scenes for lang in ("en", "es") for _ in range(2)]
     corpus += ["0 1 2 3 4 5 6 7 8 9 . , ! ? : ; - ' \" ( )"] * 20
     return train_clip_bpe(corpus, work / "tokenizer", vocab_size=ARCH.vocab_size, max_length=ARCH.max_length)
+
+
+def run_facts(dev: torch.device) -> dict:
+    """Where and when a training ran, for training.json."""
+    return {
+        "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "torch": torch.__version__,
+    }
 
 
 def _finished(work: Path, stage: str) -> bool:

@@ -34,6 +34,8 @@ from hub.mini.train import (
     _device,
     image_embeds,
     pixels,
+    prior_step,
+    run_facts,
     train_tokenizer,
     train_unet,
     zero_image_embed,
@@ -129,20 +131,7 @@ def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
             ids, mask = _ids(tok, texts, dev)
             out = text(ids)
             x0 = (flat[i.to(dev)] - prior.clip_mean) / prior.clip_std
-        a = alphas[t].unsqueeze(1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        pred = prior(
-            xt,
-            timestep=t,
-            proj_embedding=out.text_embeds,
-            encoder_hidden_states=out.last_hidden_state,
-            attention_mask=mask.bool(),
-        ).predicted_image_embedding
-        loss = F.mse_loss(pred, x0)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
-        opt.step()
+        loss = prior_step(prior, opt, alphas, x0, out, mask, t, noise)
         if step % 200 == 0:
             tqdm.write(f"tune-prior {step}: loss {loss.item():.4f}")
     prior.eval()
@@ -253,10 +242,7 @@ def tune_from(
             "seconds": times,
             "draft": draft,
         },
-        "threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "torch": torch.__version__,
+        **run_facts(dev),
     }
     (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
