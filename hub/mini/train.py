@@ -449,8 +449,8 @@ def latent_pool(work, cfg, movq, vision, batches, scenes=None, name="unet-pool",
         for (width, height), weight in tqdm(bucket_weights().items(), desc=name.replace("-", " "), unit="bucket"):
             n = max(64, round(total * weight / 64) * 64)
             latents, embeds = [], []
-            for _ in range(math.ceil(n / 256)):
-                batch = batches.scenes(256, (width, height))
+            for start in range(0, n, 256):  # no more scenes drawn than kept: a small pool stays cheap
+                batch = batches.scenes(min(256, n - start), (width, height))
                 latents.append(movq.encode(pixels(batch, device=dev)).latents.to(dtype).cpu())
                 embeds.append(image_embeds(vision, pixels(batch, square=True, device=dev)).cpu())
             pools[(width, height)] = (torch.cat(latents)[:n], torch.cat(embeds)[:n])
