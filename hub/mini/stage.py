@@ -105,10 +105,6 @@ class BucketPool:
         self.weights = [weights[b] for b in self.buckets]
         self.device = device
 
-    @property
-    def embed_dim(self) -> int:
-        return next(iter(self.pools.values()))[1].shape[1]
-
     def draw(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         z, e = self.pools[random.choices(self.buckets, self.weights)[0]]
         i = torch.randint(0, len(z), (batch,)).to(self.device)

@@ -518,14 +518,14 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="
     for step in stage.loop():
         cosine_lr(opt, step, cfg.unet_schedule or cfg.unet_steps, cfg.unet_lr)
         z0, emb = pool.draw(cfg.unet_batch)  # one aspect-ratio bucket a batch
-        i = range(len(z0))
+        n = len(z0)
         # The decoder meets the prior's embeddings, not the pictures' own: noise of a random strength (up to
         # cond_noise of the embedding's norm) teaches it to draw from an embedding that is only near a true one.
         # Continuing the decoder so lifted shape through the whole pipeline from 76% to 79%.
-        strength = cfg.cond_noise * torch.rand(len(i), 1)
+        strength = cfg.cond_noise * torch.rand(n, 1)
         cond_noise = torch.randn(emb.shape)
-        drop = torch.rand(len(i)) < cfg.cond_drop
-        t = torch.randint(0, len(alphas), (len(i),))
+        drop = torch.rand(n) < cfg.cond_drop
+        t = torch.randint(0, len(alphas), (n,))
         noise = torch.randn(z0.shape)  # every draw on the CPU generator: the same numbers on any device
         strength, cond_noise, drop, t, noise = (x.to(dev) for x in (strength, cond_noise, drop, t, noise))
         emb = emb + strength * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5 * cond_noise
