@@ -73,6 +73,11 @@ def _port_free(host: str, port: int) -> None:
             ) from None
 
 
+def _stage_list(raw: str) -> tuple[str, ...]:
+    """--stages "clip, movq" as ("clip", "movq"); the caller checks the names against its own stages."""
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
 def _trained_folder(flag: str, folder: Path, threads: int | None) -> None:
     """`folder` must be a trained mini (prior/ and decoder/), else ConfigError naming `flag`; then the threads."""
     from hub.errors import ConfigError
@@ -517,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 stages = TUNE_STAGES
                 if args.stages is not None:
-                    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+                    stages = _stage_list(args.stages)
                     if not stages or any(s not in TUNE_STAGES for s in stages):
                         raise ConfigError(
                             f"--stages {args.stages!r} with --tune-from: choose from {','.join(TUNE_STAGES)}"
@@ -540,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
 
             stages = STAGES
             if args.stages is not None:
-                stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+                stages = _stage_list(args.stages)
                 unknown = [s for s in stages if s not in STAGES]
                 if unknown or not stages:
                     raise ConfigError(

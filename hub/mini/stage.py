@@ -11,6 +11,13 @@ import torch
 from tqdm import tqdm
 
 
+def save_atomic(obj, path: Path) -> None:
+    """torch.save through a temporary file, so a stop mid-write leaves the last good file, never half of one."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
 class Stage:
     def __init__(
         self, work: Path, name: str, modules: dict, opt: torch.optim.Optimizer, steps: int, every: int, extra=None
@@ -42,9 +49,7 @@ class Stage:
             torch_rng=torch.get_rng_state(),
             **(self.extra() if self.extra else {}),
         )
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.path)
+        save_atomic(state, self.path)
 
     def loop(self):
         bar = tqdm(total=self.steps, initial=self.step, desc=self.name, unit="step", dynamic_ncols=True)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from hub.mini import world
 from hub.mini.distil import distil_decoder, save_draft
 from hub.mini.minitext import train_text
-from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, prefetch
+from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, prefetch, save_atomic
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
 
 CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
@@ -455,8 +455,7 @@ def latent_pool(work, cfg, movq, vision, batches, scenes=None, name="unet-pool",
                 embeds.append(image_embeds(vision, pixels(batch, square=True, device=dev)).cpu())
             pools[(width, height)] = (torch.cat(latents)[:n], torch.cat(embeds)[:n])
     saved = {f"{w}x{h}": {"latents": z, "embeds": e} for (w, h), (z, e) in pools.items()}
-    torch.save(saved, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)
+    save_atomic(saved, path)
     return pools
 
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from hub.mini import world
-from hub.mini.stage import Stage, cosine_lr
+from hub.mini.stage import Stage, cosine_lr, save_atomic
 from hub.mini.train import (
     ARCH,
     Batches,
@@ -60,8 +60,7 @@ def embedded_pairs(work: Path, cfg: TrainConfig, vision, n: int) -> tuple[list, 
             negatives += b
             embeds.append(torch.stack([image_embeds(vision, pixels(x, device=dev)) for x in (a, b)], 1).cpu())
     out = {"scenes": scenes[:n], "negatives": negatives[:n], "embeds": torch.cat(embeds)[:n]}  # (n, 2, D)
-    torch.save(out, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)
+    save_atomic(out, path)
     return out["scenes"], out["negatives"], out["embeds"]
 
 

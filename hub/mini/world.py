@@ -143,13 +143,21 @@ def _obj_es(o: Obj, show_size: bool) -> str:
     return " ".join(words)
 
 
+def _background_words(s: Scene, lang: str) -> str:
+    """The canonical captions' background, when the scene names it: " on a blue background", " sobre fondo azul"."""
+    if not s.show_background:
+        return ""
+    c = s.background
+    return f" on {_article_en(None, c)} {c} background" if lang == "en" else f" sobre fondo {ES_BACKGROUNDS[c]}"
+
+
 def caption_en(s: Scene) -> str:
     first = _obj_en(s.objects[0], s.show_size)
     if s.relation:
         text = f"{first} {s.relation} {_obj_en(s.objects[1], s.show_size)}"
     else:
         text = first + (f" {EN_POSITIONS[s.objects[0].position]}" if s.show_position else "")
-    return text + (f" on {_article_en(None, s.background)} {s.background} background" if s.show_background else "")
+    return text + _background_words(s, "en")
 
 
 def caption_es(s: Scene) -> str:
@@ -161,7 +169,7 @@ def caption_es(s: Scene) -> str:
         text = f"{first} {joined}"
     else:
         text = first + (f" {ES_POSITIONS[s.objects[0].position]}" if s.show_position else "")
-    return text + (f" sobre fondo {ES_BACKGROUNDS[s.background]}" if s.show_background else "")
+    return text + _background_words(s, "es")
 
 
 def scale(width: int, height: int) -> float:
@@ -500,11 +508,4 @@ def held_out(scene: Scene, lang: str, k: int) -> str:
     structure, word, x, y = options[k % len(options)]
     obj = _obj_en if lang == "en" else _obj_es
     text = _relation_caption(lang, structure, word, obj(x, False), obj(y, False))
-    return _finish_canonical(text, scene, lang)
-
-
-def _finish_canonical(text: str, scene: Scene, lang: str) -> str:
-    if scene.show_background:
-        c = scene.background
-        text += f" on {_article_en(None, c)} {c} background" if lang == "en" else f" sobre fondo {ES_BACKGROUNDS[c]}"
-    return text
+    return text + _background_words(scene, lang)
