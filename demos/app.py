@@ -6,7 +6,7 @@ import contextlib
 
 import gradio as gr
 
-from demos import identity
+from demos import agents, identity
 from demos.i18n import STRINGS, lessons
 from demos.tabs import chat, compare, explainer, generate, history, mix
 from hub.service import learn_catalogue
@@ -43,12 +43,15 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
     return demo, i18n
 
 
-def lifespan(hub):
+def lifespan(hub, mcp: bool = False):
     """The web server's start-up: the Hub's queue starts on the server's event loop and takes over the jobs a
-    server that died on this data dir left (they run again without anyone asking)."""
+    server that died on this data dir left (they run again without anyone asking); with `mcp`, the agents' tools
+    (demos/agents.py) are served at /gradio_api/mcp/."""
 
     @contextlib.asynccontextmanager
     async def run(app):
+        if mcp:
+            agents.install(app, hub)
         await hub.start()
         yield
 
@@ -59,7 +62,7 @@ def lifespan(hub):
 CSS = ".lienzo-pixels img { image-rendering: pixelated; }"
 
 
-def serving_options(hub, i18n) -> dict:
+def serving_options(hub, i18n, mcp: bool = False) -> dict:
     """What every launch needs: translations, the Hub started with the server, signed visitor ids
     (demos/identity.py) and the upload limit, enforced while the upload streams in, before anything is decoded.
     No allowed_paths: nothing of LIENZO_DATA_DIR is served (the job database, other users' images); results
@@ -73,7 +76,7 @@ def serving_options(hub, i18n) -> dict:
         "show_error": True,
         "max_file_size": hub.settings.max_image_bytes,
         "app_kwargs": {
-            "lifespan": lifespan(hub),
+            "lifespan": lifespan(hub, mcp),
             "middleware": [Middleware(identity.IdentityMiddleware, signer=signer)],
         },
     }
@@ -85,8 +88,7 @@ def launch(hub, host: str = "127.0.0.1", port: int = 7860, share: bool = False, 
         server_name=host,
         server_port=port,
         share=share,
-        mcp_server=mcp,
         prevent_thread_lock=not block,
-        **serving_options(hub, i18n),
+        **serving_options(hub, i18n, mcp),
     )
     return demo

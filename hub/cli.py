@@ -271,7 +271,7 @@ async def serve_with_bot(
 
     demo, i18n = build_app(hub)
     app = gr.mount_gradio_app(
-        FastAPI(), demo, path="/", mcp_server=mcp, server_name=host, server_port=port, **serving_options(hub, i18n)
+        FastAPI(), demo, path="/", server_name=host, server_port=port, **serving_options(hub, i18n, mcp)
     )
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     await hub.start()

@@ -32,10 +32,10 @@ def create_app():
     hub = Hub.create(gpu=spaces.GPU if spaces is not None else None, recover=True, **overrides)
     # hf_oauth: true in the Space's README sets OAUTH_CLIENT_ID: then visitors can sign in with Hugging Face
     demo, i18n = build_app(hub, login=bool(os.environ.get("OAUTH_CLIENT_ID")))
-    return demo, i18n, serving_options(hub, i18n)
+    return demo, i18n, serving_options(hub, i18n, mcp=os.environ.get("LIENZO_MCP") == "1")
 
 
 demo, i18n, options = create_app()
 
 if __name__ == "__main__":
-    demo.launch(mcp_server=os.environ.get("LIENZO_MCP") == "1", **options)
+    demo.launch(**options)

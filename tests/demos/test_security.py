@@ -16,7 +16,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.conftest import IMAGINE_ARGS, run, web_client, web_imagine
+from tests.conftest import IMAGINE_ARGS, web_client, web_imagine
 
 
 def bomb(path, side: int) -> str:
@@ -239,51 +239,3 @@ def test_broken_files_and_odd_input_are_answered_in_words(server, tmp_path):
         assert len(text) < 400
     assert any("not a readable image" in a for a in answers) and any("cut short" in a for a in answers)
     assert any("prior_num_inference_steps 1 is out of range: 2 to 100" in a for a in answers)
-
-
-def test_each_mcp_connection_is_its_own_user(tmp_path, placeholder_models):
-    """MCP clients send no cookies: each MCP session is one visitor, and sees only its own jobs."""
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
-
-    from demos.app import launch
-    from hub.service import Hub
-    from hub.settings import Settings
-    from tests.conftest import free_port
-
-    (tmp_path / "models").symlink_to(placeholder_models)
-    port = free_port()
-    demo = launch(Hub.create(Settings(data_dir=tmp_path, offline=True, device="cpu")), port=port, block=False, mcp=True)
-    url = f"http://127.0.0.1:{port}/gradio_api/mcp/"
-
-    async def session(calls):
-        async with streamablehttp_client(url) as (read, write, _), ClientSession(read, write) as s:
-            await s.initialize()
-            return [str((await s.call_tool(name, args)).content) for name, args in calls]
-
-    async def main():
-        made, mine = await session(
-            [
-                (
-                    "imagine",
-                    {
-                        "prompt": "a red circle",
-                        "negative": "",
-                        "steps": 2,
-                        "prior_steps": 2,
-                        "num_images": 1,
-                        "randomize": False,
-                        "seed": 5,
-                    },
-                ),
-                ("history", {}),
-            ]
-        )
-        [theirs] = await session([("history", {})])
-        return made, mine, theirs
-
-    try:
-        made, mine, theirs = run(main())
-    finally:
-        demo.close()
-    assert "a red circle" in mine and "'data': []" in theirs

@@ -125,29 +125,6 @@ def test_chat_tutor_answers_offline_from_the_notes_in_the_users_language(client)
     assert "The Kandinsky 2.2 pipeline" in english and "weighting their embeddings" in english
 
 
-def test_mcp_server_lists_the_same_tools_with_their_docstrings(tmp_path, placeholder_models):
-    import json
-    import urllib.request
-
-    from demos.app import launch
-    from hub.service import Hub
-    from hub.settings import Settings
-    from tests.conftest import free_port
-
-    (tmp_path / "models").symlink_to(placeholder_models)
-    port = free_port()
-    demo = launch(Hub.create(Settings(data_dir=tmp_path, offline=True, device="cpu")), port=port, block=False, mcp=True)
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/mcp/schema", timeout=30) as resp:
-            tools = {t["name"]: t for t in json.load(resp)}
-    finally:
-        demo.close()
-    assert {"imagine", "mix", "describe", "expand_prompt", "chat", "png_info"} <= set(tools)
-    http = {name.lstrip("/") for name in server_api_names(demo)}
-    assert set(tools) == http  # an agent's tool is named as the HTTP endpoint it calls
-    assert "Midjourney-style flags" in tools["imagine"]["description"]
-
-
 def test_enhance_prompt_runs_the_bundled_mini_text_model(client):
     text, added = client.predict("red circle", api_name="/expand_prompt")
     assert text.startswith("red circle") or "red" in text or "roj" in text
@@ -203,8 +180,3 @@ def _example(tmp_path):
     path = tmp_path / "example.png"
     example_image().save(path)
     return path
-
-
-def server_api_names(demo) -> set[str]:
-    """The public HTTP endpoint names of a built app (what view_api lists)."""
-    return set(demo.get_api_info()["named_endpoints"])
