@@ -180,3 +180,56 @@ def _example(tmp_path):
     path = tmp_path / "example.png"
     example_image().save(path)
     return path
+
+
+# Lessons that train for 10-60 s: the walk sees their first frame and cancels them (their final answers have
+# their own tests in test_handlers/test_explainer); every other endpoint runs to its end.
+TRAINING = {"/explain_gan", "/explain_vae", "/explain_chars", "/explain_pixelcnn", "/explain_wavenet", "/explain_diffusion"}
+
+
+def test_view_api_walk_calls_every_endpoint(client, tmp_path):
+    """Every endpoint view_api lists, called with its documented defaults (and a real job, image or question
+    where a parameter has none), answers with values: no `{'__type__': 'update'}`, no Python repr."""
+    from gradio_client import handle_file
+
+    gallery, _, job = imagine(client, "a red circle --seed 3", num_images=2)
+    draft = web_imagine(client, "a blue square", draft=True, num_images=1)[2]
+    picture = handle_file(gallery[1]["image"])
+    given = {
+        "prompt": "a red circle",
+        "negative": "",
+        "job_id": job,
+        "image": picture,
+        "path": picture,
+        "text1": "a red circle",
+        "message": "What is a GAN?",
+        "points": "",
+    }
+    shortest = {"/explain_chars": {"steps": 100}, "/explain_diffusion": {"steps": 500}}  # the least training allowed
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    answered = {}
+    for name, ep in endpoints.items():
+        args = []
+        for p in ep["parameters"]:
+            key = p["parameter_name"]
+            default = p["parameter_default"] if p["parameter_has_default"] and key not in given else given.get(key)
+            args.append(shortest.get(name, {}).get(key, default))
+        if name == "/enhance_draft":
+            args[0] = draft
+        if name in TRAINING:
+            running = client.submit(*args, api_name=name)
+            first = next(iter(running))  # the first frame, streamed while it trains
+            running.cancel()
+            answered[name] = first
+        else:
+            answered[name] = client.predict(*args, api_name=name)
+    assert set(answered) == set(endpoints) and len(answered) == 21
+    for name, out in answered.items():
+        shown = repr(out)
+        if name in TRAINING:  # a frame while training updates some outputs (the final answer carries them all)
+            assert any(not (isinstance(v, dict) and "__type__" in v) for v in out), name
+        else:
+            assert "__type__" not in shown, (name, shown[:300])
+        assert "object at 0x" not in shown and "Traceback" not in shown, (name, shown[:300])
+    assert answered["/reuse"][0] == "a red circle --seed 3" and answered["/png_info"]["Seed"] == "3"
+    assert "a red circle" in str(answered["/history"][1]) and answered["/describe"].count("\n") == 3
