@@ -184,7 +184,7 @@ def _example(tmp_path):
 
 # Lessons that train for 10-60 s: the walk sees their first frame and cancels them (their final answers have
 # their own tests in test_handlers/test_explainer); every other endpoint runs to its end.
-TRAINING = {"/explain_gan", "/explain_vae", "/explain_chars", "/explain_pixelcnn", "/explain_wavenet", "/explain_diffusion"}
+TRAINING = {f"/explain_{n}" for n in ("gan", "vae", "chars", "pixelcnn", "wavenet", "diffusion")}
 
 
 def test_view_api_walk_calls_every_endpoint(client, tmp_path):
