@@ -7,8 +7,10 @@ import contextlib
 import gradio as gr
 
 from demos import agents, identity
-from demos.i18n import STRINGS, lessons
+from demos.common import say, word
+from demos.i18n import SAY, STRINGS, lessons
 from demos.tabs import chat, compare, explainer, generate, history, mix
+from hub.errors import in_language
 from hub.service import learn_catalogue
 
 
@@ -16,13 +18,13 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
     """The Blocks app and its translations (pass both to `launch`). login: show Hugging Face's sign-in button
     (a Space with `hf_oauth: true`): signed-in visitors keep their history across browsers."""
     texts = lessons(learn_catalogue().texts)
-    i18n = gr.I18n(**{lang: {**strings, **texts.get(lang, {})} for lang, strings in STRINGS.items()})
+    built = {lang: {**strings, **texts.get(lang, {}), **_about_models(hub, lang)} for lang, strings in STRINGS.items()}
+    i18n = gr.I18n(**built)
     with gr.Blocks(title="Lienzo") as demo:
         gr.Markdown(i18n("title"))
         if login:
             gr.LoginButton()
-        status = next(a.status for s, a in hub.models() if s.name == hub.default_image_model)
-        gr.Markdown(f"`{hub.default_image_model}` ({status})")
+        gr.Markdown(i18n("model_line"))
         with gr.Tabs():
             with gr.Tab(i18n("tab_generate"), id="generate"):
                 fields = generate.build(hub, i18n)
@@ -32,8 +34,8 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
                 explainer.build(hub, i18n)
             with gr.Tab(i18n("tab_chat"), id="chat"):
                 chat.build(hub, i18n)
-            with gr.Tab(i18n("tab_history"), id="history"):
-                history.build(hub, i18n, fields)
+            with gr.Tab(i18n("tab_history"), id="history") as history_tab:
+                history.build(hub, i18n, fields, history_tab)
             with gr.Tab(i18n("tab_compare"), id="compare"):
                 compare.build(hub, i18n)
     # No max_size and no limit on the model events (demos.common.HUB_QUEUE): every job reaches the Hub, whose
@@ -41,6 +43,21 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
     # (history, PNG info) share Gradio's default pool.
     demo.queue(default_concurrency_limit=8)
     return demo, i18n
+
+
+def _about_models(hub, lang: str) -> dict[str, str]:
+    """The texts about this server's models, written once per language when the app is built: the header's
+    default model and the table of every model and where it runs."""
+    status = next(a.status for s, a in hub.models() if s.name == hub.default_image_model)
+    rows = [  # the bundled models' reasons name a folder of the server: the page says what it means instead
+        f"| {s.name} | {say('yes' if a.ok else 'no', lang)} | "
+        f"{say(f'why_{a.status}', lang) if f'why_{a.status}' in SAY[lang] else in_language(a.reason, lang)} |"
+        for s, a in hub.models()
+    ]
+    return {
+        "model_line": say("model_line", lang, model=hub.default_image_model, status=word(status, lang)),
+        "models_table": "\n".join([say("models_table", lang), "|---|---|---|", *rows]),
+    }
 
 
 def lifespan(hub, mcp: bool = False):
@@ -59,7 +76,17 @@ def lifespan(hub, mcp: bool = False):
 
 
 # Small results (demos.common.PIXELS) scale up with crisp pixels instead of a blur
-CSS = ".lienzo-pixels img { image-rendering: pixelated; }"
+CSS = (
+    ".lienzo-pixels img { image-rendering: pixelated; }\n"
+    # tables of prose (Compare, Architectures, the models): words wrap whole, hyphenated in the page's language,
+    # and a table wider than the page scrolls instead of breaking "Desarrollador" mid-word
+    ".lienzo-table table { display: block; overflow-x: auto; }\n"
+    ".lienzo-table td, .lienzo-table th { word-break: normal; overflow-wrap: normal; hyphens: auto; min-width: 7em; }\n"
+    # History's thumbnails: a grid of small whole pictures however few there are (Gradio widens a lone one to the
+    # page's width and crops it square)
+    ".lienzo-thumbs .grid-container { grid-template-columns: repeat(auto-fill, 140px) !important; }\n"
+    ".lienzo-thumbs .thumbnail-item { aspect-ratio: auto !important; width: 140px; height: 140px; }"
+)
 
 
 def serving_options(hub, i18n, mcp: bool = False) -> dict:

@@ -16,7 +16,8 @@ from pathlib import Path
 import gradio as gr
 
 from demos import identity
-from hub.errors import LienzoError
+from demos.i18n import SAY, WORDS
+from hub.errors import LienzoError, in_language
 from hub.types import Origin
 
 # Events that run models have no Gradio concurrency limit: every request reaches the Hub at once, and the Hub's
@@ -81,6 +82,37 @@ def _hugging_face_login(request) -> str | None:
     return (info.get("userinfo") or {}).get("preferred_username")
 
 
+def language(request=None) -> str:
+    """The visitor's language, "es" or "en", from the browser's Accept-Language (the first of the two it
+    prefers); API clients that send none get English. Without a request: the Gradio event being handled."""
+    if request is None:
+        from gradio.context import LocalContext
+
+        request = LocalContext.request.get(None)
+    headers = getattr(request, "headers", None) or {}
+    for part in (headers.get("accept-language") or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in SAY:
+            return code
+    return "en"
+
+
+def refuse(message: str) -> gr.Error:
+    """A message for the visitor (raise it), in their language."""
+    return gr.Error(in_language(message, language()))
+
+
+def say(key: str, lang: str | None = None, **values) -> str:
+    """One of the server's own texts (demos.i18n.SAY) in the visitor's language."""
+    return SAY[lang or language()][key].format(**values)
+
+
+def word(value: str, lang: str | None = None) -> str:
+    """A value shown as it is in English (a job's kind or status, a model's availability), in the visitor's
+    language."""
+    return WORDS.get(lang or language(), {}).get(value, value)
+
+
 def current_origin() -> Origin:
     """The origin of the Gradio event being handled, for helpers that are not handed its request (Gradio keeps
     the request in a context variable for the event's whole run)."""
@@ -111,7 +143,7 @@ class ImageFile(gr.Image):
         if payload is None:
             return None
         if payload.url and payload.url.startswith("data:"):  # an API caller sent base64 inline
-            raise gr.Error("send the image as a file (gradio_client: handle_file(path)), not as inline base64")
+            raise refuse("send the image as a file (gradio_client: handle_file(path)), not as inline base64")
         return payload.path
 
 
@@ -119,9 +151,10 @@ async def follow(job, progress: gr.Progress):
     """Yield previews while the job runs (and drive the progress bar); finally yield its result."""
     async for event in job.events():
         if event.stage == "queued" and event.position:
-            progress(0, desc=f"queued: position {event.position}")
+            progress(0, desc=say("queued", position=event.position))
         elif event.total:
-            progress((event.step, event.total), desc=event.stage)
+            stage = say(event.stage) if event.stage in SAY["en"] else event.stage
+            progress((event.step, event.total), desc=stage, unit=say("steps"))
         if event.preview is not None:
             yield event.preview, None
     with user_errors():
@@ -143,7 +176,7 @@ async def gallery_updates(job, progress: gr.Progress, last=lambda result: result
     """(gallery, details, last(result)) updates for a job: previews while it runs, then its images."""
     async for preview, result in follow(job, progress):
         if preview is not None:
-            yield [(preview, "preview")], gr.skip(), gr.skip()
+            yield [(preview, say("preview"))], gr.skip(), gr.skip()
         else:
             yield gallery_items(result), details(result), last(result)
 
@@ -155,7 +188,7 @@ def user_errors():
     try:
         yield
     except LienzoError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(str(exc)) from None
 
 
 async def start(coro):
@@ -165,19 +198,21 @@ async def start(coro):
 
 
 def gallery_items(result) -> list[tuple[str, str]]:
-    items = [(served(result.grid), "grid")] if result.grid else []
+    items = [(served(result.grid), say("grid"))] if result.grid else []
     size = f"{result.width}×{result.height}"
     return items + [
-        (served(p), f"{i + 1} · seed {s} · {size}") for i, (p, s) in enumerate(zip(result.images, result.seeds))
+        (served(p), say("image", n=i + 1, seed=s, size=size))
+        for i, (p, s) in enumerate(zip(result.images, result.seeds))
     ]
 
 
 def details(result) -> str:
+    lang = language()
     lines = [
-        f"**job** `{result.job_id}` · **model** {result.model} · **size** {result.width}×{result.height}",
-        f"**seeds** {', '.join(map(str, result.seeds))}",
+        say("details", lang, job=result.job_id, model=result.model, size=f"{result.width}×{result.height}"),
+        say("seeds", lang, seeds=", ".join(map(str, result.seeds))),
     ]
-    lines += [f"⚠️ {n}" for n in result.notes]
+    lines += [f"⚠️ {in_language(n, lang)}" for n in result.notes]
     return "  \n".join(lines)
 
 

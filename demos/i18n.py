@@ -98,6 +98,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "embeddings": "Embeddings (first 16 values)",
         "denoising": "Denoising steps",
         "final_image": "Final image",
+        "common": {"complete": "Complete", "error": "Error"},  # a screen reader's words Gradio 6.31 lacks
+        "chat_label": "Conversation with the tutor",
+        "chat_box": "Your question",
+        "chat_placeholder": "Ask a question about generative models...",
+        "chat_no_model": "No language model runs here: answers quote the course notes.",
+        "chat_example_1": "What is mode collapse?",
+        "chat_example_2": "How does Kandinsky mix images?",
+        "chat_example_3": "Why are a VAE's images blurry?",
+        "preset_variation": "variation",
+        "preset_image_fusion": "image fusion",
+        "preset_fusion_with_text": "fusion with text",
+        "mix_seed": "Seed (0 = random)",
         "tab_compare_arch": "Architectures",
         "architectures_md": """### The architectures side by side
 
@@ -217,6 +229,25 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "embeddings": "Embeddings (primeros 16 valores)",
         "denoising": "Pasos de eliminación de ruido",
         "final_image": "Imagen final",
+        "chat_label": "Conversación con el tutor",
+        "chat_box": "Tu pregunta",
+        "chat_placeholder": "Pregunta algo sobre los modelos generativos...",
+        "chat_no_model": "Aquí no hay modelo de lenguaje: las respuestas citan los apuntes del curso.",
+        "chat_example_1": "¿Qué es el colapso de modos?",
+        "chat_example_2": "¿Cómo mezcla imágenes Kandinsky?",
+        "chat_example_3": "¿Por qué son borrosas las imágenes de un VAE?",
+        "preset_variation": "variación",
+        "preset_image_fusion": "fusión de imágenes",
+        "preset_fusion_with_text": "fusión con texto",
+        "mix_seed": "Semilla (0 = aleatoria)",
+        # Gradio's own texts its Spanish lacks (6.31): the footer's Runs, a screen reader's "complete"
+        "common": {
+            "runs": "Ejecuciones",
+            "runs_description": "Ver las ejecuciones guardadas en este navegador",
+            "complete": "Completado",
+            "error": "Error",
+        },
+        "status": {"queue_position": "En cola: {position} de {size}"},
         "tab_compare_arch": "Arquitecturas",
         "architectures_md": """### Las arquitecturas lado a lado
 
@@ -241,6 +272,90 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
 
 Lienzo ejecuta los dos abiertos: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) y Kandinsky (2.1, 2.2), además de su propio Kandinsky en miniatura sin conexión.""",
     },
+}
+
+
+# What the server itself writes into a page (result details, captions, History's values, progress), in the
+# visitor's language (demos.common.say): Gradio translates only the texts it was given at build time.
+SAY: dict[str, dict[str, str]] = {
+    "en": {
+        "details": "**job** `{job}` · **model** {model} · **size** {size}",
+        "seeds": "**seeds** {seeds}",
+        "grid": "grid",
+        "preview": "preview",
+        "image": "{n} · seed {seed} · {size}",
+        "queued": "queued: position {position}",
+        "prior": "prior",
+        "decoder": "decoder",
+        "training": "training",
+        "steps": "steps",
+        "model_line": "Model: `{model}` ({status})",
+        "models_table": "| model | runs here | why |",
+        "yes": "yes",
+        "no": "no",
+        "why_bundled": "its weights come with Lienzo",
+        "why_placeholder": "no trained weights here: an untrained stand-in draws noise-like images",
+        "why_missing": "no weights here (`lienzo train-mini` makes them)",
+        "col_id": "id",
+        "col_kind": "kind",
+        "col_status": "status",
+        "col_model": "model",
+        "col_prompt": "prompt",
+        "col_seeds": "seeds",
+        "col_when": "when",
+        "col_shared": "shared",
+    },
+    "es": {
+        "details": "**trabajo** `{job}` · **modelo** {model} · **tamaño** {size}",
+        "seeds": "**semillas** {seeds}",
+        "grid": "cuadrícula",
+        "preview": "vista previa",
+        "image": "{n} · semilla {seed} · {size}",
+        "queued": "en cola: posición {position}",
+        "prior": "prior",
+        "decoder": "decodificador",
+        "training": "entrenando",
+        "steps": "pasos",
+        "model_line": "Modelo: `{model}` ({status})",
+        "models_table": "| modelo | se ejecuta aquí | por qué |",
+        "yes": "sí",
+        "no": "no",
+        "why_bundled": "sus pesos vienen con Lienzo",
+        "why_placeholder": "aquí no hay pesos entrenados: un sustituto sin entrenar dibuja imágenes como ruido",
+        "why_missing": "aquí no hay pesos (`lienzo train-mini` los crea)",
+        "col_id": "id",
+        "col_kind": "tipo",
+        "col_status": "estado",
+        "col_model": "modelo",
+        "col_prompt": "prompt",
+        "col_seeds": "semillas",
+        "col_when": "cuándo",
+        "col_shared": "compartido",
+    },
+}
+# History's values and a model's availability, word by word
+WORDS: dict[str, dict[str, str]] = {
+    "es": {
+        "imagine": "imaginar",
+        "vary": "variar",
+        "upscale": "ampliar",
+        "mix": "mezclar",
+        "enhance": "mejorar",
+        "expand": "ampliar prompt",
+        "chat": "chat",
+        "queued": "en cola",
+        "running": "en curso",
+        "done": "hecho",
+        "failed": "fallido",
+        "cancelled": "cancelado",
+        "bundled": "incluido",
+        "placeholder": "provisional",
+        "cached": "en caché",
+        "download": "se descarga",
+        "offline": "sin conexión",
+        "needs-gpu": "necesita GPU",
+        "missing": "no está",
+    }
 }
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from hub.messages import in_language  # noqa: F401  (front ends translate the core's messages through hub.errors)
+
 ECHO_LIMIT = 60
 
 

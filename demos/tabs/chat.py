@@ -26,20 +26,13 @@ async def chat(hub, message, history, request: gr.Request):
 
 
 def build(hub, t) -> None:
-    mode = (
-        f"`{hub.chat_model}`"
-        if hub.chat_model
-        else "no language model here: answers quote the course notes / sin modelo de lenguaje: responde con los apuntes"
-    )
     gr.Markdown(t("chat_intro"))
-    gr.Markdown(mode)
+    gr.Markdown(f"`{hub.chat_model}`" if hub.chat_model else t("chat_no_model"))
     gr.ChatInterface(
         bind(hub, chat),
         api_name="chat",
-        examples=[
-            "What is mode collapse?",
-            "How does Kandinsky mix images?",
-            "¿Por qué son borrosas las imágenes de un VAE?",
-        ],
+        chatbot=gr.Chatbot(label=t("chat_label"), height=420),
+        textbox=gr.Textbox(placeholder=t("chat_placeholder"), label=t("chat_box"), show_label=False, scale=7),
+        examples=[t("chat_example_1"), t("chat_example_2"), t("chat_example_3")],
         concurrency_limit=None,
     )  # the Hub's queue orders chat turns with every other job

@@ -6,4 +6,4 @@ import gradio as gr
 
 
 def build(hub, t) -> None:
-    gr.Markdown(t("compare_md"))
+    gr.Markdown(t("compare_md"), elem_classes=["lienzo-table"])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, start, user_errors
+from demos.common import bind, current_origin, HUB_QUEUE, ImageFile, refuse, say, start, user_errors
 from demos.explainer import shipped
 from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest
@@ -31,11 +31,11 @@ def _points(text: str) -> np.ndarray | None:
     try:
         pts = np.array([[float(v) for v in r.replace(",", " ").split()[:2]] for r in rows])
     except ValueError:
-        raise gr.Error("points must be lines of 'x, y' numbers, e.g. 1.5, -0.5") from None
+        raise refuse("points must be lines of 'x, y' numbers, e.g. 1.5, -0.5") from None
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or not np.isfinite(pts).all():
-        raise gr.Error("give at least 3 points, one 'x, y' per line")
+        raise refuse("give at least 3 points, one 'x, y' per line")
     if np.abs(pts).max() > LEARN.extent:
-        raise gr.Error(f"keep points between -{LEARN.extent:g} and {LEARN.extent:g}")
+        raise refuse(f"keep points between -{LEARN.extent:g} and {LEARN.extent:g}")
     return pts
 
 
@@ -46,7 +46,7 @@ def _drawn(drawing) -> np.ndarray | None:
         return None
     pts = points_from_drawing(np.asarray(picture))
     if 0 < len(pts) < 3:
-        raise gr.Error("draw a little more: the strokes give fewer than 3 points")
+        raise refuse("draw a little more: the strokes give fewer than 3 points")
     return pts if len(pts) else None
 
 
@@ -55,11 +55,11 @@ def _uploaded(path) -> np.ndarray | None:
         return None
     p = Path(path)
     if p.stat().st_size > MAX_UPLOAD_BYTES:
-        raise gr.Error(f"{p.name} is {p.stat().st_size / 2**20:.1f} MiB; a points file may be at most 1 MiB")
+        raise refuse(f"{p.name} is {p.stat().st_size / 2**20:.1f} MiB; a points file may be at most 1 MiB")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise gr.Error(f"{p.name} is not a text file: upload .csv or .txt with 'x, y' per line") from None
+        raise refuse(f"{p.name} is not a text file: upload .csv or .txt with 'x, y' per line") from None
     rows = [r for r in text.splitlines() if r.strip()]
     if rows and not any(c.isdigit() for c in rows[0]):
         rows = rows[1:]  # a header line such as "x,y"
@@ -73,7 +73,7 @@ def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.nda
     for pts in (_drawn(drawing), _uploaded(upload), _points(text)):
         if pts is not None:
             return pts
-    raise gr.Error("for custom data, draw, upload or type at least 3 points")
+    raise refuse("for custom data, draw, upload or type at least 3 points")
 
 
 def _losses(**series) -> pd.DataFrame:
@@ -94,7 +94,7 @@ async def _frames(hub, demo: str, progress, points=None, image=None, **params):
             LessonRequest(demo, params, points=_pairs(points), image=image, origin=current_origin())
         ):
             if not frame.final:
-                progress((frame.step, frame.total), desc="training")
+                progress((frame.step, frame.total), desc=say("training"), unit=say("steps"))
             yield frame
 
 
@@ -138,7 +138,7 @@ async def explain_gan(
 async def explain_noise(hub, image, step, schedule):
     """Noise an image to step t of T=1000 and plot the signal-to-noise ratio of both schedules."""
     if image is None:
-        raise gr.Error("drop an image first")
+        raise refuse("drop an image first")
     [f] = [f async for f in _frames(hub, "noise", lambda *a, **k: None, image=image, step=step, schedule=schedule)]
     a = f.values["alpha_bar"]
     curves = pd.DataFrame(
@@ -511,4 +511,4 @@ def build(hub, t) -> None:
                 **HUB_QUEUE,
             )
         with gr.Tab(t("tab_compare_arch")):
-            gr.Markdown(t("architectures_md"))
+            gr.Markdown(t("architectures_md"), elem_classes=["lienzo-table"])

@@ -213,20 +213,15 @@ def build(hub, t) -> dict:
                 elem_classes=shown_as(hub),
             )
             info = gr.Markdown(label="details", elem_id="details")
-            job_id = gr.Textbox(label=t("job_id"), interactive=True)
+            job_id = gr.Textbox(label=t("job_id"), interactive=True, elem_id="job-id")
             with gr.Row():
                 index = gr.Slider(1, 4, value=1, step=1, label=t("image_index"))
-                subtle = gr.Button(t("vary_subtle"))
+                subtle = gr.Button(t("vary_subtle"), elem_id="vary")
                 strong = gr.Button(t("vary_strong"))
                 up = gr.Button(t("upscale"))
                 better = gr.Button(t("enhance_draft"), elem_id="enhance-draft")
     with gr.Accordion(t("models_here"), open=False):
-        gr.Markdown(
-            "\n".join(
-                ["| model | runs here | why |", "|---|---|---|"]
-                + [f"| {s.name} | {'yes' if a.ok else 'no'} | {a.reason} |" for s, a in hub.models()]
-            )
-        )
+        gr.Markdown(t("models_table"), elem_classes=["lienzo-table"])
 
     # --- wiring ---
     inputs = [prompt, negative, model, aspect, steps, prior_steps, guidance, seed, randomize, num_images, scheduler]
@@ -235,8 +230,9 @@ def build(hub, t) -> dict:
 
     follow = bind(hub, follow_model)
     model.change(follow, [model], [steps, prior_steps, guidance], api_visibility="private", queue=False)
-    go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **HUB_QUEUE)
-    prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **HUB_QUEUE)
+    job = {**HUB_QUEUE, "show_progress_on": [gallery]}  # one progress bar, on the pictures (not on the job id too)
+    go.click(bind(hub, imagine), inputs, outputs, api_name="imagine", **job)
+    prompt.submit(bind(hub, imagine), inputs, outputs, api_name="imagine_submit", api_visibility="private", **job)
     live_inputs = [prompt, negative, model, aspect, seed, randomize, num_images, live, typed_at]
     prompt.input(
         bind(hub, live_redraw),
@@ -249,10 +245,10 @@ def build(hub, t) -> dict:
         **HUB_QUEUE,
     )
     enhance.click(bind(hub, expand_prompt), [prompt], [prompt, added], api_name="expand_prompt", **HUB_QUEUE)
-    subtle.click(bind(hub, vary), [job_id, index], outputs, api_name="vary", **HUB_QUEUE)
-    strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **HUB_QUEUE)
-    up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **HUB_QUEUE)
-    better.click(bind(hub, enhance_draft), [job_id, index], outputs, api_name="enhance_draft", **HUB_QUEUE)
+    subtle.click(bind(hub, vary), [job_id, index], outputs, api_name="vary", **job)
+    strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **job)
+    up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **job)
+    better.click(bind(hub, enhance_draft), [job_id, index], outputs, api_name="enhance_draft", **job)
     return {
         "prompt": prompt,
         "negative": negative,

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import bind, origin, served, shown_as, user_errors
+from demos.common import bind, language, origin, refuse, say, served, shown_as, user_errors, word
 
 
 def history(hub, request: gr.Request):
     """This browser session's jobs, newest first (thumbnails and settings)."""
     jobs = hub.list_jobs(user=origin(request).user, limit=40)
-    thumbs = [(served(j.grid or j.images[0]), f"{j.id} · {j.kind}") for j in jobs if j.status == "done" and j.images]
+    lang = language(request)
+    thumbs = [
+        (served(j.grid or j.images[0]), f"{j.id} · {word(j.kind, lang)}")
+        for j in jobs
+        if j.status == "done" and j.images
+    ]
     rows = [
         [
             j.id,
-            j.kind,
-            j.status,
+            word(j.kind, lang),
+            word(j.status, lang),
             j.model,
             j.request.get("prompt", ""),
             ", ".join(map(str, j.seeds[:4])),
@@ -24,7 +29,10 @@ def history(hub, request: gr.Request):
         ]
         for j in jobs
     ]
-    return thumbs, rows
+    return thumbs, {"headers": [say(f"col_{c}", lang) for c in COLUMNS], "data": rows}
+
+
+COLUMNS = ("id", "kind", "status", "model", "prompt", "seeds", "when", "shared")
 
 
 def reuse(hub, job_id, request: gr.Request):
@@ -63,14 +71,14 @@ def png_info(hub, path):
         path: a PNG file
     """
     if path is None:
-        raise gr.Error("drop a PNG file first")
+        raise refuse("drop a PNG file first")
     with user_errors(), open(path, "rb") as f:
         return hub.png_info(f.read())
 
 
 def send(info):
     if not info:
-        raise gr.Error("read a PNG's parameters first")
+        raise refuse("read a PNG's parameters first")
     num = lambda key, cast: cast(info[key]) if key in info else None  # noqa: E731
     return (
         info.get("prompt", ""),
@@ -88,21 +96,21 @@ def picked(evt: gr.SelectData):
     return caption.split(" · ")[0] if caption else gr.skip()
 
 
-def build(hub, t, generate: dict) -> None:
+def build(hub, t, generate: dict, tab=None) -> None:
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(
         label="thumbnails",
         show_label=False,
-        columns=6,
+        columns=8,  # a grid of small thumbnails, each whole (a 9:16 job's grid is as tall as it is), click to open
         height="auto",
         object_fit="contain",
         format="png",
         allow_preview=False,
-        elem_classes=shown_as(hub),
+        elem_classes=["lienzo-thumbs", *shown_as(hub)],
     )
     table = gr.Dataframe(
-        headers=["id", "kind", "status", "model", "prompt", "seeds", "when", "shared"],
+        headers=list(COLUMNS),  # the History tab's first opening fills it in the visitor's language
         interactive=False,
         label=t("jobs"),
     )
@@ -120,6 +128,8 @@ def build(hub, t, generate: dict) -> None:
 
     g = generate
     refresh.click(bind(hub, history), None, [thumbs, table], api_name="history")
+    if tab is not None:  # opening the tab shows the jobs as they are now
+        tab.select(bind(hub, history), None, [thumbs, table], api_visibility="private", show_progress="hidden")
     reuse_btn.click(
         bind(hub, reuse),
         [job_id],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, gallery_updates, origin, shown_as, start
+from demos.common import bind, current_origin, gallery_updates, HUB_QUEUE, ImageFile, origin, refuse, shown_as, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
@@ -66,11 +66,11 @@ async def mix(
         text, image, weight = slots[3 * i : 3 * i + 3]
         text = (text or "").strip()
         if text and image is not None:
-            raise gr.Error(f"slot {i + 1} has both a text and an image; keep one")
+            raise refuse(f"slot {i + 1} has both a text and an image; keep one")
         if (text or image is not None) and weight:
             items.append(MixItem(text=text or None, image=image if not text else None, weight=float(weight)))
     if not items:
-        raise gr.Error("put a text or an image (with a weight above 0) in at least one slot")
+        raise refuse("put a text or an image (with a weight above 0) in at least one slot")
     req = MixRequest(items=tuple(items), seed=int(seed) if seed else None, preview=True, origin=origin(request))
     async for update in gallery_updates(await start(hub.mix(req)), progress, last=lambda r: r.prompt):
         yield update
@@ -83,7 +83,7 @@ async def describe(hub, image):
         image: the image to describe
     """
     if image is None:
-        raise gr.Error("drop an image to describe first")
+        raise refuse("drop an image to describe first")
     result = await start(hub.describe(DescribeRequest(image, origin=current_origin())))
     return "\n".join(f"{i}. {p}  ({s:.3f})" for i, (p, s) in enumerate(zip(result.prompts, result.scores), 1))
 
@@ -94,7 +94,7 @@ def preset(name):
 
 def build(hub, t) -> None:
     gr.Markdown(t("mix_intro"))
-    preset_choice = gr.Radio(list(PRESETS), label=t("preset"))
+    preset_choice = gr.Radio([(t(f"preset_{k.replace(' ', '_')}"), k) for k in PRESETS], label=t("preset"))
     slots, weights = [], []
     with gr.Row():
         for i in range(SLOTS):
@@ -105,7 +105,7 @@ def build(hub, t) -> None:
                 slots += [text, image, weight]
                 weights.append(weight)
     with gr.Row():
-        seed = gr.Number(value=0, precision=0, label="seed (0 = random)")
+        seed = gr.Number(value=0, precision=0, label=t("mix_seed"))
         go = gr.Button(t("mix"), variant="primary")
     gallery = gr.Gallery(
         label=t("output"), columns=2, format="png", height="auto", object_fit="contain", elem_classes=shown_as(hub)
