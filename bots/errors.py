@@ -13,11 +13,14 @@ import logging
 import discord
 
 from bots import render
-from hub.errors import LienzoError
+from hub.errors import LienzoError, in_language
 
 log = logging.getLogger(__name__)
 
-OUR_SIDE = "something went wrong on our side; the error was logged"
+OUR_SIDE = {
+    "en": "something went wrong on our side; the error was logged",
+    "es": "algo falló de nuestro lado; el error quedó registrado",
+}
 ANSWERED = "lienzo_answered"  # in Interaction.extras: the deferred response now shows something the user needs
 
 
@@ -25,10 +28,16 @@ def answered(interaction: discord.Interaction) -> None:
     interaction.extras[ANSWERED] = True
 
 
+def language(interaction: discord.Interaction) -> str:
+    """The user's Discord language as Lienzo speaks it: "es" for any Spanish, else "en"."""
+    locale = getattr(interaction, "locale", None)
+    return "es" if str(getattr(locale, "value", locale) or "").startswith("es") else "en"
+
+
 async def fail(interaction: discord.Interaction, message: str) -> None:
-    """Tell the user what went wrong, ephemerally, in words. A "thinking…" placeholder left by a deferral goes,
-    unless the handler has since made it its answer (a job's message, marked by `answered`)."""
-    text = render.clip(f"⚠️ {message}")
+    """Tell the user what went wrong, ephemerally, in words, in their language. A "thinking…" placeholder left by a
+    deferral goes, unless the handler has since made it its answer (a job's message, marked by `answered`)."""
+    text = render.clip(f"⚠️ {in_language(message, language(interaction))}")
     if not interaction.response.is_done():
         await interaction.response.send_message(text, ephemeral=True)
         return
@@ -49,7 +58,7 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, w
         message = str(error)
     else:
         log.error("%s failed", what, exc_info=error)
-        message = OUR_SIDE
+        message = OUR_SIDE[language(interaction)]
     try:
         await fail(interaction, message)
     except discord.HTTPException as exc:  # the interaction expired or Discord refused: nothing left to tell

@@ -365,6 +365,23 @@ def test_disallowed_image_url_is_refused_ephemerally(settings):
     assert "not allowed" in told[0]["content"] and "169.254.169.254" in told[0]["content"]
 
 
+def test_a_spanish_discord_user_is_refused_in_spanish(settings):
+    """The interaction's locale (the user's Discord language) picks the language of the refusal."""
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            answers = []
+            for locale in ("es-ES", "en-US"):
+                cmd = fake.command("imagine", "5", prompt="a cat --ar 16x9", locale=locale)
+                send(bot, cmd)
+                answers.append((await fake.wait_for(lambda cmd=cmd: ephemeral(fake, cmd["token"])))[0]["content"])
+            return answers
+
+    spanish, english = run(main())
+    assert "--ar “16x9” no es válido: ancho:alto en números enteros" in spanish
+    assert "--ar “16x9” is not valid: width:height as whole numbers" in english
+
+
 def test_a_job_outliving_the_token_is_posted_as_a_channel_message(settings):
     async def main():
         async with discord_bot(settings) as (fake, bot):

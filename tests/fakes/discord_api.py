@@ -158,6 +158,7 @@ class Fake:
         message: dict | None = None,
         resolved: dict | None = None,
         permissions: int | None = None,
+        locale: str = "en-US",
     ) -> dict:
         """An INTERACTION_CREATE payload; `age` seconds makes its token that old already. With `permissions`, it
         comes from a server (guild) member whose permissions in the channel are these bits, as Discord computes
@@ -175,7 +176,7 @@ class Fake:
             "channel": {"id": channel_id, "type": 1},
             "user": self.user(user_id),
             "data": dict(data),
-            "locale": "en-US",
+            "locale": locale,  # the user's client language
             "app_permissions": "0",
             "entitlements": [],
             "authorizing_integration_owners": {"1": user_id},
@@ -206,6 +207,7 @@ class Fake:
         age: float = 0.0,
         attachments: dict | None = None,
         permissions: int | None = None,
+        locale: str = "en-US",
         **options,
     ) -> dict:
         cmd = next(c for c in self.commands if c["name"] == name)
@@ -224,6 +226,7 @@ class Fake:
             age=age,
             resolved=resolved,
             permissions=permissions,
+            locale=locale,
         )
 
     def click(self, message: dict, custom_id: str, user_id: str, age: float = 0.0) -> dict:
