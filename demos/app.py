@@ -63,7 +63,7 @@ def _about_models(hub, lang: str) -> dict[str, str]:
 def lifespan(hub, mcp: bool = False):
     """The web server's start-up: the Hub's queue starts on the server's event loop and takes over the jobs a
     server that died on this data dir left (they run again without anyone asking); with `mcp`, the agents' tools
-    (demos/agents.py) are served at /gradio_api/mcp/."""
+    (demos/agents/) are served at /gradio_api/mcp/."""
 
     @contextlib.asynccontextmanager
     async def run(app):

@@ -1,4 +1,4 @@
-"""The hub's MCP tools (demos/agents.py) as an agent meets them: the official `mcp` client over streamable HTTP,
+"""The hub's MCP tools (demos/agents/) as an agent meets them: the official `mcp` client over streamable HTTP,
 against the real web server. Every tool is listed and called, with valid and with invalid input."""
 
 from __future__ import annotations
