@@ -93,6 +93,14 @@ def _image_answer(call: Call, types, result) -> tuple[list, dict]:
 
 
 # --- the tools ----------------------------------------------------------------------------------------------
+TEXT = {"type": "string"}
+
+
+def _fields(**properties) -> dict:
+    """The JSON schema of an object with these properties, all required."""
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
 def _ids(what: str) -> tuple[Param, Param]:
     return (
         Param("job_id", "string", f"the job whose image to {what} (an id from imagine, mix or history)", max_length=64),
@@ -221,11 +229,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "expand_prompt",
         "Enhance a short prompt into a fuller scene description with the text model.",
         Param("prompt", "string", "a short idea, e.g. 'red circle'", max_length=1000),
-        output={
-            "type": "object",
-            "properties": {"text": {"type": "string"}, "added": {"type": "string"}},
-            "required": ["text", "added"],
-        },
+        output=_fields(text=TEXT, added=TEXT),
         title="Expand a prompt",
     )
     async def expand_prompt(call, types, a):
@@ -281,19 +285,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "describe",
         "Four prompts the model can draw that fit an image, best first, each with its CLIP similarity (-1 to 1).",
         Param("image", "string", "the image file (PNG, JPEG or WebP), base64-encoded", max_length=30_000_000),
-        output={
-            "type": "object",
-            "properties": {
-                "prompts": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"prompt": {"type": "string"}, "similarity": {"type": "number"}},
-                    },
-                }
-            },
-            "required": ["prompts"],
-        },
+        output=_fields(prompts={"type": "array", "items": _fields(prompt=TEXT, similarity={"type": "number"})}),
         title="Describe an image",
         read_only=True,
     )
@@ -322,7 +314,7 @@ def build_tools(hub) -> dict[str, Tool]:
                 "required": ["role", "content"],
             },
         ),
-        output={"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]},
+        output=_fields(answer=TEXT),
         title="Ask the tutor",
         read_only=True,
     )
@@ -345,11 +337,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "history",
         "Your jobs (this MCP session's), newest first: id, kind, status, model, prompt, seeds, when, shared.",
         Param("limit", "integer", "how many jobs", 20, low=1, high=100),
-        output={
-            "type": "object",
-            "properties": {"jobs": {"type": "array", "items": {"type": "object"}}},
-            "required": ["jobs"],
-        },
+        output=_fields(jobs={"type": "array", "items": {"type": "object"}}),
         title="Your jobs",
         read_only=True,
     )
@@ -376,7 +364,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "reuse",
         "The settings a job was made with (yours, or one shared with you), to draw it again or change them.",
         Param("job_id", "string", "the job's id", max_length=64),
-        output={"type": "object", "properties": {"settings": {"type": "object"}}, "required": ["settings"]},
+        output=_fields(settings={"type": "object"}),
         title="A job's settings",
         read_only=True,
     )
@@ -400,11 +388,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "Share one of your jobs (anyone with its id can then open, reuse and vary it) or make it private again.",
         Param("job_id", "string", "the id of one of your jobs", max_length=64),
         Param("shared", "boolean", "true to share, false to make it private", True),
-        output={
-            "type": "object",
-            "properties": {"job_id": {"type": "string"}, "shared": {"type": "boolean"}},
-            "required": ["job_id", "shared"],
-        },
+        output=_fields(job_id=TEXT, shared={"type": "boolean"}),
         title="Share a job",
     )
     async def share(call, types, a):
@@ -416,7 +400,7 @@ def build_tools(hub) -> dict[str, Tool]:
         "png_info",
         "The generation settings stored in a PNG made by Lienzo, AUTOMATIC1111, ComfyUI or InvokeAI.",
         Param("image", "string", "the PNG file, base64-encoded", max_length=30_000_000),
-        output={"type": "object", "properties": {"parameters": {"type": "object"}}, "required": ["parameters"]},
+        output=_fields(parameters={"type": "object"}),
         title="Read a PNG's settings",
         read_only=True,
     )
