@@ -98,6 +98,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "embeddings": "Embeddings (first 16 values)",
         "denoising": "Denoising steps",
         "final_image": "Final image",
+        "train_pixelcnn": "PixelCNN: train",
+        "train_wavenet": "WaveNet: train",
+        "signal": "Signal and WaveNet's prediction",
+        "walkthrough_prompt": "a red circle above a blue square",
         "common": {"complete": "Complete", "error": "Error"},  # a screen reader's words Gradio 6.31 lacks
         "chat_label": "Conversation with the tutor",
         "chat_box": "Your question",
@@ -229,6 +233,10 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "embeddings": "Embeddings (primeros 16 valores)",
         "denoising": "Pasos de eliminación de ruido",
         "final_image": "Imagen final",
+        "train_pixelcnn": "PixelCNN: entrenar",
+        "train_wavenet": "WaveNet: entrenar",
+        "signal": "Señal y predicción de WaveNet",
+        "walkthrough_prompt": "un círculo rojo encima de un cuadrado azul",
         "chat_label": "Conversación con el tutor",
         "chat_box": "Tu pregunta",
         "chat_placeholder": "Pregunta algo sobre los modelos generativos...",
@@ -304,6 +312,34 @@ SAY: dict[str, dict[str, str]] = {
         "col_seeds": "seeds",
         "col_when": "when",
         "col_shared": "shared",
+        # the Learn tab's live notes, legends and captions
+        "gan_note": "step {step}/{total} · {seconds:.1f} s",
+        "gan_modes": " · modes covered {modes}/8 (baseline: a generator that outputs one point covers 1)",
+        "diffusion_note": "step {step} · modes {modes}/8 · {share:.0%} of samples within 3σ of a centre (baseline: "
+        "pure noise, about 4%)",
+        "step": "step {step}",
+        "vae_note": "step {step} · test reconstruction error {mse:.4f} per pixel · baseline PCA with {latent} "
+        "dimensions: {pca:.4f}",
+        "chars_note": "step {step} · validation {val:.2f} nats/char · bigram baseline {bigram:.2f}",
+        "chars_probe": "p(')') after '(' and n characters: ",
+        "pixelcnn_note": "step {step} · test {bits:.1f} bits per digit · baseline (independent pixels) {base:.1f}",
+        "wavenet_note": "step {step}/{total} · next-sample error {mse:.4f} · baseline (repeat the last sample) "
+        "{base:.4f} · receptive field {field} samples",
+        "noise_note": "ᾱ_t = {a:.4f} · signal √ᾱ = {signal:.3f} · noise √(1-ᾱ) = {noise:.3f}",
+        "walk_tokens": "**{n} tokens** (limit {limit})",
+        "walk_cut": " · cut: ~~{cut}~~",
+        "walk_cosine": "cosine(text embedding, prior's image embedding) = **{sim:.3f}** · baseline cosine(text "
+        "embedding, black-image embedding) = {zero:.3f}",
+        "discriminator": "discriminator",
+        "generator": "generator",
+        "reconstruction": "reconstruction",
+        "train": "train",
+        "denoiser": "denoiser",
+        "signal": "signal",
+        "text": "text",
+        "image (prior)": "image (prior)",
+        "samples": "samples",
+        "pixel_probability": "p(pixel on) as it was drawn",
     },
     "es": {
         "details": "**trabajo** `{job}` · **modelo** {model} · **tamaño** {size}",
@@ -331,6 +367,34 @@ SAY: dict[str, dict[str, str]] = {
         "col_seeds": "semillas",
         "col_when": "cuándo",
         "col_shared": "compartido",
+        "gan_note": "paso {step}/{total} · {seconds:.1f} s",
+        "gan_modes": " · modos cubiertos {modes}/8 (referencia: un generador que da un solo punto cubre 1)",
+        "diffusion_note": "paso {step} · modos {modes}/8 · {share:.0%} de las muestras a menos de 3σ de un centro "
+        "(referencia: ruido puro, un 4 %)",
+        "step": "paso {step}",
+        "vae_note": "paso {step} · error de reconstrucción en test {mse:.4f} por píxel · referencia PCA con {latent} "
+        "dimensiones: {pca:.4f}",
+        "chars_note": "paso {step} · validación {val:.2f} nats/carácter · referencia de bigramas {bigram:.2f}",
+        "chars_probe": "p(')') tras '(' y n caracteres: ",
+        "pixelcnn_note": "paso {step} · test {bits:.1f} bits por dígito · referencia (píxeles independientes) "
+        "{base:.1f}",
+        "wavenet_note": "paso {step}/{total} · error de la siguiente muestra {mse:.4f} · referencia (repetir la última "
+        "muestra) {base:.4f} · campo receptivo de {field} muestras",
+        "noise_note": "ᾱ_t = {a:.4f} · señal √ᾱ = {signal:.3f} · ruido √(1-ᾱ) = {noise:.3f}",
+        "walk_tokens": "**{n} tokens** (límite {limit})",
+        "walk_cut": " · cortado: ~~{cut}~~",
+        "walk_cosine": "coseno(embedding de texto, embedding de imagen del prior) = **{sim:.3f}** · referencia: "
+        "coseno(embedding de texto, embedding de una imagen negra) = {zero:.3f}",
+        "discriminator": "discriminador",
+        "generator": "generador",
+        "reconstruction": "reconstrucción",
+        "train": "entrenamiento",
+        "denoiser": "eliminador de ruido",
+        "signal": "señal",
+        "text": "texto",
+        "image (prior)": "imagen (prior)",
+        "samples": "muestras",
+        "pixel_probability": "p(píxel encendido) al dibujarlo",
     },
 }
 # History's values and a model's availability, word by word

@@ -13,6 +13,7 @@ from PIL import Image
 
 from demos.common import bind, current_origin, HUB_QUEUE, ImageFile, refuse, say, start, user_errors
 from demos.explainer import shipped
+from demos.i18n import SAY
 from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest
 
@@ -77,8 +78,9 @@ def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.nda
 
 
 def _losses(**series) -> pd.DataFrame:
+    """Loss curves by name, for a LinePlot: each curve's name (its legend) in the learner's language."""
     rows = [
-        {"step": i + 1, "loss": v, "curve": name}
+        {"step": i + 1, "loss": v, "curve": say(name) if name in SAY["en"] else name}
         for name, values in series.items()
         for i, v in enumerate(values)
         if i % 10 == 0
@@ -127,10 +129,8 @@ async def explain_gan(
             if len(v["coverage"])
             else None
         )
-        summary = f"step {f.step}/{f.total} · {time.perf_counter() - started:.1f} s" + (
-            f" · modes covered {v['modes']}/8 (baseline: a generator that outputs one point covers 1)"
-            if data == "ring"
-            else ""
+        summary = say("gan_note", step=f.step, total=f.total, seconds=time.perf_counter() - started) + (
+            say("gan_modes", modes=v["modes"]) if data == "ring" else ""
         )
         yield v["image"], _losses(discriminator=v["d_losses"], generator=v["g_losses"]), bars, summary
 
@@ -144,7 +144,7 @@ async def explain_noise(hub, image, step, schedule):
     curves = pd.DataFrame(
         [{"t": t, "log10 SNR": snr, "schedule": k} for k, series in f.values["log10_snr"].items() for t, snr in series]
     )
-    return f.values["image"], curves, f"ᾱ_t = {a:.4f} · signal √ᾱ = {a**0.5:.3f} · noise √(1-ᾱ) = {(1 - a) ** 0.5:.3f}"
+    return f.values["image"], curves, say("noise_note", a=a, signal=a**0.5, noise=(1 - a) ** 0.5)
 
 
 def example_image() -> Image.Image:
@@ -162,12 +162,9 @@ async def explain_diffusion(hub, data, steps, points, drawing=None, upload=None,
             yield *last, v["trajectories"]
             continue
         note = (
-            (
-                f"step {f.step} · modes {v['modes']}/8 · {v['near_share']:.0%} of samples within 3σ "
-                "of a centre (baseline: pure noise, about 4%)"
-            )
+            say("diffusion_note", step=f.step, modes=v["modes"], share=v["near_share"])
             if data == "ring"
-            else f"step {f.step}"
+            else say("step", step=f.step)
         )
         last = (v["image"], _losses(denoiser=v["losses"]), note)
         yield *last, gr.skip()
@@ -181,10 +178,7 @@ async def explain_vae(hub, latent, beta, progress=gr.Progress()):
         if f.final:
             yield *last, v["pictures"]
             continue
-        note = (
-            f"step {f.step} · test reconstruction error {v['mse']:.4f} per pixel · baseline PCA with "
-            f"{int(latent)} dimensions: {v['pca_mse']:.4f}"
-        )
+        note = say("vae_note", step=f.step, mse=v["mse"], latent=int(latent), pca=v["pca_mse"])
         last = (v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note)
         yield *last, gr.skip()
 
@@ -197,13 +191,11 @@ async def explain_chars(hub, kind, lang, steps, prompt, temperature, progress=gr
     ):
         v = f.values
         if not f.final:
-            note = f"step {f.step} · validation {v['val_nats']:.2f} nats/char · bigram baseline {v['bigram_nats']:.2f}"
+            note = say("chars_note", step=f.step, val=v["val_nats"], bigram=v["bigram_nats"])
             last = (_losses(train=v["train_losses"]), note)
             yield *last, gr.skip(), gr.skip(), gr.skip()
             continue
-        probe_md = "p(')') after '(' and n characters: " + ", ".join(
-            f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items()
-        )
+        probe_md = say("chars_probe") + ", ".join(f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items())
         top = pd.DataFrame({"next": [repr(c) for c, _ in v["next_chars"]], "p": [p for _, p in v["next_chars"]]})
         yield *last, f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
 
@@ -214,12 +206,9 @@ async def explain_pixelcnn(hub, progress=gr.Progress()):
     async for f in _frames(hub, "pixelcnn", progress):
         v = f.values
         if f.final:
-            yield note, [(v["samples"], "samples"), (v["probabilities"], "p(pixel on) as it was drawn")]
+            yield note, [(v["samples"], say("samples")), (v["probabilities"], say("pixel_probability"))]
         else:
-            note = (
-                f"step {f.step} · test {v['test_bits']:.1f} bits per digit · baseline (independent pixels) "
-                f"{v['baseline_bits']:.1f}"
-            )
+            note = say("pixelcnn_note", step=f.step, bits=v["test_bits"], base=v["baseline_bits"])
             yield note, gr.skip()
 
 
@@ -230,15 +219,19 @@ async def explain_wavenet(hub, progress=gr.Progress()):
         frame = pd.DataFrame(
             [
                 {"t": i, "value": float(x), "series": name}
-                for name, vals in (("signal", v["target"]), ("WaveNet", v["prediction"]))
+                for name, vals in ((say("signal"), v["target"]), ("WaveNet", v["prediction"]))
                 for i, x in enumerate(vals)
             ]
         )
         yield (
             frame,
-            (
-                f"step {f.step}/{f.total} · next-sample error {v['mse']:.4f} · baseline (repeat the last "
-                f"sample) {v['baseline_mse']:.4f} · receptive field {v['receptive_field']} samples"
+            say(
+                "wavenet_note",
+                step=f.step,
+                total=f.total,
+                mse=v["mse"],
+                base=v["baseline_mse"],
+                field=v["receptive_field"],
             ),
         )
 
@@ -334,19 +327,19 @@ async def explain_walkthrough(hub, prompt, seed):
     r = await start(hub.walkthrough(WalkthroughRequest(prompt, seed=int(seed), origin=current_origin())))
     tokens = pd.DataFrame({"token": list(r.tokens), "id": list(r.token_ids)})
     info = (
-        f"**{len(r.tokens)} tokens** (limit {r.token_limit})"
-        + (f" · cut: ~~{r.cut}~~" if r.cut else "")
-        + f"  \ncosine(text embedding, prior's image embedding) = **{r.text_image_similarity:.3f}** · baseline "
-        f"cosine(text embedding, black-image embedding) = {r.zero_image_similarity:.3f}"
+        say("walk_tokens", n=len(r.tokens), limit=r.token_limit)
+        + (say("walk_cut", cut=r.cut) if r.cut else "")
+        + "  \n"
+        + say("walk_cosine", sim=r.text_image_similarity, zero=r.zero_image_similarity)
     )
     emb = pd.DataFrame(
         [
             {"dim": i, "value": v, "embedding": name}
-            for name, vals in (("text", r.text_embedding), ("image (prior)", r.image_embedding))
+            for name, vals in ((say("text"), r.text_embedding), (say("image (prior)"), r.image_embedding))
             for i, v in enumerate(vals)
         ]
     )
-    steps = [(im.resize((128, 128)), f"step {s}") for s, im in r.steps]
+    steps = [(im.resize((128, 128)), say("step", step=s)) for s, im in r.steps]
     return tokens, info, emb, steps, r.image.resize((256, 256))
 
 
@@ -437,7 +430,7 @@ def build(hub, t) -> None:
             gr.Markdown(t("lesson_autoregressive"))
             gr.Markdown(t("shipped"))
             px_ship = _shipped("pixelcnn", 2, note_index=0)
-            train_px = gr.Button("PixelCNN: " + "train", variant="primary")
+            train_px = gr.Button(t("train_pixelcnn"), variant="primary")
             px_note = gr.Markdown(px_ship[0], label="note")
             px_pics = gr.Gallery(px_ship[1], label=t("samples"), columns=2, height=220)
             train_px.click(
@@ -445,8 +438,8 @@ def build(hub, t) -> None:
             )
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
-            train_wave = gr.Button("WaveNet: " + "train")
-            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220, label="signal")
+            train_wave = gr.Button(t("train_wavenet"))
+            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220, label=t("signal"))
             wave_note = gr.Markdown(wave_ship[1], label="note")
             train_wave.click(
                 bind(hub, explain_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
@@ -494,7 +487,7 @@ def build(hub, t) -> None:
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))
             with gr.Row():
-                w_prompt = gr.Textbox(value="a red circle above a blue square", label=t("prompt"))
+                w_prompt = gr.Textbox(value=t("walkthrough_prompt"), label=t("prompt"))
                 w_seed = gr.Number(value=0, precision=0, label=t("seed"))
                 w_go = gr.Button(t("run"), variant="primary")
             w_info = gr.Markdown(label="details")

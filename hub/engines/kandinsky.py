@@ -256,7 +256,7 @@ class KandinskyEngine:
             ).images[0]
             cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
             return dict(
-                tokens=tuple(tok.convert_ids_to_tokens(kept)),
+                tokens=readable_tokens(tok, kept),
                 token_ids=tuple(kept),
                 cut=tok.decode(ids[len(kept) - 1 : -1]) if len(ids) > len(kept) else "",
                 token_limit=self.token_limit,
@@ -299,3 +299,34 @@ def _chaos(emb: torch.Tensor, chaos: int, seed: int) -> torch.Tensor:
     g = torch.Generator("cpu").manual_seed((seed * 7919 + 17) % 2**32)
     z = torch.randn(emb.shape, generator=g).to(emb.device, emb.dtype)
     return emb + (chaos / 100) * 0.6 * emb.norm() * z / z.norm()
+
+
+def readable_tokens(tokenizer, ids) -> tuple[str, ...]:
+    """Each token as the words it stands for: CLIP's byte-level BPE writes "círculo" as `cÃŃrculo</w>` (its bytes
+    as stand-in characters, `</w>` closing a word); a token that ends inside a character shows it as �."""
+    special = set(tokenizer.all_special_tokens)
+    out = []
+    for token in tokenizer.convert_ids_to_tokens(list(ids)):
+        if token in special:
+            out.append(token)
+            continue
+        raw = bytes(_BYTE_OF.get(ch, 0x3F) for ch in token.removesuffix("</w>"))
+        out.append(raw.decode("utf-8", errors="replace"))
+    return tuple(out)
+
+
+def _stand_ins() -> dict[str, int]:
+    """Byte-level BPE's table (GPT-2, CLIP): printable bytes stand for themselves, the other 68 for the code points
+    from 256 up, in byte order. Returned inverted: stand-in character -> byte."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in kept:
+            table[chr(b)] = b
+        else:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+_BYTE_OF = _stand_ins()
