@@ -352,7 +352,8 @@ def build(hub, t) -> None:
             gan_ship = _shipped("gan", 4, note_index=3)
             with gr.Row():
                 with gr.Column():
-                    preset = gr.Radio(list(LEARN.gan_presets), value=G["preset"], label=t("preset"))
+                    presets = [(t(f"gan_{p.replace(' ', '_')}"), p) for p in LEARN.gan_presets]
+                    preset = gr.Radio(presets, value=G["preset"], label=t("preset"))
                     data = gr.Dropdown(list(LEARN.data), value=G["data"], label=t("data"))
                     points, drawing, upload = _custom_points(t)
                     with gr.Accordion(t("advanced"), open=False):
@@ -366,9 +367,26 @@ def build(hub, t) -> None:
                     gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
                     gan_note = gr.Markdown(gan_ship[3], label="note")
             with gr.Row():
-                gan_loss = gr.LinePlot(gan_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
+                gan_loss = gr.LinePlot(
+                    gan_ship[1],
+                    x="step",
+                    y="loss",
+                    color="curve",
+                    label=t("losses"),
+                    height=220,
+                    x_title=t("axis_step"),
+                    y_title=t("axis_loss"),
+                    color_title=t("axis_curve"),
+                )
                 gan_cov = gr.BarPlot(
-                    gan_ship[2], x="mode", y="share of fair", label=t("coverage"), height=220, y_lim=[0, 2]
+                    gan_ship[2],
+                    x="mode",
+                    y="share of fair",
+                    label=t("coverage"),
+                    height=220,
+                    y_lim=[0, 2],
+                    x_title=t("axis_mode"),
+                    y_title=t("axis_share"),
                 )
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
@@ -389,7 +407,17 @@ def build(hub, t) -> None:
                 train_vae = gr.Button(t("train"), variant="primary")
             with gr.Row():
                 vae_img = gr.Image(vae_ship[0], label=t("inputs_and_reconstructions"), height=140)
-                vae_loss = gr.LinePlot(vae_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=220)
+                vae_loss = gr.LinePlot(
+                    vae_ship[1],
+                    x="step",
+                    y="loss",
+                    color="curve",
+                    label=t("losses"),
+                    height=220,
+                    x_title=t("axis_step"),
+                    y_title=t("axis_loss"),
+                    color_title=t("axis_curve"),
+                )
             vae_note = gr.Markdown(vae_ship[2], label="note")
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(
@@ -406,15 +434,26 @@ def build(hub, t) -> None:
             c_ship = _shipped("chars", 5, note_index=1)
             with gr.Row():
                 kind = gr.Radio(list(LEARN.char_presets), value=C["kind"], label=t("model"))
-                lang = gr.Radio(list(LEARN.settings["chars"]["lang"]), value=C["lang"], label=t("language"))
+                langs = [(t(f"text_{k}"), k) for k in LEARN.settings["chars"]["lang"]]
+                lang = gr.Radio(langs, value=C["lang"], label=t("language"))
                 c_steps = gr.Slider(100, 1500, value=C["steps"], step=50, label=t("train_steps"))
             with gr.Row():
                 c_prompt = gr.Textbox(value=C["prompt"], label=t("prompt"))
                 temperature = gr.Slider(0.1, 2.0, value=C["temperature"], step=0.1, label=t("temperature"))
                 train_chars = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                c_loss = gr.LinePlot(c_ship[0], x="step", y="loss", color="curve", label=t("losses"), height=220)
-                c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220)
+                c_loss = gr.LinePlot(
+                    c_ship[0],
+                    x="step",
+                    y="loss",
+                    color="curve",
+                    label=t("losses"),
+                    height=220,
+                    x_title=t("axis_step"),
+                    y_title=t("axis_loss"),
+                    color_title=t("axis_curve"),
+                )
+                c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220, x_title=t("axis_next"))
             c_note = gr.Markdown(c_ship[1], label="note")
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
             c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
@@ -439,7 +478,15 @@ def build(hub, t) -> None:
             gr.Markdown(t("wavenet_intro"))
             wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button(t("train_wavenet"))
-            wave_plot = gr.LinePlot(wave_ship[0], x="t", y="value", color="series", height=220, label=t("signal"))
+            wave_plot = gr.LinePlot(
+                wave_ship[0],
+                x="t",
+                y="value",
+                color="series",
+                height=220,
+                label=t("signal"),
+                y_title=t("axis_value"),
+            )
             wave_note = gr.Markdown(wave_ship[1], label="note")
             train_wave.click(
                 bind(hub, explain_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
@@ -450,10 +497,19 @@ def build(hub, t) -> None:
             with gr.Row():
                 src = ImageFile(example_image(), label=t("your_image"), height=220)
                 noisy = gr.Image(noise_ship[0], label="x_t", height=220)
-                snr_plot = gr.LinePlot(noise_ship[1], x="t", y="log10 SNR", color="schedule", label="SNR", height=220)
+                snr_plot = gr.LinePlot(
+                    noise_ship[1],
+                    x="t",
+                    y="log10 SNR",
+                    color="schedule",
+                    label="SNR",
+                    height=220,
+                    color_title=t("schedule"),
+                )
             with gr.Row():
                 step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
-                schedule = gr.Radio(list(LEARN.schedules), value=N["schedule"], label=t("schedule"))
+                schedules = [(t(f"schedule_{k}"), k) for k in LEARN.schedules]
+                schedule = gr.Radio(schedules, value=N["schedule"], label=t("schedule"))
             noise_note = gr.Markdown(noise_ship[2], label="note")
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(
@@ -474,7 +530,17 @@ def build(hub, t) -> None:
             d_points, d_drawing, d_upload = _custom_points(t)
             with gr.Row():
                 diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
-                diff_loss = gr.LinePlot(d_ship[1], x="step", y="loss", color="curve", label=t("losses"), height=320)
+                diff_loss = gr.LinePlot(
+                    d_ship[1],
+                    x="step",
+                    y="loss",
+                    color="curve",
+                    label=t("losses"),
+                    height=320,
+                    x_title=t("axis_step"),
+                    y_title=t("axis_loss"),
+                    color_title=t("axis_curve"),
+                )
             diff_note = gr.Markdown(d_ship[2], label="note")
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
             train_diff.click(
@@ -493,7 +559,15 @@ def build(hub, t) -> None:
             w_info = gr.Markdown(label="details")
             with gr.Row():
                 w_tokens = gr.Dataframe(label=t("tokens"), max_height=260)
-                w_emb = gr.BarPlot(x="dim", y="value", color="embedding", label=t("embeddings"), height=260)
+                w_emb = gr.BarPlot(
+                    x="dim",
+                    y="value",
+                    color="embedding",
+                    label=t("embeddings"),
+                    height=260,
+                    x_title=t("axis_dim"),
+                    y_title=t("axis_value"),
+                )
             w_steps = gr.Gallery(label=t("denoising"), columns=5, height=180)
             w_final = gr.Image(label=t("final_image"), height=256)
             w_go.click(
