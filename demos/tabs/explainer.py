@@ -289,6 +289,21 @@ def _shipped(section: str, n: int, note_index: int | None = None) -> list:
     return values
 
 
+def _loss_plot(t, value, height: int = 220) -> gr.LinePlot:
+    """Loss curves (one line a curve, as _losses makes them), the axes titled in the learner's language."""
+    return gr.LinePlot(
+        value,
+        x="step",
+        y="loss",
+        color="curve",
+        label=t("losses"),
+        height=height,
+        x_title=t("axis_step"),
+        y_title=t("axis_loss"),
+        color_title=t("axis_curve"),
+    )
+
+
 def _custom_points(t) -> tuple:
     """The three ways to give custom 2-D data, in a closed accordion: (typed points, drawing pad, upload)."""
     with gr.Accordion(t("draw_points"), open=False):
@@ -367,17 +382,7 @@ def build(hub, t) -> None:
                     gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
                     gan_note = gr.Markdown(gan_ship[3], label="note")
             with gr.Row():
-                gan_loss = gr.LinePlot(
-                    gan_ship[1],
-                    x="step",
-                    y="loss",
-                    color="curve",
-                    label=t("losses"),
-                    height=220,
-                    x_title=t("axis_step"),
-                    y_title=t("axis_loss"),
-                    color_title=t("axis_curve"),
-                )
+                gan_loss = _loss_plot(t, gan_ship[1])
                 gan_cov = gr.BarPlot(
                     gan_ship[2],
                     x="mode",
@@ -407,17 +412,7 @@ def build(hub, t) -> None:
                 train_vae = gr.Button(t("train"), variant="primary")
             with gr.Row():
                 vae_img = gr.Image(vae_ship[0], label=t("inputs_and_reconstructions"), height=140)
-                vae_loss = gr.LinePlot(
-                    vae_ship[1],
-                    x="step",
-                    y="loss",
-                    color="curve",
-                    label=t("losses"),
-                    height=220,
-                    x_title=t("axis_step"),
-                    y_title=t("axis_loss"),
-                    color_title=t("axis_curve"),
-                )
+                vae_loss = _loss_plot(t, vae_ship[1])
             vae_note = gr.Markdown(vae_ship[2], label="note")
             vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
             train_vae.click(
@@ -442,17 +437,7 @@ def build(hub, t) -> None:
                 temperature = gr.Slider(0.1, 2.0, value=C["temperature"], step=0.1, label=t("temperature"))
                 train_chars = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                c_loss = gr.LinePlot(
-                    c_ship[0],
-                    x="step",
-                    y="loss",
-                    color="curve",
-                    label=t("losses"),
-                    height=220,
-                    x_title=t("axis_step"),
-                    y_title=t("axis_loss"),
-                    color_title=t("axis_curve"),
-                )
+                c_loss = _loss_plot(t, c_ship[0])
                 c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220, x_title=t("axis_next"))
             c_note = gr.Markdown(c_ship[1], label="note")
             c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
@@ -530,17 +515,7 @@ def build(hub, t) -> None:
             d_points, d_drawing, d_upload = _custom_points(t)
             with gr.Row():
                 diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
-                diff_loss = gr.LinePlot(
-                    d_ship[1],
-                    x="step",
-                    y="loss",
-                    color="curve",
-                    label=t("losses"),
-                    height=320,
-                    x_title=t("axis_step"),
-                    y_title=t("axis_loss"),
-                    color_title=t("axis_curve"),
-                )
+                diff_loss = _loss_plot(t, d_ship[1], 320)
             diff_note = gr.Markdown(d_ship[2], label="note")
             traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
             train_diff.click(
