@@ -80,7 +80,7 @@ def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.nda
 def _losses(**series) -> pd.DataFrame:
     """Loss curves by name, for a LinePlot: each curve's name (its legend) in the learner's language."""
     rows = [
-        {"step": i + 1, "loss": v, "curve": say(name) if name in SAY["en"] else name}
+        {"step": i + 1, "loss": v, "curve": say(f"curve_{name}") if f"curve_{name}" in SAY["en"] else name}
         for name, values in series.items()
         for i, v in enumerate(values)
         if i % 10 == 0
