@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from demos.agents.schema import Call, Param, decode_image, image_content
+from demos.agents.schema import BadArgument, Call, Param, decode_image, image_content
 from hub.service import example_picture
 from hub.types import LessonRequest, WalkthroughRequest
 
@@ -158,10 +158,10 @@ def _lesson(demo: str):
             if not 3 <= len(pts) <= 5000 or not all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p) for p in pts
             ):
-                raise ValueError("points must be 3 to 5000 [x, y] pairs of numbers")
+                raise BadArgument("points must be 3 to 5000 [x, y] pairs of numbers")
             pts = tuple((float(x), float(y)) for x, y in pts)
         if a.get("data") == "custom" and pts is None:
-            raise ValueError("data=custom needs points: 3 or more [x, y] pairs")
+            raise BadArgument("data=custom needs points: 3 or more [x, y] pairs")
         return await _run_lesson(call, types, LessonRequest(demo, a, points=pts, origin=call.who))
 
     return run

@@ -15,6 +15,12 @@ from typing import Any, Awaitable, Callable
 
 PATH = "/gradio_api/mcp"  # where agents connect (the URL Gradio's MCP server used, so clients keep working)
 REQUIRED = object()
+
+
+class BadArgument(ValueError):
+    """An agent's argument that is wrong, said in words (which parameter, what is allowed)."""
+
+
 MAX_FILES = 20_000  # result URLs remembered (the oldest are forgotten first)
 
 
@@ -47,37 +53,37 @@ class Param:
         return s
 
     def check(self, value) -> Any:
-        """The value as the tool uses it; ValueError says what was wrong and what is allowed."""
+        """The value as the tool uses it; BadArgument says what was wrong and what is allowed."""
         name, kind = self.name, self.kind
         if value is None:
             if self.default is REQUIRED:
-                raise ValueError(f"{name} is missing: {self.description}")
+                raise BadArgument(f"{name} is missing: {self.description}")
             return self.default
         if kind == "boolean":
             if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false")
+                raise BadArgument(f"{name} must be true or false")
             return value
         if kind in ("integer", "number"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a number{self._range()}")
+                raise BadArgument(f"{name} must be a number{self._range()}")
             if kind == "integer":
                 if value != int(value):
-                    raise ValueError(f"{name} must be a whole number{self._range()}")
+                    raise BadArgument(f"{name} must be a whole number{self._range()}")
                 value = int(value)
             if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-                raise ValueError(f"{name} {value:g} is out of range{self._range()}")
+                raise BadArgument(f"{name} {value:g} is out of range{self._range()}")
             return value
         if kind == "string":
             if not isinstance(value, str):
-                raise ValueError(f"{name} must be text")
+                raise BadArgument(f"{name} must be text")
             if self.max_length and len(value) > self.max_length:
-                raise ValueError(f"{name} is {len(value):,} characters long; at most {self.max_length:,}")
+                raise BadArgument(f"{name} is {len(value):,} characters long; at most {self.max_length:,}")
             if self.choices and value not in self.choices:
-                raise ValueError(f"{name} must be one of: {', '.join(self.choices)}")
+                raise BadArgument(f"{name} must be one of: {', '.join(self.choices)}")
             return value
         if kind == "array":
             if not isinstance(value, list):
-                raise ValueError(f"{name} must be a list")
+                raise BadArgument(f"{name} must be a list")
             return value
         raise AssertionError(kind)
 
@@ -120,7 +126,7 @@ class Tool:
         unknown = sorted(set(given) - known)
         if unknown:
             takes = ", ".join(p.name for p in self.params) or "no parameters"
-            raise ValueError(f"{self.name} has no parameter {', '.join(unknown)}; it takes: {takes}")
+            raise BadArgument(f"{self.name} has no parameter {', '.join(unknown)}; it takes: {takes}")
         return {p.name: p.check(given.get(p.name)) for p in self.params}
 
 
@@ -173,10 +179,10 @@ def decode_image(param: str, value: str) -> bytes:
     if text.startswith("data:"):
         head, _, text = text.partition(",")
         if ";base64" not in head:
-            raise ValueError(f"{param}: a data: URL must be base64 (data:image/png;base64,...)")
+            raise BadArgument(f"{param}: a data: URL must be base64 (data:image/png;base64,...)")
     if text.startswith(("http://", "https://", "/", "file:")):
-        raise ValueError(f"{param}: send the image itself, base64-encoded (or as a data:image/png;base64 URL)")
+        raise BadArgument(f"{param}: send the image itself, base64-encoded (or as a data:image/png;base64 URL)")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError(f"{param} is not base64: send the image file's bytes base64-encoded") from None
+        raise BadArgument(f"{param} is not base64: send the image file's bytes base64-encoded") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from demos.agents.schema import PATH, Call, Files
+from demos.agents.schema import PATH, BadArgument, Call, Files
 from demos.agents.tools import build_tools
 from demos.common import origin
 from hub.errors import LienzoError
@@ -63,9 +63,7 @@ class Agents:
             args = tool.arguments(arguments)
             call = Call(self.hub, origin(request), _base_url(request), self.files, progress)
             content, data = await tool.run(call, types, args)
-        except ValueError as exc:  # a wrong argument (hub.errors.InvalidRequest is one too)
-            return failed(str(exc))
-        except LienzoError as exc:
+        except (BadArgument, LienzoError) as exc:  # a wrong argument, or what the Hub refused, in words
             return failed(str(exc))
         except Exception:
             log.exception("MCP tool %s failed", name)

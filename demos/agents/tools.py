@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from demos.agents import learn as learn_tools
-from demos.agents.schema import Call, Param, Tool, decode_image, image_content
+from demos.agents.schema import BadArgument, Call, Param, Tool, decode_image, image_content
 from hub.service import learn_catalogue
 from hub.types import (
     ASPECTS,
@@ -262,20 +262,20 @@ def build_tools(hub) -> dict[str, Tool]:
     async def mix(call, types, a):
         items = []
         if not 1 <= len(a["items"]) <= 5:
-            raise ValueError(f"items: give 1 to 5 ingredients, not {len(a['items'])}")
+            raise BadArgument(f"items: give 1 to 5 ingredients, not {len(a['items'])}")
         for i, item in enumerate(a["items"], 1):
             if not isinstance(item, dict) or set(item) - {"text", "image", "weight"}:
-                raise ValueError(f"items[{i}] must be an object with text or image, and weight")
+                raise BadArgument(f"items[{i}] must be an object with text or image, and weight")
             weight = item.get("weight", 1)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not -1 <= weight <= 2:
-                raise ValueError(f"items[{i}].weight must be a number from -1 to 2")
+                raise BadArgument(f"items[{i}].weight must be a number from -1 to 2")
             text, image = item.get("text"), item.get("image")
             if (text is None) == (image is None):
-                raise ValueError(f"items[{i}] needs a text or an image (one of them)")
+                raise BadArgument(f"items[{i}] needs a text or an image (one of them)")
             if image is not None and not isinstance(image, str):
-                raise ValueError(f"items[{i}].image must be base64 text")
+                raise BadArgument(f"items[{i}].image must be base64 text")
             if text is not None and not isinstance(text, str):
-                raise ValueError(f"items[{i}].text must be text")
+                raise BadArgument(f"items[{i}].text must be text")
             picture = decode_image(f"items[{i}].image", image) if image is not None else None
             items.append(MixItem(text=text, image=picture, weight=float(weight)))
         job = await call.hub.mix(MixRequest(items=tuple(items), seed=a["seed"], origin=call.who))
@@ -326,7 +326,7 @@ def build_tools(hub) -> dict[str, Tool]:
                 or m.get("role") not in ("user", "assistant")
                 or not isinstance(m.get("content"), str)
             ):
-                raise ValueError(f'history[{i}] must be {{"role": "user" or "assistant", "content": text}}')
+                raise BadArgument(f'history[{i}] must be {{"role": "user" or "assistant", "content": text}}')
             turns.append(ChatMessage(m["role"], m["content"]))
         answer = ""
         async for answer in call.hub.ask_tutor(TutorRequest(a["message"], tuple(turns), origin=call.who)):
@@ -415,5 +415,5 @@ def build_tools(hub) -> dict[str, Tool]:
 
 def _job_id(value: str) -> str:
     if not value.strip():
-        raise ValueError("job_id is empty: give the id of one of your jobs (history lists them)")
+        raise BadArgument("job_id is empty: give the id of one of your jobs (history lists them)")
     return value.strip()
