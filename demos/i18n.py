@@ -452,6 +452,11 @@ WORDS: dict[str, dict[str, str]] = {
         "offline": "sin conexión",
         "needs-gpu": "necesita GPU",
         "missing": "no está",
+        # the VAE's pictures, as the core captions them
+        "decoded across the first two latent dimensions": "decodificado a lo largo de las dos primeras dimensiones "
+        "latentes",
+        "interpolation between two test digits": "interpolación entre dos dígitos de prueba",
+        "test digits at their latent means": "dígitos de prueba en sus medias latentes",
     }
 }
 

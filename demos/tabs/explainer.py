@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from demos.common import bind, current_origin, HUB_QUEUE, ImageFile, refuse, say, start, user_errors
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, refuse, say, start, user_errors, word
 from demos.explainer import shipped
 from demos.i18n import SAY
 from hub.service import example_picture, learn_catalogue, points_from_drawing
@@ -176,7 +176,7 @@ async def explain_vae(hub, latent, beta, progress=gr.Progress()):
     async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
         v = f.values
         if f.final:
-            yield *last, v["pictures"]
+            yield *last, [(picture, word(caption)) for picture, caption in v["pictures"]]
             continue
         note = say("vae_note", step=f.step, mse=v["mse"], latent=int(latent), pca=v["pca_mse"])
         last = (v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import bind, current_origin, gallery_updates, HUB_QUEUE, ImageFile, origin, refuse, shown_as, start
+from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, gallery_updates, origin, refuse, shown_as, start
 from hub.types import DescribeRequest, MixItem, MixRequest
 
 SLOTS = 5
