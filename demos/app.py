@@ -48,11 +48,12 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
 def _about_models(hub, lang: str) -> dict[str, str]:
     """The texts about this server's models, written once per language when the app is built: the header's
     default model and the table of every model and where it runs."""
-    status = next(a.status for s, a in hub.models() if s.name == hub.default_image_model)
+    models = hub.models()
+    status = next(a.status for s, a in models if s.name == hub.default_image_model)
     rows = [  # the bundled models' reasons name a folder of the server: the page says what it means instead
         f"| {s.name} | {say('yes' if a.ok else 'no', lang)} | "
         f"{say(f'why_{a.status}', lang) if f'why_{a.status}' in SAY[lang] else in_language(a.reason, lang)} |"
-        for s, a in hub.models()
+        for s, a in models
     ]
     return {
         "model_line": say("model_line", lang, model=hub.default_image_model, status=word(status, lang)),

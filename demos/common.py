@@ -153,8 +153,7 @@ async def follow(job, progress: gr.Progress):
         if event.stage == "queued" and event.position:
             progress(0, desc=say("queued", position=event.position))
         elif event.total:
-            stage = say(f"stage_{event.stage}") if f"stage_{event.stage}" in SAY["en"] else event.stage
-            progress((event.step, event.total), desc=stage, unit=say("steps"))
+            progress((event.step, event.total), desc=word(event.stage), unit=say("steps"))
         if event.preview is not None:
             yield event.preview, None
     with user_errors():

@@ -160,8 +160,6 @@ def _lesson(demo: str):
             ):
                 raise BadArgument("points must be 3 to 5000 [x, y] pairs of numbers")
             pts = tuple((float(x), float(y)) for x, y in pts)
-        if a.get("data") == "custom" and pts is None:
-            raise BadArgument("data=custom needs points: 3 or more [x, y] pairs")
         return await _run_lesson(call, types, LessonRequest(demo, a, points=pts, origin=call.who))
 
     return run

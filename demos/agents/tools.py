@@ -369,7 +369,7 @@ def build_tools(hub) -> dict[str, Tool]:
         read_only=True,
     )
     async def reuse(call, types, a):
-        job = call.hub.get_job(_job_id(a["job_id"]), call.who)
+        job = call.hub.get_job(a["job_id"], call.who)
         r = job.request
         settings = {
             "prompt": r.get("prompt", ""),
@@ -392,7 +392,7 @@ def build_tools(hub) -> dict[str, Tool]:
         title="Share a job",
     )
     async def share(call, types, a):
-        job = call.hub.share(_job_id(a["job_id"]), a["shared"], call.who)
+        job = call.hub.share(a["job_id"], a["shared"], call.who)
         text = f"job {job.id} is {'shared' if job.shared else 'private'}"
         return [types.TextContent(type="text", text=text)], {"job_id": job.id, "shared": bool(job.shared)}
 
@@ -411,9 +411,3 @@ def build_tools(hub) -> dict[str, Tool]:
 
     learn_tools.register(tool, learn)
     return {t.name: t for t in tools}
-
-
-def _job_id(value: str) -> str:
-    if not value.strip():
-        raise BadArgument("job_id is empty: give the id of one of your jobs (history lists them)")
-    return value.strip()

@@ -13,7 +13,6 @@ from PIL import Image
 
 from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, refuse, say, start, user_errors, word
 from demos.explainer import shipped
-from demos.i18n import SAY
 from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest
 
@@ -80,7 +79,7 @@ def _data_points(data: str, text: str = "", drawing=None, upload=None) -> np.nda
 def _losses(**series) -> pd.DataFrame:
     """Loss curves by name, for a LinePlot: each curve's name (its legend) in the learner's language."""
     rows = [
-        {"step": i + 1, "loss": v, "curve": say(f"curve_{name}") if f"curve_{name}" in SAY["en"] else name}
+        {"step": i + 1, "loss": v, "curve": word(name)}
         for name, values in series.items()
         for i, v in enumerate(values)
         if i % 10 == 0
