@@ -62,7 +62,7 @@ class Availability:
     reason: str
 
 
-_K = frozenset({"text2img", "mix", "variation", "img2img", "caption"})
+_K = frozenset({"text2img", "mix", "variation", "img2img", "caption", "inpaint"})
 MODELS: dict[str, ModelSpec] = {
     m.name: m
     for m in (
@@ -92,7 +92,6 @@ MODELS: dict[str, ModelSpec] = {
             license="Apache-2.0",
             about="A miniature Kandinsky 2.2 trained on a drawn shapes world; works offline.",
         ),
-        # inpaint and controlnet come back with the engines that run them (issue 18); until then not advertised
         ModelSpec(
             "kandinsky-2.2",
             "kandinsky",
@@ -101,6 +100,7 @@ MODELS: dict[str, ModelSpec] = {
             repos={
                 "prior": "kandinsky-community/kandinsky-2-2-prior",
                 "decoder": "kandinsky-community/kandinsky-2-2-decoder",
+                "inpaint": "kandinsky-community/kandinsky-2-2-decoder-inpaint",  # its UNet, loaded on the first edit
             },
             defaults=Defaults(768, 768, 50, 4.0, 25, 4.0, max_side=1536, max_steps=150),
             min_gpu_gib=8,
@@ -111,7 +111,7 @@ MODELS: dict[str, ModelSpec] = {
             "sdxl-turbo",
             "auto",
             "SDXL-Turbo",
-            frozenset({"text2img", "img2img"}),
+            frozenset({"text2img", "img2img", "inpaint"}),
             repos={"pipeline": "stabilityai/sdxl-turbo"},
             defaults=Defaults(
                 512,
@@ -133,7 +133,7 @@ MODELS: dict[str, ModelSpec] = {
             "sd-1.5",
             "auto",
             "Stable Diffusion 1.5",
-            frozenset({"text2img", "img2img"}),
+            frozenset({"text2img", "img2img", "inpaint"}),
             repos={"pipeline": "stable-diffusion-v1-5/stable-diffusion-v1-5"},
             defaults=Defaults(512, 512, 30, 7.5, max_side=1024, size_multiple=8),
             min_gpu_gib=4,
@@ -144,7 +144,7 @@ MODELS: dict[str, ModelSpec] = {
             "sdxl",
             "auto",
             "Stable Diffusion XL 1.0",
-            frozenset({"text2img", "img2img"}),
+            frozenset({"text2img", "img2img", "inpaint"}),
             repos={"pipeline": "stabilityai/stable-diffusion-xl-base-1.0"},
             defaults=Defaults(1024, 1024, 30, 7.0, max_side=1536, size_multiple=8),
             min_gpu_gib=10,

@@ -402,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the draft stage: distil FOLDER's decoder (a trained model folder, e.g. hub/mini/weights) into "
         "FOLDER/decoder-draft, checkpoints in --work",
     )
+    tm.add_argument(
+        "--inpaint-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the inpaint stage: teach FOLDER's decoder to repaint a region, zoom out and pan, written to "
+        "FOLDER/decoder-inpaint, checkpoints in --work",
+    )
 
     ev = sub.add_parser("eval-mini", help="score the mini model on held-out prompts (GenEval-style), en and es")
     ev.add_argument("--single", type=int, default=24, help="single-object prompts per language")
@@ -535,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
 
                 _trained_folder("--draft-from", args.draft_from, args.threads)
                 print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
+                return 0
+            if args.inpaint_from:
+                from hub.mini.inpaint import inpaint_from
+
+                _trained_folder("--inpaint-from", args.inpaint_from, args.threads)
+                print(json.dumps(inpaint_from(args.inpaint_from, args.work, cfg, settings)))
                 return 0
             if args.device == "cuda":
                 import torch

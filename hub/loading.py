@@ -10,10 +10,9 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from functools import cached_property, partial
 from pathlib import Path
-
+from typing import Any
 
 from hub import catalog
 from hub.errors import ModelUnavailable
@@ -37,6 +36,8 @@ class KandinskyWeights:
     notes: tuple[str, ...] = ()
     source: str = ""
     draft: dict | None = None  # the distilled draft decoder: {"unet", "scheduler"} (hub/mini/distil.py)
+    # () -> the inpainting decoder's UNet (9 input channels), loaded when the first edit runs; None: the model has none
+    inpaint: Any = None
 
 
 class Loader:
@@ -170,7 +171,21 @@ class Loader:
                 "unet": UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype),
                 "scheduler": LCMScheduler.from_pretrained(folder / "scheduler"),
             }
-        return KandinskyWeights(prior.components, decoder.components, notes, source=str(decoder_src), draft=draft)
+        inpaint = None
+        if spec.bundled is not None:
+            folder = (root / "decoder-inpaint" / "unet") if (root / "decoder-inpaint" / "unet").exists() else None
+            if folder is not None:
+                inpaint = partial(self._unet, folder, {})
+        elif "inpaint" in spec.repos:
+            inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
+        return KandinskyWeights(
+            prior.components, decoder.components, notes, source=str(decoder_src), draft=draft, inpaint=inpaint
+        )
+
+    def _unet(self, where, kwargs: dict):
+        from diffusers import UNet2DConditionModel
+
+        return self._from_pretrained(UNet2DConditionModel, where, torch_dtype=self.placement.dtype, **kwargs)
 
     def draft_path(self, spec: catalog.ModelSpec) -> Path | None:
         """The model's distilled draft decoder (`decoder-draft/`, bundled models only), if it has one."""
@@ -210,7 +225,7 @@ class Loader:
 
         root = self.settings.data_dir / "models" / "mini-placeholder"
         with _placeholder_lock:
-            if not (root / PLACEHOLDER_MARK).exists():
+            if not (root / PLACEHOLDER_MARK).exists() or not (root / "decoder-inpaint").exists():
                 log.warning("building the untrained mini placeholder in %s", root)
                 root.parent.mkdir(parents=True, exist_ok=True)
                 save_placeholder(root)

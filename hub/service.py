@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL.Image import Image as PILImage
 
-from hub import catalog, placement, prompt
+from hub import catalog, edits, placement, prompt
 from hub.errors import CapabilityError, Forbidden, InvalidRequest, JobNotFound, ModelUnavailable, StorageError, shown
 from hub.images import fetch_image, load_image
 from hub.jobs import Jobs
@@ -46,6 +46,8 @@ from hub.types import (
     LessonRequest,
     MixRequest,
     Origin,
+    PanRequest,
+    RegionRequest,
     ShortenRequest,
     ShortenResult,
     TutorRequest,
@@ -53,6 +55,7 @@ from hub.types import (
     VaryRequest,
     WalkthroughRequest,
     WalkthroughResult,
+    ZoomRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -409,6 +412,9 @@ class Hub:
         )
         if subtle:  # img2img runs steps x strength of them: at least one (a 2-step parent would give none)
             steps = max(steps, math.ceil(1 / SUBTLE_STRENGTH))
+        # Remix: the new prompt mixed with the picture, as Midjourney's Remix steers a variation with new words
+        remix = req.prompt is not None and bool(req.prompt.strip())
+        parts, negative = self._edit_prompt(req.prompt, parent) if remix else ([], parent.get("negative_prompt") or "")
         task = ImageTask(
             seeds=self._seeds(req.seed, req.num_images),
             width=source.width,
@@ -417,14 +423,15 @@ class Hub:
             guidance_scale=self._guidance(spec, _default(req.guidance_scale, inherited("guidance_scale", None))),
             prior_num_inference_steps=self._prior_steps(spec, inherited("prior_num_inference_steps", None)),
             prior_guidance_scale=self._guidance(spec, inherited("prior_guidance_scale", None), prior=True),
+            parts=parts,
             images=[(image, 1.0)],
-            negative_prompt=parent.get("negative_prompt") or "",
+            negative_prompt=negative,
             init_image=image if subtle else None,
             strength=SUBTLE_STRENGTH if subtle else 1.0,
             scheduler=parent.get("scheduler"),
             preview=req.preview,
         )
-        text = source.request.get("prompt", "")
+        text = req.prompt.strip() if remix else source.request.get("prompt", "")
         return self._submit(
             spec,
             "vary",
@@ -433,7 +440,7 @@ class Hub:
             req.origin,
             grid=req.num_images > 1,
             parent=(source.id, req.index),
-            extra={"strength": req.strength},
+            extra={"strength": req.strength, **({"remix": True} if remix else {})},
         )
 
     async def upscale(self, req: UpscaleRequest) -> JobHandle:
@@ -471,6 +478,69 @@ class Hub:
             parent=(source.id, req.index),
             extra={"factor": req.factor},
         )
+
+    async def vary_region(self, req: RegionRequest) -> JobHandle:
+        """Vary (Region): the marked area repainted after `prompt`, the rest kept pixel for pixel."""
+        source, spec, image = self._source(req.job_id, req.index, "inpaint", req.origin)
+        mask = await self._load(req.mask, "mask")
+        mask, share = edits.region_mask(mask, image.size)
+        return self._edit(spec, "region", source, req, image, mask, {"region": round(share, 3)})
+
+    async def zoom_out(self, req: ZoomRequest) -> JobHandle:
+        """Zoom Out: the picture shrunk by `factor` in the middle of a canvas of its size, the border drawn anew."""
+        factor = edits.zoom_factor(req.factor)
+        source, spec, image = self._source(req.job_id, req.index, "inpaint", req.origin)
+        canvas, mask, _ = edits.zoom_canvas(image, factor)
+        return self._edit(spec, "zoom", source, req, canvas, mask, {"zoom": factor})
+
+    async def pan(self, req: PanRequest) -> JobHandle:
+        """Pan: the canvas half a side longer toward `direction`, the new strip drawn to continue the picture."""
+        source, spec, image = self._source(req.job_id, req.index, "inpaint", req.origin)
+        d = spec.defaults
+        size = edits.pan_size(image.size, req.direction, d.size_multiple, d.max_side)
+        canvas, mask, _ = edits.pan_canvas(image, req.direction, size)
+        return self._edit(spec, "pan", source, req, canvas, mask, {"pan": req.direction})
+
+    def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict) -> JobHandle:
+        """An inpainting job on `canvas`: the prompt given (flags read as in /imagine) or the parent's; a parent
+        with no words (a mix of pictures) is steered by its own picture."""
+        parent, d = source.request, spec.defaults
+        parts, negative = self._edit_prompt(req.prompt, parent)
+        image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
+        inherited = lambda key, default: parent.get(key) if parent.get(key) is not None else default  # noqa: E731
+        task = ImageTask(
+            seeds=self._seeds(req.seed, req.num_images),
+            width=canvas.width,
+            height=canvas.height,
+            num_inference_steps=self._steps(spec, inherited("num_inference_steps", d.num_inference_steps), None),
+            guidance_scale=self._guidance(spec, inherited("guidance_scale", None)),
+            prior_num_inference_steps=self._prior_steps(spec, inherited("prior_num_inference_steps", None)),
+            prior_guidance_scale=self._guidance(spec, inherited("prior_guidance_scale", None), prior=True),
+            parts=parts,
+            images=image_prompts,
+            negative_prompt=negative,
+            init_image=canvas,
+            mask_image=mask,
+            strength=1.0,
+            scheduler=None if parent.get("draft") else parent.get("scheduler"),
+            preview=req.preview,
+        )
+        text = req.prompt.strip() if req.prompt and req.prompt.strip() else parent.get("prompt", "")
+        return self._submit(
+            spec, kind, task, text, req.origin, grid=req.num_images > 1, parent=(source.id, req.index), extra=extra
+        )
+
+    @staticmethod
+    def _edit_prompt(text: str | None, parent: dict) -> tuple[list, str]:
+        """(weighted texts, negative prompt) of an edit or a remix: its own prompt's, else the parent's."""
+        if text is not None and text.strip():
+            parsed = prompt.parse(text)
+            if parsed.image_urls:
+                raise InvalidRequest("this prompt takes words, not image links: describe what to draw")
+            return list(parsed.parts), parsed.negative_prompt
+        if text is not None:
+            prompt.check_text("prompt", text)
+        return [tuple(p) for p in parent.get("parts") or ()], parent.get("negative_prompt") or ""
 
     def _source(
         self, job_id: str, index: int, capability: str, viewer: Origin

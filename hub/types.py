@@ -128,7 +128,58 @@ class VaryRequest:
     # None: the parent job's own (its steps, guidance, negative prompt and scheduler carry over)
     num_inference_steps: int | None = None
     guidance_scale: float | None = None
+    # Remix: a new prompt for the variation (the picture and the new text mixed); None keeps the parent's idea
+    prompt: str | None = None
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
+    origin: Origin = field(default_factory=Origin)
+
+
+Direction = Literal["left", "right", "up", "down"]
+DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
+ZOOM_RANGE = (1.05, 2.0)  # Zoom Out's custom factor, as Midjourney's (1.5x and 2x are its buttons)
+
+
+@dataclass(frozen=True)
+class RegionRequest:
+    """Vary (Region): repaint the white area of `mask` (any size: it is stretched over the image) on image `index`
+    of job `job_id`, following `prompt` (None or empty: the parent's prompt); the rest is kept pixel for pixel."""
+
+    job_id: str
+    index: int
+    mask: ImageInput
+    prompt: str | None = None
+    num_images: int = 4
+    seed: int | None = None
+    preview: bool = False
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class ZoomRequest:
+    """Zoom Out: the image shrunk by `factor` into the middle of a canvas of its own size, the border drawn anew."""
+
+    job_id: str
+    index: int
+    factor: float = 2.0
+    prompt: str | None = None  # None: the parent's prompt
+    num_images: int = 4
+    seed: int | None = None
+    preview: bool = False
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class PanRequest:
+    """Pan: the canvas extended by half its side toward `direction` (up to the model's largest side), the new strip
+    drawn to continue the picture."""
+
+    job_id: str
+    index: int
+    direction: Direction
+    prompt: str | None = None  # None: the parent's prompt
+    num_images: int = 4
+    seed: int | None = None
+    preview: bool = False
     origin: Origin = field(default_factory=Origin)
 
 

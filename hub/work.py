@@ -22,7 +22,7 @@ from PIL import Image
 SEED_MOD = 2**32
 
 # kinds that leave images in the store; the rest answer the caller only (text, describe, lessons ...)
-IMAGE_KINDS = ("imagine", "mix", "vary", "upscale", "enhance")
+IMAGE_KINDS = ("imagine", "mix", "vary", "upscale", "enhance", "region", "zoom", "pan")
 
 
 @dataclass
@@ -44,7 +44,9 @@ class ImageTask:
     chaos: int = 0
     stop: int | None = None  # percent of decoder steps to run
     tile: bool = False
-    init_image: Any = None  # img2img, subtle variation, upscale (PIL or PNG bytes)
+    init_image: Any = None  # img2img, subtle variation, upscale, and the canvas an edit repaints (PIL or PNG bytes)
+    # inpainting (Vary Region, Zoom Out, Pan): white = repaint, black = keep (kept pixel for pixel in the result)
+    mask_image: Any = None
     strength: float = 1.0
     scheduler: str | None = None
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
@@ -62,6 +64,7 @@ class ImageTask:
             self.stop,
             self.tile,
             self.init_image is not None,
+            self.mask_image is not None,
             self.strength if self.init_image is not None else None,
             self.scheduler,
             self.draft,
@@ -73,6 +76,7 @@ class ImageTask:
             self,
             images=[(to_png(im), w) for im, w in self.images],
             init_image=None if self.init_image is None else to_png(self.init_image),
+            mask_image=None if self.mask_image is None else to_png(self.mask_image),
         )
 
     def loaded(self) -> ImageTask:
@@ -81,6 +85,7 @@ class ImageTask:
             self,
             images=[(to_pil(im), w) for im, w in self.images],
             init_image=None if self.init_image is None else to_pil(self.init_image),
+            mask_image=None if self.mask_image is None else to_pil(self.mask_image),
         )
 
     @property

@@ -73,7 +73,9 @@ def _kandinsky(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngi
     from hub.engines.kandinsky import KandinskyEngine
 
     weights = loader.kandinsky(spec)
-    engine = KandinskyEngine(weights.prior, weights.decoder, loader.placement, preview_every, draft=weights.draft)
+    engine = KandinskyEngine(
+        weights.prior, weights.decoder, loader.placement, preview_every, draft=weights.draft, inpaint=weights.inpaint
+    )
     engine.notes = tuple(weights.notes)
     engine.model_hash = weights_hash(engine.decoder.unet)
     return engine
@@ -99,8 +101,12 @@ def _text(spec: ModelSpec, loader: Loader, preview_every: int) -> TextEngine:
 
 # family (hub/catalog.py's ModelSpec.family) -> (what it builds, the protocol it keeps, what it can do at most)
 FAMILIES: dict[str, tuple[Callable[[ModelSpec, Loader, int], Any], type, frozenset[str]]] = {
-    "kandinsky": (_kandinsky, ImageEngine, frozenset({"text2img", "mix", "variation", "img2img", "caption"})),
-    "auto": (_auto, ImageEngine, frozenset({"text2img", "img2img"})),
+    "kandinsky": (
+        _kandinsky,
+        ImageEngine,
+        frozenset({"text2img", "mix", "variation", "img2img", "caption", "inpaint"}),
+    ),
+    "auto": (_auto, ImageEngine, frozenset({"text2img", "img2img", "inpaint"})),
     "text": (_text, TextEngine, frozenset({"chat", "expand"})),
 }
 

@@ -104,6 +104,39 @@ def call_pipeline(
         pipe.scheduler = default_scheduler
 
 
+def paste_kept_all(images: list[Image.Image], task: ImageTask) -> list[Image.Image]:
+    """An edit's images with the canvas's kept pixels put back exactly, the seam feathered into the new area."""
+    from hub.images import paste_kept
+
+    feather = max(2, min(task.width, task.height) // 32)
+    return [paste_kept(im, task.init_image, task.mask_image, feather) for im in images]
+
+
+class _OwnSize:
+    """An image processor whose `preprocess` keeps the image's own size (the engine resized it already).
+
+    diffusers 0.42's `KandinskyV22Img2ImgPipeline` calls `preprocess(image, width, height)` where the signature is
+    `(image, height, width)`, so every non-square init image was stretched to the transposed size and a 16:9 job
+    came back 9:16 from Vary (Subtle) and Upscale."""
+
+    def __init__(self, processor):
+        self._processor = processor
+
+    def preprocess(self, image, *args, **kwargs):
+        kwargs.pop("height", None), kwargs.pop("width", None)
+        return self._processor.preprocess(image, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._processor, name)
+
+
+def keep_own_size(pipe) -> None:
+    """Make an img2img pipeline take its init images at the size they come in (see _OwnSize)."""
+    processor = getattr(pipe, "image_processor", None)
+    if processor is not None and not isinstance(processor, _OwnSize):
+        pipe.image_processor = _OwnSize(processor)
+
+
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
     """(B, 3, H, W) in [-1, 1] -> PIL images."""
     arr = (images.float().clamp(-1, 1) * 0.5 + 0.5).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

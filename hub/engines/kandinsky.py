@@ -13,10 +13,25 @@ import threading
 from collections.abc import Callable
 
 import torch
-from diffusers import KandinskyV22Img2ImgPipeline, KandinskyV22Pipeline, KandinskyV22PriorPipeline
+from diffusers import (
+    KandinskyV22Img2ImgPipeline,
+    KandinskyV22InpaintPipeline,
+    KandinskyV22Pipeline,
+    KandinskyV22PriorPipeline,
+)
 from PIL import Image
 
-from hub.engines.common import ImageTask, Progress, call_pipeline, generators, step_callback, to_pil
+from hub.engines.common import (
+    ImageTask,
+    Progress,
+    call_pipeline,
+    generators,
+    keep_own_size,
+    paste_kept_all,
+    step_callback,
+    to_pil,
+)
+from hub.errors import CapabilityError
 from hub.loading import Placement, place
 
 NEGATIVE_SALT = 0x9E3779B9  # negative-prompt rows draw their own noise, derived from the image's seed
@@ -25,7 +40,13 @@ PART_SALT = 1_000_003  # the k-th text of a multi-prompt uses seed + k * PART_SA
 
 class KandinskyEngine:
     def __init__(
-        self, prior: dict, decoder: dict, placement: Placement, preview_every: int = 5, draft: dict | None = None
+        self,
+        prior: dict,
+        decoder: dict,
+        placement: Placement,
+        preview_every: int = 5,
+        draft: dict | None = None,
+        inpaint: Callable | None = None,
     ):
         self.placement = placement
         self.preview_every = preview_every
@@ -34,6 +55,11 @@ class KandinskyEngine:
         # the distilled draft decoder shares the MoVQ; its scheduler is the LCMScheduler it was distilled for
         self.draft = place(KandinskyV22Pipeline(**{**decoder, **draft}), placement) if draft else None
         self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
+        keep_own_size(self.img2img)
+        # the inpainting decoder (a UNet with 9 input channels): loaded on the first edit, it is a whole second UNet
+        self._inpaint_unet = inpaint
+        self._inpaint: KandinskyV22InpaintPipeline | None = None
+        self._decoder_parts = decoder
         self._default_scheduler = self.decoder.scheduler
         self._zero: torch.Tensor | None = None
         self._lock = threading.Lock()  # diffusers schedulers keep state: one call at a time
@@ -180,6 +206,8 @@ class KandinskyEngine:
             total = prior_steps + decoder_steps
             on_prior = step_callback("prior", 0, total, progress, should_stop)
             image_embeds, negative = self.embed_tasks(tasks, on_prior)
+            if first.mask_image is not None:
+                return self._edit(tasks, image_embeds, negative, prior_steps, progress, should_stop)
             seeds = [s for t in tasks for s in t.seeds]
             stop_at = None if first.stop in (None, 100) else max(1, decoder_steps * first.stop // 100)
 
@@ -227,6 +255,52 @@ class KandinskyEngine:
             if not stopped:
                 images = self._final(pipe, images)
             return [images[s : s + n] for s, n in zip(starts, counts)]
+
+    def inpaint_pipeline(self) -> KandinskyV22InpaintPipeline:
+        if self._inpaint is None:
+            unet = self._inpaint_unet() if self._inpaint_unet is not None else None
+            if unet is None:
+                raise CapabilityError("this model's weights have no inpainting decoder, so it cannot repaint a region")
+            parts = {k: self._decoder_parts[k] for k in ("scheduler", "movq")}
+            self._inpaint = place(KandinskyV22InpaintPipeline(unet=unet, **parts), self.placement)
+        return self._inpaint
+
+    def _edit(self, tasks, image_embeds, negative, prior_steps, progress, should_stop) -> list[list[Image.Image]]:
+        """Inpainting, one task a call: the pipeline re-noises the kept area from its first image only, so a call
+        holds one canvas (repeated for each seed). The kept pixels are then put back exactly (paste_kept)."""
+        pipe = self.inpaint_pipeline()
+        steps = tasks[0].num_inference_steps
+        total = prior_steps + steps * len(tasks)
+        out, row = [], 0
+        for k, task in enumerate(tasks):
+            n = len(task.seeds)
+            canvas, mask = task.init_image.convert("RGB"), task.mask_image.convert("L")
+            preview = (lambda latents, k=k: self._preview(tasks, k, latents)) if task.preview else None
+            kwargs = dict(
+                image_embeds=image_embeds[row : row + n],
+                negative_image_embeds=negative[row : row + n],
+                image=[canvas] * n,
+                mask_image=[mask] * n,
+                height=task.height,
+                width=task.width,
+                num_inference_steps=steps,
+                guidance_scale=task.guidance_scale,
+                generator=generators(task.seeds),
+                output_type="latent",
+                callback_on_step_end=step_callback(
+                    "decoder", prior_steps + k * steps, total, progress, should_stop, preview, self.preview_every
+                ),
+            )
+            latents, stopped = call_pipeline(pipe, kwargs, task, self._default_scheduler, pipe.movq, self._decode)
+            images = latents if stopped else self._final(pipe, latents)
+            out.append(paste_kept_all(images, task))
+            row += n
+        return out
+
+    def _preview(self, tasks, k, latents) -> list:
+        """Previews for a batch of edits: only task k's (the one running), its first image."""
+        shot = self._decode(latents[:1])[0]
+        return [shot if i == k else None for i in range(len(tasks))]
 
     def walkthrough(self, task: ImageTask, show_every: int = 5) -> dict:
         """The same path as generate() for one image, keeping what the explainer shows at each stage."""

@@ -11,10 +11,19 @@ import threading
 from collections.abc import Callable
 
 import torch
-from diffusers import AutoPipelineForImage2Image
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 from PIL import Image
 
-from hub.engines.common import ImageTask, Progress, call_pipeline, generators, step_callback, to_pil
+from hub.engines.common import (
+    ImageTask,
+    Progress,
+    call_pipeline,
+    generators,
+    keep_own_size,
+    paste_kept_all,
+    step_callback,
+    to_pil,
+)
 from hub.errors import CapabilityError
 from hub.loading import Placement, place
 
@@ -25,6 +34,9 @@ class StableDiffusionEngine:
         cls = components.pop("_class")
         self.text2img = place(cls(**components), placement)
         self.img2img = place(AutoPipelineForImage2Image.from_pipe(self.text2img), placement)
+        keep_own_size(self.img2img)
+        self._inpaint = None  # AutoPipelineForInpainting on the same components, made on the first edit
+        self.placement = placement
         self.preview_every = preview_every
         self._default_scheduler = self.text2img.scheduler
         self._lock = threading.Lock()
@@ -54,6 +66,8 @@ class StableDiffusionEngine:
         prompts = [t.parts[0][0] for t in tasks for _ in t.seeds]
         negatives = [t.negative_prompt for t in tasks for _ in t.seeds]
         seeds = [s for t in tasks for s in t.seeds]
+        if first.mask_image is not None:
+            return self._edit(tasks, progress, should_stop)
         pipe = self.text2img if first.init_image is None else self.img2img
         steps = first.num_inference_steps
         total = steps if first.init_image is None else max(1, int(steps * first.strength))
@@ -88,6 +102,39 @@ class StableDiffusionEngine:
                 pipe, kwargs, first, self._default_scheduler, pipe.vae, lambda latents: _decode_all(pipe, latents)
             )
         return [images[s : s + n] for s, n in zip(starts, counts)]
+
+    def _edit(self, tasks, progress, should_stop) -> list[list[Image.Image]]:
+        """Inpainting (Vary Region, Zoom Out, Pan) one task a call, its canvas repeated for each seed; the kept
+        pixels put back exactly afterwards. A checkpoint with a 9-channel inpainting UNet is used as such; the text
+        model's own 4-channel UNet inpaints by re-noising the kept area at every step (diffusers' fallback)."""
+        if self._inpaint is None:
+            self._inpaint = place(AutoPipelineForInpainting.from_pipe(self.text2img), self.placement)
+        pipe = self._inpaint
+        steps = tasks[0].num_inference_steps
+        total = steps * len(tasks)
+        out = []
+        for k, task in enumerate(tasks):
+            n = len(task.seeds)
+            kwargs = dict(
+                prompt=[task.parts[0][0]] * n,
+                image=[task.init_image.convert("RGB")] * n,
+                mask_image=[task.mask_image.convert("L")] * n,
+                height=task.height,
+                width=task.width,
+                strength=1.0,
+                num_inference_steps=steps,
+                guidance_scale=task.guidance_scale,
+                generator=generators(task.seeds),
+                callback_on_step_end=step_callback("decoder", k * steps, total, progress, should_stop),
+            )
+            if task.negative_prompt and task.guidance_scale > 1:
+                kwargs["negative_prompt"] = [task.negative_prompt] * n
+            with self._lock, torch.no_grad():
+                images, _ = call_pipeline(
+                    pipe, kwargs, task, self._default_scheduler, pipe.vae, lambda z: _decode_all(pipe, z)
+                )
+            out.append(paste_kept_all(images, task))
+        return out
 
 
 @torch.no_grad()

@@ -195,7 +195,11 @@ def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 
     with tempfile.TemporaryDirectory() as scratch:
         tok = make_tokenizer(scratch, arch)
     KandinskyV22PriorPipeline(**prior_components(tok, arch, seed)).save_pretrained(tmp / "prior")
-    KandinskyV22Pipeline(**decoder_components(arch, seed)).save_pretrained(tmp / "decoder")
+    decoder = decoder_components(arch, seed)
+    KandinskyV22Pipeline(**decoder).save_pretrained(tmp / "decoder")
+    from hub.mini.inpaint import inpaint_unet
+
+    inpaint_unet(decoder["unet"]).save_pretrained(tmp / "decoder-inpaint" / "unet")
     (tmp / PLACEHOLDER_MARK).write_text(
         "UNTRAINED PLACEHOLDER: random weights with the architecture of Lienzo's mini Kandinsky.\n"
         "It runs the real pipeline end to end but draws noise-like colour fields, not what you ask for.\n"

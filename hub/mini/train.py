@@ -65,6 +65,11 @@ class TrainConfig:
     draft_guidance: float = 2.0  # the mini's decoder guidance, built into the student
     draft_huber: float = 0.001
     draft_pool: int = 8192  # scenes for --draft-from (a from-scratch run distils on the UNet stage's pool)
+    # the inpainting decoder (hub/mini/inpaint.py): the decoder UNet with 9 input channels, taught to fill holes
+    inpaint_steps: int = 1600
+    inpaint_batch: int = 32
+    inpaint_lr: float = 3e-4
+    inpaint_pool: int = 8192  # examples (scene, hole, conditioning) drawn once
     # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative

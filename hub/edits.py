@@ -1,0 +1,102 @@
+"""Midjourney's editing actions as inpainting: the canvas and the mask each one gives the engine.
+
+Vary (Region) repaints what the user marked; Zoom Out shrinks the picture into the middle of a canvas of its own
+size and draws the border; Pan extends the canvas on one side and draws the new strip. In every mask white means
+"repaint" and black "keep" (diffusers' convention for Kandinsky 2.2 and Stable Diffusion); the engine puts the kept
+pixels back exactly after decoding (hub/images.py's paste_kept). Plain PIL: no torch here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from hub.errors import InvalidRequest, shown
+from hub.types import DIRECTIONS, ZOOM_RANGE
+
+MAX_REGION = 0.97  # a mask over more than this share of the picture leaves nothing to keep: Vary (Strong) does that
+
+
+def region_mask(mask: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, float]:
+    """A user's mask (any size, stretched over the picture) as black/white at `size`, and the share repainted.
+
+    A mask with transparency is a brush layer: what is painted (alpha > 0) is repainted. Otherwise white (light
+    pixels) is repainted, black kept."""
+    if mask.mode in ("RGBA", "LA", "PA") or (mask.mode == "P" and "transparency" in mask.info):
+        alpha = np.asarray(mask.convert("RGBA"))[..., 3]
+        painted = alpha > 0
+        if painted.all():  # an opaque picture sent as RGBA: read it by its light pixels
+            painted = np.asarray(mask.convert("L")) >= 128
+    else:
+        painted = np.asarray(mask.convert("L")) >= 128
+    out = Image.fromarray((painted * 255).astype(np.uint8), "L").resize(size, Image.NEAREST)
+    share = float((np.asarray(out) >= 128).mean())
+    if share == 0:
+        raise InvalidRequest("the mask is empty: paint over the part of the picture to repaint (white = repaint)")
+    if share > MAX_REGION:
+        raise InvalidRequest(
+            f"the mask covers {share:.0%} of the picture, which leaves nothing to keep: mark less "
+            f"(up to {MAX_REGION:.0%}), or use Vary (Strong) to redraw it all"
+        )
+    return out, share
+
+
+def zoom_factor(factor) -> float:
+    low, high = ZOOM_RANGE
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not low <= factor <= high:
+        raise InvalidRequest(
+            f"zoom factor {shown(factor, 20)} is out of range: {low:g} to {high:g} (1.5 and 2 are the usual ones)"
+        )
+    return float(factor)
+
+
+def zoom_canvas(image: Image.Image, factor: float) -> tuple[Image.Image, Image.Image, tuple[int, int, int, int]]:
+    """(canvas, mask, box): the picture shrunk by `factor` into the middle of a canvas of its own size; the mask
+    repaints everything around it. The border starts as the picture's edge colour (only the seam's context)."""
+    size = image.size
+    width, height = size
+    w, h = max(1, round(width / factor)), max(1, round(height / factor))
+    left, top = (width - w) // 2, (height - h) // 2
+    box = (left, top, left + w, top + h)
+    canvas = Image.new("RGB", size, _edge_colour(image))
+    canvas.paste(image.convert("RGB").resize((w, h), Image.LANCZOS), box[:2])
+    mask = Image.new("L", size, 255)
+    mask.paste(0, box)
+    return canvas, mask, box
+
+
+def pan_size(size: tuple[int, int], direction: str, multiple: int, max_side: int) -> tuple[int, int]:
+    """The canvas a pan gives: half a side more toward `direction` (rounded to the model's multiple)."""
+    if direction not in DIRECTIONS:
+        raise InvalidRequest(f"pan direction {shown(direction, 20)} is not valid: {', '.join(DIRECTIONS)}")
+    width, height = size
+    horizontal = direction in ("left", "right")
+    side = width if horizontal else height
+    grown = side + -(-side // 2 // multiple) * multiple
+    if grown > max_side:
+        raise InvalidRequest(
+            f"the picture is {width}x{height}; panning {direction} would make it "
+            f"{grown if horizontal else width}x{height if horizontal else grown}, past this model's "
+            f"{max_side} px a side: pan the other way, or zoom out instead"
+        )
+    return (grown, height) if horizontal else (width, grown)
+
+
+def pan_canvas(image: Image.Image, direction: str, size: tuple[int, int]) -> tuple[Image.Image, Image.Image, tuple]:
+    """(canvas, mask, box): the picture at one end of a canvas of `size`, the new strip toward `direction`."""
+    width, height = size
+    w, h = image.size
+    left = width - w if direction == "left" else 0
+    top = height - h if direction == "up" else 0
+    box = (left, top, left + w, top + h)
+    canvas = Image.new("RGB", size, _edge_colour(image))
+    canvas.paste(image.convert("RGB"), box[:2])
+    mask = Image.new("L", size, 255)
+    mask.paste(0, box)
+    return canvas, mask, box
+
+
+def _edge_colour(image: Image.Image) -> tuple[int, int, int]:
+    arr = np.asarray(image.convert("RGB"))
+    frame = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    return tuple(int(v) for v in np.median(frame, axis=0))
