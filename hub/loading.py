@@ -19,6 +19,7 @@ from hub.errors import ModelUnavailable
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+INPAINT_UNET = Path("decoder-inpaint") / "unet"  # a bundled model's inpainting decoder (hub/mini/inpaint.py)
 _placeholder_lock = threading.Lock()
 
 
@@ -173,9 +174,8 @@ class Loader:
             }
         inpaint = None
         if spec.bundled is not None:
-            folder = (root / "decoder-inpaint" / "unet") if (root / "decoder-inpaint" / "unet").exists() else None
-            if folder is not None:
-                inpaint = partial(self._unet, folder, {})
+            if (root / INPAINT_UNET / "config.json").exists():
+                inpaint = partial(self._unet, root / INPAINT_UNET, {})
         elif "inpaint" in spec.repos:
             inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
         return KandinskyWeights(
@@ -193,6 +193,17 @@ class Loader:
             return None
         folder = self.bundled_path(spec) / "decoder-draft"
         return folder if (folder / "unet" / "config.json").exists() else None
+
+    def can_inpaint(self, spec: catalog.ModelSpec) -> bool:
+        """Whether the model's weights can repaint a region: a bundled model needs its `decoder-inpaint/` folder (a
+        `train-mini --out` folder from before the inpaint stage has none); the others load theirs on first use."""
+        if not spec.can("inpaint"):
+            return False
+        if spec.bundled is None:
+            return True
+        avail = self.availability(spec)
+        root = self.bundled_path(spec) if avail.status == "bundled" else self.placeholder_path()
+        return (root / INPAINT_UNET / "config.json").exists()
 
     def auto_pipeline(self, spec: catalog.ModelSpec) -> dict:
         from diffusers import AutoPipelineForText2Image

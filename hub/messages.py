@@ -18,6 +18,7 @@ _NOUNS = {
     "negative prompt": "el prompt negativo",
     "question": "la pregunta",
     "message": "el mensaje",
+    "mask": "la máscara",
 }
 _NUMBERED = [
     (re.compile(r"mix image (\d+)"), "la imagen {0} de la mezcla"),
@@ -213,6 +214,40 @@ _ES: list[tuple[str, str]] = [
         r"metadata\)",
         "esta imagen no lleva parámetros de generación (ni texto 'parameters' de A1111, ni flujo de ComfyUI, ni "
         "metadatos de InvokeAI)",
+    ),
+    # editing actions (hub.edits, Hub.vary_region / zoom_out / pan)
+    (
+        r"the mask is empty: paint over the part of the picture to repaint \(white = repaint\)",
+        "la máscara está vacía: pinta encima de la parte de la imagen que quieres repintar (blanco = repintar)",
+    ),
+    (
+        r"the mask covers (?P<share>\d+%) of the picture, which leaves nothing to keep: mark less \(up to "
+        r"(?P<most>\d+%)\), or use Vary \(Strong\) to redraw it all",
+        "la máscara cubre el {share} de la imagen y no deja nada que conservar: marca menos (hasta el {most}) o usa "
+        "Variar (fuerte) para redibujarla entera",
+    ),
+    (
+        r"zoom factor (?P<value>.+) is out of range: (?P<low>\S+) to (?P<high>\S+) \(1\.5 and 2 are the usual ones\)",
+        "el factor de zoom {value} está fuera de rango: de {low} a {high} (1.5 y 2 son los habituales)",
+    ),
+    (
+        r"pan direction (?P<value>.+) is not valid: left, right, up, down",
+        "la dirección {value} no vale para desplazar: left (izquierda), right (derecha), up (arriba), down (abajo)",
+    ),
+    (
+        r"the picture is (?P<size>\S+); panning (?P<dir>\w+) would make it (?P<new>\S+), past this model's "
+        r"(?P<max>\d+) px a side: pan the other way, or zoom out instead",
+        "la imagen mide {size}; desplazarla hacia {dir} la dejaría en {new}, más de los {max} px por lado de este "
+        "modelo: desplázala hacia otro lado o aleja el zoom",
+    ),
+    (
+        r"this prompt takes words, not image links: describe what to draw",
+        "este prompt lleva palabras, no enlaces a imágenes: describe qué dibujar",
+    ),
+    (
+        r"(?P<model>\S+)'s weights have no inpainting decoder, so it cannot repaint a region, zoom out or pan .*",
+        "los pesos de {model} no tienen decodificador de inpainting, así que no puede repintar una zona, alejar el "
+        "zoom ni desplazar la imagen",
     ),
     # notes on a result
     (

@@ -504,6 +504,11 @@ class Hub:
     def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict) -> JobHandle:
         """An inpainting job on `canvas`: the prompt given (flags read as in /imagine) or the parent's; a parent
         with no words (a mix of pictures) is steered by its own picture."""
+        if not self.loader.can_inpaint(spec):
+            raise CapabilityError(
+                f"{spec.name}'s weights have no inpainting decoder, so it cannot repaint a region, zoom out or pan "
+                "(a model folder trained before the inpaint stage: run `lienzo train-mini --inpaint-from FOLDER`)"
+            )
         parent, d = source.request, spec.defaults
         parts, negative = self._edit_prompt(req.prompt, parent)
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]

@@ -111,3 +111,52 @@ def test_bad_scheduler_name_is_a_clear_error(engine):
         engine.generate([task(scheduler="Nope")])
     assert len(engine.generate([task(scheduler="DDIMScheduler")])[0]) == 2
     assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"
+
+
+def test_inpainting_is_diffusers_inpaint_pipeline_with_the_kept_pixels_put_back(placeholder_models):
+    """The engine's edit equals a raw KandinskyV22InpaintPipeline call with the same embeddings and seeds, then the
+    canvas pasted back over the kept area: nothing of the user's picture outside the mask changes."""
+    from diffusers import KandinskyV22InpaintPipeline, UNet2DConditionModel
+
+    from hub.engines.common import generators, paste_kept_all
+
+    root = placeholder_models / "mini-placeholder"
+    unet = lambda: UNet2DConditionModel.from_pretrained(root / "decoder-inpaint" / "unet")  # noqa: E731
+    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+
+    prior = KandinskyV22PriorPipeline.from_pretrained(root / "prior")
+    decoder = KandinskyV22Pipeline.from_pretrained(root / "decoder")
+    engine = KandinskyEngine(
+        prior.components, decoder.components, Placement("cpu", torch.float32, "none"), inpaint=unet
+    )
+    canvas = Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8))
+    mask = Image.new("L", (80, 48), 0)
+    mask.paste(255, (40, 0, 80, 48))
+    t = task(width=80, height=48, init_image=canvas, mask_image=mask, strength=1.0)
+    images = engine.generate([t])[0]
+    emb, neg = engine.embed_tasks([t])
+    raw = KandinskyV22InpaintPipeline(unet=unet(), scheduler=decoder.scheduler, movq=decoder.movq)
+    raw.set_progress_bar_config(disable=True)
+    expected = raw(
+        image_embeds=emb,
+        negative_image_embeds=neg,
+        image=[canvas] * 2,
+        mask_image=[mask] * 2,
+        height=48,
+        width=80,
+        num_inference_steps=4,
+        guidance_scale=4.0,
+        generator=generators([5, 6]),
+    ).images
+    assert [im.size for im in images] == [(80, 48)] * 2
+    assert diff(images, paste_kept_all(expected, t)) <= 1
+    kept = np.asarray(mask) < 128
+    assert all((np.asarray(im)[kept] == np.asarray(canvas)[kept]).all() for im in images)
+
+
+def test_img2img_keeps_a_non_square_size(engine):
+    """diffusers 0.42's Kandinsky img2img passes (width, height) where its preprocess takes (height, width)."""
+    for width, height in ((80, 48), (48, 80)):
+        init = Image.new("RGB", (width, height), "red")
+        out = engine.generate([task(width=width, height=height, init_image=init, strength=0.5)])[0]
+        assert [im.size for im in out] == [(width, height)] * 2

@@ -83,6 +83,21 @@ def test_sd_seeds_batching_and_img2img(sd_engine):
     assert len(out) == 2 and out[0].size == (32, 32)
 
 
+def test_sd_img2img_and_inpainting_keep_a_non_square_size_and_the_kept_pixels(sd_engine):
+    for width, height in ((48, 32), (32, 48)):
+        init = Image.fromarray(np.random.default_rng(width).integers(0, 255, (height, width, 3), dtype=np.uint8))
+        out = sd_engine.generate([sd_task(init_image=init, strength=0.5, width=width, height=height)])[0]
+        assert [im.size for im in out] == [(width, height)] * 2
+        mask = Image.new("L", (width, height), 0)
+        mask.paste(255, (0, 0, width // 2, height // 2))
+        edited = sd_engine.generate([sd_task(init_image=init, mask_image=mask, width=width, height=height)])[0]
+        assert [im.size for im in edited] == [(width, height)] * 2
+        kept = np.asarray(mask) < 128
+        for im in edited:
+            assert (np.asarray(im)[kept] == np.asarray(init)[kept]).all()
+            assert (np.asarray(im)[~kept] != np.asarray(init)[~kept]).any()
+
+
 def test_sd_refuses_mixing_with_a_clear_error(sd_engine):
     from hub.errors import CapabilityError
 

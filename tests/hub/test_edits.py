@@ -1,0 +1,136 @@
+"""Midjourney's editing actions through the Hub on the mini stand-in: Vary (Region), Zoom Out, Pan, Remix, and the
+size every image-to-image action claims. Real store, scheduler, engine and diffusers pipelines."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hub.errors import ImageError, InvalidRequest, JobNotFound, PromptError, in_language
+from hub.pnginfo import read_parameters
+from tests.conftest import run
+from hub.service import Hub
+from hub.types import ImagineRequest, Origin, PanRequest, RegionRequest, UpscaleRequest, VaryRequest, ZoomRequest
+
+ENGLISH = re.compile(r"\b(the|and|with|your|is|must|give|allowed|image|job|not|out of range|picture|mask)\b")
+ALICE, BOB = Origin(user="alice"), Origin(user="bob")
+
+
+def fast(prompt="a red circle above a blue square", **kw):
+    return ImagineRequest(prompt, num_inference_steps=4, prior_num_inference_steps=4, origin=ALICE, **kw)
+
+
+def with_hub(settings, body):
+    async def main():
+        hub = Hub.create(settings)
+        await hub.start()
+        try:
+            return await body(hub)
+        finally:
+            await hub.close()
+
+    return run(main())
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_vary_and_upscale_give_the_size_they_claim_at_every_aspect(settings):
+    async def body(hub):
+        for aspect, size in (("16:9", (80, 48)), ("9:16", (48, 80))):
+            job = await (await hub.imagine(fast(f"a red circle --ar {aspect}", num_images=1))).result()
+            assert (job.width, job.height) == size
+            subtle = await (await hub.vary(VaryRequest(job.job_id, 0, "subtle", num_images=2, origin=ALICE))).result()
+            up = await (await hub.upscale(UpscaleRequest(job.job_id, 0, origin=ALICE))).result()
+            for result, want in ((subtle, size), (up, (size[0] * 2, size[1] * 2))):
+                assert (result.width, result.height) == want
+                for path in result.images:
+                    assert Image.open(path).size == want
+                    assert read_parameters(Image.open(path)).get("Size") == f"{want[0]}x{want[1]}"
+
+    with_hub(settings, body)
+
+
+def test_region_zoom_pan_and_remix_end_to_end(settings):
+    async def body(hub):
+        job = await (await hub.imagine(fast("a red circle above a blue square --ar 16:9", num_images=2))).result()
+        source = pixels(job.images[1])
+        mask = Image.new("L", (160, 96), 0)  # any size: stretched over the picture
+        mask.paste(255, (80, 0, 160, 48))
+        region = await (
+            await hub.vary_region(RegionRequest(job.job_id, 1, mask, "a green star", num_images=2, origin=ALICE))
+        ).result()
+        kept = np.asarray(mask.resize((80, 48), Image.NEAREST)) < 128
+        assert region.kind == "region" and region.prompt == "a green star" and (region.width, region.height) == (80, 48)
+        for path in region.images:
+            assert (pixels(path)[kept] == source[kept]).all()  # the user's pixels, exactly
+            assert (pixels(path)[~kept] != source[~kept]).any()
+        record = hub.get_job(region.job_id, ALICE)
+        assert (record.parent_id, record.parent_index) == (job.job_id, 1)
+
+        zoom = await (await hub.zoom_out(ZoomRequest(job.job_id, 1, 2.0, num_images=1, origin=ALICE))).result()
+        assert (zoom.width, zoom.height) == (80, 48) and zoom.prompt == job.prompt
+        small = np.asarray(Image.fromarray(source).resize((40, 24), Image.LANCZOS))
+        assert (pixels(zoom.images[0])[12:36, 20:60] == small).all()
+
+        for direction, size, box in (("left", (128, 48), (48, 0)), ("down", (80, 80), (0, 0))):
+            pan = await (await hub.pan(PanRequest(job.job_id, 1, direction, num_images=1, origin=ALICE))).result()
+            assert (pan.width, pan.height) == size
+            x, y = box
+            assert (pixels(pan.images[0])[y : y + 48, x : x + 80] == source).all()
+
+        remix = await (
+            await hub.vary(VaryRequest(job.job_id, 0, "strong", num_images=1, prompt="a yellow star", origin=ALICE))
+        ).result()
+        assert remix.prompt == "a yellow star" and hub.get_job(remix.job_id, ALICE).request["remix"] is True
+
+    with_hub(settings, body)
+
+
+def test_bad_edits_are_refused_in_words_and_store_nothing(settings):
+    def png(image):
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return buf.getvalue()
+
+    async def body(hub):
+        job = await (await hub.imagine(fast(num_images=1))).result()
+        wide = await (await hub.imagine(fast(width=256, height=64, num_images=1))).result()
+        before = len(hub.list_jobs())
+        half = Image.new("L", (8, 8), 0)
+        half.paste(255, (0, 0, 4, 8))
+        half = png(half)  # a mask as a file's bytes, as front ends send it
+        cases = [
+            (hub.vary_region, RegionRequest(job.job_id, 0, Image.new("L", (64, 64), 0), origin=ALICE), "empty"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, Image.new("L", (64, 64), 255), origin=ALICE), "covers"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, b"not a picture", origin=ALICE), "image"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, half, "x" * 9000, origin=ALICE), "prompt"),
+            (hub.zoom_out, ZoomRequest(job.job_id, 0, 3, origin=ALICE), "1.05 to 2"),
+            (hub.zoom_out, ZoomRequest(job.job_id, 0, 1.0, origin=ALICE), "out of range"),
+            (hub.zoom_out, ZoomRequest(job.job_id, 0, float("nan"), origin=ALICE), "out of range"),
+            (hub.pan, PanRequest(job.job_id, 0, "diagonal", origin=ALICE), "left, right, up, down"),
+            (hub.pan, PanRequest(wide.job_id, 0, "right", origin=ALICE), "past this model's 256 px"),
+            (hub.zoom_out, ZoomRequest(job.job_id, 7, origin=ALICE), "out of range"),
+        ]
+        for method, request, needle in cases:
+            with pytest.raises((InvalidRequest, ImageError, PromptError)) as info:
+                await method(request)
+            message = str(info.value)
+            assert needle in message and "Traceback" not in message
+            spanish = in_language(message, "es")  # what a Spanish-speaking user reads
+            assert spanish != message and not ENGLISH.search(spanish), spanish
+        # another user's job: not found for them (ids are not a way to reach other people's pictures)
+        for method, request in (
+            (hub.vary_region, RegionRequest(job.job_id, 0, Image.new("L", (64, 64), 0), origin=BOB)),
+            (hub.zoom_out, ZoomRequest(job.job_id, 0, origin=BOB)),
+            (hub.pan, PanRequest(job.job_id, 0, "left", origin=BOB)),
+            (hub.vary, VaryRequest(job.job_id, 0, prompt="a cat", origin=BOB)),
+        ):
+            with pytest.raises(JobNotFound):
+                await method(request)
+        assert len(hub.list_jobs()) == before
+
+    with_hub(settings, body)
