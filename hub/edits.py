@@ -14,6 +14,19 @@ from PIL import Image
 from hub.errors import InvalidRequest, shown
 from hub.types import DIRECTIONS, ZOOM_RANGE
 
+# Vary (Region) without a brush (Discord has no canvas): halves, quarters and the centre, and each object the mini's
+# detector finds; fractions of the picture (left, top, right, bottom)
+AREAS: dict[str, tuple[float, float, float, float]] = {
+    "left": (0, 0, 0.5, 1),
+    "right": (0.5, 0, 1, 1),
+    "top": (0, 0, 1, 0.5),
+    "bottom": (0, 0.5, 1, 1),
+    "centre": (0.25, 0.25, 0.75, 0.75),
+    "top-left": (0, 0, 0.5, 0.5),
+    "top-right": (0.5, 0, 1, 0.5),
+    "bottom-left": (0, 0.5, 0.5, 1),
+    "bottom-right": (0.5, 0.5, 1, 1),
+}
 MAX_REGION = 0.97  # a mask over more than this share of the picture leaves nothing to keep: Vary (Strong) does that
 
 
@@ -100,3 +113,29 @@ def _edge_colour(image: Image.Image) -> tuple[int, int, int]:
     arr = np.asarray(image.convert("RGB"))
     frame = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
     return tuple(int(v) for v in np.median(frame, axis=0))
+
+
+def objects(image: Image.Image) -> list[tuple[str, str, str, tuple[float, float, float, float]]]:
+    """The shapes the mini's detector finds in a picture of its world, largest first: (area name "object-N",
+    colour, shape, box as fractions grown by a third of the object's size so the repaint covers its edge)."""
+    from hub.mini.detect import detect_boxes
+
+    out = []
+    for k, (found, (x0, y0, x1, y1)) in enumerate(detect_boxes(image)[:4]):
+        w, h = image.size
+        gx, gy = (x1 - x0) / 3, (y1 - y0) / 3
+        box = (max(0, x0 - gx) / w, max(0, y0 - gy) / h, min(w, x1 + gx) / w, min(h, y1 + gy) / h)
+        out.append((f"object-{k + 1}", found.colour, found.shape, box))
+    return out
+
+
+def area_mask(name: str, size: tuple[int, int], found: list) -> Image.Image:
+    """The mask of a named area: one of AREAS or an object from `objects` ("object-1" ...)."""
+    boxes = {**AREAS, **{n: box for n, _, _, box in found}}
+    if name not in boxes:
+        raise InvalidRequest(f"area {shown(name, 30)} is not valid: choose one of {', '.join(boxes)}")
+    width, height = size
+    left, top, right, bottom = boxes[name]
+    mask = Image.new("L", size, 0)
+    mask.paste(255, (round(left * width), round(top * height), round(right * width), round(bottom * height)))
+    return mask

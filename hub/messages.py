@@ -241,6 +241,14 @@ _ES: list[tuple[str, str]] = [
         "modelo: desplázala hacia otro lado o aleja el zoom",
     ),
     (
+        r"Vary \(Region\) takes a mask \(white = repaint\) or an area \(left, top-right, \.\.\.\), one",
+        "Variar (zona) lleva una máscara (blanco = repintar) o una zona (left, top-right, ...), una de las dos",
+    ),
+    (
+        r"area (?P<value>.+) is not valid: choose one of (?P<names>.+)",
+        "la zona {value} no vale: elige una de {names}",
+    ),
+    (
         r"this prompt takes words, not image links: describe what to draw",
         "este prompt lleva palabras, no enlaces a imágenes: describe qué dibujar",
     ),

@@ -47,6 +47,7 @@ from hub.types import (
     MixRequest,
     Origin,
     PanRequest,
+    Region,
     RegionRequest,
     ShortenRequest,
     ShortenResult,
@@ -482,9 +483,25 @@ class Hub:
     async def vary_region(self, req: RegionRequest) -> JobHandle:
         """Vary (Region): the marked area repainted after `prompt`, the rest kept pixel for pixel."""
         source, spec, image = self._source(req.job_id, req.index, "inpaint", req.origin)
-        mask = await self._load(req.mask, "mask")
+        if (req.mask is None) == (req.area is None):
+            raise InvalidRequest("Vary (Region) takes a mask (white = repaint) or an area (left, top-right, ...), one")
+        if req.area is not None:
+            found = edits.objects(image) if spec.name == "mini" else []
+            mask = edits.area_mask(req.area, image.size, found)
+        else:
+            mask = await self._load(req.mask, "mask")
         mask, share = edits.region_mask(mask, image.size)
-        return self._edit(spec, "region", source, req, image, mask, {"region": round(share, 3)})
+        extra = {"region": round(share, 3), **({"area": req.area} if req.area else {})}
+        return self._edit(spec, "region", source, req, image, mask, extra)
+
+    def regions(self, job_id: str, index: int, viewer: Origin | None = None) -> tuple[Region, ...]:
+        """The areas Vary (Region) offers on image `index` of a job without a brush: halves, quarters and the
+        centre, then (on the mini, whose world its detector knows) each object in the picture."""
+        source, spec, image = self._source(job_id, index, "inpaint", viewer)
+        found = edits.objects(image) if spec.name == "mini" else []
+        return tuple(Region(name, box) for name, box in edits.AREAS.items()) + tuple(
+            Region(name, box, colour, shape) for name, colour, shape, box in found
+        )
 
     async def zoom_out(self, req: ZoomRequest) -> JobHandle:
         """Zoom Out: the picture shrunk by `factor` in the middle of a canvas of its size, the border drawn anew."""

@@ -141,17 +141,30 @@ ZOOM_RANGE = (1.05, 2.0)  # Zoom Out's custom factor, as Midjourney's (1.5x and 
 
 @dataclass(frozen=True)
 class RegionRequest:
-    """Vary (Region): repaint the white area of `mask` (any size: it is stretched over the image) on image `index`
-    of job `job_id`, following `prompt` (None or empty: the parent's prompt); the rest is kept pixel for pixel."""
+    """Vary (Region): repaint the white area of `mask` (any size: it is stretched over the image), or the named
+    `area` (one of Hub.regions: "left", "top-right", "centre", "object-1" ...), on image `index` of job `job_id`,
+    following `prompt` (None or empty: the parent's prompt); the rest is kept pixel for pixel."""
 
     job_id: str
     index: int
-    mask: ImageInput
+    mask: ImageInput | None = None
     prompt: str | None = None
+    area: str | None = None
     num_images: int = 4
     seed: int | None = None
     preview: bool = False
     origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class Region:
+    """An area Vary (Region) can repaint without a brush: `name` for RegionRequest.area, its box as fractions of the
+    picture (left, top, right, bottom); an object the detector found also has its colour and shape."""
+
+    name: str
+    box: tuple[float, float, float, float]
+    colour: str | None = None
+    shape: str | None = None
 
 
 @dataclass(frozen=True)

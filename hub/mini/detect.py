@@ -84,6 +84,17 @@ def background(image: Image.Image) -> str:
 
 def detect(image: Image.Image) -> tuple[str, list[Found]]:
     """(background colour, objects largest first)."""
+    background_name, found = _detect(image)
+    return background_name, [f for f, _ in found]
+
+
+def detect_boxes(image: Image.Image) -> list[tuple[Found, tuple[int, int, int, int]]]:
+    """The objects, largest first, each with its bounding box in pixels (left, top, right, bottom; right and
+    bottom exclusive)."""
+    return _detect(image)[1]
+
+
+def _detect(image: Image.Image) -> tuple[str, list[tuple[Found, tuple[int, int, int, int]]]]:
     arr = np.asarray(image.convert("RGB"))
     h, w = arr.shape[:2]
     labels, dist = _nearest(arr)
@@ -110,7 +121,6 @@ def detect(image: Image.Image) -> tuple[str, list[Found]]:
         mask = np.zeros((h, w), bool)
         ys, xs = zip(*pixels)
         mask[list(ys), list(xs)] = True
-        found.append(
-            Found(NAMES[colour], classify(mask), len(pixels), (np.mean(xs) + 0.5) / w, (np.mean(ys) + 0.5) / h)
-        )
-    return NAMES[bg], sorted(found, key=lambda f: -f.area)
+        item = Found(NAMES[colour], classify(mask), len(pixels), (np.mean(xs) + 0.5) / w, (np.mean(ys) + 0.5) / h)
+        found.append((item, (min(xs), min(ys), max(xs) + 1, max(ys) + 1)))
+    return NAMES[bg], sorted(found, key=lambda f: -f[0].area)

@@ -71,6 +71,27 @@ def test_region_zoom_pan_and_remix_end_to_end(settings):
         record = hub.get_job(region.job_id, ALICE)
         assert (record.parent_id, record.parent_index) == (job.job_id, 1)
 
+        # no brush (Discord): a named area, the halves and quarters and each object the mini's detector finds
+        regions = hub.regions(job.job_id, 1, ALICE)
+        assert [r.name for r in regions[:9]] == [
+            "left",
+            "right",
+            "top",
+            "bottom",
+            "centre",
+            "top-left",
+            "top-right",
+            "bottom-left",
+            "bottom-right",
+        ]
+        objects = [r for r in regions if r.name.startswith("object-")]
+        assert all(r.colour and r.shape and 0 <= r.box[0] < r.box[2] <= 1 for r in objects)
+        area = objects[0].name if objects else "top-left"
+        by_area = await (
+            await hub.vary_region(RegionRequest(job.job_id, 1, area=area, prompt="a yellow star", origin=ALICE))
+        ).result()
+        assert hub.get_job(by_area.job_id, ALICE).request["area"] == area
+
         zoom = await (await hub.zoom_out(ZoomRequest(job.job_id, 1, 2.0, num_images=1, origin=ALICE))).result()
         assert (zoom.width, zoom.height) == (80, 48) and zoom.prompt == job.prompt
         small = np.asarray(Image.fromarray(source).resize((40, 24), Image.LANCZOS))
@@ -108,6 +129,9 @@ def test_bad_edits_are_refused_in_words_and_store_nothing(settings):
             (hub.vary_region, RegionRequest(job.job_id, 0, Image.new("L", (64, 64), 255), origin=ALICE), "covers"),
             (hub.vary_region, RegionRequest(job.job_id, 0, b"not a picture", origin=ALICE), "image"),
             (hub.vary_region, RegionRequest(job.job_id, 0, half, "x" * 9000, origin=ALICE), "prompt"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, area="diagonal", origin=ALICE), "top-right"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, half, area="left", origin=ALICE), "one"),
+            (hub.vary_region, RegionRequest(job.job_id, 0, origin=ALICE), "a mask"),
             (hub.zoom_out, ZoomRequest(job.job_id, 0, 3, origin=ALICE), "1.05 to 2"),
             (hub.zoom_out, ZoomRequest(job.job_id, 0, 1.0, origin=ALICE), "out of range"),
             (hub.zoom_out, ZoomRequest(job.job_id, 0, float("nan"), origin=ALICE), "out of range"),
