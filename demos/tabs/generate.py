@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 import gradio as gr
 
+from demos.tabs import edit
 from demos.common import HUB_QUEUE, bind, details, gallery_items, gallery_updates, origin, shown_as, start
 from hub.errors import LienzoError
 from hub.types import ASPECTS, SCHEDULERS, EnhanceRequest, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
@@ -202,7 +203,7 @@ def build(hub, t) -> dict:
                 live = gr.Checkbox(value=False, label=t("live"), elem_id="live")
                 typed_at = gr.Number(value=0, visible=False, label="typed_at")
                 enhance = gr.Button(t("enhance"))
-        with gr.Column(scale=3):
+        with gr.Column(scale=3) as column:
             gallery = gr.Gallery(
                 label=t("output"),
                 columns=3,
@@ -249,6 +250,8 @@ def build(hub, t) -> dict:
     strong.click(bind(hub, vary_strong), [job_id, index], outputs, api_name="vary_strong", **job)
     up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **job)
     better.click(bind(hub, enhance_draft), [job_id, index], outputs, api_name="enhance_draft", **job)
+    with column:  # the editing panel under the gallery
+        edit.build(hub, t, {"gallery": gallery, "job_id": job_id, "index": index, "outputs": outputs, "job": job})
     return {
         "prompt": prompt,
         "negative": negative,

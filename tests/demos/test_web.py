@@ -2,6 +2,8 @@
 
 import re
 
+import numpy as np
+
 import pytest
 from PIL import Image
 
@@ -204,6 +206,7 @@ def test_view_api_walk_calls_every_endpoint(client, tmp_path):
         "text1": "a red circle",
         "message": "What is a GAN?",
         "points": "",
+        "area": "top-left",  # Vary (Region) without a mask file: a named area
     }
     shortest = {"/explain_chars": {"steps": 100}, "/explain_diffusion": {"steps": 500}}  # the least training allowed
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
@@ -223,7 +226,7 @@ def test_view_api_walk_calls_every_endpoint(client, tmp_path):
             answered[name] = first
         else:
             answered[name] = client.predict(*args, api_name=name)
-    assert set(answered) == set(endpoints) and len(answered) == 21
+    assert set(answered) == set(endpoints) and len(answered) == 27
     for name, out in answered.items():
         shown = repr(out)
         if name in TRAINING:  # a frame while training updates some outputs (the final answer carries them all)
@@ -233,3 +236,47 @@ def test_view_api_walk_calls_every_endpoint(client, tmp_path):
         assert "object at 0x" not in shown and "Traceback" not in shown, (name, shown[:300])
     assert answered["/reuse"][0] == "a red circle --seed 3" and answered["/png_info"]["Seed"] == "3"
     assert "a red circle" in str(answered["/history"][1]) and answered["/describe"].count("\n") == 3
+
+
+def test_editing_actions_over_http(server, client, tmp_path):
+    """Vary (Region) with a mask file and with a named area, Zoom Out, Pan, Remix, Upscale (Creative) and the
+    per-image settings, as an API user calls them; kept pixels are the job's own; bad input is answered in words."""
+    from gradio_client import handle_file
+
+    from tests.conftest import web_client
+
+    gallery, _, job = imagine(client, "a red circle above a blue square --ar 16:9 --seed 5", num_images=2)
+    source = np.asarray(Image.open(gallery[2]["image"]).convert("RGB"))  # the grid, then images 1 and 2
+    mask = Image.new("L", (80, 48), 0)
+    mask.paste(255, (0, 0, 40, 48))
+    mask.save(tmp_path / "mask.png")
+    painted = handle_file(str(tmp_path / "mask.png"))
+    region = client.predict(job, 2, painted, "painted", "a yellow star", api_name="/vary_region")
+    kept = np.asarray(mask) < 128
+    for item in region[0]:
+        if "grid" in (item.get("caption") or ""):
+            continue
+        got = np.asarray(Image.open(item["image"]).convert("RGB"))
+        assert got.shape == source.shape and (got[kept] == source[kept]).all()
+    by_area = client.predict(job, 1, None, "top-left", "", api_name="/vary_region")
+    zoomed = client.predict(job, 1, 2, "", api_name="/zoom_out")
+    panned = client.predict(job, 1, "up", "", api_name="/pan")
+    remixed = client.predict(job, 1, "a green star", "subtle", api_name="/remix")
+    creative = client.predict(job, 1, api_name="/upscale_creative")
+    sizes = {
+        name: Image.open(out[0][-1]["image"]).size
+        for name, out in (("area", by_area), ("zoom", zoomed), ("pan", panned), ("remix", remixed), ("up", creative))
+    }
+    assert sizes == {"area": (80, 48), "zoom": (80, 48), "pan": (80, 80), "remix": (80, 48), "up": (160, 96)}
+    assert "**seed** 6" in client.predict(job, 2, api_name="/image_settings")
+    stranger = web_client(server[0])  # another visitor: the job is not theirs
+    for call in (
+        lambda: client.predict(job, 1, None, "painted", "", api_name="/vary_region"),
+        lambda: client.predict(job, 1, 1.0, "", api_name="/zoom_out"),
+        lambda: stranger.predict(job, 1, "left", "", api_name="/pan"),
+    ):
+        with pytest.raises(Exception) as err:
+            call()
+        text = str(err.value)
+        assert any(w in text for w in ("paint over", "minimum value 1.05", "no job with id")), text
+        assert "Traceback" not in text
