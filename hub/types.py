@@ -137,6 +137,10 @@ class VaryRequest:
 Direction = Literal["left", "right", "up", "down"]
 DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
 ZOOM_RANGE = (1.05, 2.0)  # Zoom Out's custom factor, as Midjourney's (1.5x and 2x are its buttons)
+# Vary (Region)'s named areas (hub/edits.py draws them); object-N: the shapes the bundled mini's detector finds
+AREAS: tuple[str, ...] = ("left", "right", "top", "bottom", "centre", "top-left", "top-right", "bottom-left")
+AREAS += ("bottom-right", "object-1", "object-2")
+CREATIVE_STRENGTH = 0.55  # Upscale (Creative): how much img2img redraws (UpscaleRequest's default, 0.3, is subtle)
 
 
 @dataclass(frozen=True)

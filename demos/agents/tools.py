@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from demos.agents import learn as learn_tools
-from demos.agents.schema import BadArgument, Call, Param, Tool, decode_image, image_content
+from demos.agents.schema import REQUIRED, BadArgument, Call, Param, Tool, decode_image, image_content
 from hub.service import learn_catalogue
 from hub.types import (
+    AREAS,
     ASPECTS,
+    CREATIVE_STRENGTH,
+    DIRECTIONS,
+    ZOOM_RANGE,
     SCHEDULERS,
     ChatMessage,
     DescribeRequest,
@@ -17,9 +21,12 @@ from hub.types import (
     ImagineRequest,
     MixItem,
     MixRequest,
+    PanRequest,
+    RegionRequest,
     TutorRequest,
     UpscaleRequest,
     VaryRequest,
+    ZoomRequest,
 )
 
 # --- what results look like to an agent ---------------------------------------------------------------------
@@ -94,6 +101,7 @@ def _image_answer(call: Call, types, result) -> tuple[list, dict]:
 
 # --- the tools ----------------------------------------------------------------------------------------------
 TEXT = {"type": "string"}
+STRENGTHS = ("subtle", "strong")
 
 
 def _fields(**properties) -> dict:
@@ -224,6 +232,100 @@ def build_tools(hub) -> dict[str, Tool]:
         lambda hub, j, i, who: hub.enhance(EnhanceRequest(j, i, origin=who)),
         "Enhance",
     )
+
+    image_action(
+        "upscale_creative",
+        "One image of a job at twice its width and height, redrawing more detail than upscale (Midjourney's "
+        "Upscale (Creative)).",
+        lambda hub, j, i, who: hub.upscale(UpscaleRequest(j, i, strength=CREATIVE_STRENGTH, origin=who)),
+        "Upscale creatively",
+    )
+    edit_prompt = Param(
+        "prompt", "string", "what to draw (flags such as --no work); empty: the job's own prompt", "", max_length=2000
+    )
+
+    @tool(
+        "vary_region",
+        "Repaint part of one image of a job and keep the rest pixel for pixel (Midjourney's Vary (Region)). Mark "
+        "the part with a mask (a black and white image, white = repaint, any size: it is stretched over the "
+        "image) or a named area.",
+        *_ids("edit"),
+        Param("mask", "string", "the mask image, base64-encoded (leave out to use area)", None, max_length=30_000_000),
+        Param(
+            "area",
+            "string",
+            "instead of a mask: a half, a quarter or the centre; object-1/object-2 are the shapes the bundled mini's "
+            "detector finds",
+            None,
+            choices=AREAS,
+        ),
+        edit_prompt,
+        output=IMAGE_RESULT,
+        title="Vary a region",
+    )
+    async def vary_region(call, types, a):
+        mask = decode_image("mask", a["mask"]) if a["mask"] is not None else None
+        req = RegionRequest(
+            a["job_id"], a["index"] - 1, mask=mask, area=a["area"], prompt=a["prompt"] or None, origin=call.who
+        )
+        return _image_answer(call, types, await _follow(call, await call.hub.vary_region(req)))
+
+    @tool(
+        "zoom_out",
+        "Zoom out of one image of a job: the image shrunk into the middle of a canvas of its own size and the "
+        "border drawn to continue it (Midjourney's Zoom Out).",
+        *_ids("zoom out of"),
+        Param("factor", "number", "how far to zoom out (1.5 and 2 are the usual ones)", 2.0, *ZOOM_RANGE),
+        edit_prompt,
+        output=IMAGE_RESULT,
+        title="Zoom out",
+    )
+    async def zoom_out(call, types, a):
+        req = ZoomRequest(a["job_id"], a["index"] - 1, a["factor"], prompt=a["prompt"] or None, origin=call.who)
+        return _image_answer(call, types, await _follow(call, await call.hub.zoom_out(req)))
+
+    @tool(
+        "pan",
+        "Extend one image of a job by half its side in one direction and draw the new strip (Midjourney's Pan).",
+        *_ids("extend"),
+        Param("direction", "string", "which way to extend the canvas", REQUIRED, choices=DIRECTIONS),
+        edit_prompt,
+        output=IMAGE_RESULT,
+        title="Pan",
+    )
+    async def pan(call, types, a):
+        req = PanRequest(a["job_id"], a["index"] - 1, a["direction"], prompt=a["prompt"] or None, origin=call.who)
+        return _image_answer(call, types, await _follow(call, await call.hub.pan(req)))
+
+    @tool(
+        "remix",
+        "A variation of one image of a job steered by a new prompt (Midjourney's Remix): the picture and the new "
+        "words are mixed.",
+        *_ids("remix"),
+        Param("prompt", "string", "the new prompt", max_length=2000),
+        Param("strength", "string", "subtle keeps the composition, strong only the idea", "strong", choices=STRENGTHS),
+        output=IMAGE_RESULT,
+        title="Remix",
+    )
+    async def remix(call, types, a):
+        req = VaryRequest(a["job_id"], a["index"] - 1, a["strength"], prompt=a["prompt"], origin=call.who)
+        return _image_answer(call, types, await _follow(call, await call.hub.vary(req)))
+
+    @tool(
+        "image_settings",
+        "The seed and settings stored in one image of a job (its PNG's AUTOMATIC1111-style parameters).",
+        *_ids("read"),
+        output={"type": "object", "additionalProperties": {"type": "string"}},
+        title="Image settings",
+        read_only=True,
+    )
+    async def image_settings(call, types, a):
+        record = call.hub.get_job(a["job_id"], call.who)
+        if not 0 <= a["index"] - 1 < len(record.images):
+            raise BadArgument(f"index {a['index']} is out of range: job {record.id} has images 1-{len(record.images)}")
+        info = call.hub.png_info(record.images[a["index"] - 1].read_bytes())
+        text = "\n".join(f"{k}: {v}" for k, v in info.items() if v not in (None, ""))
+        return [types.TextContent(type="text", text=text)], {k: str(v) for k, v in info.items()}
 
     @tool(
         "expand_prompt",

@@ -11,13 +11,21 @@ from PIL import Image
 
 from demos.common import bind, gallery_updates, origin, refuse, say, start, word
 from hub.errors import LienzoError
-from hub.types import DIRECTIONS, ZOOM_RANGE, PanRequest, RegionRequest, UpscaleRequest, VaryRequest, ZoomRequest
+from hub.types import (
+    AREAS,
+    CREATIVE_STRENGTH,
+    DIRECTIONS,
+    ZOOM_RANGE,
+    PanRequest,
+    RegionRequest,
+    UpscaleRequest,
+    VaryRequest,
+    ZoomRequest,
+)
 
 PAINTED = "painted"  # the area choice that means "what I painted in the editor"
-AREA_CHOICES = (PAINTED, "left", "right", "top", "bottom", "centre", "top-left", "top-right", "bottom-left")
-AREA_CHOICES += ("bottom-right", "object-1", "object-2")
+AREA_CHOICES = (PAINTED, *AREAS)
 ARROWS = {"left": "⬅️", "right": "➡️", "up": "⬆️", "down": "⬇️"}
-CREATIVE_STRENGTH = 0.55  # Upscale (Creative) redraws more than the subtle one (UpscaleRequest's 0.3)
 
 
 def _index(index) -> int:

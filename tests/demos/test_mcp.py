@@ -63,7 +63,7 @@ def test_tools_are_the_http_endpoints_described_for_an_agent(mcp_server):
     url, demo, _ = mcp_server
     tools = run(session(url, lambda s: s.list_tools())).tools
     by_name = {t.name: t for t in tools}
-    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 21
+    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 27
     undescribed = [
         f"{t.name}.{name}"
         for t in tools
@@ -81,7 +81,8 @@ def test_tools_are_the_http_endpoints_described_for_an_agent(mcp_server):
     assert by_name["imagine"].inputSchema["required"] == ["prompt"]  # negative, seed, steps ... are optional
     assert by_name["explain_vae"].inputSchema["properties"]["latent"]["type"] == "integer"
     assert "required" not in by_name["history"].inputSchema
-    for name in ("imagine", "vary", "vary_strong", "upscale", "enhance_draft", "mix"):
+    edits = ("vary_region", "zoom_out", "pan", "remix", "upscale_creative")
+    for name in ("imagine", "vary", "vary_strong", "upscale", "enhance_draft", "mix", *edits):
         assert by_name[name].outputSchema["properties"]["images"]
 
 
@@ -112,6 +113,15 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
         await call("vary", two)
         await call("vary_strong", two)
         await call("upscale", {"job_id": job})
+        await call("upscale_creative", {"job_id": job})
+        mask = Image.new("L", (8, 8), 0)
+        mask.paste(255, (0, 0, 4, 8))
+        out["painted"] = await call("vary_region", {**two, "mask": b64(mask), "prompt": "a green star"})
+        await call("vary_region", {"job_id": job, "area": "top-right"})
+        await call("zoom_out", {"job_id": job, "factor": 1.5})
+        await call("pan", {"job_id": job, "direction": "right"})
+        await call("remix", {**two, "prompt": "a yellow star", "strength": "subtle"})
+        await call("image_settings", two)
         draft = await call("imagine", {"prompt": "a blue square --ar 16:9", "draft": True, "num_images": 1})
         await call("enhance_draft", {"job_id": draft.structuredContent["job_id"]})
         await call("expand_prompt", {"prompt": "red circle"})
@@ -139,7 +149,13 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
     assert "Seed: " in data["parameters"] and data["prompt"] == "a red circle"
     assert any(total and done == total for done, total, _ in progress)  # the client saw the job's progress
     assert out["vary"].structuredContent["kind"] == "vary"
-    assert png(out["upscale"]).size == (128, 128)
+    assert png(out["upscale"]).size == (128, 128) and png(out["upscale_creative"]).size == (128, 128)
+    painted, area = out["painted"].structuredContent, out["vary_region"].structuredContent
+    assert painted["kind"] == area["kind"] == "region" and painted["prompt"] == "a green star"
+    assert area["prompt"] == "a red circle"  # no prompt given: the job's own
+    assert png(out["pan"]).size == (96, 64) and png(out["zoom_out"]).size == (64, 64)
+    assert out["remix"].structuredContent["prompt"] == "a yellow star"
+    assert out["image_settings"].structuredContent["Seed"] == str(data["seeds"][1])
     assert out["enhance_draft"].structuredContent["width"] == 80  # the draft's 16:9, at full quality
     assert out["png_info"].structuredContent["parameters"]["Seed"] == str(data["seeds"][0])
     assert out["reuse"].structuredContent["settings"]["prompt"] == "a red circle"
@@ -210,6 +226,12 @@ BAD = [  # (tool, arguments, what the answer must say)
     ("upscale", {"job_id": 5}, "job_id must be text"),
     ("enhance_draft", {"job_id": "nojob"}, "no job with id"),
     ("expand_prompt", {"prompt": ""}, "empty"),
+    ("vary_region", {"job_id": "nojob", "area": "left"}, "no job with id"),
+    ("zoom_out", {"job_id": "nojob", "factor": 3}, "factor 3 is out of range: 1.05 to 2"),
+    ("pan", {"job_id": "nojob", "direction": "diagonal"}, "direction must be one of: left, right, up, down"),
+    ("remix", {"job_id": "nojob"}, "prompt is missing"),
+    ("upscale_creative", {"job_id": "nojob"}, "no job with id"),
+    ("image_settings", {"job_id": "nojob"}, "no job with id"),
     ("mix", {"items": []}, "give 1 to 5 ingredients"),
     ("mix", {"items": [{"image": "/etc/passwd"}]}, "send the image itself, base64-encoded"),
     ("describe", {"image": "bm90IGFuIGltYWdl"}, "not a readable image"),
