@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bots import jobs
 from bots.buttons import DYNAMIC
+from bots.edits import on_modal
 from bots.errors import answer_error
 from bots.prefs import Prefs
 from bots.cogs.imagine import Imagine
@@ -56,6 +57,11 @@ class LienzoBot(commands.Bot):
             if guild:
                 self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submissions are answered from their custom_id (bots/edits.py), so they work after a restart."""
+        if interaction.type == discord.InteractionType.modal_submit:
+            await on_modal(interaction)
 
     async def close(self) -> None:
         await super().close()

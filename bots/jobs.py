@@ -13,11 +13,21 @@ import time
 import discord
 
 from bots import limits, media, render
-from bots.buttons import grid_view, single_view
+from bots.buttons import cancel_view, grid_view, single_view
 from bots.prefs import apply
 from bots.errors import answered, fail
-from hub.errors import InvalidRequest, LienzoError, shown
-from hub.types import EnhanceRequest, ImagineRequest, Origin, UpscaleRequest, VaryRequest
+from hub.errors import Forbidden, InvalidRequest, JobNotFound, LienzoError, shown
+from hub.types import (
+    CREATIVE_STRENGTH,
+    EnhanceRequest,
+    ImagineRequest,
+    Origin,
+    PanRequest,
+    RegionRequest,
+    UpscaleRequest,
+    VaryRequest,
+    ZoomRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +123,12 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
             if text == last_text or now - last_edit < limits.PROGRESS_EVERY:
                 continue
             files = [await render.encoded(event.preview, "preview", limit)] if event.preview is not None else []
-            await reply.edit(text, files)
+            await reply.edit(text, files, cancel_view(handle.job_id))  # ❌ stops it while it runs
             last_edit, last_text = now, text
         result = await handle.result()
     except LienzoError as exc:
-        await reply.edit(render.headline(prompt, interaction.user.id, f"— failed: {exc}"))
+        view = discord.ui.View(timeout=None)  # the ❌ goes: nothing left to cancel
+        await reply.edit(render.headline(prompt, interaction.user.id, f"— failed: {exc}"), view=view)
         await fail(interaction, str(exc))  # the job's message says "failed"; the reason goes to the user alone
         return
     tail = f"(seed {result.seeds[0]}) ({result.model})" + "".join(f"\n⚠️ {render.shown(n)}" for n in result.notes)
@@ -131,7 +142,7 @@ async def follow_job(interaction: discord.Interaction, reply: Reply, handle, pro
         await reply.edit(
             render.headline(prompt, interaction.user.id, tail),
             [await render.encoded(str(result.images[0]), f"lienzo_{result.job_id}", limit)],
-            single_view(result.job_id, 0),
+            single_view(result.job_id, 0, interaction),
         )
 
 
@@ -203,15 +214,33 @@ def job_prompt(interaction: discord.Interaction, job_id: str) -> str:
     return interaction.client.hub.get_job(job_id, origin(interaction)).request.get("prompt", "")
 
 
-async def run_vary(interaction: discord.Interaction, job_id: str, index: int, strength: str) -> None:
-    title = f"{job_prompt(interaction, job_id)} — Variations ({strength}) by"
-    req = VaryRequest(job_id, index, strength, preview=True, origin=origin(interaction, prompt=title))
+def remixing(interaction: discord.Interaction) -> bool:
+    """The user's Remix setting (/settings remix): variations and rerolls ask for the prompt first."""
+    prefs = interaction.client.prefs
+    return bool(prefs and prefs.get(origin(interaction).user).get("remix"))
+
+
+async def run_vary(
+    interaction: discord.Interaction, job_id: str, index: int, strength: str, prompt: str | None = None
+) -> None:
+    """V1-V4 and Vary (Subtle/Strong); with Remix on and no prompt yet, the prompt's modal first."""
+    if prompt is None and remixing(interaction):
+        from bots.edits import say, send_modal
+
+        code = "s" if strength == "subtle" else "t"
+        title = say(interaction, "remix")
+        await send_modal(interaction, f"lz:m:v:{job_id}:{index}:{code}", title, job_prompt(interaction, job_id))
+        return
+    base = prompt.strip() if prompt and prompt.strip() else job_prompt(interaction, job_id)
+    title = f"{base} — Variations ({strength}{', remix' if prompt else ''}) by"
+    req = VaryRequest(job_id, index, strength, prompt=prompt, preview=True, origin=origin(interaction, prompt=title))
     await start(interaction, interaction.client.hub.vary(req), title)
 
 
-async def run_upscale(interaction: discord.Interaction, job_id: str, index: int) -> None:
-    title = f"{job_prompt(interaction, job_id)} — Upscaled (2x) by"
-    req = UpscaleRequest(job_id, index, preview=True, origin=origin(interaction, prompt=title))
+async def run_upscale(interaction: discord.Interaction, job_id: str, index: int, creative: bool = False) -> None:
+    title = f"{job_prompt(interaction, job_id)} — Upscaled ({'Creative' if creative else 'Subtle'}) by"
+    strength = CREATIVE_STRENGTH if creative else UpscaleRequest.strength
+    req = UpscaleRequest(job_id, index, strength=strength, preview=True, origin=origin(interaction, prompt=title))
     await start(interaction, interaction.client.hub.upscale(req), title)
 
 
@@ -221,9 +250,79 @@ async def run_enhance(interaction: discord.Interaction, job_id: str, index: int)
     await start(interaction, interaction.client.hub.enhance(req), title)
 
 
-async def run_reroll(interaction: discord.Interaction, job_id: str) -> None:
+async def run_reroll(interaction: discord.Interaction, job_id: str, prompt: str | None = None) -> None:
+    """🔄: the job's prompt again; with Remix on, the prompt's modal first and the edited prompt then."""
     job = interaction.client.hub.get_job(job_id, origin(interaction))
-    await run_imagine(interaction, job.request.get("prompt", ""), draft=bool(job.request.get("draft")))
+    if prompt is None and remixing(interaction):
+        from bots.edits import say, send_modal
+
+        await send_modal(interaction, f"lz:m:o:{job_id}:0", say(interaction, "remix"), job.request.get("prompt", ""))
+        return
+    text = prompt if prompt and prompt.strip() else job.request.get("prompt", "")
+    await run_imagine(interaction, text, draft=bool(job.request.get("draft")))
+
+
+async def run_region(interaction: discord.Interaction, job_id: str, index: int, area: str, prompt: str) -> None:
+    title = f"{prompt.strip() or job_prompt(interaction, job_id)} — Vary (Region) by"
+    req = RegionRequest(
+        job_id, index, area=area, prompt=prompt or None, preview=True, origin=origin(interaction, prompt=title)
+    )
+    await start(interaction, interaction.client.hub.vary_region(req), title)
+
+
+async def run_zoom(interaction: discord.Interaction, job_id: str, index: int, factor, prompt: str | None = None):
+    shown_factor = f"{factor:g}x" if isinstance(factor, float) else "?"
+    title = f"{(prompt or '').strip() or job_prompt(interaction, job_id)} — Zoom Out ({shown_factor}) by"
+    who = origin(interaction, prompt=title)
+    req = ZoomRequest(job_id, index, factor, prompt=prompt or None, preview=True, origin=who)
+    await start(interaction, interaction.client.hub.zoom_out(req), title)
+
+
+async def run_pan(interaction: discord.Interaction, job_id: str, index: int, direction: str) -> None:
+    title = f"{job_prompt(interaction, job_id)} — Pan ({direction}) by"
+    req = PanRequest(job_id, index, direction, preview=True, origin=origin(interaction, prompt=title))
+    await start(interaction, interaction.client.hub.pan(req), title)
+
+
+async def show_settings(interaction: discord.Interaction, job_id: str) -> None:
+    """📋: every image's seed and settings, to the user alone (read from the PNGs: no GPU work)."""
+    from bots.edits import say
+
+    hub = interaction.client.hub
+    job = hub.get_job(job_id, origin(interaction))
+    lines = [f"`{job.id}` · {render.shown(job.request.get('prompt', ''))}"]
+    for n, path in enumerate(job.images, 1):
+        info = hub.png_info(path.read_bytes())
+        lines.append(
+            say(
+                interaction,
+                "settings",
+                n=n,
+                seed=info.get("Seed", "?"),
+                steps=info.get("Steps", "?"),
+                cfg=info.get("CFG scale", "?"),
+                sampler=info.get("Sampler", "?"),
+                size=info.get("Size", "?"),
+            )
+        )
+    await interaction.response.send_message(render.clip("\n".join(lines)), ephemeral=True)
+
+
+async def cancel_or_delete(interaction: discord.Interaction, job_id: str) -> None:
+    """❌: a queued or running job is cancelled (its message then says so); a finished one's message is deleted.
+    Only the job's owner or a server manager; anyone else is told so, ephemerally."""
+    from bots.edits import say
+
+    try:
+        running = interaction.client.hub.cancel(job_id, origin(interaction))
+    except (JobNotFound, Forbidden):
+        await interaction.response.send_message(say(interaction, "not_yours"), ephemeral=True)
+        return
+    if running:
+        await interaction.response.send_message(say(interaction, "cancelled"), ephemeral=True)
+        return
+    await interaction.response.defer()  # an update of the message the button is on: then it goes
+    await interaction.delete_original_response()
 
 
 async def show_single(interaction: discord.Interaction, job_id: str, index: int) -> None:
@@ -238,5 +337,5 @@ async def show_single(interaction: discord.Interaction, job_id: str, index: int)
     await interaction.edit_original_response(
         content=render.headline(prompt, interaction.user.id, f"— Image #{index + 1}"),
         attachments=[file],
-        view=single_view(job_id, index),
+        view=single_view(job_id, index, interaction),
     )

@@ -19,6 +19,7 @@ def describe(prefs: dict) -> str:
         f"**Stylize:** {prefs.get('stylize', 100)}",
         f"**Mode:** {prefs.get('lane', 'fast')}",
         f"**Suffix:** {prefs.get('suffix') or '—'}",
+        f"**Remix:** {'on' if prefs.get('remix') else 'off'}",
     ]
     lines += [f"`--{k}` → {v}" for k, v in sorted(options.items())]
     return render.clip("\n".join(lines))
@@ -78,6 +79,7 @@ class Settings(commands.Cog):
         aspect="Default aspect ratio",
         stylize="Default --stylize (0-1000)",
         mode="fast: first in line; relax: when the queue is quieter",
+        remix="Remix: edit the prompt before V1-V4, Vary and 🔄",
     )
     @app_commands.choices(
         aspect=[app_commands.Choice(name=a, value=a) for a in ASPECTS],
@@ -90,6 +92,7 @@ class Settings(commands.Cog):
         aspect: app_commands.Choice[str] | None = None,
         stylize: app_commands.Range[int, 0, 1000] | None = None,
         mode: app_commands.Choice[str] | None = None,
+        remix: bool | None = None,
     ):
         """Show or change your defaults."""
         user = jobs.origin(interaction).user
@@ -105,6 +108,8 @@ class Settings(commands.Cog):
             changes["stylize"] = stylize
         if mode is not None:
             changes["lane"] = mode.value
+        if remix is not None:
+            changes["remix"] = remix
         prefs = self.bot.prefs.update(user, **changes) if changes else self.bot.prefs.get(user)
         await interaction.response.send_message(describe(prefs), ephemeral=True)
 

@@ -111,9 +111,11 @@ def test_imagine_end_to_end_then_u2_then_vary(settings, docs_dir):
             ids = fake.custom_ids(grid)
             job = ids[0].split(":")[2]
             assert ids == [f"lz:u:{job}:{i}" for i in range(4)] + [f"lz:v:{job}:{i}" for i in range(4)] + [
-                f"lz:r:{job}"
+                f"lz:r:{job}",
+                f"lz:i:{job}",
+                f"lz:d:{job}",
             ]
-            assert len(grid["components"]) == 2 and grid["attachments"][0]["filename"].endswith(".png")
+            assert len(grid["components"]) == 3 and grid["attachments"][0]["filename"].endswith(".png")
             assert "seed 5" in grid["content"] and "<@501>" in grid["content"]
 
             click = fake.click(grid, f"lz:u:{job}:1", "501")
@@ -121,7 +123,13 @@ def test_imagine_end_to_end_then_u2_then_vary(settings, docs_dir):
             single = await fake.wait_for(lambda: done_message(fake, click["token"]))
             it = fake.interactions[click["token"]]  # deferred first: encoding a large image can outlast 3 s
             assert it.ack_type == 5 and it.ack_after < 3 and "Image #2" in single["content"]
-            assert fake.custom_ids(single) == [f"lz:s:{job}:1", f"lz:t:{job}:1", f"lz:x:{job}:1"]
+            assert fake.custom_ids(single)[:5] == [
+                f"lz:s:{job}:1",
+                f"lz:t:{job}:1",
+                f"lz:x:{job}:1",
+                f"lz:g:{job}:1",
+                f"lz:c:{job}:1",
+            ]
 
             vary = fake.click(single, f"lz:t:{job}:1", "501")
             send(bot, vary)
@@ -159,18 +167,31 @@ def test_buttons_work_after_the_bot_restarts(settings):
                 cmd = fake.command("imagine", "77", prompt="a blue square" + QUICK)
                 send(bot, cmd)
                 grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+                job = fake.custom_ids(grid)[0].split(":")[2]
+                first = fake.click(grid, f"lz:u:{job}:0", "77")
+                send(bot, first)
+                upscaled = await fake.wait_for(lambda: done_message(fake, first["token"]))
+                custom = fake.click(upscaled, f"lz:k:{job}:0", "77")  # a Custom Zoom's modal, opened before ...
+                send(bot, custom)
+                modal = await fake.wait_for(lambda: fake.interactions[custom["token"]].modal)
             # a new process: new Hub, new bot, same data directory; nothing carried in memory
             async with discord_bot(settings, fake=fake) as (_, bot2):
-                job = fake.custom_ids(grid)[0].split(":")[2]
                 click = fake.click(grid, f"lz:u:{job}:3", "77")
                 send(bot2, click)
                 single = await fake.wait_for(lambda: done_message(fake, click["token"]))
-                return single, fake.violations
+                pan = fake.click(single, f"lz:p:{job}:3:u", "77")
+                send(bot2, pan)
+                panned = await fake.wait_for(lambda: single_done(fake, pan["token"]))
+                submitted = fake.submit(modal, {"factor": "2", "prompt": ""}, "77")  # ... and submitted after it
+                send(bot2, submitted)
+                zoomed = await fake.wait_for(lambda: single_done(fake, submitted["token"]))
+                return single, panned, zoomed, fake.violations
         finally:
             await fake.stop()
 
-    single, violations = run(main())
+    single, panned, zoomed, violations = run(main())
     assert "Image #4" in single["content"] and violations == []
+    assert "Pan (up)" in panned["content"] and "Zoom Out (2x)" in zoomed["content"]
 
 
 def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(settings):
@@ -199,7 +220,7 @@ def test_jobs_interrupted_by_a_restart_are_delivered_to_their_messages_after_it(
                     lambda: [
                         m
                         for m in fake.messages.values()
-                        if m["channel_id"] == "900" and any(ids["discord:32"] in c for c in fake.custom_ids(m))
+                        if m["channel_id"] == "900" and f"lz:r:{ids['discord:32']}" in fake.custom_ids(m)
                     ]
                 )
                 rows = {j.id: j for j in bot2.hub.list_jobs()}
@@ -625,3 +646,124 @@ def test_failures_are_answered_in_one_place_ephemerally_and_bugs_are_logged_not_
 
 def job_of(fake):
     return next(c.split(":")[2] for m in fake.messages.values() for c in fake.custom_ids(m) if c.startswith("lz:r:"))
+
+
+def single_done(fake, token):
+    """An upscaled image's message (Vary (Subtle) among its buttons) or a grid's (🔄) once a job is done."""
+    msg = fake.interactions[token].original
+    ids = fake.custom_ids(msg) if msg else []
+    return msg if any(c.startswith(("lz:r:", "lz:s:")) for c in ids) else None
+
+
+def test_editing_buttons_region_zoom_pan_remix_settings_and_cancel(settings, docs_dir):
+    """On an upscaled image: Vary (Region) by a menu and a modal, Zoom Out 2x and Custom (a modal), Pan, 📋, ❌;
+    Remix as a setting; every payload checked against Discord's published schemas by the fake."""
+
+    async def main():
+        async with discord_bot(settings) as (fake, bot):
+            cmd = fake.command("imagine", "701", prompt="a red circle above a blue square --seed 4" + QUICK)
+            send(bot, cmd)
+            grid = await fake.wait_for(lambda: done_message(fake, cmd["token"]))
+            job = fake.custom_ids(grid)[0].split(":")[2]
+            click = fake.click(grid, f"lz:u:{job}:0", "701")
+            send(bot, click)
+            single = await fake.wait_for(lambda: done_message(fake, click["token"]))
+            ids = fake.custom_ids(single)
+            assert len(single["components"]) == 5 and all(len(r["components"]) <= 5 for r in single["components"])
+            assert {f"lz:g:{job}:0", f"lz:z:{job}:0:20", f"lz:z:{job}:0:15", f"lz:k:{job}:0"} <= set(ids)
+            assert {f"lz:p:{job}:0:{d}" for d in "lrud"} | {f"lz:i:{job}", f"lz:d:{job}"} <= set(ids)
+
+            async def press(custom_id, user="701", on=single):
+                event = fake.click(on, custom_id, user)
+                send(bot, event)
+                return event
+
+            # Vary (Region): the areas in a menu only the user sees, then the prompt in a modal
+            offer = await press(f"lz:g:{job}:0")
+            [menu] = await fake.wait_for(lambda: ephemeral(fake, offer["token"]))
+            options = [o["value"] for o in menu["components"][0]["components"][0]["options"]]
+            assert options[:9] == ["left", "right", "top", "bottom", "centre", "top-left", "top-right"] + [
+                "bottom-left",
+                "bottom-right",
+            ]
+            pick = fake.select({**single, "components": menu["components"]}, f"lz:a:{job}:0", ["top-left"], "701")
+            send(bot, pick)
+            modal = await fake.wait_for(lambda: fake.interactions[pick["token"]].modal)
+            assert modal["custom_id"] == f"lz:m:r:{job}:0:top-left"
+            submitted = fake.submit(modal, {"prompt": "a yellow star"}, "701")
+            send(bot, submitted)
+            region = await fake.wait_for(lambda: single_done(fake, submitted["token"]))
+            assert "Vary (Region)" in region["content"] and "a yellow star" in region["content"]
+
+            zoom = await press(f"lz:z:{job}:0:20")
+            zoomed = await fake.wait_for(lambda: single_done(fake, zoom["token"]))
+            pan = await press(f"lz:p:{job}:0:r")
+            panned = await fake.wait_for(lambda: single_done(fake, pan["token"]))
+            custom = await press(f"lz:k:{job}:0")
+            modal = await fake.wait_for(lambda: fake.interactions[custom["token"]].modal)
+            too_far = fake.submit(modal, {"factor": "3", "prompt": ""}, "701")
+            send(bot, too_far)
+            [refused] = await fake.wait_for(lambda: ephemeral(fake, too_far["token"]))
+            comma = fake.submit(modal, {"factor": "1,5", "prompt": ""}, "701")
+            send(bot, comma)
+            custom_zoom = await fake.wait_for(lambda: single_done(fake, comma["token"]))
+
+            info = await press(f"lz:i:{job}")
+            [settings_text] = await fake.wait_for(lambda: ephemeral(fake, info["token"]))
+            stranger = await press(f"lz:d:{job}", user="702")
+            [not_yours] = await fake.wait_for(lambda: ephemeral(fake, stranger["token"]))
+            other_region = await press(f"lz:g:{job}:0", user="702")
+            [hidden] = await fake.wait_for(lambda: ephemeral(fake, other_region["token"]))
+
+            # Remix on: V1 asks for the prompt first
+            prefs = fake.command("settings", "701", remix=True)
+            send(bot, prefs)
+            await fake.wait_for(lambda: ephemeral(fake, prefs["token"]))
+            v1 = await press(f"lz:v:{job}:0", on=grid)
+            modal = await fake.wait_for(lambda: fake.interactions[v1["token"]].modal)
+            remixed = fake.submit(modal, {"prompt": "a green star above a blue square"}, "701")
+            send(bot, remixed)
+            remix = await fake.wait_for(lambda: single_done(fake, remixed["token"]))
+
+            # ❌ by the owner on a finished message: it goes
+            gone = await press(f"lz:d:{job}")
+            await fake.wait_for(lambda: single["id"] not in fake.messages)
+            jobs = {j.kind: j for j in bot.hub.list_jobs(limit=50)}
+            (docs_dir / "bot-transcript-edits.md").write_text(
+                "# Editing with the bot (recorded from the local fake Discord)\n\n"
+                "Vary (Region) through a menu and a modal, Zoom Out, Pan, a custom zoom refused then done, 📋, ❌, "
+                "and Remix. Pictures of the same actions: README's editing strip.\n\n"
+                + transcript(
+                    fake,
+                    [
+                        ("clicked `U1`", click),
+                        ("clicked `Vary (Region)`", offer),
+                        ("chose *top-left quarter*", pick),
+                        ("typed the prompt *a yellow star* and sent it", submitted),
+                        ("clicked `Zoom Out 2x`", zoom),
+                        ("clicked `➡️`", pan),
+                        ("typed the zoom factor *3*", too_far),
+                        ("typed the zoom factor *1,5*", comma),
+                        ("clicked `📋`", info),
+                        ("(another user) clicked `❌`", stranger),
+                        ("turned Remix on with `/settings remix: True`", prefs),
+                        ("clicked `V1` and edited the prompt in the modal", remixed),
+                        ("clicked `❌` on the upscaled image", gone),
+                    ],
+                ),
+                encoding="utf-8",
+            )
+            return locals()
+
+    r = run(main())
+    fake, jobs = r["fake"], r["jobs"]
+    assert fake.violations == []
+    assert jobs["region"].request["area"] == "top-left" and jobs["region"].parent_id == r["job"]
+    assert jobs["zoom"].request["zoom"] in (2.0, 1.5) and jobs["pan"].width == 96
+    assert "Zoom Out (2x)" in r["zoomed"]["content"] and "Pan (right)" in r["panned"]["content"]
+    assert "1.05 to 2" in r["refused"]["content"] and "Zoom Out (1.5x)" in r["custom_zoom"]["content"]
+    assert r["settings_text"]["content"].count("**Image ") == 4 and "· seed 5 ·" in r["settings_text"]["content"]
+    assert "only the person who made this job" in r["not_yours"]["content"]
+    assert "no job with id" in r["hidden"]["content"]
+    assert r["modal"]["custom_id"] == f"lz:m:v:{r['job']}:0:t" and "remix" in r["remix"]["content"]
+    assert jobs["vary"].request.get("remix") and jobs["vary"].request["prompt"] == "a green star above a blue square"

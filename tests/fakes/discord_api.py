@@ -42,6 +42,8 @@ class Interaction:
     ack_after: float | None = None
     ack_type: int | None = None
     original: dict | None = None
+    message_id: str | None = None  # a component's interaction: the message the component is on
+    modal: dict | None = None  # the modal it was answered with (callback type 9)
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Fake:
             payload["data"]["resolved"] = resolved
         if message is not None:
             payload["message"] = message
+            self.interactions[token].message_id = message["id"]
         return payload
 
     def command(
@@ -238,6 +241,19 @@ class Fake:
             age=age,
             message=message,
         )
+
+    def select(self, message: dict, custom_id: str, values: list[str], user_id: str) -> dict:
+        """A choice in a string select menu (component type 3) of `message`."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
+        return self.interaction(3, data, user_id, channel_id=message["channel_id"], message=message)
+
+    def submit(self, modal: dict, values: dict[str, str], user_id: str, locale: str = "en-US") -> dict:
+        """A modal the bot opened (its callback's data), submitted with `values` by text input custom_id, in
+        Discord's shape: each text input inside an action row, its value typed."""
+        inputs = [c for row in modal.get("components", []) for c in _children(row) if c.get("type") == 4]
+        typed = [{"type": 4, "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")} for c in inputs]
+        rows = [{"type": 1, "components": [c]} for c in typed]
+        return self.interaction(5, {"custom_id": modal["custom_id"], "components": rows}, user_id, locale=locale)
 
     def _message(self, channel_id: str, body: dict, files: list[tuple[str, bytes]], mid: str | None = None) -> dict:
         mid = mid or snowflake()
@@ -395,6 +411,12 @@ class Fake:
         it.acked, it.ack_after, it.ack_type = True, elapsed, kind
         if kind in (4, 5):
             it.original = self._message("900", body.get("data") or {}, files)
+        elif kind in (6, 7) and it.message_id in self.messages:  # a component's: the message it is on
+            it.original = self.messages[it.message_id]
+            if kind == 7:
+                it.original = self._message(it.original["channel_id"], body.get("data") or {}, files, it.message_id)
+        elif kind == 9:
+            it.modal = body.get("data")
         if request.query.get("with_response") not in ("1", "true"):
             return web.Response(status=204)
         flags = (body.get("data") or {}).get("flags", 0)
@@ -492,6 +514,11 @@ GUILD_ID = "700000000000000001"
 MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
 
 
+def _children(component: dict) -> list[dict]:
+    """A layout component's children (an action row's components, a label's component)."""
+    return component.get("components") or ([component["component"]] if component.get("component") else [])
+
+
 def _pings(body: dict) -> str | None:
     """The first mention in a message's content that would ping, by Discord's rules: mentions in the content
     resolve unless `allowed_mentions` leaves them out (with no `allowed_mentions`, everything named resolves)."""
@@ -583,9 +610,14 @@ def transcript(fake: Fake, actions: list[tuple[str, dict]]) -> str:
                 if kind == 5:
                     lines.append("> *Lienzo is thinking…*")
                     continue
+                if kind == 6:
+                    continue
+                if kind == 9:
+                    lines.append(f"> *a form opens: {body['data'].get('title', '')}*")
                 body = body.get("data") or {}
             if method == "DELETE":
-                lines.append("> *(the thinking message is removed)*")
+                gone = "the message is deleted" if "❌" in said else "the thinking message is removed"
+                lines.append(f"> *({gone})*")
                 continue
             if not body:
                 continue
@@ -596,7 +628,7 @@ def transcript(fake: Fake, actions: list[tuple[str, dict]]) -> str:
             if files:
                 parts.append("📎 " + ", ".join(files))
             buttons = [
-                c.get("label") or c.get("emoji", {}).get("name", "")
+                c.get("label") or c.get("placeholder") or (c.get("emoji") or {}).get("name", "")
                 for row in body.get("components") or []
                 for c in row.get("components", [])
             ]
