@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument(
         "--stages",
         help="only these stages, comma-separated, in order (default: all of "
-        "tokenizer,clip,prior,movq,unet,draft,text,export); independent ones can run at once in separate "
+        "tokenizer,clip,prior,movq,unet,draft,inpaint,text,export); independent ones can run at once in separate "
         "processes on one --work folder: clip, movq and text side by side, then prior beside unet",
     )
     tm.add_argument(
@@ -424,6 +424,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the aspect ratios to score, comma-separated; the first is the headline table (default 1:1,16:9,9:16)",
     )
     ev.add_argument("--images", type=int, default=4, help="images a prompt, 1-4 (default 4)")
+    ev.add_argument(
+        "--edits",
+        type=int,
+        metavar="N",
+        help="score the editing actions instead (Vary (Region) and Zoom Out by the inpainting decoder) on N "
+        "held-out prompts per language (96 for the card)",
+    )
     ev.add_argument(
         "--held-out",
         action=argparse.BooleanOptionalAction,
@@ -602,6 +609,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("--aspects needs at least one aspect ratio, e.g. 1:1,16:9")
             if not 1 <= args.images <= 4:
                 raise ConfigError(f"--images {args.images} is not valid: give 1 to 4 images a prompt")
+            if args.edits is not None:
+                from hub.mini.evaluate_edits import evaluate_edits
+
+                if not 1 <= args.edits <= 1000:
+                    raise ConfigError(f"--edits {args.edits} is not valid: give 1 to 1000 prompts per language")
+                report = evaluate_edits(settings, args.edits, args.images, progress=progress)
+                bar.close()
+                args.out.write_text(json.dumps(report, indent=2) + "\n")
+                print(json.dumps({k: report[k] for k in ("region_percent", "zoom_percent")}, indent=2))
+                return 0
             report = evaluate(
                 settings,
                 args.single,

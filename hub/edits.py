@@ -74,7 +74,7 @@ def zoom_canvas(image: Image.Image, factor: float) -> tuple[Image.Image, Image.I
     canvas = Image.new("RGB", size, _edge_colour(image))
     canvas.paste(image.convert("RGB").resize((w, h), Image.LANCZOS), box[:2])
     mask = Image.new("L", size, 255)
-    mask.paste(0, box)
+    mask.paste(0, _inset(box, INSET))
     return canvas, mask, box
 
 
@@ -107,6 +107,14 @@ def pan_canvas(image: Image.Image, direction: str, size: tuple[int, int]) -> tup
     mask = Image.new("L", size, 255)
     mask.paste(0, box)
     return canvas, mask, box
+
+
+INSET = 1  # px of the shrunk picture's edge repainted too: a decoder's edge artifacts would frame it otherwise
+
+
+def _inset(box, by: int):
+    left, top, right, bottom = box
+    return left + by, top + by, right - by, bottom - by
 
 
 def _edge_colour(image: Image.Image) -> tuple[int, int, int]:

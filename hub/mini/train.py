@@ -7,8 +7,9 @@ Stages (each resumable from its checkpoint in the work folder, fixed seed, a pro
   -> unet (v-prediction on normalised MoVQ latents in aspect-ratio buckets, conditioned on the CLIP image
      embedding of the same scene drawn square)
   -> draft (the UNet distilled to a few steps with its guidance built in: hub/mini/distil.py)
+  -> inpaint (the UNet widened to 9 input channels and taught to fill holes: hub/mini/inpaint.py)
   -> text (mini-text: a tiny GPT that expands "red circle" into a full scene description)
-  -> export (diffusers/transformers folders: prior/, decoder/, text/, fp16 safetensors)
+  -> export (diffusers/transformers folders: prior/, decoder/, decoder-draft/, decoder-inpaint/, text/, fp16)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tqdm import tqdm
 
 from hub.mini import world
 from hub.mini.distil import distil_decoder, save_draft
+from hub.mini.inpaint import inpaint_pool, save_inpaint, train_inpaint
 from hub.mini.minitext import train_text
 from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, prefetch, save_atomic
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
@@ -576,8 +578,8 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
         )
 
 
-STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "text", "export")
-NEEDS = {"prior": ("clip",), "unet": ("clip", "movq"), "draft": ("unet",), "export": STAGES[1:-1]}
+STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "inpaint", "text", "export")
+NEEDS = {"prior": ("clip",), "unet": ("clip", "movq"), "draft": ("unet",), "inpaint": ("unet",), "export": STAGES[1:-1]}
 
 
 def stage_seed(seed: int, stage: str) -> int:
@@ -654,6 +656,12 @@ def train(
         latent_pool(work, cfg, movq, vision, Batches(stage_seed(cfg.seed, "unet"))), bucket_weights(), dev
     )
     draft = run("draft", lambda b: distil_decoder(work, cfg, decoder_parts["unet"], sched, pool(), zero))
+
+    def inpaint_stage(batches):
+        pools = inpaint_pool(work, movq, vision, stage_seed(cfg.seed, "inpaint"), cfg.inpaint_pool, bucket_weights())
+        return train_inpaint(work, cfg, decoder_parts["unet"], sched, pools, bucket_weights(), zero)
+
+    inpaint = run("inpaint", inpaint_stage)
     if "text" in wanted:
         out_dir.mkdir(parents=True, exist_ok=True)
         run("text", lambda b: train_text(work, cfg, out_dir, b, dev))
@@ -669,6 +677,7 @@ def train(
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out_dir / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
     save_draft(draft.cpu(), sched.config, out_dir / "decoder-draft")
+    save_inpaint(inpaint.cpu(), out_dir / "decoder-inpaint")
     times = {s: float((work / f"{s}.seconds").read_text()) for s in STAGES if (work / f"{s}.seconds").exists()}
     times["total"] = round(sum(times.values()), 1)
     meta = {"config": asdict(cfg), "arch": asdict(ARCH), "seconds": times, **run_facts(dev)}

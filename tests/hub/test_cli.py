@@ -97,6 +97,24 @@ def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_pa
     assert proc.returncode == 2 and "not a trained model folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(settings, tmp_path):
+    """The inpaint stage alone on a model trained earlier (the stand-in, copied, less its inpainting decoder): the
+    folder gains decoder-inpaint/ with a 9-channel UNet, which the Hub then uses for Vary (Region)."""
+    import shutil
+
+    from diffusers import UNet2DConditionModel
+
+    folder = tmp_path / "model"
+    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
+    shutil.rmtree(folder / "decoder-inpaint")
+    work = tmp_path / "work"
+    proc = lienzo(["train-mini", "--inpaint-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 3 and (work / "inpaint.done").exists()
+    unet = UNet2DConditionModel.from_pretrained(folder / "decoder-inpaint" / "unet")
+    assert unet.config.in_channels == 9
+
+
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2

@@ -95,7 +95,7 @@ def test_region_zoom_pan_and_remix_end_to_end(settings):
         zoom = await (await hub.zoom_out(ZoomRequest(job.job_id, 1, 2.0, num_images=1, origin=ALICE))).result()
         assert (zoom.width, zoom.height) == (80, 48) and zoom.prompt == job.prompt
         small = np.asarray(Image.fromarray(source).resize((40, 24), Image.LANCZOS))
-        assert (pixels(zoom.images[0])[12:36, 20:60] == small).all()
+        assert (pixels(zoom.images[0])[13:35, 21:59] == small[1:-1, 1:-1]).all()  # its 1-px edge is repainted
 
         for direction, size, box in (("left", (128, 48), (48, 0)), ("down", (80, 80), (0, 0))):
             pan = await (await hub.pan(PanRequest(job.job_id, 1, direction, num_images=1, origin=ALICE))).result()

@@ -104,12 +104,14 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
 
     cfg = TrainConfig().scaled(0.002)
     meta = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)
-    assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "draft", "text", "total"}
+    assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "draft", "inpaint", "text", "total"}
     from diffusers import LCMScheduler, UNet2DConditionModel
 
     draft = tmp_path / "out" / "decoder-draft"
     assert LCMScheduler.from_pretrained(draft / "scheduler").config.original_inference_steps == 50
     assert UNet2DConditionModel.from_pretrained(draft / "unet").config.out_channels == 8  # the decoder's own shape
+    inpaint = UNet2DConditionModel.from_pretrained(tmp_path / "out" / "decoder-inpaint" / "unet")
+    assert inpaint.config.in_channels == 9  # latents, masked image latents, mask: as diffusers' inpaint pipeline feeds
     prior = KandinskyV22PriorPipeline.from_pretrained(
         tmp_path / "out" / "prior", local_files_only=True, dtype=torch.float32
     )  # as hub.loading does on a CPU
