@@ -43,11 +43,13 @@ test: install browser
 	$(VENV)/bin/ruff format --check .
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q
 
-# The recorded artefacts (docs/screenshots/*.png, docs/bot-transcript.md), redrawn by the tests that make them;
+# The recorded artefacts (docs/screenshots/*.png, docs/edits.png, docs/bot-transcript*.md), redrawn by the tests that make them;
 # a plain `make test` writes them to a temporary folder instead.
 docs: install browser
 	LIENZO_RECORD_DOCS=1 HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q tests/demos/test_browser.py \
-	  tests/bots/test_bot.py::test_imagine_end_to_end_then_u2_then_vary
+	  tests/bots/test_bot.py::test_imagine_end_to_end_then_u2_then_vary \
+	  tests/bots/test_bot.py::test_editing_buttons_region_zoom_pan_remix_settings_and_cancel \
+	  tests/hub/test_edits.py::test_the_readmes_editing_strip
 
 bench: install
 	$(VENV)/bin/lienzo bench

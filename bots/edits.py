@@ -210,14 +210,15 @@ class AreaMenu(discord.ui.DynamicItem[discord.ui.Select], template=r"lz:a:" + JO
 
 async def offer_areas(interaction: discord.Interaction, job: str, i: int) -> None:
     """The areas Hub.regions gives for this image (halves, quarters, centre, the shapes found), in a menu only the
-    user sees; with LIENZO_PUBLIC_URL set, a link to the web editor on this image as well."""
+    user sees; with LIENZO_PUBLIC_URL set and the job shared (a web visitor is not the Discord user, so only a shared
+    job opens there), a link to the web editor on this image as well."""
     hub = interaction.client.hub
     regions = hub.regions(job, i, interaction.client.actions.origin(interaction))
     options = [discord.SelectOption(label=area_label(interaction, r)[:100], value=r.name) for r in regions][:25]
     view = discord.ui.View(timeout=None)
     view.add_item(AreaMenu(job, i, options, say(interaction, "choose")))
-    public = getattr(hub.settings, "public_url", None)
-    if public:
+    public = hub.settings.public_url
+    if public and hub.get_job(job, interaction.client.actions.origin(interaction)).shared:  # others' pages see it
         link = f"{public.rstrip('/')}/?job={job}&image={i + 1}"
         view.add_item(discord.ui.Button(label=say(interaction, "editor"), url=link, style=discord.ButtonStyle.link))
     await interaction.response.send_message(say(interaction, "choose"), view=view, ephemeral=True)

@@ -7,9 +7,9 @@ import contextlib
 import gradio as gr
 
 from demos import agents, identity
-from demos.common import say, word
+from demos.common import bind, say, word
 from demos.i18n import SAY, STRINGS, lessons
-from demos.tabs import chat, compare, explainer, generate, history, mix
+from demos.tabs import chat, compare, edit, explainer, generate, history, mix
 from hub.errors import in_language
 from hub.service import learn_catalogue
 
@@ -38,6 +38,14 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
                 history.build(hub, i18n, fields, history_tab)
             with gr.Tab(i18n("tab_compare"), id="compare"):
                 compare.build(hub, i18n)
+        # a link to a job's editor (the bot's Vary (Region) offers one): /?job=<id>&image=<n>
+        demo.load(
+            bind(hub, edit.from_link),
+            None,
+            [fields["job_id"], fields["index"], fields["edit"]],
+            api_visibility="private",
+            queue=False,
+        )
     # No max_size and no limit on the model events (demos.common.HUB_QUEUE): every job reaches the Hub, whose
     # queue has the caps (LIENZO_MAX_QUEUE, LIENZO_USER_MAX_JOBS) and says so in its own words. Light events
     # (history, PNG info) share Gradio's default pool.

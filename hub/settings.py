@@ -6,6 +6,8 @@ Nothing here runs at import time: call `Settings.from_env()` where the program s
 
 from __future__ import annotations
 
+import re
+
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -43,6 +45,9 @@ class Settings:
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
     image_fetch_seconds: float = 15.0  # an image URL's whole download, connection included
+    # where people reach the web hub (e.g. https://lienzo.example.org or a Space's URL): the bot links its Vary
+    # (Region) to the web editor there; None: no link
+    public_url: str | None = None
     # TESTS ONLY: origins (scheme://host:port) that image URLs may use although they are plain http, on another port
     # or on a loopback/private address. Production leaves it empty: https on 443, public addresses only.
     image_test_origins: tuple[str, ...] = ()
@@ -115,6 +120,11 @@ class Settings:
             raise ConfigError(f"LIENZO_SHARE {self.share!r} is not valid: use one of {', '.join(SHARES)}")
         if not 0.5 <= self.image_fetch_seconds <= 300:
             raise ConfigError(f"LIENZO_IMAGE_FETCH_SECONDS must be between 0.5 and 300, got {self.image_fetch_seconds}")
+        if self.public_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+            raise ConfigError(
+                f"LIENZO_PUBLIC_URL {self.public_url!r} is not valid: give the web hub's address, e.g. "
+                "https://lienzo.example.org"
+            )
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("LIENZO_SECRET_KEY must be at least 16 characters long")
         if self.placement not in PLACEMENTS:

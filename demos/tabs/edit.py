@@ -187,12 +187,22 @@ def on_select(hub, job_id, evt: gr.SelectData, request: gr.Request):
     return index, image_settings(hub, job_id, index, request), open_editor(hub, job_id, index, request)
 
 
-def build(hub, t, parts: dict) -> None:
+def from_link(hub, request: gr.Request):
+    """A page opened from a link such as the bot's `/?job=<id>&image=<n>`: that job and image picked, the editing
+    panel open (the job's picture appears if the visitor may open it: their own, or a shared one)."""
+    query = getattr(request, "query_params", None) or {}
+    job, image = str(query.get("job", "")), str(query.get("image", "1"))
+    if not (job.isascii() and job.isalnum() and 0 < len(job) <= 40 and image in ("1", "2", "3", "4")):
+        return gr.skip(), gr.skip(), gr.skip()
+    return job, int(image), gr.Accordion(open=True)
+
+
+def build(hub, t, parts: dict) -> dict:
     """The panel, under Generate's gallery. `parts`: the gallery, the job id, the index slider, the outputs and
     the event settings Generate's actions use."""
     job_id, index, outputs, job = parts["job_id"], parts["index"], parts["outputs"], parts["job"]
     settings = gr.Markdown(label="image_settings", elem_id="image-settings")
-    with gr.Accordion(t("edit_title"), open=False, elem_id="edit"):
+    with gr.Accordion(t("edit_title"), open=False, elem_id="edit") as panel:
         with gr.Row():
             with gr.Column(scale=3):
                 editor = gr.ImageEditor(
@@ -256,3 +266,4 @@ def build(hub, t, parts: dict) -> None:
         button.click(lambda v=value: v, None, strength, queue=False, api_visibility="private").then(
             bind(hub, remix), [job_id, index, prompt, strength], outputs, **private
         )
+    return {"edit": panel}

@@ -251,7 +251,8 @@ def build(hub, t) -> dict:
     up.click(bind(hub, upscale), [job_id, index], outputs, api_name="upscale", **job)
     better.click(bind(hub, enhance_draft), [job_id, index], outputs, api_name="enhance_draft", **job)
     with column:  # the editing panel under the gallery
-        edit.build(hub, t, {"gallery": gallery, "job_id": job_id, "index": index, "outputs": outputs, "job": job})
+        shared = {"gallery": gallery, "job_id": job_id, "index": index, "outputs": outputs, "job": job}
+        panel = edit.build(hub, t, shared)
     return {
         "prompt": prompt,
         "negative": negative,
@@ -262,4 +263,7 @@ def build(hub, t) -> dict:
         "seed": seed,
         "randomize": randomize,
         "draft": draft,
+        "job_id": job_id,
+        "index": index,
+        **panel,
     }

@@ -231,3 +231,38 @@ def test_live_mode_follows_the_prompt_as_it_is_typed(browser, server):
     finally:
         hub.imagine = original
     assert held and max(held) <= 2 and len(held) < len(typed)  # the pause, not each key, starts a redraw
+
+
+def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server):
+    """The bot's link (/?job=<id>&image=<n>) opens Generate's editing panel on that picture; a stroke of the white
+    brush, then Vary (Region): the Hub receives the painted area as the mask, and the rest stays pixel for pixel."""
+    import numpy as np
+    from PIL import Image
+
+    url, hub = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page.goto(url)
+    page.get_by_label("Prompt").first.fill("a red circle above a blue square --seed 2")
+    page.locator("#generate").click()
+    page.locator("#details").get_by_text("seeds").wait_for(timeout=60_000)
+    job = page.locator("#job-id textarea").input_value()
+    page.goto(f"{url}?job={job}&image=2")
+    editor = page.locator("#editor canvas").first
+    editor.wait_for(state="visible", timeout=30_000)
+    page.locator("#image-settings").get_by_text("image 2").wait_for(timeout=30_000)
+    box = editor.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for k in range(1, 12):  # a stroke across the top-left of the picture
+        page.mouse.move(box["x"] + box["width"] * (0.2 + k * 0.02), box["y"] + box["height"] * (0.2 + k * 0.01))
+    page.mouse.up()
+    page.get_by_label("Prompt for the edit or remix").fill("a yellow star")
+    page.locator("#vary-region").click()
+    page.locator("#details").get_by_text(re.compile(r"[0-9a-f]{10}")).wait_for(timeout=60_000)
+    page.wait_for_function("j => document.querySelector('#job-id textarea').value !== j", arg=job, timeout=60_000)
+    edited = hub.get_job(page.locator("#job-id textarea").input_value())
+    page.close()
+    assert edited.kind == "region" and edited.parent_id == job and edited.parent_index == 1
+    assert 0 < edited.request["region"] < 0.5  # the stroke, not the picture
+    source, after = (np.asarray(Image.open(p).convert("RGB")) for p in (hub.get_job(job).images[1], edited.images[0]))
+    assert (source != after).any(axis=-1).mean() < 0.6

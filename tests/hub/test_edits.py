@@ -158,3 +158,48 @@ def test_bad_edits_are_refused_in_words_and_store_nothing(settings):
         assert len(hub.list_jobs()) == before
 
     with_hub(settings, body)
+
+
+def test_the_readmes_editing_strip(settings, docs_dir):
+    """Before and after, as the README shows them: the picture, Vary (Region) on its first shape, Zoom Out 2x
+    and Pan right, each from the same job (written to docs/ by `make docs`, to a temporary folder otherwise)."""
+    from PIL import ImageDraw
+
+    async def body(hub):
+        job = await (
+            await hub.imagine(
+                ImagineRequest(
+                    "a red circle above a blue square on a white background", seed=3, origin=ALICE, num_images=1
+                )
+            )
+        ).result()
+        region = await (
+            await hub.vary_region(
+                RegionRequest(
+                    job.job_id, 0, area="object-1", prompt="a yellow star", num_images=1, seed=1, origin=ALICE
+                )
+            )
+        ).result()
+        zoom = await (await hub.zoom_out(ZoomRequest(job.job_id, 0, 2.0, num_images=1, seed=1, origin=ALICE))).result()
+        pan = await (await hub.pan(PanRequest(job.job_id, 0, "right", num_images=1, seed=1, origin=ALICE))).result()
+        return [
+            (label, Image.open(r.images[0]).convert("RGB"))
+            for label, r in (
+                ("before", job),
+                ("Vary (Region): the first shape, a yellow star", region),
+                ("Zoom Out 2x", zoom),
+                ("Pan right", pan),
+            )
+        ]
+
+    shots = with_hub(settings, body)
+    scale, gap, caption = 3, 12, 28
+    width = sum(im.width * scale for _, im in shots) + gap * (len(shots) + 1)
+    strip = Image.new("RGB", (width, 64 * scale + caption + 2 * gap), "white")
+    draw, x = ImageDraw.Draw(strip), gap
+    for label, im in shots:
+        strip.paste(im.resize((im.width * scale, im.height * scale), Image.NEAREST), (x, gap))
+        draw.text((x, gap + 64 * scale + 6), label.split(":")[0], fill="black")
+        x += im.width * scale + gap
+    strip.save(docs_dir / "edits.png")
+    assert strip.width > 4 * 64 * scale
