@@ -617,6 +617,11 @@ def main(argv: list[str] | None = None) -> int:
                 report = evaluate_edits(settings, args.edits, args.images, progress=progress)
                 bar.close()
                 args.out.write_text(json.dumps(report, indent=2) + "\n")
+                if args.card:  # the model card's editing section, and the report beside the weights
+                    from hub.mini.evaluate_edits import write_card_section
+
+                    (root / "eval-edits.json").write_text(json.dumps(report, indent=2) + "\n")
+                    write_card_section(root, report)
                 print(json.dumps({k: report[k] for k in ("region_percent", "zoom_percent")}, indent=2))
                 return 0
             report = evaluate(

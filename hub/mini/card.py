@@ -129,6 +129,11 @@ It only knows its shapes world: anything else comes out as shapes. About 64×64 
 128×32 to 32×128). {short}
 """
     path = model_dir / "README.md"
+    from hub.mini.evaluate_edits import END, START
+
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in old and END in old:  # the editing section (eval-mini --edits --card) stays
+        text = text.rstrip("\n") + "\n\n" + old[old.index(START) : old.index(END) + len(END)] + "\n"
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -136,3 +136,57 @@ def evaluate_edits(settings, n: int = 96, images: int = 4, progress=lambda done,
     report = asyncio.run(main())
     report["model"] = scored_model(settings)
     return report
+
+
+TARGETS = {  # issue 18's bars: (table, figure) -> at least this percent, in both languages
+    ("region", "colour"): 90,
+    ("region", "shape"): 80,
+    ("region", "kept"): 100,
+    ("zoom", "background"): 90,
+    ("zoom", "no_seam_object"): 95,
+}
+START, END = "<!-- edits -->", "<!-- /edits -->"
+
+
+def card_section(report: dict) -> str:
+    """The model card's editing table, with each figure's bar and whether both languages reach it."""
+    n, images = report["prompts"]["per_language"], report["prompts"]["images_each"]
+    rows = []
+    for (table, figure), bar in TARGETS.items():
+        values = report[f"{table}_percent"]
+        en, es = values["en"][figure], values["es"][figure]
+        rows.append(f"| {table} | {figure} | {en:g} | {es:g} | ≥ {bar} | {'yes' if min(en, es) >= bar else 'no'} |")
+    return "\n".join(
+        [
+            START,
+            "## Editing (the inpainting decoder, `decoder-inpaint/`)",
+            "",
+            f"`lienzo eval-mini --edits {n} --images {images}`: {n} held-out prompts a language, {images} images each; "
+            "the mini draws a scene, then Vary (Region) repaints a shape's area or an empty quarter with a prompt "
+            "naming one new shape, and Zoom Out (2x and 1.5x in turn) widens a scene whose prompt names its "
+            "background. Scored by the detector (percent):",
+            "",
+            "| action | figure | en | es | bar | reached |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "*kept*: every pixel outside the mask unchanged; *no_seam_object*: no shape centred in the new border. "
+            "Known limits: Zoom Out and Pan often draw one of the prompt's shapes again, full size, in the new "
+            "border; a repainted shape has the prompt's colour far more often than its shape.",
+            END,
+        ]
+    )
+
+
+def write_card_section(model_dir, report: dict) -> None:
+    """Put (or replace) the editing section in the model card (README.md) of `model_dir`."""
+    from pathlib import Path
+
+    card = Path(model_dir) / "README.md"
+    text = card.read_text(encoding="utf-8") if card.exists() else ""
+    section = card_section(report)
+    if START in text and END in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    card.write_text(text, encoding="utf-8")
