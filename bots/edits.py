@@ -49,7 +49,6 @@ TEXT = {
         "top-right": "top-right quarter",
         "bottom-left": "bottom-left quarter",
         "bottom-right": "bottom-right quarter",
-        "object": "the {colour} {shape}",
         "cancelled": "cancelled",
         "deleted": "deleted",
         "not_yours": "only the person who made this job (or a server manager) can cancel or delete it",
@@ -76,38 +75,18 @@ TEXT = {
         "top-right": "cuarto de arriba a la derecha",
         "bottom-left": "cuarto de abajo a la izquierda",
         "bottom-right": "cuarto de abajo a la derecha",
-        "object": "{shape} {colour}",
         "cancelled": "cancelado",
         "deleted": "borrado",
         "not_yours": "solo quien hizo este trabajo (o quien administra el servidor) puede cancelarlo o borrarlo",
         "settings": "**Imagen {n}** · semilla {seed} · {steps} pasos · CFG {cfg} · {sampler} · {size}",
     },
 }
-SHAPES_ES = {"circle": "el círculo", "square": "el cuadrado", "triangle": "el triángulo", "star": "la estrella"}
-COLOURS_ES = {  # (masculine, feminine)
-    "red": ("rojo", "roja"),
-    "green": ("verde", "verde"),
-    "blue": ("azul", "azul"),
-    "yellow": ("amarillo", "amarilla"),
-    "purple": ("morado", "morada"),
-    "orange": ("naranja", "naranja"),
-    "white": ("blanco", "blanca"),
-    "black": ("negro", "negra"),
-}
-
-
 def say(interaction: discord.Interaction, key: str, **values) -> str:
     return TEXT[language(interaction)][key].format(**values)
 
 
 def area_label(interaction: discord.Interaction, region) -> str:
-    if region.shape is None:
-        return say(interaction, region.name)
-    if language(interaction) == "es":
-        shape = SHAPES_ES.get(region.shape, region.shape)
-        colour = COLOURS_ES.get(region.colour, (region.colour, region.colour))[1 if shape.startswith("la ") else 0]
-        return say(interaction, "object", shape=shape, colour=colour)
-    return say(interaction, "object", shape=region.shape, colour=region.colour)
+    return region.labels.get(language(interaction)) or say(interaction, region.name)
 
 
 def button(label: str, custom_id: str, emoji: str | None = None, style=discord.ButtonStyle.secondary, row=None):

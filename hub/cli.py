@@ -551,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
                 return 0
             if args.inpaint_from:
-                from hub.mini.inpaint import inpaint_from
+                from hub.mini.train import inpaint_from
 
                 _trained_folder("--inpaint-from", args.inpaint_from, args.threads)
                 print(json.dumps(inpaint_from(args.inpaint_from, args.work, cfg, settings)))

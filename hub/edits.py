@@ -28,6 +28,7 @@ AREAS: dict[str, tuple[float, float, float, float]] = {
     "bottom-right": (0.5, 0.5, 1, 1),
 }
 MAX_REGION = 0.97  # a mask over more than this share of the picture leaves nothing to keep: Vary (Strong) does that
+MAX_OBJECT = 0.6  # a "shape" whose grown box covers more of the picture than this is not offered as an area
 
 
 def region_mask(mask: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, float]:
@@ -129,11 +130,13 @@ def objects(image: Image.Image) -> list[tuple[str, str, str, tuple[float, float,
     from hub.mini.detect import detect_boxes
 
     out = []
-    for k, (found, (x0, y0, x1, y1)) in enumerate(detect_boxes(image)[:4]):
+    for found, (x0, y0, x1, y1) in detect_boxes(image)[:4]:
         w, h = image.size
         gx, gy = (x1 - x0) / 3, (y1 - y0) / 3
         box = (max(0, x0 - gx) / w, max(0, y0 - gy) / h, min(w, x1 + gx) / w, min(h, y1 + gy) / h)
-        out.append((f"object-{k + 1}", found.colour, found.shape, box))
+        if (box[2] - box[0]) * (box[3] - box[1]) > MAX_OBJECT:  # not a shape on a background: nothing to offer
+            continue
+        out.append((f"object-{len(out) + 1}", found.colour, found.shape, box))
     return out
 
 

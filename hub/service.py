@@ -499,8 +499,11 @@ class Hub:
         centre, then (on the mini, whose world its detector knows) each object in the picture."""
         source, spec, image = self._source(job_id, index, "inpaint", viewer)
         found = edits.objects(image) if spec.name == "mini" else []
+        from hub.mini.world import named
+
         return tuple(Region(name, box) for name, box in edits.AREAS.items()) + tuple(
-            Region(name, box, colour, shape) for name, colour, shape, box in found
+            Region(name, box, colour, shape, {lang: named(shape, colour, lang) for lang in ("en", "es")})
+            for name, colour, shape, box in found
         )
 
     async def zoom_out(self, req: ZoomRequest) -> JobHandle:

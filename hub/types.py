@@ -169,6 +169,7 @@ class Region:
     box: tuple[float, float, float, float]
     colour: str | None = None
     shape: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)  # a found shape by language: {"es": "la estrella roja"}
 
 
 @dataclass(frozen=True)

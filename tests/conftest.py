@@ -24,6 +24,22 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def with_hub(settings, body, recover=False):
+    """`await body(hub)` on a started Hub for `settings`, closed afterwards; its answer."""
+
+    async def main():
+        from hub.service import Hub
+
+        hub = Hub.create(settings, recover=recover)
+        await hub.start()
+        try:
+            return await body(hub)
+        finally:
+            await hub.close()
+
+    return run(main())
+
+
 @pytest.fixture(scope="session")
 def placeholder_models(tmp_path_factory) -> Path:
     """The untrained mini stand-in, built once per session (models/mini-placeholder)."""

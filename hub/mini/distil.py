@@ -15,7 +15,7 @@ import copy
 import torch
 from tqdm import tqdm
 
-from hub.mini.stage import Stage, cosine_lr
+from hub.mini.stage import Stage, cosine_lr, optimise
 
 GRID = 50  # DDIM timesteps of the distillation grid: LCMScheduler's original_inference_steps
 TIMESTEP_SCALING = 10.0  # LCMScheduler's boundary-condition scaling (its default)
@@ -111,11 +111,7 @@ def distil_decoder(work, cfg, teacher, sched, pool, zero_embed, init=None):
         pred_x0, _ = _x0_eps(zt, _v(student, zt, t, emb), a_t)
         pred = skip_t * zt + out_t * pred_x0
         loss = (torch.sqrt((pred - goal).pow(2) + cfg.draft_huber**2) - cfg.draft_huber).mean()  # pseudo-Huber
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        ema.step(student.parameters())
+        optimise(opt, student, loss, ema)
         ema.copy_to(target.parameters())  # the target network is the student's EMA
         if step % 100 == 0:
             tqdm.write(f"draft {step}: loss {loss.item():.5f}")

@@ -13,6 +13,8 @@ aspect, to fill a hole from its surroundings and the embedding:
 - "rect", "blob": random holes; the embedding is the whole scene's;
 - "zoom": the scene shrunk 1.25-2x into the middle of a canvas of its background, the border band repainted;
 - "pan": a band along one side repainted (the canvas extended that way).
+Zoom and pan are steered as the Hub steers them: half the scene's embedding (what the prior gives for its
+prompt), half the new canvas's own (the picture as it will be framed).
 
 Everything is drawn on the CPU generators with a seed, as the other stages.
 """
@@ -20,9 +22,7 @@ Everything is drawn on the CPU generators with a seed, as the other stages.
 from __future__ import annotations
 
 import copy
-import math
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,26 +32,11 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from hub.mini import world
-from hub.mini.stage import Stage, cosine_lr, save_atomic
+from hub.mini.stage import Stage, cosine_lr, optimise, save_atomic
+from hub.mini.tiny import widened_unet
 
-KINDS = {"object": 0.35, "rect": 0.12, "blob": 0.13, "zoom": 0.25, "pan": 0.15}
+KINDS = {"object": 0.35, "rect": 0.08, "blob": 0.07, "zoom": 0.32, "pan": 0.18}
 LATENT_SCALE = 4  # the mini MoVQ's downscale: a latent pixel is 4x4 pixels
-
-
-def inpaint_unet(unet):
-    """The decoder UNet with 9 input channels: its own conv_in for the latents, zeros for the rest."""
-    from diffusers import UNet2DConditionModel
-
-    config = {**dict(unet.config), "in_channels": 9}
-    config.pop("_name_or_path", None)
-    new = UNet2DConditionModel.from_config(config).to(device=unet.device, dtype=unet.dtype)
-    state = unet.state_dict()
-    weight = state["conv_in.weight"]
-    wide = torch.zeros(weight.shape[0], 9, *weight.shape[2:], dtype=weight.dtype, device=weight.device)
-    wide[:, : weight.shape[1]] = weight
-    state["conv_in.weight"] = wide
-    new.load_state_dict(state)
-    return new
 
 
 def keep_grid(repaint: torch.Tensor, latent_hw: tuple[int, int]) -> torch.Tensor:
@@ -80,8 +65,9 @@ def _box(o: world.Obj, width: int, height: int) -> tuple[float, float, float, fl
     return o.cx * width - r, o.cy * height - r, o.cx * width + r, o.cy * height + r
 
 
-def example(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, np.ndarray, world.Scene]:
-    """(target picture, repaint mask (H, W) of 0/1, the scene whose square picture conditions the decoder)."""
+def example(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, np.ndarray, world.Scene, bool]:
+    """(target picture, repaint mask (H, W) of 0/1, the scene whose square picture conditions the decoder, and
+    whether the target's own picture steers half: zoom and pan, as the Hub runs them)."""
     width, height = size
     kind = rng.choices(list(KINDS), list(KINDS.values()))[0]
     scene = world.sample_scene(rng, size=size)
@@ -126,7 +112,7 @@ def example(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, np.
             "b": [0, height - band, width, height],
         }[side]
         draw.rectangle(box, fill=255)
-    return target, (np.asarray(mask) > 127).astype(np.uint8), cond
+    return target, (np.asarray(mask) > 127).astype(np.uint8), cond, kind in ("zoom", "pan")
 
 
 def zoom_box(size: tuple[int, int], factor: float) -> tuple[int, int, int, int]:
@@ -142,11 +128,9 @@ def _tensor(images: list[Image.Image], device) -> torch.Tensor:
     return (torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
 
 
-def inpaint_pool(work, movq, vision, seed: int, total: int, weights: dict, name: str = "inpaint-pool") -> dict:
+def inpaint_pool(work, movq, embed, seed: int, total: int, weights: dict, name: str = "inpaint-pool") -> dict:
     """Per aspect-ratio bucket: (target latents fp16, keep masks on the latent grid, conditioning embeddings),
-    drawn once and kept in `work`."""
-    from hub.mini.train import image_embeds, pixels
-
+    drawn once and kept in `work`. `embed`: pictures in [-1, 1] -> CLIP image embeddings (the vision tower)."""
     path = work / f"{name}.pt"
     if path.exists():
         saved = torch.load(path)
@@ -160,11 +144,15 @@ def inpaint_pool(work, movq, vision, seed: int, total: int, weights: dict, name:
             lat, keeps, embs = [], [], []
             for start in range(0, n, 256):
                 batch = [example(rng, (width, height)) for _ in range(min(256, n - start))]
-                z = movq.encode(_tensor([t for t, _, _ in batch], dev)).latents
-                repaint = torch.from_numpy(np.stack([m for _, m, _ in batch]))[:, None].to(dev)
+                z = movq.encode(_tensor([t for t, _, _, _ in batch], dev)).latents
+                repaint = torch.from_numpy(np.stack([m for _, m, _, _ in batch]))[:, None].to(dev)
                 lat.append(z.half().cpu())
                 keeps.append(keep_grid(repaint, tuple(z.shape[-2:])).bool().cpu())
-                embs.append(image_embeds(vision, pixels([c for _, _, c in batch], square=True, device=dev)).cpu())
+                scene = embed(_tensor([world.render(c.square()) for _, _, c, _ in batch], dev))
+                square = [t.resize((world.SIZE, world.SIZE), Image.LANCZOS) for t, _, _, _ in batch]
+                framed = embed(_tensor(square, dev))  # squeezed square, as the image processor does
+                mixed = torch.tensor([m for _, _, _, m in batch], device=dev)[:, None]
+                embs.append(torch.where(mixed, 0.5 * (scene + framed), scene).cpu())
             pools[(width, height)] = (torch.cat(lat), torch.cat(keeps), torch.cat(embs))
     save_atomic({f"{w}x{h}": {"latents": z, "keep": k, "embeds": e} for (w, h), (z, k, e) in pools.items()}, path)
     return pools
@@ -175,7 +163,7 @@ def train_inpaint(work, cfg, decoder_unet, sched, pools: dict, weights: dict, ze
     from diffusers.training_utils import EMAModel
 
     dev = next(decoder_unet.parameters()).device
-    unet = inpaint_unet(copy.deepcopy(decoder_unet).float()).to(dev).requires_grad_(True)
+    unet = widened_unet(copy.deepcopy(decoder_unet).float()).to(dev).requires_grad_(True)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.inpaint_lr, weight_decay=0.01)
     ema = EMAModel(unet.parameters(), decay=0.995)
     stage = Stage(
@@ -222,11 +210,7 @@ def train_inpaint(work, cfg, decoder_unet, sched, pools: dict, weights: dict, ze
         where = 1 + 3 * (1 - keep)
         err = ((pred[:, : z0.shape[1]] - target).pow(2) * where).mean((1, 2, 3)) / where.mean((1, 2, 3))
         loss = (weight[t] * err).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        ema.step(unet.parameters())
+        optimise(opt, unet, loss, ema)
         if step % 200 == 0:
             tqdm.write(f"inpaint {step}: loss {loss.item():.4f}")
     ema.copy_to(unet.parameters())
@@ -236,37 +220,3 @@ def train_inpaint(work, cfg, decoder_unet, sched, pools: dict, weights: dict, ze
 def save_inpaint(unet, out) -> None:
     """`out`/unet in fp16 safetensors, as the other weights (the decoder's MoVQ and scheduler serve it)."""
     copy.deepcopy(unet).half().save_pretrained(Path(out) / "unet", safe_serialization=True)
-
-
-def inpaint_from(folder: Path, work: Path, cfg, settings=None) -> dict:
-    """The inpaint stage alone on a model trained earlier: FOLDER's decoder taught to inpaint on `cfg.inpaint_pool`
-    fresh examples, written to FOLDER/decoder-inpaint. Loaded the way Lienzo runs it (hub.loading)."""
-    from hub import catalog
-    from hub.loading import Loader
-    from hub.mini.train import bucket_weights, zero_image_embed
-    from hub.settings import Settings
-
-    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
-    weights = Loader(settings).kandinsky(catalog.get("mini"))
-    decoder, sched, movq = (weights.decoder[k] for k in ("unet", "scheduler", "movq"))
-    vision = weights.prior["image_encoder"]
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    for m in (decoder, movq, vision):
-        m.float().eval().to(dev)
-    work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    random.seed(cfg.seed + 3)
-    zero = zero_image_embed(vision)
-    start = time.perf_counter()
-    pools = inpaint_pool(work, movq, vision, cfg.seed + 3, cfg.inpaint_pool, bucket_weights())
-    unet = train_inpaint(work, cfg, decoder, sched, pools, bucket_weights(), zero)
-    took = round(time.perf_counter() - start, 1)
-    save_inpaint(unet.cpu(), folder / "decoder-inpaint")
-    return {
-        "inpaint_seconds": took,
-        "steps": cfg.inpaint_steps,
-        "batch": cfg.inpaint_batch,
-        "pool": cfg.inpaint_pool,
-        "threads": torch.get_num_threads(),
-        "minutes": math.ceil(took / 60),
-    }

@@ -63,6 +63,16 @@ class Stage:
         self.done_path.write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
+def optimise(opt: torch.optim.Optimizer, model: torch.nn.Module, loss: torch.Tensor, ema=None) -> None:
+    """One step of the stages' optimiser: gradients clipped to norm 1, then the EMA (if any) follows."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    if ema is not None:
+        ema.step(model.parameters())
+
+
 def cosine_lr(opt, step: int, total: int, base: float, warmup: int = 100) -> None:
     lr = base * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
     for g in opt.param_groups:

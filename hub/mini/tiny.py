@@ -197,9 +197,7 @@ def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 
     KandinskyV22PriorPipeline(**prior_components(tok, arch, seed)).save_pretrained(tmp / "prior")
     decoder = decoder_components(arch, seed)
     KandinskyV22Pipeline(**decoder).save_pretrained(tmp / "decoder")
-    from hub.mini.inpaint import inpaint_unet
-
-    inpaint_unet(decoder["unet"]).save_pretrained(tmp / "decoder-inpaint" / "unet")
+    widened_unet(decoder["unet"]).save_pretrained(tmp / "decoder-inpaint" / "unet")
     (tmp / PLACEHOLDER_MARK).write_text(
         "UNTRAINED PLACEHOLDER: random weights with the architecture of Lienzo's mini Kandinsky.\n"
         "It runs the real pipeline end to end but draws noise-like colour fields, not what you ask for.\n"
@@ -221,3 +219,19 @@ def square_image_processor(processor, side: int):
     processor.size = {"height": side, "width": side}
     processor.do_center_crop = False
     return processor
+
+
+def widened_unet(unet):
+    """The decoder UNet with 9 input channels: its own conv_in for the latents, zeros for the rest."""
+    from diffusers import UNet2DConditionModel
+
+    config = {**dict(unet.config), "in_channels": 9}
+    config.pop("_name_or_path", None)
+    new = UNet2DConditionModel.from_config(config).to(device=unet.device, dtype=unet.dtype)
+    state = unet.state_dict()
+    weight = state["conv_in.weight"]
+    wide = torch.zeros(weight.shape[0], 9, *weight.shape[2:], dtype=weight.dtype, device=weight.device)
+    wide[:, : weight.shape[1]] = weight
+    state["conv_in.weight"] = wide
+    new.load_state_dict(state)
+    return new

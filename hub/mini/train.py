@@ -31,7 +31,7 @@ from hub.mini import world
 from hub.mini.distil import distil_decoder, save_draft
 from hub.mini.inpaint import inpaint_pool, save_inpaint, train_inpaint
 from hub.mini.minitext import train_text
-from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, prefetch, save_atomic
+from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, optimise, prefetch, save_atomic
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
 
 CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
@@ -497,6 +497,38 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=N
     }
 
 
+def inpaint_from(folder: Path, work: Path, cfg, settings=None) -> dict:
+    """The inpaint stage alone on a model trained earlier: FOLDER's decoder taught to inpaint on `cfg.inpaint_pool`
+    fresh examples, written to FOLDER/decoder-inpaint. Loaded the way Lienzo runs it (hub.loading)."""
+    from hub import catalog
+    from hub.loading import Loader
+    from hub.settings import Settings
+
+    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
+    weights = Loader(settings).kandinsky(catalog.get("mini"))
+    decoder, sched, movq = (weights.decoder[k] for k in ("unet", "scheduler", "movq"))
+    vision = weights.prior["image_encoder"]
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    for m in (decoder, movq, vision):
+        m.float().eval().to(dev)
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed + 3)
+    zero = zero_image_embed(vision)
+    start = time.perf_counter()
+    pools = inpaint_pool(work, movq, partial(image_embeds, vision), cfg.seed + 3, cfg.inpaint_pool, bucket_weights())
+    unet = train_inpaint(work, cfg, decoder, sched, pools, bucket_weights(), zero)
+    took = round(time.perf_counter() - start, 1)
+    save_inpaint(unet.cpu(), folder / "decoder-inpaint")
+    return {
+        "inpaint_seconds": took,
+        "steps": cfg.inpaint_steps,
+        "batch": cfg.inpaint_batch,
+        "pool": cfg.inpaint_pool,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="unet"):
     from diffusers.training_utils import EMAModel
 
@@ -542,11 +574,7 @@ def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="
         target = a.sqrt() * noise - (1 - a).sqrt() * z0 if v_pred else noise
         err = (pred[:, : z0.shape[1]] - target).pow(2).mean((1, 2, 3))  # only the first half: variance is unused
         loss = (weight[t] * err).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        ema.step(unet.parameters())
+        optimise(opt, unet, loss, ema)
         if step % 200 == 0:
             tqdm.write(f"unet {step}: loss {loss.item():.4f}")
     ema.copy_to(unet.parameters())
@@ -658,7 +686,8 @@ def train(
     draft = run("draft", lambda b: distil_decoder(work, cfg, decoder_parts["unet"], sched, pool(), zero))
 
     def inpaint_stage(batches):
-        pools = inpaint_pool(work, movq, vision, stage_seed(cfg.seed, "inpaint"), cfg.inpaint_pool, bucket_weights())
+        embed = partial(image_embeds, vision)
+        pools = inpaint_pool(work, movq, embed, stage_seed(cfg.seed, "inpaint"), cfg.inpaint_pool, bucket_weights())
         return train_inpaint(work, cfg, decoder_parts["unet"], sched, pools, bucket_weights(), zero)
 
     inpaint = run("inpaint", inpaint_stage)

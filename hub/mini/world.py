@@ -133,6 +133,15 @@ def _obj_en(o: Obj, show_size: bool) -> str:
     return f"{_article_en(size, o.colour)} {words}"
 
 
+def named(shape: str, colour: str, lang: str) -> str:
+    """One shape by colour, with the definite article: "the red circle", "la estrella roja"."""
+    if lang != "es":
+        return f"the {colour} {shape}"
+    noun, gender = ES_SHAPES[shape]
+    g = 0 if gender == "m" else 1
+    return f"{'el' if g == 0 else 'la'} {noun} {ES_COLOURS[colour][g]}"
+
+
 def _obj_es(o: Obj, show_size: bool) -> str:
     noun, gender = ES_SHAPES[o.shape]
     g = 0 if gender == "m" else 1

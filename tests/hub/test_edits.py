@@ -10,8 +10,7 @@ from PIL import Image
 
 from hub.errors import ImageError, InvalidRequest, JobNotFound, PromptError, in_language
 from hub.pnginfo import read_parameters
-from tests.conftest import run
-from hub.service import Hub
+from tests.conftest import with_hub
 from hub.types import ImagineRequest, Origin, PanRequest, RegionRequest, UpscaleRequest, VaryRequest, ZoomRequest
 
 ENGLISH = re.compile(r"\b(the|and|with|your|is|must|give|allowed|image|job|not|out of range|picture|mask)\b")
@@ -20,18 +19,6 @@ ALICE, BOB = Origin(user="alice"), Origin(user="bob")
 
 def fast(prompt="a red circle above a blue square", **kw):
     return ImagineRequest(prompt, num_inference_steps=4, prior_num_inference_steps=4, origin=ALICE, **kw)
-
-
-def with_hub(settings, body):
-    async def main():
-        hub = Hub.create(settings)
-        await hub.start()
-        try:
-            return await body(hub)
-        finally:
-            await hub.close()
-
-    return run(main())
 
 
 def pixels(path) -> np.ndarray:

@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conftest import run
+from tests.conftest import with_hub
 from hub.errors import (
     Forbidden,
     ImageError,
@@ -18,7 +18,6 @@ from hub.errors import (
     UserLimit,
 )
 from hub.pnginfo import read_parameters
-from hub.service import Hub
 from hub.store import Store
 from hub.types import (
     DescribeRequest,
@@ -34,18 +33,6 @@ from hub.types import (
 
 def fast(prompt="a red circle", **kw):
     return ImagineRequest(prompt, num_inference_steps=4, prior_num_inference_steps=4, **kw)
-
-
-def with_hub(settings, body, recover=False):
-    async def main():
-        hub = Hub.create(settings, recover=recover)
-        await hub.start()
-        try:
-            return await body(hub)
-        finally:
-            await hub.close()
-
-    return run(main())
 
 
 def test_imagine_stores_pngs_with_parameters_before_reporting_done(settings):
