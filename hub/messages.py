@@ -249,6 +249,10 @@ _ES: list[tuple[str, str]] = [
         "la zona {value} no vale: elige una de {names}",
     ),
     (
+        r"(?P<model>\S+) edits by words: write a prompt for this edit",
+        "{model} edita con palabras: escribe un prompt para esta edición",
+    ),
+    (
         r"this prompt takes words, not image links: describe what to draw",
         "este prompt lleva palabras, no enlaces a imágenes: describe qué dibujar",
     ),

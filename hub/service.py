@@ -531,6 +531,10 @@ class Hub:
             )
         parent, d = source.request, spec.defaults
         parts, negative = self._edit_prompt(req.prompt, parent)
+        if not parts and not spec.can("mix"):  # an image-only parent (an upscale): its prompt's words, if any
+            parts = list(prompt.parse(parent.get("prompt") or "").parts) if (parent.get("prompt") or "").strip() else []
+            if not parts:
+                raise InvalidRequest(f"{spec.name} edits by words: write a prompt for this edit")
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
         if kind in ("zoom", "pan") and spec.can("mix"):
             # the new canvas itself steers as much as the words: the prompt alone described the picture at its old
