@@ -81,6 +81,8 @@ TEXT = {
         "settings": "**Imagen {n}** · semilla {seed} · {steps} pasos · CFG {cfg} · {sampler} · {size}",
     },
 }
+
+
 def say(interaction: discord.Interaction, key: str, **values) -> str:
     return TEXT[language(interaction)][key].format(**values)
 
