@@ -14,6 +14,7 @@ import discord
 
 from bots import limits, media, render
 from bots.buttons import cancel_view, grid_view, single_view
+from bots.edits import say, send_modal
 from bots.prefs import apply
 from bots.errors import answered, fail
 from hub.errors import Forbidden, InvalidRequest, JobNotFound, LienzoError, shown
@@ -225,8 +226,6 @@ async def run_vary(
 ) -> None:
     """V1-V4 and Vary (Subtle/Strong); with Remix on and no prompt yet, the prompt's modal first."""
     if prompt is None and remixing(interaction):
-        from bots.edits import say, send_modal
-
         code = "s" if strength == "subtle" else "t"
         title = say(interaction, "remix")
         await send_modal(interaction, f"lz:m:v:{job_id}:{index}:{code}", title, job_prompt(interaction, job_id))
@@ -254,8 +253,6 @@ async def run_reroll(interaction: discord.Interaction, job_id: str, prompt: str 
     """🔄: the job's prompt again; with Remix on, the prompt's modal first and the edited prompt then."""
     job = interaction.client.hub.get_job(job_id, origin(interaction))
     if prompt is None and remixing(interaction):
-        from bots.edits import say, send_modal
-
         await send_modal(interaction, f"lz:m:o:{job_id}:0", say(interaction, "remix"), job.request.get("prompt", ""))
         return
     text = prompt if prompt and prompt.strip() else job.request.get("prompt", "")
@@ -286,8 +283,6 @@ async def run_pan(interaction: discord.Interaction, job_id: str, index: int, dir
 
 async def show_settings(interaction: discord.Interaction, job_id: str) -> None:
     """📋: every image's seed and settings, to the user alone (read from the PNGs: no GPU work)."""
-    from bots.edits import say
-
     hub = interaction.client.hub
     job = hub.get_job(job_id, origin(interaction))
     lines = [f"`{job.id}` · {render.shown(job.request.get('prompt', ''))}"]
@@ -311,8 +306,6 @@ async def show_settings(interaction: discord.Interaction, job_id: str) -> None:
 async def cancel_or_delete(interaction: discord.Interaction, job_id: str) -> None:
     """❌: a queued or running job is cancelled (its message then says so); a finished one's message is deleted.
     Only the job's owner or a server manager; anyone else is told so, ephemerally."""
-    from bots.edits import say
-
     try:
         running = interaction.client.hub.cancel(job_id, origin(interaction))
     except (JobNotFound, Forbidden):
