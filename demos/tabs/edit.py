@@ -4,6 +4,7 @@ image's seed and settings at a glance. Every action is also a named API endpoint
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import gradio as gr
 import numpy as np
@@ -197,6 +198,11 @@ def from_link(hub, request: gr.Request):
     return job, int(image), gr.Accordion(open=True)
 
 
+def _value(value):
+    """What a fixed button sets before its action runs (a zoom factor, a pan direction, a remix strength)."""
+    return value
+
+
 def build(hub, t, parts: dict) -> dict:
     """The panel, under Generate's gallery. `parts`: the gallery, the job id, the index slider, the outputs and
     the event settings Generate's actions use."""
@@ -255,15 +261,15 @@ def build(hub, t, parts: dict) -> dict:
     # the panel's own buttons: the editor's painting, the fixed zooms, the arrows, the two remixes
     region.click(bind(hub, vary_painted), [job_id, index, editor, area, prompt], outputs, **private)
     for button, value in ((zoom15, 1.5), (zoom2, 2.0)):
-        button.click(lambda v=value: v, None, factor, queue=False, api_visibility="private").then(
+        button.click(partial(_value, value), None, factor, queue=False, api_visibility="private").then(
             bind(hub, zoom_out), [job_id, index, factor, prompt], outputs, **private
         )
     for d, button in arrows.items():
-        button.click(lambda v=d: v, None, direction, queue=False, api_visibility="private").then(
+        button.click(partial(_value, d), None, direction, queue=False, api_visibility="private").then(
             bind(hub, pan), [job_id, index, direction, prompt], outputs, **private
         )
     for button, value in ((remix_subtle, "subtle"), (remix_strong, "strong")):
-        button.click(lambda v=value: v, None, strength, queue=False, api_visibility="private").then(
+        button.click(partial(_value, value), None, strength, queue=False, api_visibility="private").then(
             bind(hub, remix), [job_id, index, prompt, strength], outputs, **private
         )
     return {"edit": panel}

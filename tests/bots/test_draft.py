@@ -15,7 +15,7 @@ def test_a_draft_grid_offers_enhance_and_e2_redraws_image_two(settings):
             ids = fake.custom_ids(grid)
             job = ids[0].split(":")[2]
             assert [i for i in ids if i.startswith("lz:e:")] == [f"lz:e:{job}:{i}" for i in range(4)]
-            assert len(grid["components"]) == 3 and bot.hub.get_job(job).request["draft"]
+            assert len(grid["components"]) == 4 and bot.hub.get_job(job).request["draft"]  # U, V + 🔄, E, 📋 ❌
 
             click = fake.click(grid, f"lz:e:{job}:1", "501")
             send(bot, click)
