@@ -233,7 +233,7 @@ def test_live_mode_follows_the_prompt_as_it_is_typed(browser, server):
     assert held and max(held) <= 2 and len(held) < len(typed)  # the pause, not each key, starts a redraw
 
 
-def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server):
+def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server, docs_dir):
     """The bot's link (/?job=<id>&image=<n>) opens Generate's editing panel on that picture; a stroke of the white
     brush, then Vary (Region): the Hub receives the painted area as the mask, and the rest stays pixel for pixel."""
     import numpy as np
@@ -257,6 +257,9 @@ def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_paint
         page.mouse.move(box["x"] + box["width"] * (0.2 + k * 0.02), box["y"] + box["height"] * (0.2 + k * 0.01))
     page.mouse.up()
     page.get_by_label("Prompt for the edit or remix").fill("a yellow star")
+    shots = docs_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "edit.png"), full_page=True)  # the panel open, a stroke painted
     page.locator("#vary-region").click()
     page.locator("#details").get_by_text(re.compile(r"[0-9a-f]{10}")).wait_for(timeout=60_000)
     page.wait_for_function("j => document.querySelector('#job-id textarea').value !== j", arg=job, timeout=60_000)
