@@ -143,7 +143,7 @@ def objects(image: Image.Image) -> list[tuple[str, str, str, tuple[float, float,
 def area_mask(name: str, size: tuple[int, int], found: list) -> Image.Image:
     """The mask of a named area: one of AREAS or an object from `objects` ("object-1" ...)."""
     boxes = {**AREAS, **{n: box for n, _, _, box in found}}
-    if name not in boxes:
+    if not isinstance(name, str) or name not in boxes:
         raise InvalidRequest(f"area {shown(name, 30)} is not valid: choose one of {', '.join(boxes)}")
     width, height = size
     left, top, right, bottom = boxes[name]
