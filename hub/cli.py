@@ -581,7 +581,9 @@ def main(argv: list[str] | None = None) -> int:
             from hub.errors import ConfigError
             from hub.mini.evaluate import aspect_table, evaluate, sample_grid, table
 
-            for flag, n in (("--single", args.single), ("--two", args.two)):
+            edits = 1 if args.edits is None else args.edits
+            counts = (("--single", args.single), ("--two", args.two), ("--edits", edits))
+            for flag, n in counts:
                 if not 1 <= n <= 1000:
                     raise ConfigError(f"{flag} {n} is not valid: give 1 to 1000 prompts per language")
             if args.weights:
@@ -612,8 +614,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.edits is not None:
                 from hub.mini.evaluate_edits import evaluate_edits
 
-                if not 1 <= args.edits <= 1000:
-                    raise ConfigError(f"--edits {args.edits} is not valid: give 1 to 1000 prompts per language")
                 report = evaluate_edits(settings, args.edits, args.images, progress=progress)
                 bar.close()
                 args.out.write_text(json.dumps(report, indent=2) + "\n")
