@@ -50,7 +50,6 @@ TEXT = {
         "bottom-left": "bottom-left quarter",
         "bottom-right": "bottom-right quarter",
         "cancelled": "cancelled",
-        "deleted": "deleted",
         "not_yours": "only the person who made this job (or a server manager) can cancel or delete it",
         "settings": "**Image {n}** · seed {seed} · {steps} steps · CFG {cfg} · {sampler} · {size}",
     },
@@ -76,7 +75,6 @@ TEXT = {
         "bottom-left": "cuarto de abajo a la izquierda",
         "bottom-right": "cuarto de abajo a la derecha",
         "cancelled": "cancelado",
-        "deleted": "borrado",
         "not_yours": "solo quien hizo este trabajo (o quien administra el servidor) puede cancelarlo o borrarlo",
         "settings": "**Imagen {n}** · semilla {seed} · {steps} pasos · CFG {cfg} · {sampler} · {size}",
     },
@@ -183,7 +181,7 @@ class AreaMenu(discord.ui.DynamicItem[discord.ui.Select], template=r"lz:a:" + JO
         try:
             area = (interaction.data or {}).get("values", [""])[0]
             prompt = interaction.client.actions.job_prompt(interaction, self.job)
-            title = say(interaction, "area", area=area)[:45]
+            title = say(interaction, "area", area=TEXT[language(interaction)].get(area, area))[:45]
             await send_modal(interaction, f"lz:m:r:{self.job}:{self.i}:{area}", title, prompt)
         except Exception as exc:
             await answer_error(interaction, exc, f"menu {self.item.custom_id}")
