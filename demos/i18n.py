@@ -114,6 +114,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "points of the data; sampling walks back from pure noise.",
         "train_steps": "Training steps",
         "trajectories": "Reverse trajectories: noise (t = T) to samples (t = 0)",
+        "tab_systems": "Text-to-image systems",
+        "limits_intro": "### Its limits, live\nThe mini draws one prompt with 8 seeds; a detector that never looks "
+        "at the model checks each picture. Count how often the prompt holds.",
+        "case_relation": "a spatial relation",
+        "case_binding": "two colours, two shapes",
+        "case_background": "a colour in the background",
+        "limit": "Limit",
+        "first_seed": "First seed",
+        "draw_eight": "Draw 8 seeds",
+        "eight_seeds": "8 seeds, each checked",
         "tab_walkthrough": "Pipeline walkthrough",
         "walkthrough_intro": "### The mini Kandinsky, stage by stage\nPrompt → tokens → CLIP text embedding → prior → "
         "image embedding → UNet denoising (decoded every few steps) → MoVQ decoder → image. The same seed gives the "
@@ -291,6 +301,16 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "añadido a los puntos; para muestrear recorre el camino inverso desde ruido puro.",
         "train_steps": "Pasos de entrenamiento",
         "trajectories": "Trayectorias inversas: del ruido (t = T) a las muestras (t = 0)",
+        "tab_systems": "Sistemas de texto a imagen",
+        "limits_intro": "### Sus límites, en vivo\nEl mini dibuja un prompt con 8 semillas; un detector que nunca "
+        "mira el modelo comprueba cada imagen. Cuenta cuántas veces se cumple el prompt.",
+        "case_relation": "una relación espacial",
+        "case_binding": "dos colores, dos figuras",
+        "case_background": "un color en el fondo",
+        "limit": "Límite",
+        "first_seed": "Primera semilla",
+        "draw_eight": "Dibujar 8 semillas",
+        "eight_seeds": "8 semillas, cada una comprobada",
         "tab_walkthrough": "El pipeline paso a paso",
         "walkthrough_intro": "### El Kandinsky en miniatura, etapa por etapa\nPrompt → tokens → embedding de texto CLIP → "
         "prior → embedding de imagen → UNet quitando ruido (decodificada cada pocos pasos) → decodificador MoVQ → imagen. "
@@ -410,6 +430,14 @@ SAY: dict[str, dict[str, str]] = {
         "{base:.4f} · receptive field {field} samples",
         "noise_note": "ᾱ_t = {a:.4f} · signal √ᾱ = {signal:.3f} · noise √(1-ᾱ) = {noise:.3f}",
         "walk_tokens": "**{n} tokens** (limit {limit})",
+        "seed_n": "seed {seed}",
+        "check_relation": "relation",
+        "check_binding": "each colour on its shape",
+        "check_colours": "both colours",
+        "check_background": "background free of the named colours",
+        "limits_held": "{check}: {n}/{total}",
+        "limits_note": "**{prompt}** (the mini, seeds {first}–{last}) · {held}",
+        "limits_jobs": "The two grids are jobs in your History: {jobs}",
         "walk_cut": " · cut: ~~{cut}~~",
         "walk_cosine": "cosine(text embedding, prior's image embedding) = **{sim:.3f}** · baseline cosine(text "
         "embedding, black-image embedding) = {zero:.3f}",
@@ -460,6 +488,14 @@ SAY: dict[str, dict[str, str]] = {
         "muestra) {base:.4f} · campo receptivo de {field} muestras",
         "noise_note": "ᾱ_t = {a:.4f} · señal √ᾱ = {signal:.3f} · ruido √(1-ᾱ) = {noise:.3f}",
         "walk_tokens": "**{n} tokens** (límite {limit})",
+        "seed_n": "semilla {seed}",
+        "check_relation": "relación",
+        "check_binding": "cada color en su figura",
+        "check_colours": "los dos colores",
+        "check_background": "fondo sin los colores nombrados",
+        "limits_held": "{check}: {n}/{total}",
+        "limits_note": "**{prompt}** (el mini, semillas {first}–{last}) · {held}",
+        "limits_jobs": "Las dos cuadrículas son trabajos de tu Historial: {jobs}",
         "walk_cut": " · cortado: ~~{cut}~~",
         "walk_cosine": "coseno(embedding de texto, embedding de imagen del prior) = **{sim:.3f}** · referencia: "
         "coseno(embedding de texto, embedding de una imagen negra) = {zero:.3f}",

@@ -141,6 +141,8 @@ _ES: list[tuple[str, str]] = [
         "{name} debe ser un número de {low} a {high}",
     ),
     (r"(?P<name>[\w ]+?) must be a whole number", "{name} debe ser un número entero"),
+    (r"case (?P<value>.+) is not one of (?P<choices>.+)", "el caso {value} no es uno de estos: {choices}"),
+    (r"language (?P<value>.+) is not one of en, es", "el idioma {value} no es uno de estos: en, es"),
     (
         r"scheduler (?P<value>.+) is not valid: choose one of (?P<choices>.+)",
         "el planificador {value} no es válido: elige uno de {choices}",

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, replace
 from typing import Any
 
+import PIL.Image
 from PIL.Image import Image as PILImage
 
 from hub import catalog, edits, placement, prompt
@@ -52,6 +53,8 @@ from hub.types import (
     ShortenRequest,
     ShortenResult,
     TutorRequest,
+    LimitsRequest,
+    LimitsResult,
     UpscaleRequest,
     VaryRequest,
     WalkthroughRequest,
@@ -767,6 +770,45 @@ class Hub:
         )
         item = WorkItem(new_job_id(), "walkthrough", spec.name, {"task": task, "show_every": req.show_every})
         return await self._answer(item, req.origin)
+
+    async def limits(self, req: LimitsRequest) -> LimitsResult:
+        """A live limit of text-to-image (the systems lesson): its prompt drawn by the bundled mini with 8 seeds, two
+        grids stored as the user's jobs, each picture checked by the project's detector."""
+        from hub.explainer import limits
+
+        if req.case not in limits.CASES:
+            raise InvalidRequest(f"case {shown(req.case, 40)} is not one of {', '.join(limits.CASES)}")
+        if req.lang not in ("en", "es"):
+            raise InvalidRequest(f"language {shown(req.lang, 20)} is not one of en, es")
+        seed = _whole("seed", req.seed, f"0 to {SEED_MOD - 1}")
+        if not 0 <= seed < SEED_MOD:
+            raise InvalidRequest(f"seed {seed} is not valid: 0 to {SEED_MOD - 1}")
+        text = limits.prompt(req.case, req.lang)
+        handles = [
+            await self.imagine(ImagineRequest(text, model="mini", seed=(seed + k) % SEED_MOD, origin=req.origin))
+            for k in range(0, limits.SEEDS, MAX_IMAGES)
+        ]
+        results = [await handle.result() for handle in handles]
+        images = tuple(path for r in results for path in r.images)
+
+        def judged() -> list[dict[str, bool]]:
+            out = []
+            for path in images:
+                with PIL.Image.open(path) as picture:
+                    out.append(limits.judge(req.case, picture.convert("RGB")))
+            return out
+
+        verdicts = tuple(await asyncio.to_thread(judged))
+        checks = limits.CASES[req.case].checks
+        return LimitsResult(
+            case=req.case,
+            prompt=text,
+            job_ids=tuple(r.job_id for r in results),
+            images=images,
+            seeds=tuple(s for r in results for s in r.seeds),
+            verdicts=verdicts,
+            held={check: sum(v[check] for v in verdicts) for check in checks},
+        )
 
     async def expand(self, req: ExpandRequest) -> JobHandle:
         if not prompt.check_text("prompt", req.prompt).strip():

@@ -389,6 +389,28 @@ class LessonFrame:
 
 
 @dataclass(frozen=True)
+class LimitsRequest:
+    """One of the systems lesson's live limits (hub.explainer.limits.CASES): its prompt drawn by the mini with
+    8 seeds from `seed`, each picture checked by the project's detector."""
+
+    case: str  # relation | binding | background
+    lang: str = "en"  # the prompt's language
+    seed: int = 0
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(frozen=True)
+class LimitsResult:
+    case: str
+    prompt: str
+    job_ids: tuple[str, ...]  # the two grids, stored like any job: History shows them, Explain opens them
+    images: tuple[Path, ...]
+    seeds: tuple[int, ...]
+    verdicts: tuple[Mapping[str, bool], ...]  # per picture: check -> it did what was asked
+    held: Mapping[str, int]  # check -> pictures that passed it, of len(images)
+
+
+@dataclass(frozen=True)
 class TutorRequest:
     """A question for the tutor (course notes, en/es), with the conversation so far (user and assistant turns)."""
 

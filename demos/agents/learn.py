@@ -7,7 +7,7 @@ import math
 
 from demos.agents.schema import BadArgument, Call, Param, decode_image, image_content
 from hub.service import example_picture
-from hub.types import LessonRequest, WalkthroughRequest
+from hub.types import LessonRequest, LimitsRequest, WalkthroughRequest
 
 
 def register(tool, learn) -> None:
@@ -147,6 +147,43 @@ def register(tool, learn) -> None:
         )
         content = [types.TextContent(type="text", text=text)]
         content += [image_content(types, im) for _, im in r.steps] + [image_content(types, r.image)]
+        return content, data
+
+    @tool(
+        "explain_limits",
+        "A limit of text-to-image, live: one prompt drawn by the bundled mini with 8 seeds, each picture checked by "
+        "a detector that never looks at the model. Returns the 8 pictures and, per picture, whether the prompt held.",
+        Param(
+            "case",
+            "string",
+            "relation (does 'above' hold?), binding (does each colour stay on its shape?) or background (does the "
+            "background take a named colour and hide its object?)",
+            "relation",
+            choices=("relation", "binding", "background"),
+        ),
+        Param("lang", "string", "the prompt's language", "en", choices=("en", "es")),
+        Param("seed", "integer", "the first of the 8 seeds", 0, low=0, high=2**32 - 1),
+        title="Learn: the limits of text-to-image",
+        read_only=False,
+    )
+    async def explain_limits(call, types, a):
+        r = await call.hub.limits(LimitsRequest(a["case"], a["lang"], a["seed"], origin=call.who))
+        data = {
+            "case": r.case,
+            "prompt": r.prompt,
+            "job_ids": list(r.job_ids),
+            "seeds": list(r.seeds),
+            "verdicts": [dict(v) for v in r.verdicts],
+            "held": dict(r.held),
+        }
+        held = ", ".join(f"{check} {n}/{len(r.images)}" for check, n in r.held.items())
+        text = f"{r.prompt!r}, seeds {r.seeds[0]}-{r.seeds[-1]}: {held}. Images in seed order."
+        content = [types.TextContent(type="text", text=text)]
+        from PIL import Image
+
+        for path in r.images:
+            with Image.open(path) as picture:
+                content.append(image_content(types, picture.convert("RGB")))
         return content, data
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, refuse, say, start, user_errors, word
 from demos.explainer import shipped
+from demos.tabs import systems
 from hub.service import example_picture, learn_catalogue, points_from_drawing
 from hub.types import LessonRequest, WalkthroughRequest
 
@@ -524,6 +525,8 @@ def build(hub, t) -> None:
                 api_name="explain_diffusion",
                 **HUB_QUEUE,
             )
+        with gr.Tab(t("tab_systems")):
+            systems.build(hub, t)
         with gr.Tab(t("tab_walkthrough")):
             gr.Markdown(t("walkthrough_intro"))
             with gr.Row():

@@ -63,7 +63,7 @@ def test_tools_are_the_http_endpoints_described_for_an_agent(mcp_server):
     url, demo, _ = mcp_server
     tools = run(session(url, lambda s: s.list_tools())).tools
     by_name = {t.name: t for t in tools}
-    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 27
+    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 28
     undescribed = [
         f"{t.name}.{name}"
         for t in tools
@@ -137,6 +137,7 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
         await call("chat", {"message": "¿Qué es el colapso de modos?"})
         await call("explain_walkthrough", {"prompt": "a red circle", "seed": 7})
         await call("explain_noise", {"step": 500, "schedule": "linear"})
+        await call("explain_limits", {"case": "background", "lang": "es", "seed": 3})
         await call("explain_chars", {"steps": 100, "kind": "transformer", "lang": "es", "prompt": "La "})
         await call("explain_diffusion", {"steps": 500, "data": "custom", "points": [[0, 1], [1, 0], [-1, 0], [0, -1]]})
         await call("explain_vae", {"latent": 2, "beta": 1.0})
@@ -165,6 +166,10 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
     assert "De los apuntes" in out["chat"].structuredContent["answer"]
     walk = out["explain_walkthrough"]
     assert walk.structuredContent["tokens"] and png(walk, -1).size == (64, 64)
+    limits = out["explain_limits"].structuredContent
+    assert limits["prompt"] == "un círculo rojo encima de un cuadrado azul --ar 16:9" and limits["seeds"][0] == 3
+    assert len(limits["verdicts"]) == 8 and set(limits["held"]) == {"background", "colours"}
+    assert len([c for c in out["explain_limits"].content if c.type == "image"]) == 8
     assert png(out["explain_noise"]).size == (128, 128) and "log10_snr" in out["explain_noise"].structuredContent
     chars = out["explain_chars"].structuredContent
     assert chars["text"].startswith("La ") and chars["val_nats"] > 0 and chars["train_losses"]
@@ -249,6 +254,7 @@ BAD = [  # (tool, arguments, what the answer must say)
     ("explain_diffusion", {"points": [[0, 0]]}, "points must be 3 to 5000"),
     ("explain_noise", {"step": 0}, "step 0 is out of range: 1 to 1000"),
     ("explain_walkthrough", {"prompt": "  "}, "the prompt is empty"),
+    ("explain_limits", {"case": "counting"}, "case must be one of: relation, binding, background"),
     ("no_such_tool", {}, "there is no tool no_such_tool"),
 ]
 
