@@ -345,7 +345,7 @@ class Hub:
                 "without --draft to draw it at full quality"
             )
         task = ImageTask(
-            seeds=[source.seeds[req.index]],
+            seeds=list(source.seeds),
             width=source.width,
             height=source.height,
             num_inference_steps=d.num_inference_steps,
@@ -749,27 +749,65 @@ class Hub:
         return await self.scheduler.run_sync(lessons.time_directly, req)  # start() checks the request
 
     async def walkthrough(self, req: WalkthroughRequest) -> WalkthroughResult:
-        """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it."""
-        if not prompt.check_text("prompt", req.prompt).strip():
-            raise InvalidRequest("the prompt is empty; write what to draw")
+        """The Kandinsky pipeline of one image, stage by stage, exactly as imagine() runs it. With a job id: that
+        job's image `index` (Explain this image), with the job's settings and that image's seed."""
         if not 1 <= req.show_every <= 50:
             raise InvalidRequest(f"show_every {req.show_every} is out of range: 1 to 50")
-        spec = self._spec(req.model or "mini", "text2img")
+        row = 0
+        if req.job_id:
+            spec, task = self._explained(req)
+            row = req.index
+        else:
+            if not prompt.check_text("prompt", req.prompt).strip():
+                raise InvalidRequest("the prompt is empty; write what to draw")
+            spec = self._spec(req.model or "mini", "text2img")
+            d = spec.defaults
+            task = ImageTask(
+                seeds=self._seeds(req.seed, 1),
+                width=d.width,
+                height=d.height,
+                num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), None),
+                guidance_scale=d.guidance_scale,
+                prior_num_inference_steps=d.prior_num_inference_steps,
+                prior_guidance_scale=d.prior_guidance_scale,
+                parts=[(req.prompt.strip(), 1.0)],
+            )
         if spec.family != "kandinsky":
             raise CapabilityError(f"the walkthrough shows a Kandinsky pipeline; {spec.name} is not one")
-        d = spec.defaults
+        if req.guidance_scale is not None:
+            task = replace(task, guidance_scale=self._guidance(spec, req.guidance_scale))
+        work = {"task": task, "show_every": req.show_every, "row": row}
+        return await self._answer(WorkItem(new_job_id(), "walkthrough", spec.name, work), req.origin)
+
+    def _explained(self, req: WalkthroughRequest) -> tuple[catalog.ModelSpec, ImageTask]:
+        """The task that drew job `req.job_id`, rebuilt from its stored settings: all its seeds, as one batch (the
+        picture comes out exactly as the job drew it when the job ran on its own, not batched with others')."""
+        source, spec, _ = self._source(req.job_id, req.index, "text2img", req.origin)
+        r = source.request
+        kind = source.kind
+        if kind not in ("imagine", "mix", "enhance") or r.get("image_prompts") or not r.get("parts"):
+            raise InvalidRequest(
+                f"job {source.id} is a {kind} of another picture; Explain this image follows images drawn from "
+                "words alone: explain the job it came from"
+            )
+        if r.get("stop") not in (None, 100):
+            raise InvalidRequest(f"job {source.id} stopped early (--stop); Explain this image needs every step")
         task = ImageTask(
-            seeds=self._seeds(req.seed, 1),
-            width=d.width,
-            height=d.height,
-            num_inference_steps=self._steps(spec, _default(req.num_inference_steps, d.num_inference_steps), None),
-            guidance_scale=d.guidance_scale,
-            prior_num_inference_steps=d.prior_num_inference_steps,
-            prior_guidance_scale=d.prior_guidance_scale,
-            parts=[(req.prompt.strip(), 1.0)],
+            seeds=list(source.seeds),
+            width=source.width,
+            height=source.height,
+            num_inference_steps=r["num_inference_steps"],
+            guidance_scale=r["guidance_scale"],
+            prior_num_inference_steps=r["prior_num_inference_steps"],
+            prior_guidance_scale=r["prior_guidance_scale"],
+            parts=[tuple(p) for p in r["parts"]],
+            negative_prompt=r.get("negative_prompt") or "",
+            chaos=r.get("chaos") or 0,
+            tile=bool(r.get("tile")),
+            scheduler=r.get("scheduler"),
+            draft=bool(r.get("distilled")),
         )
-        item = WorkItem(new_job_id(), "walkthrough", spec.name, {"task": task, "show_every": req.show_every})
-        return await self._answer(item, req.origin)
+        return spec, task
 
     async def limits(self, req: LimitsRequest) -> LimitsResult:
         """A live limit of text-to-image (the systems lesson): its prompt drawn by the bundled mini with 8 seeds, two

@@ -351,6 +351,11 @@ class WalkthroughRequest:
     num_inference_steps: int | None = None
     show_every: int = 5  # decode the latents every N decoder steps
     origin: Origin = field(default_factory=Origin)  # who asked: the job counts against their cap
+    # Explain this image: one image of a job drawn from words, walked through with that job's own settings and
+    # that image's seed (prompt, seed and model are then the job's; the viewer must be able to open it)
+    job_id: str | None = None
+    index: int = 0  # which image of the job, from 0
+    guidance_scale: float | None = None  # the decoder's guidance; None: the model's (or the job's)
 
 
 @dataclass(frozen=True)
@@ -365,6 +370,10 @@ class WalkthroughResult:
     zero_image_similarity: float  # the same for the unconditional (black image) embedding, as a baseline
     steps: tuple[tuple[int, Image.Image], ...]  # (decoder step, latents decoded at that step)
     image: Image.Image
+    prior_steps: tuple[tuple[int, float], ...] = ()  # (prior step, cosine of its estimate to the final embedding)
+    seed: int = 0
+    guidance_scale: float = 0.0
+    prompt: str = ""  # what was walked through (the job's words for Explain this image)
 
 
 @dataclass(frozen=True)

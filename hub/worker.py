@@ -150,7 +150,7 @@ class Worker:
             return [Output(item.job_id, value=describe.shorten(self.engine(item.model), item.task["text"]))]
         if kind == "walkthrough":
             task: ImageTask = item.task["task"].loaded()
-            out = self.engine(item.model).walkthrough(task, item.task["show_every"])
+            out = self.engine(item.model).walkthrough(task, item.task["show_every"], item.task.get("row", 0))
             return [Output(item.job_id, value=WalkthroughResult(**out))]
         raise ValueError(f"a worker cannot run {kind!r} jobs")
 

@@ -302,23 +302,34 @@ class KandinskyEngine:
         shot = self._decode(latents[:1])[0]
         return [shot if i == k else None for i in range(len(tasks))]
 
-    def walkthrough(self, task: ImageTask, show_every: int = 5) -> dict:
-        """The same path as generate() for one image, keeping what the explainer shows at each stage."""
+    def walkthrough(self, task: ImageTask, show_every: int = 5, row: int = 0) -> dict:
+        """The same path as generate() for the task's images (its prior, scheduler, --tile, draft decoder and final
+        decode, the same batch: a batch's sums differ from a single image's in their last bits), keeping what the
+        explainer shows of image `row` at each stage: the prior's steps as the cosine between its running estimate
+        and the embedding it ends on, and the decoder's latents decoded every `show_every` steps."""
         with self._lock, torch.no_grad():
             text = task.parts[0][0]
             tok = self.prior.tokenizer
             ids = tok(text, truncation=False).input_ids
             kept = tok(text, truncation=True, max_length=self.token_limit).input_ids
             text_emb = self.text_embeds([text])[0]
-            image_emb, negative = self.embed_tasks([task])
+            estimates: list[torch.Tensor] = []
+
+            def prior_step(pipe, i, t, kwargs):  # the first part's rows come first, one per seed
+                estimates.append(pipe.prior.post_process_latents(kwargs["latents"])[row].float())
+
+            image_emb, negative = self.embed_tasks([task], prior_step)
             shots: list[tuple[int, Image.Image]] = []
 
             def keep(pipe, i, t, kwargs):
                 if (i + 1) % show_every == 0 or i + 1 == task.num_inference_steps:
-                    shots.append((i + 1, self._decode(kwargs["latents"][:1])[0]))
+                    shots.append((i + 1, self._decode(kwargs["latents"][row : row + 1])[0]))
                 return kwargs
 
-            image = self.decoder(
+            pipe, default_scheduler = self.decoder, self._default_scheduler
+            if task.draft and self.draft is not None:
+                pipe, default_scheduler = self.draft, self.draft.scheduler
+            kwargs = dict(
                 image_embeds=image_emb,
                 negative_image_embeds=negative,
                 height=task.height,
@@ -327,19 +338,27 @@ class KandinskyEngine:
                 guidance_scale=task.guidance_scale,
                 generator=generators(task.seeds),
                 callback_on_step_end=keep,
-            ).images[0]
+                output_type="latent",
+            )
+            latents, _ = call_pipeline(pipe, kwargs, task, default_scheduler, pipe.movq, self._decode)
+            image = self._final(pipe, latents)[row]
             cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
+            final = estimates[-1] if estimates else image_emb[row]
             return dict(
                 tokens=readable_tokens(tok, kept),
                 token_ids=tuple(kept),
                 cut=tok.decode(ids[len(kept) - 1 : -1]) if len(ids) > len(kept) else "",
                 token_limit=self.token_limit,
                 text_embedding=tuple(text_emb[:16].tolist()),
-                image_embedding=tuple(image_emb[0, :16].tolist()),
-                text_image_similarity=cos(text_emb, image_emb[0]),
+                image_embedding=tuple(image_emb[row, :16].tolist()),
+                text_image_similarity=cos(text_emb, image_emb[row]),
                 zero_image_similarity=cos(text_emb, self.zero_embed()[0]),
                 steps=tuple(shots),
                 image=image,
+                prior_steps=tuple((i + 1, cos(e, final)) for i, e in enumerate(estimates)),
+                seed=task.seeds[row],
+                guidance_scale=task.guidance_scale,
+                prompt=text,
             )
 
     @torch.no_grad()

@@ -95,6 +95,62 @@ def test_walkthrough_shows_the_real_tensors_of_the_generate_path(settings):
     assert -1 <= walk.zero_image_similarity <= 1 and -1 <= walk.text_image_similarity <= 1
 
 
+def test_explain_this_image_walks_through_a_jobs_own_picture(settings):
+    """A job drawn at 16:9 with a negative prompt, a chosen sampler and four seeds: the walkthrough of its third
+    picture ends on exactly that picture; a guidance of its own changes it; someone else's private job, an
+    upscale and an index past the grid are refused in words."""
+    from PIL import Image
+
+    from hub.errors import InvalidRequest, JobNotFound
+    from hub.service import Hub
+    from hub.types import ImagineRequest, Origin, UpscaleRequest, WalkthroughRequest
+
+    me, other = Origin(user="web:me", surface="web"), Origin(user="web:other", surface="web")
+    one_thread = dataclasses.replace(settings, threads=1)
+
+    async def main():
+        hub = Hub.create(one_thread)
+        try:
+            made = await (
+                await hub.imagine(
+                    ImagineRequest(
+                        "a red circle above a blue square --ar 16:9 --seed 40 --no green",
+                        scheduler="DPMSolverMultistepScheduler",
+                        origin=me,
+                    )
+                )
+            ).result()
+            walk = await hub.walkthrough(WalkthroughRequest("", job_id=made.job_id, index=2, show_every=1, origin=me))
+            louder = await hub.walkthrough(
+                WalkthroughRequest("", job_id=made.job_id, index=2, guidance_scale=9.0, origin=me)
+            )
+            up = await (await hub.upscale(UpscaleRequest(made.job_id, 0, origin=me))).result()
+            refused = []
+            for req in (
+                WalkthroughRequest("", job_id=made.job_id, index=4, origin=me),
+                WalkthroughRequest("", job_id=up.job_id, origin=me),
+            ):
+                with pytest.raises(InvalidRequest) as caught:
+                    await hub.walkthrough(req)
+                refused.append(str(caught.value))
+            with pytest.raises(JobNotFound):
+                await hub.walkthrough(WalkthroughRequest("", job_id=made.job_id, origin=other))
+            return made, walk, louder, refused
+        finally:
+            await hub.close()
+
+    made, walk, louder, refused = run(main())
+    third = Image.open(made.images[2]).convert("RGB")
+    assert walk.image.size == third.size == (80, 48)
+    assert list(walk.image.getdata()) == list(third.getdata())
+    assert walk.seed == made.seeds[2] == 42 and walk.prompt == "a red circle above a blue square"
+    assert len(walk.steps) == 25 and walk.steps[-1][0] == 25  # every step, for the scrubber
+    assert len(walk.prior_steps) == 25 and abs(walk.prior_steps[-1][1] - 1) < 1e-5  # the prior converges on it
+    assert louder.guidance_scale == 9.0 and list(louder.image.getdata()) != list(third.getdata())
+    assert refused[0] == f"image 5 is out of range: job {made.job_id} has images 1-4"
+    assert "Explain this image follows images drawn from words alone" in refused[1]
+
+
 def test_walkthrough_reports_what_the_token_limit_cuts(settings):
     from hub.service import Hub
     from hub.types import WalkthroughRequest
