@@ -25,19 +25,33 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
         if login:
             gr.LoginButton()
         gr.Markdown(i18n("model_line"))
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab(i18n("tab_generate"), id="generate"):
                 fields = generate.build(hub, i18n)
             with gr.Tab(i18n("tab_mix"), id="mix"):
                 mix.build(hub, i18n)
             with gr.Tab(i18n("tab_explainer"), id="learn"):
-                explainer.build(hub, i18n)
+                learn = explainer.build(hub, i18n)
             with gr.Tab(i18n("tab_chat"), id="chat"):
                 chat.build(hub, i18n)
             with gr.Tab(i18n("tab_history"), id="history") as history_tab:
-                history.build(hub, i18n, fields, history_tab)
+                explain_history = history.build(hub, i18n, fields, history_tab)
             with gr.Tab(i18n("tab_compare"), id="compare"):
                 compare.build(hub, i18n)
+        # Explain this image, from Generate's picked picture or History's job: Learn's walkthrough, filled in and run
+        handler, inputs, outputs = learn["walk"]
+        for button, job, index in (
+            (fields["explain"], fields["job_id"], fields["index"]),
+            (explain_history["button"], explain_history["job_id"], explain_history["index"]),
+        ):
+            button.click(
+                explainer.to_walkthrough,
+                [job, index],
+                [tabs, learn["tabs"], learn["job"], learn["index"]],
+                api_visibility="private",
+            ).success(handler, inputs, outputs, api_visibility="private").then(
+                explainer.scrub_range, [learn["steps"]], [learn["scrub"]], api_visibility="private"
+            )
         # a link to a job's editor (the bot's Vary (Region) offers one): /?job=<id>&image=<n>
         demo.load(
             bind(hub, edit.from_link),

@@ -124,6 +124,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "first_seed": "First seed",
         "draw_eight": "Draw 8 seeds",
         "eight_seeds": "8 seeds, each checked",
+        "explain_job": "Or explain a job's picture (job id)",
+        "explain_job_hint": "a job id from Generate or History",
+        "image_n": "Picture",
+        "explain_image": "Explain this image",
+        "prior_steps_plot": "The prior's steps: how close each estimate is to the final image embedding",
+        "axis_prior_step": "prior step",
+        "axis_cosine": "cosine to the final embedding",
+        "scrub": "Scrub the denoising steps",
+        "compare_title": "Compare: the same seed at two guidance values, and with another prompt",
+        "guidance_a": "Guidance A",
+        "guidance_b": "Guidance B",
+        "other_prompt": "Another prompt",
+        "compare_prompt": "a blue square above a red circle",
+        "compare_run": "Compare",
+        "at_guidance_a": "Guidance A",
+        "at_guidance_b": "Guidance B",
+        "with_other_prompt": "Another prompt, guidance A",
         "tab_walkthrough": "Pipeline walkthrough",
         "walkthrough_intro": "### The mini Kandinsky, stage by stage\nPrompt → tokens → CLIP text embedding → prior → "
         "image embedding → UNet denoising (decoded every few steps) → MoVQ decoder → image. The same seed gives the "
@@ -311,6 +328,23 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "first_seed": "Primera semilla",
         "draw_eight": "Dibujar 8 semillas",
         "eight_seeds": "8 semillas, cada una comprobada",
+        "explain_job": "O explica la imagen de un trabajo (id)",
+        "explain_job_hint": "un id de trabajo de Generar o del Historial",
+        "image_n": "Imagen",
+        "explain_image": "Explicar esta imagen",
+        "prior_steps_plot": "Los pasos del prior: cuánto se acerca cada estimación al embedding de imagen final",
+        "axis_prior_step": "paso del prior",
+        "axis_cosine": "coseno con el embedding final",
+        "scrub": "Recorre los pasos de eliminación de ruido",
+        "compare_title": "Comparar: la misma semilla con dos valores de guía, y con otro prompt",
+        "guidance_a": "Guía A",
+        "guidance_b": "Guía B",
+        "other_prompt": "Otro prompt",
+        "compare_prompt": "un cuadrado azul encima de un círculo rojo",
+        "compare_run": "Comparar",
+        "at_guidance_a": "Guía A",
+        "at_guidance_b": "Guía B",
+        "with_other_prompt": "Otro prompt, guía A",
         "tab_walkthrough": "El pipeline paso a paso",
         "walkthrough_intro": "### El Kandinsky en miniatura, etapa por etapa\nPrompt → tokens → embedding de texto CLIP → "
         "prior → embedding de imagen → UNet quitando ruido (decodificada cada pocos pasos) → decodificador MoVQ → imagen. "
@@ -438,6 +472,10 @@ SAY: dict[str, dict[str, str]] = {
         "limits_held": "{check}: {n}/{total}",
         "limits_note": "**{prompt}** (the mini, seeds {first}–{last}) · {held}",
         "limits_jobs": "The two grids are jobs in your History: {jobs}",
+        "walk_job": "Job `{job}`, picture {n}: **{prompt}** · seed {seed}",
+        "compare_note": "Seed {seed}. Guidance {g1:g} against {g2:g}: guidance pushes the decoder away from what it "
+        "draws with no prompt; at 1 it draws the prior's embedding as it is. **{p1}** ({t1}) against **{p2}** "
+        "({t2}): cosine between each text embedding and its image embedding {c1:.3f} and {c2:.3f}.",
         "walk_cut": " · cut: ~~{cut}~~",
         "walk_cosine": "cosine(text embedding, prior's image embedding) = **{sim:.3f}** · baseline cosine(text "
         "embedding, black-image embedding) = {zero:.3f}",
@@ -496,6 +534,10 @@ SAY: dict[str, dict[str, str]] = {
         "limits_held": "{check}: {n}/{total}",
         "limits_note": "**{prompt}** (el mini, semillas {first}–{last}) · {held}",
         "limits_jobs": "Las dos cuadrículas son trabajos de tu Historial: {jobs}",
+        "walk_job": "Trabajo `{job}`, imagen {n}: **{prompt}** · semilla {seed}",
+        "compare_note": "Semilla {seed}. Guía {g1:g} frente a {g2:g}: la guía aleja al decodificador de lo que "
+        "dibuja sin prompt; con 1 dibuja el embedding del prior tal cual. **{p1}** ({t1}) frente a **{p2}** ({t2}): "
+        "coseno entre cada embedding de texto y su embedding de imagen {c1:.3f} y {c2:.3f}.",
         "walk_cut": " · cortado: ~~{cut}~~",
         "walk_cosine": "coseno(embedding de texto, embedding de imagen del prior) = **{sim:.3f}** · referencia: "
         "coseno(embedding de texto, embedding de una imagen negra) = {zero:.3f}",

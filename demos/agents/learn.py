@@ -116,20 +116,47 @@ def register(tool, learn) -> None:
         params = {k: a[k] for k in ("step", "schedule")}
         return await _run_lesson(call, types, LessonRequest("noise", params, image=image, origin=call.who))
 
-    @tool(
-        "explain_walkthrough",
-        "The bundled mini Kandinsky, stage by stage, for one prompt: its tokens, text and image embeddings, the "
-        "decoder's latents at several steps and the final image (the same image imagine draws with that seed).",
+    walk_params = (
         Param(
             "prompt", "string", "what to draw (English or Spanish)", "a red circle above a blue square", max_length=1000
         ),
         Param("seed", "integer", "the seed", 0, low=0, high=2**32 - 1),
+        Param(
+            "job_id",
+            "string",
+            "Explain this image: a job of this session's (or a shared one) drawn from words; its picture is walked "
+            "through with the job's own settings and seed, and prompt and seed are ignored",
+            None,
+            max_length=64,
+        ),
+        Param("index", "integer", "with job_id: which picture of the job, 1 to 4", 1, low=1, high=4),
+    )
+
+    def walk_request(a, call, guidance=None, prompt=None, job=True) -> WalkthroughRequest:
+        return WalkthroughRequest(
+            a["prompt"] if prompt is None else prompt,
+            seed=a["seed"],
+            job_id=a["job_id"] if job else None,
+            index=a["index"] - 1,
+            guidance_scale=guidance,
+            origin=call.who,
+        )
+
+    @tool(
+        "explain_walkthrough",
+        "The bundled mini Kandinsky, stage by stage, for one prompt or one picture of a job (Explain this image): "
+        "its tokens, text and image embeddings, the prior's steps, the decoder's latents at several steps and the "
+        "final image (the same image imagine draws with that seed, or the job's own picture).",
+        *walk_params,
         title="Learn: the pipeline step by step",
         read_only=True,
     )
     async def explain_walkthrough(call, types, a):
-        r = await call.hub.walkthrough(WalkthroughRequest(a["prompt"], seed=a["seed"], origin=call.who))
+        r = await call.hub.walkthrough(walk_request(a, call))
         data = {
+            "prompt": r.prompt,
+            "seed": r.seed,
+            "guidance_scale": r.guidance_scale,
             "tokens": list(r.tokens),
             "token_ids": list(r.token_ids),
             "token_limit": r.token_limit,
@@ -138,6 +165,7 @@ def register(tool, learn) -> None:
             "image_embedding": [round(float(v), 5) for v in r.image_embedding],
             "text_image_similarity": round(float(r.text_image_similarity), 4),
             "zero_image_similarity": round(float(r.zero_image_similarity), 4),
+            "prior_steps": [[s, round(c, 4)] for s, c in r.prior_steps],
             "steps": [s for s, _ in r.steps],
         }
         text = (
@@ -148,6 +176,40 @@ def register(tool, learn) -> None:
         content = [types.TextContent(type="text", text=text)]
         content += [image_content(types, im) for _, im in r.steps] + [image_content(types, r.image)]
         return content, data
+
+    @tool(
+        "explain_compare",
+        "The same seed side by side: the prompt (or a job's picture) at two guidance values, and another prompt at "
+        "the first. Returns the three final images, their settings and each text-to-image-embedding cosine.",
+        *walk_params,
+        Param("guidance", "number", "the first guidance scale (the mini draws at 2)", 2.0, low=1.0, high=20.0),
+        Param("other_guidance", "number", "the second guidance scale", 1.0, low=1.0, high=20.0),
+        Param(
+            "other_prompt", "string", "another prompt, same seed", "a blue square above a red circle", max_length=1000
+        ),
+        title="Learn: guidance and prompts compared",
+        read_only=True,
+    )
+    async def explain_compare(call, types, a):
+        first = await call.hub.walkthrough(walk_request(a, call, a["guidance"]))
+        second = await call.hub.walkthrough(walk_request(a, call, a["other_guidance"]))
+        other = await call.hub.walkthrough(
+            walk_request({**a, "seed": first.seed}, call, a["guidance"], a["other_prompt"], job=False)
+        )
+        shown = [first, second, other]
+        data = {
+            "seed": first.seed,
+            "images": [
+                {
+                    "prompt": r.prompt,
+                    "guidance_scale": r.guidance_scale,
+                    "text_image_similarity": round(r.text_image_similarity, 4),
+                }
+                for r in shown
+            ],
+        }
+        text = "; ".join(f"{r.prompt!r} at guidance {r.guidance_scale:g}" for r in shown) + f", seed {first.seed}."
+        return [types.TextContent(type="text", text=text)] + [image_content(types, r.image) for r in shown], data
 
     @tool(
         "explain_limits",

@@ -238,6 +238,7 @@ def build(hub, t, parts: dict) -> dict:
                 with gr.Row():
                     arrows = {d: gr.Button(ARROWS[d], elem_id=f"pan-{d}", min_width=40) for d in DIRECTIONS}
                 creative = gr.Button(t("upscale_creative"), elem_id="upscale-creative")
+                explain = gr.Button(t("explain_image"), elem_id="explain-image")
         # what the API takes instead of the editor and the arrows (hidden: the panel sets them)
         mask = gr.Image(type="pil", image_mode="L", visible=False, label="mask")
         direction = gr.Radio(list(DIRECTIONS), value="left", visible=False, label="direction")
@@ -272,4 +273,4 @@ def build(hub, t, parts: dict) -> dict:
         button.click(partial(_value, value), None, strength, queue=False, api_visibility="private").then(
             bind(hub, remix), [job_id, index, prompt, strength], outputs, **private
         )
-    return {"edit": panel}
+    return {"edit": panel, "explain": explain}  # Explain this image: the app wires it to Learn's walkthrough

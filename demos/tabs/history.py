@@ -96,7 +96,7 @@ def picked(evt: gr.SelectData):
     return caption.split(" · ")[0] if caption else gr.skip()
 
 
-def build(hub, t, generate: dict, tab=None) -> None:
+def build(hub, t, generate: dict, tab=None) -> dict:
     gr.Markdown(t("history_intro"))
     refresh = gr.Button(t("refresh"))
     thumbs = gr.Gallery(
@@ -117,6 +117,7 @@ def build(hub, t, generate: dict, tab=None) -> None:
     with gr.Row():
         job_id = gr.Textbox(label=t("job_id"))
         reuse_btn = gr.Button(t("reuse"))
+        explain_btn = gr.Button(t("explain_image"), elem_id="history-explain")
         shared = gr.Checkbox(label=t("shared"), value=False)
         share_btn = gr.Button(t("share"))
     gr.Markdown("---")
@@ -147,6 +148,7 @@ def build(hub, t, generate: dict, tab=None) -> None:
     )
     share_btn.click(bind(hub, share), [job_id, shared], [thumbs, table], api_name="share")
     thumbs.select(picked, None, [job_id], api_visibility="private")
+    first = gr.Number(value=1, visible=False, precision=0)  # Explain this image: a job's first picture
     png.upload(bind(hub, png_info), [png], [params], api_name="png_info")
     send_btn.click(
         send,
@@ -154,3 +156,4 @@ def build(hub, t, generate: dict, tab=None) -> None:
         [g["prompt"], g["negative"], g["steps"], g["guidance"], g["seed"], g["randomize"]],
         api_visibility="private",
     )
+    return {"button": explain_btn, "job_id": job_id, "index": first}  # the app wires it to Learn's walkthrough

@@ -63,7 +63,7 @@ def test_tools_are_the_http_endpoints_described_for_an_agent(mcp_server):
     url, demo, _ = mcp_server
     tools = run(session(url, lambda s: s.list_tools())).tools
     by_name = {t.name: t for t in tools}
-    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 28
+    assert set(by_name) == {n.lstrip("/") for n in demo.get_api_info()["named_endpoints"]} and len(tools) == 29
     undescribed = [
         f"{t.name}.{name}"
         for t in tools
@@ -136,6 +136,8 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
         await call("history", {"limit": 5})
         await call("chat", {"message": "¿Qué es el colapso de modos?"})
         await call("explain_walkthrough", {"prompt": "a red circle", "seed": 7})
+        out["explained"] = await call("explain_walkthrough", {"job_id": job, "index": 2})
+        await call("explain_compare", {"job_id": job, "index": 2, "other_guidance": 6.0})
         await call("explain_noise", {"step": 500, "schedule": "linear"})
         await call("explain_limits", {"case": "background", "lang": "es", "seed": 3})
         await call("explain_chars", {"steps": 100, "kind": "transformer", "lang": "es", "prompt": "La "})
@@ -165,6 +167,12 @@ def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
     assert len(out["describe"].structuredContent["prompts"]) == 4
     assert "De los apuntes" in out["chat"].structuredContent["answer"]
     walk = out["explain_walkthrough"]
+    explained = out["explained"].structuredContent
+    assert explained["seed"] == data["seeds"][1] and explained["prompt"] == "a red circle"
+    assert len(explained["prior_steps"]) == 25
+    compared = out["explain_compare"].structuredContent
+    assert [i["guidance_scale"] for i in compared["images"]] == [2.0, 6.0, 2.0] and compared["seed"] == data["seeds"][1]
+    assert compared["images"][2]["prompt"] == "a blue square above a red circle"
     assert walk.structuredContent["tokens"] and png(walk, -1).size == (64, 64)
     limits = out["explain_limits"].structuredContent
     assert limits["prompt"] == "un círculo rojo encima de un cuadrado azul --ar 16:9" and limits["seeds"][0] == 3
@@ -254,6 +262,7 @@ BAD = [  # (tool, arguments, what the answer must say)
     ("explain_diffusion", {"points": [[0, 0]]}, "points must be 3 to 5000"),
     ("explain_noise", {"step": 0}, "step 0 is out of range: 1 to 1000"),
     ("explain_walkthrough", {"prompt": "  "}, "the prompt is empty"),
+    ("explain_compare", {"job_id": "nojob"}, "no job with id"),
     ("explain_limits", {"case": "counting"}, "case must be one of: relation, binding, background"),
     ("no_such_tool", {}, "there is no tool no_such_tool"),
 ]

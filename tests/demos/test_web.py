@@ -176,6 +176,25 @@ def test_explainer_endpoints_take_an_uploaded_points_file_and_say_what_is_wrong(
     assert Image.open(noisy).size == (128, 128) and "ᾱ_t = 0.0000" in note
 
 
+def test_explain_this_image_walks_a_generate_job_to_its_own_picture(client):
+    """A job made in Generate, explained: the walkthrough's final picture is the job's second picture (the tab
+    shows it at 256 px; the job's file is scaled the same way here), with every step for the scrubber."""
+    from gradio_client.exceptions import AppError
+    from PIL import ImageChops, ImageStat
+
+    gallery, _, job = imagine(client, "a red circle above a blue square --seed 21", num_images=2)
+    tokens, info, emb, prior, steps, final = client.predict("", 0, job, 2, api_name="/explain_walkthrough")
+    picture = Image.open(gallery[2]["image"]).convert("RGB")  # the grid first, then the pictures
+    shown = picture.resize(Image.open(final).size)
+    assert Image.open(final).size == (256, 256) and f"`{job}`, picture 2" in info and "seed 22" in info
+    # the same pixels unless the server's thread policy changed its thread count between the two runs (it follows
+    # the machine's load; the hub's own test pins one thread and asserts equality), which moves a pixel by 1 or 2
+    assert max(ImageStat.Stat(ImageChops.difference(shown, Image.open(final).convert("RGB"))).mean) < 1.0
+    assert len(steps) == 4  # the job drew at 4 steps: every one is shown
+    with pytest.raises(AppError, match="no job with id"):
+        client.predict("", 0, "nosuchjob", 1, api_name="/explain_walkthrough")
+
+
 def _example(tmp_path):
     from demos.tabs.explainer import example_image
 
@@ -207,6 +226,7 @@ def test_view_api_walk_calls_every_endpoint(client, tmp_path):
         "message": "What is a GAN?",
         "points": "",
         "area": "top-left",  # Vary (Region) without a mask file: a named area
+        "other_prompt": "a blue square",  # its default is the page's, in the visitor's language
     }
     shortest = {"/explain_chars": {"steps": 100}, "/explain_diffusion": {"steps": 500}}  # the least training allowed
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
@@ -226,7 +246,7 @@ def test_view_api_walk_calls_every_endpoint(client, tmp_path):
             answered[name] = first
         else:
             answered[name] = client.predict(*args, api_name=name)
-    assert set(answered) == set(endpoints) and len(answered) == 28
+    assert set(answered) == set(endpoints) and len(answered) == 29
     for name, out in answered.items():
         shown = repr(out)
         if name in TRAINING:  # a frame while training updates some outputs (the final answer carries them all)
