@@ -191,6 +191,20 @@ async def _describe(hub, args) -> None:
         print(f"{i}. {text}   (similarity {score:.3f})")
 
 
+async def _ask(hub, args) -> None:
+    """The tutor's answer as it grows (with a chat model here), else the notes' passages; the last text is whole."""
+    from hub.types import TutorRequest
+
+    shown = ""
+    async for text in hub.ask_tutor(TutorRequest(args.question)):
+        if text.startswith(shown):
+            print(text[len(shown) :], end="", flush=True)
+        else:  # the last text rewrote what streamed (it adds the citations): start again on a new line
+            print("\n\n" + text, end="", flush=True)
+        shown = text
+    print()
+
+
 def _models(settings, args) -> None:
     from hub import catalog
     from hub.loading import Loader
@@ -343,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("image", help="an image file")
     de.add_argument("--model")
     de.add_argument("--json", action="store_true")
+
+    ak = sub.add_parser("ask", help="ask the tutor about generative models (English or Spanish), from the course notes")
+    ak.add_argument("question")
 
     mo = sub.add_parser("models", help="the models, and whether each can run here now")
     mo.add_argument("--json", action="store_true", help="machine-readable, with local paths of bundled models")
@@ -761,7 +778,7 @@ async def _with_hub(settings, args) -> int:
     _check_out(getattr(args, "out", None))
     hub = Hub.create(settings)
     try:
-        await {"imagine": _imagine, "mix": _mix, "describe": _describe}[args.command](hub, args)
+        await {"imagine": _imagine, "mix": _mix, "describe": _describe, "ask": _ask}[args.command](hub, args)
     finally:
         await hub.close()
     return 0

@@ -9,7 +9,8 @@ from hub.types import ChatMessage, TutorRequest
 
 
 async def chat(hub, message, history, request: gr.Request):
-    """Ask the tutor about GANs, VAEs, RNNs/LSTMs, transformers, autoregressive or diffusion models.
+    """Ask the tutor about GANs, VAEs, RNNs/LSTMs, transformers, autoregressive or diffusion models, or the
+    text-to-image systems (DALL·E, Midjourney, Stable Diffusion, Kandinsky, CLIP) and their limits.
 
     Args:
         message: the question, in English or Spanish

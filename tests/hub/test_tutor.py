@@ -92,3 +92,89 @@ def test_a_question_resting_on_a_mistaken_note_meets_its_correction_first():
         assert "corrects a mistake" in system_prompt(hits, lang)
     assert not lib.search("How does a GAN sample?")[0].correction
     assert "corrects a mistake" not in system_prompt(lib.search("How does a GAN sample?"), "en")
+
+
+def _tiny_chat_model(snapshot):
+    """A random-weight Llama and a BPE tokenizer with a chat template: the classes SmolLM2 loads as, tiny."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    notes = [p.read_text(encoding="utf-8") for p in sorted(TEXTS.glob("*/*.md"))]
+    bpe.train_from_iterator(
+        notes,
+        trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=["<s>", "</s>", "<pad>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    tok.chat_template = (
+        "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
+        "{% if add_generation_prompt %}<s>assistant:{% endif %}"
+    )
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(snapshot)
+    tok.save_pretrained(snapshot)
+
+
+def test_the_language_model_path_is_given_the_passages_and_cites_them(tmp_path):
+    """`lienzo ask` with a chat model in the local Hugging Face cache (a tiny random-weight one, built here, under
+    the catalog's SmolLM2 id): the model runs (not the offline quote), its system prompt holds the retrieved
+    passages and the correction rule, and the answer ends with the sections it was given."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hub.store import Store
+
+    repo = tmp_path / "hf" / "models--HuggingFaceTB--SmolLM2-360M-Instruct"
+    commit = "0" * 40
+    _tiny_chat_model(repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "HF_HUB_CACHE": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "LIENZO_DATA_DIR": str(data),
+        "LIENZO_DEVICE": "cpu",
+        "LIENZO_TEXT_MODEL": "smollm2-360m",
+    }
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "ask", "Is Midjourney a GAN?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "From the course notes" not in proc.stdout  # the model answered, not the offline quote
+    cited = proc.stdout.strip().splitlines()[-1]
+    assert cited.startswith("*Text-to-image systems and their limits · Correcting the notes: Midjourney and GANs")
+    [job] = Store(data).list()
+    system, question = job.request["messages"][0], job.request["messages"][-1]
+    assert job.kind == "chat" and job.model == "smollm2-360m" and question["content"] == "Is Midjourney a GAN?"
+    assert system["role"] == "system" and "Midjourney has never published its architecture" in system["content"]
+    correction = "Text-to-image systems and their limits · Correcting the notes: Midjourney and GANs"
+    assert f"[{correction}] corrects a mistake" in system["content"]
