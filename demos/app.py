@@ -52,6 +52,8 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
             ).success(handler, inputs, outputs, api_visibility="private").then(
                 explainer.scrub_range, [learn["steps"]], [learn["scrub"]], api_visibility="private"
             )
+        # Learn opens on the shipped run of each section, in the visitor's language
+        demo.load(explainer.shipped_page, None, learn["shipped"], api_visibility="private", queue=False)
         # a link to a job's editor (the bot's Vary (Region) offers one): /?job=<id>&image=<n>
         demo.load(
             bind(hub, edit.from_link),
@@ -108,7 +110,11 @@ CSS = (
     # History's thumbnails: a grid of small whole pictures however few there are (Gradio widens a lone one to the
     # page's width and crops it square)
     ".lienzo-thumbs .grid-container { grid-template-columns: repeat(auto-fill, 140px) !important; }\n"
-    ".lienzo-thumbs .thumbnail-item { aspect-ratio: auto !important; width: 140px; height: 140px; }"
+    ".lienzo-thumbs .thumbnail-item { aspect-ratio: auto !important; width: 140px; height: 140px; }\n"
+    # a plot with a label and a colour legend: Gradio 6.31 fits the chart to the block's height and clips the
+    # legend below it; the block grows by the legend's height instead
+    ".lienzo-plot { box-sizing: content-box !important; padding-bottom: 2.4em !important; "
+    "width: calc(100% - 2 * var(--block-padding)) !important; }"
 )
 
 

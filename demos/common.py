@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import os
@@ -82,13 +83,30 @@ def _hugging_face_login(request) -> str | None:
     return (info.get("userinfo") or {}).get("preferred_username")
 
 
+_SPEAKING: contextvars.ContextVar[str] = contextvars.ContextVar("lienzo_speaking", default="en")
+
+
+@contextmanager
+def speaking(lang: str):
+    """Handlers run outside any request (`lienzo bench --explainer` records the Learn tab's runs) say things in
+    `lang` meanwhile."""
+    token = _SPEAKING.set(lang)
+    try:
+        yield
+    finally:
+        _SPEAKING.reset(token)
+
+
 def language(request=None) -> str:
     """The visitor's language, "es" or "en", from the browser's Accept-Language (the first of the two it
-    prefers); API clients that send none get English. Without a request: the Gradio event being handled."""
+    prefers); API clients that send none get English. Without a request: the Gradio event being handled; with
+    no event either, the language `speaking` set (English unless)."""
     if request is None:
         from gradio.context import LocalContext
 
         request = LocalContext.request.get(None)
+        if request is None:
+            return _SPEAKING.get()
     headers = getattr(request, "headers", None) or {}
     for part in (headers.get("accept-language") or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]

@@ -141,6 +141,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "at_guidance_a": "Guidance A",
         "at_guidance_b": "Guidance B",
         "with_other_prompt": "Another prompt, guidance A",
+        "top_k": "top-k (0 = off): draw only from the k likeliest characters",
+        "top_p": "top-p (1 = off): draw only from the likeliest characters that make up p of the mass",
+        "axis_probability": "probability",
+        "axis_sampling": "when sampling",
+        "attention_heads": "The transformer's attention, every head (layer · head): the row's character reads the "
+        "columns' characters (· a space, ¶ a new line)",
+        "pause": "Pause",
+        "continue": "Continue",
+        "step_more": "Step: 50 more",
+        "nets": "Continue and Step train",
+        "nets_both": "both nets",
+        "nets_discriminator": "the discriminator only",
+        "nets_generator": "the generator only",
+        "beta_sweep": "β sweep: reconstruction against prior samples that look like digits (800 steps each)",
         "tab_walkthrough": "Pipeline walkthrough",
         "walkthrough_intro": "### The mini Kandinsky, stage by stage\nPrompt → tokens → CLIP text embedding → prior → "
         "image embedding → UNet denoising (decoded every few steps) → MoVQ decoder → image. The same seed gives the "
@@ -157,11 +171,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "axis_step": "step",
         "axis_loss": "loss",
         "axis_curve": "curve",
-        "axis_mode": "mode",
-        "axis_share": "share of a fair share",
+        "axis_mode": "mode (its angle on the ring)",
+        "axis_share": "% of samples within 3σ of it (fair: 12.5)",
         "axis_next": "next character",
         "axis_value": "value",
         "axis_series": "series",
+        "axis_sample": "sample",
         "axis_dim": "dimension",
         "axis_embedding": "embedding",
         "gan_stable": "stable",
@@ -345,6 +360,20 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "at_guidance_a": "Guía A",
         "at_guidance_b": "Guía B",
         "with_other_prompt": "Otro prompt, guía A",
+        "top_k": "top-k (0 = apagado): elegir solo entre los k caracteres más probables",
+        "top_p": "top-p (1 = apagado): elegir solo entre los caracteres más probables que suman p de la masa",
+        "axis_probability": "probabilidad",
+        "axis_sampling": "al muestrear",
+        "attention_heads": "La atención del transformer, cada cabeza (capa · cabeza): el carácter de la fila lee los de "
+        "las columnas (· un espacio, ¶ un salto de línea)",
+        "pause": "Pausa",
+        "continue": "Continuar",
+        "step_more": "Paso: 50 más",
+        "nets": "Continuar y Paso entrenan",
+        "nets_both": "las dos redes",
+        "nets_discriminator": "solo el discriminador",
+        "nets_generator": "solo el generador",
+        "beta_sweep": "Barrido de β: reconstrucción frente a muestras del prior que parecen dígitos (800 pasos cada uno)",
         "tab_walkthrough": "El pipeline paso a paso",
         "walkthrough_intro": "### El Kandinsky en miniatura, etapa por etapa\nPrompt → tokens → embedding de texto CLIP → "
         "prior → embedding de imagen → UNet quitando ruido (decodificada cada pocos pasos) → decodificador MoVQ → imagen. "
@@ -361,11 +390,12 @@ Lienzo runs the two open ones: Stable Diffusion (SD 1.5, SDXL, SDXL-Turbo) and K
         "axis_step": "paso",
         "axis_loss": "pérdida",
         "axis_curve": "curva",
-        "axis_mode": "modo",
-        "axis_share": "parte de un reparto justo",
+        "axis_mode": "modo (su ángulo en el anillo)",
+        "axis_share": "% de muestras a menos de 3σ (reparto justo: 12,5)",
         "axis_next": "siguiente carácter",
         "axis_value": "valor",
         "axis_series": "serie",
+        "axis_sample": "muestra",
         "axis_dim": "dimensión",
         "axis_embedding": "embedding",
         "gan_stable": "estable",
@@ -450,8 +480,11 @@ SAY: dict[str, dict[str, str]] = {
         "col_when": "when",
         "col_shared": "shared",
         # the Learn tab's live notes, legends and captions
-        "gan_note": "step {step}/{total} · {seconds:.1f} s",
-        "gan_modes": " · modes covered {modes}/8 (baseline: a generator that outputs one point covers 1)",
+        "gan_note": "step {step}/{total}",
+        "gan_modes": " · modes covered {modes}/8 (baseline: a generator that outputs one point covers 1) · "
+        "{precision:.0%} of samples within 3σ of a mode (real-looking){verdict}",
+        "gan_collapsed": " · **a mode collapse**: every sample lands on {modes} of the 8 modes",
+        "gan_diverged": " · **not converged**: most samples are far from every mode",
         "diffusion_note": "step {step} · modes {modes}/8 · {share:.0%} of samples within 3σ of a centre (baseline: "
         "pure noise, about 4%)",
         "step": "step {step}",
@@ -472,6 +505,18 @@ SAY: dict[str, dict[str, str]] = {
         "limits_held": "{check}: {n}/{total}",
         "limits_note": "**{prompt}** (the mini, seeds {first}–{last}) · {held}",
         "limits_jobs": "The two grids are jobs in your History: {jobs}",
+        "vae_prior": "samples from the prior (z ~ N(0, I), no input digit): **{share:.0%}** recognised by the digit "
+        "classifier (at least 70% on one digit; real test digits: 89%)",
+        "col_mse": "reconstruction error",
+        "kept": "can be drawn",
+        "wavenet_next": "WaveNet, next sample",
+        "wavenet_alone": "WaveNet on its own",
+        "wavenet_free": "**Free-running**: after {prime} real samples, WaveNet wrote {n} more on its own, each from "
+        "its own earlier ones. Strongest periods {periods} samples (the signal's: {truth}); its spread is {ratio:.2f}× "
+        "the signal's (1 = neither fading out nor blowing up).",
+        "cut": "cut by top-k / top-p",
+        "layer_head": "layer · head {which}",
+        "col_recognised": "prior samples recognised",
         "walk_job": "Job `{job}`, picture {n}: **{prompt}** · seed {seed}",
         "compare_note": "Seed {seed}. Guidance {g1:g} against {g2:g}: guidance pushes the decoder away from what it "
         "draws with no prompt; at 1 it draws the prior's embedding as it is. **{p1}** ({t1}) against **{p2}** "
@@ -511,8 +556,11 @@ SAY: dict[str, dict[str, str]] = {
         "col_seeds": "semillas",
         "col_when": "cuándo",
         "col_shared": "compartido",
-        "gan_note": "paso {step}/{total} · {seconds:.1f} s",
-        "gan_modes": " · modos cubiertos {modes}/8 (referencia: un generador que da un solo punto cubre 1)",
+        "gan_note": "paso {step}/{total}",
+        "gan_modes": " · modos cubiertos {modes}/8 (referencia: un generador que da un solo punto cubre 1) · "
+        "{precision:.0%} de las muestras a menos de 3σ de un modo (parecen reales){verdict}",
+        "gan_collapsed": " · **un colapso de modos**: todas las muestras caen en {modes} de los 8 modos",
+        "gan_diverged": " · **no ha convergido**: la mayoría de las muestras están lejos de todos los modos",
         "diffusion_note": "paso {step} · modos {modes}/8 · {share:.0%} de las muestras a menos de 3σ de un centro "
         "(referencia: ruido puro, un 4 %)",
         "step": "paso {step}",
@@ -534,6 +582,18 @@ SAY: dict[str, dict[str, str]] = {
         "limits_held": "{check}: {n}/{total}",
         "limits_note": "**{prompt}** (el mini, semillas {first}–{last}) · {held}",
         "limits_jobs": "Las dos cuadrículas son trabajos de tu Historial: {jobs}",
+        "vae_prior": "muestras del prior (z ~ N(0, I), sin dígito de entrada): el clasificador de dígitos reconoce "
+        "**{share:.0%}** (al menos un 70 % en un dígito; los dígitos reales de test: 89 %)",
+        "col_mse": "error de reconstrucción",
+        "kept": "puede salir",
+        "wavenet_next": "WaveNet, muestra siguiente",
+        "wavenet_alone": "WaveNet por su cuenta",
+        "wavenet_free": "**Generación libre**: tras {prime} muestras reales, WaveNet escribió {n} más por su cuenta, "
+        "cada una a partir de las suyas. Periodos más fuertes {periods} muestras (los de la señal: {truth}); su "
+        "amplitud es {ratio:.2f}× la de la señal (1 = ni se apaga ni se dispara).",
+        "cut": "cortado por top-k / top-p",
+        "layer_head": "capa · cabeza {which}",
+        "col_recognised": "muestras del prior reconocidas",
         "walk_job": "Trabajo `{job}`, imagen {n}: **{prompt}** · semilla {seed}",
         "compare_note": "Semilla {seed}. Guía {g1:g} frente a {g2:g}: la guía aleja al decodificador de lo que "
         "dibuja sin prompt; con 1 dibuja el embedding del prior tal cual. **{p1}** ({t1}) frente a **{p2}** ({t2}): "
@@ -585,6 +645,9 @@ WORDS: dict[str, dict[str, str]] = {
         "latentes",
         "interpolation between two test digits": "interpolación entre dos dígitos de prueba",
         "test digits at their latent means": "dígitos de prueba en sus medias latentes",
+        "samples from the prior": "muestras del prior",
+        "linear": "lineal",
+        "cosine": "coseno",
     }
 }
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import resource
@@ -253,6 +254,17 @@ def _median_or_none(values: list) -> float | None:
 
 
 BUSY = "while True:\n    sum(i * i for i in range(10**6))\n"
+
+
+@contextlib.contextmanager
+def busy_process():
+    """One un-niced, CPU-bound process for the duration: the competing load of `--contention`."""
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        yield busy
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def run_contention(settings: Settings, model: str = "mini", repeats: int = 5, steps: int | None = None) -> dict:

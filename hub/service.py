@@ -345,7 +345,7 @@ class Hub:
                 "without --draft to draw it at full quality"
             )
         task = ImageTask(
-            seeds=list(source.seeds),
+            seeds=[source.seeds[req.index]],
             width=source.width,
             height=source.height,
             num_inference_steps=d.num_inference_steps,

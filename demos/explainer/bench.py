@@ -7,8 +7,7 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
-from demos.common import bind
-from demos.explainer.shipped import ROOT, record, save
+from demos.explainer.shipped import ROOT, record_languages, save
 from demos.tabs import explainer as tab
 from hub.service import Hub
 from hub.types import LessonRequest
@@ -17,11 +16,16 @@ BUDGET_FIRST_S, BUDGET_TOTAL_S = 2.0, 60.0  # issue 5: a first frame within 2 s,
 
 
 def bench(
-    sections: Iterable[str] | None = None, ship: bool = True, root: Path = ROOT, progress=print, settings=None
+    sections: Iterable[str] | None = None,
+    ship: bool = True,
+    root: Path = ROOT,
+    progress=print,
+    settings=None,
 ) -> dict:
     """Run every explainer demo with its default settings through a Hub, as the Learn tab does, time it against
-    the budgets, and (re)ship it. Each is also timed straight from the core's generator (`core_alone`), the
-    baseline for what the Hub, its device thread and the tab's formatting add."""
+    the budgets, and (re)ship it in every language (trained once, its frames formatted again for each). Each is
+    also timed straight from the core's generator (`core_alone`), the baseline for what the Hub, its device
+    thread and the tab's formatting add."""
 
     async def main() -> dict:
         hub = Hub.create(settings)
@@ -29,7 +33,7 @@ def bench(
         try:
             for section in sections or tab.DEMOS:
                 handler, n = tab.DEMOS[section]
-                rec = await record(bind(hub, handler), tab.demo_args(section), n, settings=tab.DEFAULTS[section])
+                rec = await record_languages(hub, handler, tab.demo_args(section), n, settings=tab.DEFAULTS[section])
                 if ship:
                     save(section, rec, root)
                 image = tab.example_image() if section == "noise" else None

@@ -3,7 +3,7 @@ mini Kandinsky pipeline walked through stage by stage."""
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
 
 import gradio as gr
@@ -11,7 +11,18 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from demos.common import HUB_QUEUE, ImageFile, bind, current_origin, refuse, say, start, user_errors, word
+from demos.common import (
+    HUB_QUEUE,
+    ImageFile,
+    bind,
+    current_origin,
+    language,
+    refuse,
+    say,
+    start,
+    user_errors,
+    word,
+)
 from demos.explainer import shipped
 from demos.tabs import systems
 from hub.service import example_picture, learn_catalogue, points_from_drawing
@@ -105,11 +116,30 @@ def _pairs(points) -> tuple | None:
 
 
 async def explain_gan(
-    hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing=None, upload=None, progress=gr.Progress()
+    hub,
+    preset,
+    data,
+    noise_dim,
+    lr_g,
+    lr_d,
+    d_steps,
+    loss,
+    points,
+    drawing=None,
+    upload=None,
+    start="fresh",
+    train="both",
+    run=0,
+    progress=gr.Progress(),
 ):
-    """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage."""
+    """Train the 2-D GAN live and stream frames: points over the discriminator's heatmap, losses, coverage.
+
+    Args:
+        start: fresh (from scratch) or continue (from where your last GAN stopped: paused or finished)
+        train: both nets, or the discriminator only, or the generator only (the other stays frozen)
+        run: steps to train this time; 0 = to the preset's end
+    """
     pts = _data_points(data, points, drawing, upload)
-    started = time.perf_counter()
     async for f in _frames(
         hub,
         "gan",
@@ -122,17 +152,54 @@ async def explain_gan(
         lr_d=lr_d,
         d_steps=d_steps,
         loss=loss,
+        start=start,
+        train=train,
+        run=int(run or 0),
     ):
         v = f.values
+        cover = v["coverage"]  # relative to a fair share (1/8 of the samples): shown as a percentage of them
         bars = (
-            pd.DataFrame({"mode": [str(i + 1) for i in range(len(v["coverage"]))], "share of fair": v["coverage"]})
-            if len(v["coverage"])
+            pd.DataFrame({"mode": [f"{45 * i}°" for i in range(len(cover))], "share": [100 * c / 8 for c in cover]})
+            if len(cover)
             else None
         )
-        summary = say("gan_note", step=f.step, total=f.total, seconds=time.perf_counter() - started) + (
-            say("gan_modes", modes=v["modes"]) if data == "ring" else ""
+        summary = say("gan_note", step=f.step, total=f.total) + (
+            say("gan_modes", modes=v["modes"], precision=v["precision"], verdict=_gan_verdict(v))
+            if data == "ring"
+            else ""
         )
         yield v["image"], _losses(discriminator=v["d_losses"], generator=v["g_losses"]), bars, summary
+
+
+GAN_STEP = 50  # the Step button's steps (its label, i18n's step_more, says so)
+
+
+async def continue_gan(
+    hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload, nets, progress=gr.Progress()
+):
+    """Continue: the GAN from where it stopped (paused or finished), to the end of its run or a run's length more;
+    `nets`: both, or the discriminator or the generator alone."""
+    settings = (preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload)
+    async for out in explain_gan(hub, *settings, start="continue", train=nets, run=0, progress=progress):
+        yield out
+
+
+async def step_gan(
+    hub, preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload, nets, progress=gr.Progress()
+):
+    """Step: GAN_STEP more steps from where the GAN stopped (from scratch when none was trained)."""
+    settings = (preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload)
+    async for out in explain_gan(hub, *settings, start="continue", train=nets, run=GAN_STEP, progress=progress):
+        yield out
+
+
+def _gan_verdict(v) -> str:
+    """What the coverage and the precision say together, once the picture is clear: collapse, or no convergence."""
+    if v["precision"] < 0.5:
+        return say("gan_diverged")
+    if v["modes"] <= 2:
+        return say("gan_collapsed", modes=v["modes"])
+    return ""
 
 
 async def explain_noise(hub, image, step, schedule):
@@ -142,7 +209,11 @@ async def explain_noise(hub, image, step, schedule):
     [f] = [f async for f in _frames(hub, "noise", lambda *a, **k: None, image=image, step=step, schedule=schedule)]
     a = f.values["alpha_bar"]
     curves = pd.DataFrame(
-        [{"t": t, "log10 SNR": snr, "schedule": k} for k, series in f.values["log10_snr"].items() for t, snr in series]
+        [
+            {"t": t, "log10 SNR": snr, "schedule": word(k)}
+            for k, series in f.values["log10_snr"].items()
+            for t, snr in series
+        ]
     )
     return f.values["image"], curves, say("noise_note", a=a, signal=a**0.5, noise=(1 - a) ** 0.5)
 
@@ -171,33 +242,66 @@ async def explain_diffusion(hub, data, steps, points, drawing=None, upload=None,
 
 
 async def explain_vae(hub, latent, beta, progress=gr.Progress()):
-    """Train a VAE on the 8x8 digits; stream reconstructions and curves; then its latent space."""
+    """Train a VAE on the 8x8 digits; stream reconstructions and curves; then samples from its prior, its latent
+    space, and a sweep of beta (reconstruction against prior samples that look like digits)."""
     last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
         v = f.values
         if f.final:
-            yield *last, [(picture, word(caption)) for picture, caption in v["pictures"]]
+            img, curves, note = last
+            note = f"{note}  \n" + say("vae_prior", share=v["prior_recognised"])
+            sweep = pd.DataFrame(
+                {
+                    "β": [r["beta"] for r in v["sweep"]],
+                    say("col_mse"): [round(r["mse"], 4) for r in v["sweep"]],
+                    "KL": [round(r["kl"], 2) for r in v["sweep"]],
+                    say("col_recognised"): [f"{r['recognised']:.0%}" for r in v["sweep"]],
+                }
+            )
+            yield img, curves, note, [(picture, word(caption)) for picture, caption in v["pictures"]], sweep
             continue
         note = say("vae_note", step=f.step, mse=v["mse"], latent=int(latent), pca=v["pca_mse"])
         last = (v["recon"], _losses(reconstruction=v["rec_curve"], KL=v["kl_curve"]), note)
-        yield *last, gr.skip()
+        yield *last, gr.skip(), gr.skip()
 
 
-async def explain_chars(hub, kind, lang, steps, prompt, temperature, progress=gr.Progress()):
-    """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample."""
+async def explain_chars(hub, kind, lang, steps, prompt, temperature, top_k=0, top_p=1.0, progress=gr.Progress()):
+    """Train a character-level LSTM or transformer for a minute; compare with the bigram baseline; sample with
+    top-k and top-p; show what is inside (the LSTM's state, or every attention head of the transformer)."""
     last = (gr.skip(),) * 2  # the final frame repeats the last training values: an API caller gets every figure
     async for f in _frames(
-        hub, "chars", progress, kind=kind, lang=lang, steps=steps, prompt=prompt, temperature=temperature
+        hub,
+        "chars",
+        progress,
+        kind=kind,
+        lang=lang,
+        steps=steps,
+        prompt=prompt,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
     ):
         v = f.values
         if not f.final:
             note = say("chars_note", step=f.step, val=v["val_nats"], bigram=v["bigram_nats"])
             last = (_losses(train=v["train_losses"]), note)
-            yield *last, gr.skip(), gr.skip(), gr.skip()
+            yield *last, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             continue
         probe_md = say("chars_probe") + ", ".join(f"n={n}: {p:.2f}" for n, p in v["closing_probe"].items())
-        top = pd.DataFrame({"next": [repr(c) for c, _ in v["next_chars"]], "p": [p for _, p in v["next_chars"]]})
-        yield *last, f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"]
+        top = pd.DataFrame(
+            {
+                "next": [_shown_char(c) for c, _, _ in v["next_chars"]],
+                "p": [p for _, p, _ in v["next_chars"]],
+                "sampling": [say("kept" if kept > 0 else "cut") for _, _, kept in v["next_chars"]],
+            }
+        )
+        heads = [(picture, say("layer_head", which=which)) for picture, which in v["heads"]]
+        yield *last, f"{v['text']}\n\n---\n{probe_md}", top, v["heatmap"], heads
+
+
+def _shown_char(c: str) -> str:
+    """A character as a bar's label: a space or a new line shown by a sign, not as nothing."""
+    return {" ": "·", "\n": "¶"}.get(c, c)
 
 
 async def explain_pixelcnn(hub, progress=gr.Progress()):
@@ -213,27 +317,44 @@ async def explain_pixelcnn(hub, progress=gr.Progress()):
 
 
 async def explain_wavenet(hub, progress=gr.Progress()):
-    """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'."""
+    """Train a tiny WaveNet on a two-tone signal; compare next-sample error with 'repeat the last sample'; then
+    let it write on its own (free-running: each sample from its own earlier ones) after 64 real samples."""
+    note = ""
     async for f in _frames(hub, "wavenet", progress):
         v = f.values
+        if f.final:
+            run = v["free_run"]
+            prime = len(run["prime"])
+            rows = [{"t": i, "value": x, "series": say("signal")} for i, x in enumerate(run["prime"] + run["truth"])]
+            rows += [
+                {"t": prime + i, "value": x, "series": say("wavenet_alone")} for i, x in enumerate(run["generated"])
+            ]
+            free = say(
+                "wavenet_free",
+                n=len(run["generated"]),
+                prime=prime,
+                periods=" · ".join(f"{p:.1f}" for p in run["periods"]),
+                truth=" · ".join(f"{p:.1f}" for p in run["true_periods"]),
+                ratio=run["std_ratio"],
+            )
+            yield pd.DataFrame(rows), f"{note}  \n{free}"
+            continue
         frame = pd.DataFrame(
             [
                 {"t": i, "value": float(x), "series": name}
-                for name, vals in ((say("signal"), v["target"]), ("WaveNet", v["prediction"]))
+                for name, vals in ((say("signal"), v["target"]), (say("wavenet_next"), v["prediction"]))
                 for i, x in enumerate(vals)
             ]
         )
-        yield (
-            frame,
-            say(
-                "wavenet_note",
-                step=f.step,
-                total=f.total,
-                mse=v["mse"],
-                base=v["baseline_mse"],
-                field=v["receptive_field"],
-            ),
+        note = say(
+            "wavenet_note",
+            step=f.step,
+            total=f.total,
+            mse=v["mse"],
+            base=v["baseline_mse"],
+            field=v["receptive_field"],
         )
+        yield frame, note
 
 
 _CORE = LEARN.defaults  # what the core trains when a setting is not given: the controls start there
@@ -241,13 +362,19 @@ _GAN = LEARN.gan_presets[_CORE["gan"]["preset"]]
 _KIND = _CORE["chars"]["kind"]
 DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo bench --explainer` ships a run of each
     "gan": dict(
-        **_CORE["gan"],
+        preset=_CORE["gan"]["preset"],
+        data=_CORE["gan"]["data"],
         noise_dim=_GAN.noise_dim,
         lr_g=_GAN.lr_g,
         lr_d=_GAN.lr_d,
         d_steps=_GAN.d_steps,
         loss=_GAN.loss,
         points="",
+        drawing=None,
+        upload=None,
+        start=_CORE["gan"]["start"],
+        train=_CORE["gan"]["train"],
+        run=_CORE["gan"]["run"],
     ),
     "vae": dict(_CORE["vae"]),
     "chars": dict(
@@ -256,6 +383,8 @@ DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo be
         steps=LEARN.char_presets[_KIND].steps,
         prompt=_CORE["chars"]["prompt"],
         temperature=_CORE["chars"]["temperature"],
+        top_k=_CORE["chars"]["top_k"],
+        top_p=_CORE["chars"]["top_p"],
     ),
     "pixelcnn": {},
     "wavenet": {},
@@ -264,8 +393,8 @@ DEFAULTS = {  # the controls' initial values, in the handlers' order; `lienzo be
 }
 DEMOS = {  # section -> (handler, number of outputs)
     "gan": (explain_gan, 4),
-    "vae": (explain_vae, 4),
-    "chars": (explain_chars, 5),
+    "vae": (explain_vae, 5),
+    "chars": (explain_chars, 6),
     "pixelcnn": (explain_pixelcnn, 2),
     "wavenet": (explain_wavenet, 2),
     "noise": (explain_noise, 3),
@@ -278,18 +407,30 @@ def demo_args(section: str) -> list:
     return [example_image(), *args] if section == "noise" else args
 
 
-def _shipped(section: str, n: int, note_index: int | None = None) -> list:
-    """Initial values for a section's outputs: its shipped run, with the timing on its note; blanks if none."""
-    found = shipped.load(section)
+SHIPPED_NOTE = {"gan": 3, "vae": 2, "chars": 1, "pixelcnn": 0, "wavenet": 1, "noise": None, "diffusion2d": 2}
+
+
+@functools.lru_cache(maxsize=32)
+def _shipped(section: str, lang: str) -> tuple:
+    """A section's shipped run in `lang` (its note ends on the run's timing); blanks if none is shipped."""
+    found = shipped.load(section, lang=lang)
     if found is None:
-        return [None] * n
+        return (None,) * DEMOS[section][1]
     values, meta = found
-    if note_index is not None and isinstance(values[note_index], str):
-        values[note_index] = f"{values[note_index]}  \n{shipped.timing_line(meta)}"
-    return values
+    k = SHIPPED_NOTE[section]
+    if k is not None and isinstance(values[k], str):
+        values[k] = f"{values[k]}  \n{shipped.timing_line(meta)}"
+    return tuple(values)
 
 
-def _loss_plot(t, value, height: int = 220) -> gr.LinePlot:
+def shipped_page(request: gr.Request):
+    """Every section's shipped run in the visitor's language: what Learn shows until Train is pressed (the
+    outputs in the order `build` returns them as "shipped")."""
+    lang = language(request)
+    return [value for section in DEMOS for value in _shipped(section, lang)]
+
+
+def _loss_plot(t, value, height: int = 300) -> gr.LinePlot:
     """Loss curves (one line a curve, as _losses makes them), the axes titled in the learner's language."""
     return gr.LinePlot(
         value,
@@ -298,6 +439,7 @@ def _loss_plot(t, value, height: int = 220) -> gr.LinePlot:
         color="curve",
         label=t("losses"),
         height=height,
+        elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
         x_title=t("axis_step"),
         y_title=t("axis_loss"),
         color_title=t("axis_curve"),
@@ -447,7 +589,6 @@ def build(hub, t) -> dict:
         with gr.Tab("GAN"):
             gr.Markdown(t("lesson_gan"))
             gr.Markdown(t("shipped"))
-            gan_ship = _shipped("gan", 4, note_index=3)
             with gr.Row():
                 with gr.Column():
                     presets = [(t(f"gan_{p.replace(' ', '_')}"), p) for p in LEARN.gan_presets]
@@ -460,48 +601,64 @@ def build(hub, t) -> dict:
                         lr_d = gr.Number(value=G["lr_d"], label="lr D")
                         d_steps = gr.Slider(1, 5, value=G["d_steps"], step=1, label=t("d_steps"))
                         loss = gr.Dropdown(list(LEARN.gan_losses), value=G["loss"], label=t("loss"))
-                    train_gan = gr.Button(t("train"), variant="primary")
+                    train_gan = gr.Button(t("train"), variant="primary", elem_id="gan-train")
+                    with gr.Row():
+                        pause_gan = gr.Button(t("pause"), elem_id="gan-pause")
+                        resume_gan = gr.Button(t("continue"), elem_id="gan-continue")
+                        step_gan_btn = gr.Button(t("step_more"), elem_id="gan-step")
+                    nets = gr.Radio(
+                        [(t(f"nets_{k}"), k) for k in LEARN.settings["gan"]["train"]],
+                        value="both",
+                        label=t("nets"),
+                    )
                 with gr.Column():
-                    gan_img = gr.Image(gan_ship[0], label=t("real_vs_generated"), height=320)
-                    gan_note = gr.Markdown(gan_ship[3], label="note")
+                    gan_img = gr.Image(None, label=t("real_vs_generated"), height=320)
+                    gan_note = gr.Markdown(None, label="note")
             with gr.Row():
-                gan_loss = _loss_plot(t, gan_ship[1])
+                gan_loss = _loss_plot(t, None)
                 gan_cov = gr.BarPlot(
-                    gan_ship[2],
+                    None,
                     x="mode",
-                    y="share of fair",
+                    y="share",
                     label=t("coverage"),
                     height=220,
-                    y_lim=[0, 2],
+                    elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
+                    y_lim=[0, 100],
+                    sort=[f"{45 * i}°" for i in range(8)],  # round the ring, not alphabetically
                     x_title=t("axis_mode"),
                     y_title=t("axis_share"),
                 )
 
             preset.change(on_preset, [preset], [noise_dim, lr_g, lr_d, d_steps, loss], api_visibility="private")
-            train_gan.click(
-                bind(hub, explain_gan),
-                [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload],
-                [gan_img, gan_loss, gan_cov, gan_note],
-                api_name="explain_gan",
-                **HUB_QUEUE,
-            )
+            gan_settings = [preset, data, noise_dim, lr_g, lr_d, d_steps, loss, points, drawing, upload]
+            gan_outputs = [gan_img, gan_loss, gan_cov, gan_note]
+            runs = [
+                train_gan.click(bind(hub, explain_gan), gan_settings, gan_outputs, api_name="explain_gan", **HUB_QUEUE),
+                resume_gan.click(
+                    bind(hub, continue_gan), [*gan_settings, nets], gan_outputs, api_visibility="private", **HUB_QUEUE
+                ),
+                step_gan_btn.click(
+                    bind(hub, step_gan), [*gan_settings, nets], gan_outputs, api_visibility="private", **HUB_QUEUE
+                ),
+            ]
+            pause_gan.click(None, None, None, cancels=runs)  # the stream stops; Continue picks up its last frame
         with gr.Tab("VAE"):
             gr.Markdown(t("lesson_vae"))
             gr.Markdown(t("shipped"))
-            vae_ship = _shipped("vae", 4, note_index=2)
             with gr.Row():
-                latent = gr.Radio([2, 16], value=V["latent"], label=t("latent_dims"))
+                latent = gr.Radio([2, 4, 16], value=V["latent"], label=t("latent_dims"))
                 beta = gr.Slider(0, 20, value=V["beta"], step=0.05, label="β")
                 train_vae = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                vae_img = gr.Image(vae_ship[0], label=t("inputs_and_reconstructions"), height=140)
-                vae_loss = _loss_plot(t, vae_ship[1])
-            vae_note = gr.Markdown(vae_ship[2], label="note")
-            vae_pics = gr.Gallery(vae_ship[3], label=t("latent_space"), columns=3, height=260)
+                vae_img = gr.Image(None, label=t("inputs_and_reconstructions"), height=140)
+                vae_loss = _loss_plot(t, None)
+            vae_note = gr.Markdown(None, label="note")
+            vae_pics = gr.Gallery(None, label=t("latent_space"), columns=4, height=260, object_fit="contain")
+            vae_sweep = gr.Dataframe(label=t("beta_sweep"), interactive=False)
             train_vae.click(
                 bind(hub, explain_vae),
                 [latent, beta],
-                [vae_img, vae_loss, vae_note, vae_pics],
+                [vae_img, vae_loss, vae_note, vae_pics, vae_sweep],
                 api_name="explain_vae",
                 **HUB_QUEUE,
             )
@@ -509,7 +666,6 @@ def build(hub, t) -> dict:
             gr.Markdown(t("lesson_rnn"))
             gr.Markdown(t("lesson_transformer"))
             gr.Markdown(t("shipped"))
-            c_ship = _shipped("chars", 5, note_index=1)
             with gr.Row():
                 kind = gr.Radio(list(LEARN.char_presets), value=C["kind"], label=t("model"))
                 langs = [(t(f"text_{k}"), k) for k in LEARN.settings["chars"]["lang"]]
@@ -518,67 +674,82 @@ def build(hub, t) -> dict:
             with gr.Row():
                 c_prompt = gr.Textbox(value=C["prompt"], label=t("prompt"))
                 temperature = gr.Slider(0.1, 2.0, value=C["temperature"], step=0.1, label=t("temperature"))
+                top_k = gr.Slider(0, 100, value=C["top_k"], step=1, label=t("top_k"))
+                top_p = gr.Slider(0.05, 1.0, value=C["top_p"], step=0.05, label=t("top_p"))
                 train_chars = gr.Button(t("train"), variant="primary")
             with gr.Row():
-                c_loss = _loss_plot(t, c_ship[0])
-                c_top = gr.BarPlot(c_ship[3], x="next", y="p", label=t("next_char"), height=220, x_title=t("axis_next"))
-            c_note = gr.Markdown(c_ship[1], label="note")
-            c_text = gr.Textbox(c_ship[2], label=t("samples"), lines=6)
-            c_heat = gr.Image(c_ship[4], label=t("inside_the_model"), height=200)
+                c_loss = _loss_plot(t, None)
+                c_top = gr.BarPlot(
+                    None,
+                    x="next",
+                    y="p",
+                    color="sampling",
+                    label=t("next_char"),
+                    height=220,
+                    elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
+                    x_title=t("axis_next"),
+                    y_title=t("axis_probability"),
+                    color_title=t("axis_sampling"),
+                )
+            c_note = gr.Markdown(None, label="note")
+            c_text = gr.Textbox(None, label=t("samples"), lines=6)
+            c_heat = gr.Image(None, label=t("inside_the_model"), height=260)
+            c_heads = gr.Gallery(None, label=t("attention_heads"), columns=4, height=300, object_fit="contain")
             kind.change(char_steps, [kind], [c_steps], api_visibility="private")
             train_chars.click(
                 bind(hub, explain_chars),
-                [kind, lang, c_steps, c_prompt, temperature],
-                [c_loss, c_note, c_text, c_top, c_heat],
+                [kind, lang, c_steps, c_prompt, temperature, top_k, top_p],
+                [c_loss, c_note, c_text, c_top, c_heat, c_heads],
                 api_name="explain_chars",
                 **HUB_QUEUE,
             )
         with gr.Tab(t("tab_autoregressive")):
             gr.Markdown(t("lesson_autoregressive"))
             gr.Markdown(t("shipped"))
-            px_ship = _shipped("pixelcnn", 2, note_index=0)
             train_px = gr.Button(t("train_pixelcnn"), variant="primary")
-            px_note = gr.Markdown(px_ship[0], label="note")
-            px_pics = gr.Gallery(px_ship[1], label=t("samples"), columns=2, height=220)
+            px_note = gr.Markdown(None, label="note")
+            px_pics = gr.Gallery(None, label=t("samples"), columns=2, height=220)
             train_px.click(
                 bind(hub, explain_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE
             )
             gr.Markdown(t("wavenet_intro"))
-            wave_ship = _shipped("wavenet", 2, note_index=1)
             train_wave = gr.Button(t("train_wavenet"))
             wave_plot = gr.LinePlot(
-                wave_ship[0],
+                None,
                 x="t",
                 y="value",
                 color="series",
                 height=220,
+                elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
                 label=t("signal"),
+                x_title=t("axis_sample"),
                 y_title=t("axis_value"),
+                color_title=t("axis_series"),
             )
-            wave_note = gr.Markdown(wave_ship[1], label="note")
+            wave_note = gr.Markdown(None, label="note")
             train_wave.click(
                 bind(hub, explain_wavenet), None, [wave_plot, wave_note], api_name="explain_wavenet", **HUB_QUEUE
             )
         with gr.Tab(t("tab_diffusion")):
             gr.Markdown(t("lesson_diffusion"))
-            noise_ship = _shipped("noise", 3)
             with gr.Row():
                 src = ImageFile(example_image(), label=t("your_image"), height=220)
-                noisy = gr.Image(noise_ship[0], label="x_t", height=220)
+                noisy = gr.Image(None, label="x_t", height=220)
                 snr_plot = gr.LinePlot(
-                    noise_ship[1],
+                    None,
                     x="t",
                     y="log10 SNR",
                     color="schedule",
                     label="SNR",
                     height=220,
+                    elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
                     color_title=t("schedule"),
                 )
             with gr.Row():
                 step = gr.Slider(1, 1000, value=N["step"], step=1, label="t")
                 schedules = [(t(f"schedule_{k}"), k) for k in LEARN.schedules]
                 schedule = gr.Radio(schedules, value=N["schedule"], label=t("schedule"))
-            noise_note = gr.Markdown(noise_ship[2], label="note")
+            noise_note = gr.Markdown(None, label="note")
             for trigger in (step.release, schedule.change, src.upload):
                 trigger(
                     bind(hub, explain_noise),
@@ -590,17 +761,16 @@ def build(hub, t) -> dict:
                 )
             gr.Markdown(t("diffusion2d_intro"))
             gr.Markdown(t("shipped"))
-            d_ship = _shipped("diffusion2d", 4, note_index=2)
             with gr.Row():
                 d_data = gr.Dropdown(list(LEARN.data), value=D["data"], label=t("data"))
                 d_steps2 = gr.Slider(500, 6000, value=D["steps"], step=500, label=t("train_steps"))
                 train_diff = gr.Button(t("train"), variant="primary")
             d_points, d_drawing, d_upload = _custom_points(t)
             with gr.Row():
-                diff_img = gr.Image(d_ship[0], label=t("real_vs_generated"), height=320)
-                diff_loss = _loss_plot(t, d_ship[1], 320)
-            diff_note = gr.Markdown(d_ship[2], label="note")
-            traj = gr.Gallery(d_ship[3], label=t("trajectories"), columns=6, height=200)
+                diff_img = gr.Image(None, label=t("real_vs_generated"), height=320)
+                diff_loss = _loss_plot(t, None, 320)
+            diff_note = gr.Markdown(None, label="note")
+            traj = gr.Gallery(None, label=t("trajectories"), columns=6, height=200)
             train_diff.click(
                 bind(hub, explain_diffusion),
                 [d_data, d_steps2, d_points, d_drawing, d_upload],
@@ -627,6 +797,7 @@ def build(hub, t) -> dict:
                     color="embedding",
                     label=t("embeddings"),
                     height=260,
+                    elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
                     x_title=t("axis_dim"),
                     y_title=t("axis_value"),
                     color_title=t("axis_embedding"),
@@ -636,6 +807,7 @@ def build(hub, t) -> dict:
                     y="cosine",
                     label=t("prior_steps_plot"),
                     height=260,
+                    elem_classes=["lienzo-plot"],  # its legend kept in view (demos/app.py CSS)
                     x_title=t("axis_prior_step"),
                     y_title=t("axis_cosine"),
                     y_lim=[-1, 1],
@@ -669,7 +841,17 @@ def build(hub, t) -> dict:
             )
         with gr.Tab(t("tab_compare_arch")):
             gr.Markdown(t("architectures_md"), elem_classes=["lienzo-table"])
+    shipped_into = {  # each section's outputs, in its handler's order: the page opens on its shipped run
+        "gan": [gan_img, gan_loss, gan_cov, gan_note],
+        "vae": [vae_img, vae_loss, vae_note, vae_pics, vae_sweep],
+        "chars": [c_loss, c_note, c_text, c_top, c_heat, c_heads],
+        "pixelcnn": [px_note, px_pics],
+        "wavenet": [wave_plot, wave_note],
+        "noise": [noisy, snr_plot, noise_note],
+        "diffusion2d": [diff_img, diff_loss, diff_note, traj],
+    }
     return {
+        "shipped": [component for section in DEMOS for component in shipped_into[section]],
         "tabs": tabs,
         "job": w_job,
         "index": w_index,

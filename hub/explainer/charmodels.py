@@ -1,7 +1,7 @@
 """Character-level language models trained live: an LSTM and a small GPT-style transformer, against a bigram.
 
 Corpus: a public-domain passage (Alice in Wonderland / Don Quijote) plus the explainer's own lessons,
-in English or Spanish. Loss is in nats per character on held-out text.
+in English or Spanish. Loss is in nats per character on held-out text: the passage's last tenth, never a lesson.
 """
 
 from __future__ import annotations
@@ -23,11 +23,20 @@ HERE = Path(__file__).resolve().parent
 
 
 def corpus(lang: str) -> str:
+    """Everything the models see in `lang`: the public-domain passage, then the lessons."""
+    train_text, val_text = split_corpus(lang)
+    return train_text + val_text
+
+
+def split_corpus(lang: str) -> tuple[str, str]:
+    """(training text, held-out text): the held-out text is the passage's last tenth (literature, like the rest of
+    the passage), so the validation loss measures prose the model never saw, not a lesson it half memorised."""
     if lang not in ("en", "es"):
         raise ValueError(f"language {lang!r}: en or es")
-    parts = [(HERE / "corpus" / f"{lang}.txt").read_text(encoding="utf-8")]
-    parts += [p.read_text(encoding="utf-8") for p in sorted((HERE / "texts" / lang).glob("*.md"))]
-    return "\n".join(parts)
+    passage = (HERE / "corpus" / f"{lang}.txt").read_text(encoding="utf-8")
+    lessons = [p.read_text(encoding="utf-8") for p in sorted((HERE / "texts" / lang).glob("*.md"))]
+    train_part, held_out = split(passage)
+    return "\n".join(lessons + [train_part]), held_out
 
 
 PRESETS = CHAR_PRESETS
@@ -93,8 +102,8 @@ class Block(nn.Module):
 
     def forward(self, x, mask):  # x (B, T, C)
         h = self.ln1(x)
-        out, weights = self.attn(h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=True)
-        self.last_attention = weights.detach()  # (B, T, T)
+        out, weights = self.attn(h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=False)
+        self.last_attention = weights.detach()  # (B, heads, T, T): row = query, column = key
         x = x + out
         return x + self.mlp(self.ln2(x))
 
@@ -150,9 +159,8 @@ def evaluate(model, data: torch.Tensor, block: int) -> float:
 
 def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
     torch.manual_seed(cfg.seed)
-    text = corpus(cfg.lang)
-    vocab = Vocab(text)
-    train_text, val_text = split(text)
+    train_text, val_text = split_corpus(cfg.lang)
+    vocab = Vocab(train_text + val_text)
     data, val = vocab.encode(train_text), vocab.encode(val_text)
     base = bigram_nats(train_text, val_text, vocab)
     model = build(cfg, len(vocab.chars))
@@ -175,28 +183,54 @@ def train(cfg: CharConfig = CharConfig()) -> Iterator[Frame]:
             yield Frame(step, list(losses), evaluate(model, val, cfg.block), base, model, vocab)
 
 
+def filtered(probs: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Next-character probabilities kept to the k likeliest (top-k; 0 = all) and to the smallest set whose mass
+    reaches p (top-p, nucleus; 1 = all), renormalised: the two knobs that trade variety for safety."""
+    keep = torch.ones_like(probs, dtype=torch.bool)
+    order = torch.argsort(probs, descending=True)
+    if top_k > 0:
+        keep[order[top_k:]] = False
+    if top_p < 1.0:
+        mass_before = torch.cumsum(probs[order], 0) - probs[order]  # the mass of the likelier characters
+        keep[order[mass_before >= top_p]] = False  # the first character is always kept
+    out = torch.where(keep, probs, torch.zeros_like(probs))
+    return out / out.sum()
+
+
 @torch.no_grad()
 def generate(
-    model, vocab: Vocab, prompt: str, n: int = 200, temperature: float = 0.8, block: int = 64, seed: int = 0
+    model,
+    vocab: Vocab,
+    prompt: str,
+    n: int = 200,
+    temperature: float = 0.8,
+    block: int = 64,
+    seed: int = 0,
+    top_k: int = 0,
+    top_p: float = 1.0,
 ) -> str:
     model.eval()
     g = torch.Generator().manual_seed(seed)
     idx = vocab.encode(prompt or "\n").tolist()
     for _ in range(n):
         logits, _ = model(torch.tensor([idx[-block:]]))
-        probs = F.softmax(logits[0, -1] / max(temperature, 1e-3), dim=-1)
+        probs = filtered(F.softmax(logits[0, -1] / max(temperature, 1e-3), dim=-1), top_k, top_p)
         idx.append(int(torch.multinomial(probs, 1, generator=g)))
     return vocab.decode(idx)
 
 
 @torch.no_grad()
-def next_char_probs(model, vocab: Vocab, text: str, block: int = 64, k: int = 8) -> list[tuple[str, float]]:
-    """The model's top-k guesses for the character after `text` (the GPT-style next-token view)."""
+def next_char_probs(
+    model, vocab: Vocab, text: str, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, k: int = 8
+) -> list[tuple[str, float, float]]:
+    """The model's k likeliest characters after `text` (the GPT-style next-token view): (character, its
+    probability at this temperature, its probability once top-k and top-p have cut the rest; 0 = never drawn)."""
     model.eval()
-    logits, _ = model(vocab.encode(text[-block:] or "\n")[None])
-    probs = F.softmax(logits[0, -1], dim=-1)
+    logits, _ = model(vocab.encode(text[-64:] or "\n")[None])
+    probs = F.softmax(logits[0, -1] / max(temperature, 1e-3), dim=-1)
+    kept = filtered(probs, top_k, top_p)
     top = torch.topk(probs, min(k, len(vocab.chars)))
-    return [(vocab.chars[i], float(p)) for p, i in zip(top.values, top.indices)]
+    return [(vocab.chars[i], float(p), float(kept[i])) for p, i in zip(top.values, top.indices)]
 
 
 @torch.no_grad()
@@ -213,24 +247,66 @@ def closing_probe(model, vocab: Vocab, lang: str = "en", lengths=(4, 16, 40), bl
             while len(body) < n:
                 body += words[rng.integers(len(words))].strip("()") + " "
             text = "and (" + body[:n].rstrip()
-            ps.append(next_char_probs(model, vocab, text, block, k=len(vocab.chars)))
-        out[n] = float(np.mean([dict(p).get(")", 0.0) for p in ps]))
+            ps.append({c: p for c, p, _ in next_char_probs(model, vocab, text, k=len(vocab.chars))})
+        out[n] = float(np.mean([p.get(")", 0.0) for p in ps]))
     return out
 
 
 @torch.no_grad()
 def heatmap(model, vocab: Vocab, text: str, block: int = 64):
-    """The LSTM's hidden state (characters x units) or the transformer's last-layer attention (chars x chars)."""
-    from PIL import Image
-
+    """The LSTM's hidden state (units x characters), or the transformer's attention of its last layer, all heads
+    averaged (characters x characters); the characters label the axes and a colour key gives the scale."""
     model.eval()
-    model(vocab.encode(text[-block:] or "\n")[None])
+    shown = text[-block:] or "\n"
+    model(vocab.encode(shown)[None])
     if isinstance(model, CharLSTM):
-        values = model.last_hidden[0].T.numpy()  # (units, T)
-        values = (values - values.min()) / (values.max() - values.min() + 1e-9)
-    else:
-        values = model.blocks[-1].last_attention[0].numpy()  # (T, T): row = query, column = key
-        values = values / (values.max() + 1e-9)
-    rgb = np.stack([255 * values, 80 + 100 * values, 255 * (1 - values)], -1).astype(np.uint8)
-    img = Image.fromarray(rgb)
-    return img.resize((max(256, img.width * 6), max(128, img.height * 6)), Image.NEAREST)
+        values = model.last_hidden[0].T.numpy()[:32]  # (units, T): the first 32 units
+        return keyed_map(values, columns=shown, rows=None, cell=6, cell_w=max(8, 240 // len(shown)))
+    values = model.blocks[-1].last_attention[0].mean(0).numpy()  # (T, T): row = query, column = key
+    return keyed_map(values, columns=shown, rows=shown, cell=max(8, 240 // len(shown)))
+
+
+@torch.no_grad()
+def attention_heads(model, vocab: Vocab, text: str, block: int = 64) -> list[tuple[object, str]]:
+    """Every head of every layer of the transformer: which earlier character each character looks at (rows:
+    the character asking, the query; columns: the characters it reads, the keys); (picture, "layer L · head H")."""
+    if isinstance(model, CharLSTM):
+        return []
+    model.eval()
+    shown = (text[-block:] or "\n")[-24:]  # a readable stretch: a character a row
+    model(vocab.encode(shown)[None])
+    out = []
+    for layer, blk in enumerate(model.blocks, 1):
+        for head, weights in enumerate(blk.last_attention[0], 1):
+            out.append((keyed_map(weights.numpy(), columns=shown, rows=shown, cell=14), f"{layer} · {head}"))
+    return out
+
+
+def keyed_map(values: np.ndarray, columns: str, rows: str | None, cell: int = 8, cell_w: int | None = None):
+    """A heatmap (blue = low, orange = high) with a character under each column, one beside each row (when
+    given), and a colour key from the lowest value to the highest."""
+    from PIL import Image, ImageDraw
+
+    low, high = float(values.min()), float(values.max())
+    norm = (values - low) / (high - low + 1e-9)
+
+    def colour(v):
+        return np.stack([255 * v, 80 + 100 * v, 255 * (1 - v)], -1).astype(np.uint8)
+
+    h, w = norm.shape
+    cw = cell_w or cell
+    body = Image.fromarray(colour(norm)).resize((w * cw, h * cell), Image.NEAREST)
+    left, bottom, key = (cell + 4 if rows else 0), 16, 48
+    img = Image.new("RGB", (left + body.width + key, body.height + bottom), "white")
+    img.paste(body, (left, 0))
+    draw = ImageDraw.Draw(img)
+    label = lambda c: {"\n": "¶", " ": "·"}.get(c, c)  # noqa: E731  (glyphs the bitmap font has)
+    for i, c in enumerate(columns[-w:]):
+        draw.text((left + i * cw + cw // 4, body.height + 2), label(c), fill=(0, 0, 0))
+    for i, c in enumerate((rows or "")[-h:]):
+        draw.text((1, i * cell), label(c), fill=(0, 0, 0))
+    strip = Image.fromarray(colour(np.linspace(1, 0, body.height)[:, None].repeat(10, 1)))
+    img.paste(strip, (left + body.width + 6, 0))
+    draw.text((left + body.width + 18, 0), f"{high:.2f}", fill=(0, 0, 0))
+    draw.text((left + body.width + 18, body.height - 10), f"{low:.2f}", fill=(0, 0, 0))
+    return img

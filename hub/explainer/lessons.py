@@ -10,6 +10,7 @@ This module imports the models only inside the generators: importing it stays li
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -35,6 +36,10 @@ SETTINGS: dict[str, dict[str, object]] = {
         "lr_d": (1e-6, 1.0, float),
         "d_steps": (1, 5, int),
         "loss": GAN_LOSSES,
+        # continue: from where this user's last GAN stopped (paused, or finished); from scratch if there is none
+        "start": ("fresh", "continue"),
+        "train": ("both", "discriminator", "generator"),
+        "run": (0, 10000, int),  # steps this time; 0: to the preset's end (or a preset's length more)
     },
     "vae": {"latent": (1, 32, int), "beta": (0.0, 50.0, float)},
     "chars": {
@@ -43,6 +48,8 @@ SETTINGS: dict[str, dict[str, object]] = {
         "steps": (100, 1500, int),
         "prompt": str,
         "temperature": (0.1, 2.0, float),
+        "top_k": (0, 100, int),
+        "top_p": (0.05, 1.0, float),
     },
     "pixelcnn": {},
     "wavenet": {},
@@ -50,9 +57,9 @@ SETTINGS: dict[str, dict[str, object]] = {
     "diffusion2d": {"data": DATA, "steps": (500, 6000, int)},
 }
 DEFAULTS: dict[str, dict[str, object]] = {
-    "gan": {"preset": "stable", "data": "ring"},
-    "vae": {"latent": 16, "beta": 0.05},
-    "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8},
+    "gan": {"preset": "stable", "data": "ring", "start": "fresh", "train": "both", "run": 0},
+    "vae": {"latent": 2, "beta": 1.0},
+    "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8, "top_k": 0, "top_p": 1.0},
     "pixelcnn": {},
     "wavenet": {},
     "noise": {"step": 250, "schedule": "cosine"},
@@ -153,7 +160,19 @@ def _on_lesson_threads(frames: Iterator[LessonFrame]) -> Iterator[LessonFrame]:
 def start(req: LessonRequest) -> Iterator[LessonFrame]:
     """Check the request now; return the lesson's frames, computed as they are asked for."""
     params, points = check(req)
+    if req.demo == "gan":
+        return _on_lesson_threads(_gan(params, points, req.image, owner=req.origin.user))
     return _on_lesson_threads(_LESSONS[req.demo](params, points, req.image))
+
+
+# Where each user's GAN stands, so Pause (stopping the stream), Continue and Step pick it up: the last few users'
+# (a GAN of the Learn tab is ~0.1 MB). Only the device thread touches it (lessons run there a frame at a time).
+_GANS: OrderedDict = OrderedDict()
+KEPT_GANS = 32
+
+
+def gan_state(owner: str):
+    return _GANS.get(owner)
 
 
 def time_directly(req: LessonRequest) -> dict:
@@ -175,17 +194,25 @@ def time_directly(req: LessonRequest) -> dict:
 def _plain(frame) -> dict:
     """A training frame's values without the model (and its vocabulary): what may cross to a front end."""
     values = frame if isinstance(frame, dict) else {f.name: getattr(frame, f.name) for f in fields(frame)}
-    return {k: v for k, v in values.items() if k not in ("model", "vocab")}
+    return {k: v for k, v in values.items() if k not in ("model", "vocab", "state")}
 
 
-def _gan(params, points, _image):
+def _gan(params, points, _image, owner: str = ""):
     from hub.explainer import gan
 
-    cfg = gan.preset(params.pop("preset"), **params)
-    for frame in gan.train(cfg, points):
+    begin, nets, run = params.pop("start"), params.pop("train"), params.pop("run") or None
+    state = _GANS.get(owner) if begin == "continue" else None
+    cfg = state.cfg if state is not None else gan.preset(params.pop("preset"), **params)
+    first = state.step if state is not None else 0
+    for frame in gan.train(cfg, points, state=state, run=run, nets=nets):
+        _GANS[owner] = frame.state  # kept at every frame: a stopped stream leaves it where the learner saw it
+        _GANS.move_to_end(owner)
+        while len(_GANS) > KEPT_GANS:
+            _GANS.popitem(last=False)
         values = _plain(frame)
         values["coverage"] = [float(c) for c in values["coverage"]]
-        yield LessonFrame(frame.step, cfg.steps, values)
+        total = first + (run or (cfg.steps - first if first < cfg.steps else cfg.steps))
+        yield LessonFrame(frame.step, total, values)
 
 
 def _vae(params, _points, _image):
@@ -195,32 +222,38 @@ def _vae(params, _points, _image):
     frame = None
     for frame in vae.train(cfg):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
+    samples = vae.prior_samples(frame.model)
     pictures = [
+        (vae.digits.sheet(samples[:40]), "samples from the prior"),
         (vae.latent_grid(frame.model), "decoded across the first two latent dimensions"),
         (vae.interpolate(frame.model, 0, 1), "interpolation between two test digits"),
     ]
     if cfg.latent == 2:
-        pictures.insert(0, (vae.latent_map(frame.model), "test digits at their latent means"))
-    yield LessonFrame(cfg.steps, cfg.steps, {"pictures": pictures}, final=True)
+        pictures.insert(1, (vae.latent_map(frame.model), "test digits at their latent means"))
+    values = {"pictures": pictures, "prior_recognised": vae.recognised(samples), "sweep": vae.beta_sweep(cfg)}
+    yield LessonFrame(cfg.steps, cfg.steps, values, final=True)
 
 
 def _chars(params, _points, _image):
     from hub.explainer import charmodels
 
     prompt, temperature = params.pop("prompt"), params.pop("temperature")
+    top_k, top_p = params.pop("top_k"), params.pop("top_p")
     cfg = charmodels.preset(params.pop("kind"), frame_every=50, **params)
     frame = None
     for frame in charmodels.train(cfg):
         yield LessonFrame(frame.step, cfg.steps, _plain(frame))
     model, vocab = frame.model, frame.vocab
+    text = charmodels.generate(model, vocab, prompt, temperature=temperature, top_k=top_k, top_p=top_p)
     yield LessonFrame(
         cfg.steps,
         cfg.steps,
         {
-            "text": charmodels.generate(model, vocab, prompt, temperature=temperature),
+            "text": text,
             "closing_probe": charmodels.closing_probe(model, vocab, cfg.lang),
-            "next_chars": charmodels.next_char_probs(model, vocab, prompt),
-            "heatmap": charmodels.heatmap(model, vocab, prompt),
+            "next_chars": charmodels.next_char_probs(model, vocab, prompt, temperature, top_k, top_p),
+            "heatmap": charmodels.heatmap(model, vocab, text),
+            "heads": charmodels.attention_heads(model, vocab, text),
         },
         final=True,
     )
@@ -243,6 +276,7 @@ def _wavenet(_params, _points, _image):
     from hub.explainer import wavenet
 
     cfg = wavenet.WaveNetConfig()
+    out = None
     for out in wavenet.train(cfg):
         values = _plain(out)
         values.update(
@@ -251,6 +285,9 @@ def _wavenet(_params, _points, _image):
             prediction=out["prediction"].tolist(),
         )
         yield LessonFrame(out["step"], cfg.steps, values)
+    run = wavenet.free_run(out["model"], cfg)
+    free = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in run.items()}
+    yield LessonFrame(cfg.steps, cfg.steps, {"free_run": free}, final=True)
 
 
 def _noise(params, _points, image):

@@ -23,8 +23,8 @@ class PixelCNNConfig:
     layers: int = 6
     dropout: float = 0.2  # 1,437 training digits: without it the model memorises them
     steps: int = 1200
-    batch: int = 128
-    lr: float = 3e-3
+    batch: int = 64  # at 128: 0.739 of the baseline's bits in 64 s on one thread; at 64 (lr 5e-3): 0.745 in 36 s
+    lr: float = 5e-3
     weight_decay: float = 1e-3
     frame_every: int = 150
     seed: int = 0

@@ -44,6 +44,13 @@ def coverage(samples: np.ndarray, centres: np.ndarray | None = None, sigma: floa
     return counts / (len(samples) / len(centres))
 
 
+def precision(samples: np.ndarray, centres: np.ndarray | None = None, sigma: float = RING_SIGMA) -> float:
+    """The share of samples within 3 sigma of some mode: how many of the model's points look real."""
+    centres = ring_centres() if centres is None else centres
+    d = np.linalg.norm(samples[:, None, :] - centres[None], axis=-1)
+    return float((d.min(1) < 3 * sigma).mean())
+
+
 def modes_covered(samples: np.ndarray, threshold: float = 0.2) -> int:
     """A mode counts when it gets at least 20% of its fair share of samples within 3 sigma."""
     return int((coverage(samples) >= threshold).sum())
@@ -65,6 +72,14 @@ def plot(
         xs, ys = to_px(pts)
         for x, y in zip(xs, ys):
             draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=colour)
+    if heat is not None:  # the colour key, in the corner the data never reaches: D(x) from 0 (fake) to 1 (real)
+        ramp = np.linspace(1, 0, 80)[:, None].repeat(10, 1)
+        strip = np.stack([40 + 180 * ramp, 60 + 120 * ramp, 200 - 150 * ramp], -1).astype(np.uint8)
+        img.paste(Image.fromarray(strip), (size - 16, 18))
+        draw.rectangle([size - 17, 17, size - 6, 98], outline=(0, 0, 0))
+        draw.text((size - 40, 4), "D(x)", fill=(0, 0, 0))
+        draw.text((size - 26, 16), "1", fill=(0, 0, 0))
+        draw.text((size - 26, 88), "0", fill=(0, 0, 0))
     if title:
         draw.text((6, 4), title, fill=(0, 0, 0))
     return img

@@ -86,3 +86,44 @@ def train(cfg: WaveNetConfig = WaveNetConfig()) -> Iterator[dict]:
                 "target": val[0, 0, 1:201].numpy(),
                 "prediction": pred[0, 0, :200].numpy(),
             }
+
+
+@torch.no_grad()
+def generate(model: WaveNet, prime: np.ndarray, n: int) -> np.ndarray:
+    """Free-running: from `prime` (real samples), predict the next sample, append it, and go on `n` times, every
+    prediction from the model's own earlier outputs; returns only the n it wrote."""
+    x = torch.tensor(prime, dtype=torch.float32)[None, None]
+    field = model.receptive_field
+    for _ in range(n):
+        nxt = model(x[..., -field:])[..., -1:]
+        x = torch.cat([x, nxt], dim=2)
+    return x[0, 0, len(prime) :].numpy()
+
+
+def periods(x: np.ndarray, k: int = 2) -> list[float]:
+    """The k strongest periods of a sequence (in samples), strongest first, from its spectrum."""
+    spectrum = np.abs(np.fft.rfft(x - x.mean()))
+    freqs = np.fft.rfftfreq(len(x))
+    spectrum[0] = 0
+    top = []
+    for i in np.argsort(spectrum)[::-1]:
+        if all(abs(i - j) > 2 for j in top):  # one peak, not its shoulders
+            top.append(i)
+        if len(top) == k:
+            break
+    return [float(1 / freqs[i]) for i in top]
+
+
+def free_run(model: WaveNet, cfg: WaveNetConfig, n: int = 256) -> dict:
+    """What the trained model writes on its own after the receptive field's worth of a held-out signal, beside
+    that signal's true continuation."""
+    truth = signal(model.receptive_field + n, cfg.seed + 2)
+    generated = generate(model, truth[: model.receptive_field], n)
+    return {
+        "prime": truth[: model.receptive_field],
+        "generated": generated,
+        "truth": truth[model.receptive_field :],
+        "periods": periods(generated),
+        "true_periods": periods(truth[model.receptive_field :]),
+        "std_ratio": float(generated.std() / truth.std()),
+    }
