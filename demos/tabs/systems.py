@@ -46,7 +46,7 @@ def build(hub, t) -> None:
     with gr.Row():
         case = gr.Radio([(t(f"case_{c}"), c) for c in CASES], value=CASES[0], label=t("limit"))
         seed = gr.Number(value=0, precision=0, minimum=0, label=t("first_seed"))
-        go = gr.Button(t("draw_eight"), variant="primary")
-    note = gr.Markdown(label="note")
+        go = gr.Button(t("draw_eight"), variant="primary", elem_id="limits-draw")
+    note = gr.Markdown(label="note", elem_id="limits-note")
     pictures = gr.Gallery(label=t("eight_seeds"), columns=8, height=200, object_fit="contain")
     go.click(bind(hub, explain_limits), [case, seed], [pictures, note], api_name="explain_limits", **HUB_QUEUE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -100,10 +101,13 @@ class Block(nn.Module):
             nn.Linear(cfg.width, 4 * cfg.width), nn.GELU(), nn.Linear(4 * cfg.width, cfg.width), nn.Dropout(cfg.dropout)
         )
 
+    keep_attention = False  # set while the weights are shown: asking for them takes attention's slow path
+
     def forward(self, x, mask):  # x (B, T, C)
         h = self.ln1(x)
-        out, weights = self.attn(h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=False)
-        self.last_attention = weights.detach()  # (B, heads, T, T): row = query, column = key
+        out, weights = self.attn(h, h, h, attn_mask=mask, need_weights=self.keep_attention, average_attn_weights=False)
+        if self.keep_attention:
+            self.last_attention = weights.detach()  # (B, heads, T, T): row = query, column = key
         x = x + out
         return x + self.mlp(self.ln2(x))
 
@@ -258,7 +262,8 @@ def heatmap(model, vocab: Vocab, text: str, block: int = 64):
     averaged (characters x characters); the characters label the axes and a colour key gives the scale."""
     model.eval()
     shown = text[-block:] or "\n"
-    model(vocab.encode(shown)[None])
+    with _attention_kept(model):
+        model(vocab.encode(shown)[None])
     if isinstance(model, CharLSTM):
         values = model.last_hidden[0].T.numpy()[:32]  # (units, T): the first 32 units
         return keyed_map(values, columns=shown, rows=None, cell=6, cell_w=max(8, 240 // len(shown)))
@@ -274,12 +279,26 @@ def attention_heads(model, vocab: Vocab, text: str, block: int = 64) -> list[tup
         return []
     model.eval()
     shown = (text[-block:] or "\n")[-24:]  # a readable stretch: a character a row
-    model(vocab.encode(shown)[None])
+    with _attention_kept(model):
+        model(vocab.encode(shown)[None])
     out = []
     for layer, blk in enumerate(model.blocks, 1):
         for head, weights in enumerate(blk.last_attention[0], 1):
             out.append((keyed_map(weights.numpy(), columns=shown, rows=shown, cell=14), f"{layer} · {head}"))
     return out
+
+
+@contextmanager
+def _attention_kept(model):
+    """The transformer's blocks keep their attention weights for the forward passes inside."""
+    blocks = list(getattr(model, "blocks", []))
+    for b in blocks:
+        b.keep_attention = True
+    try:
+        yield
+    finally:
+        for b in blocks:
+            b.keep_attention = False
 
 
 def keyed_map(values: np.ndarray, columns: str, rows: str | None, cell: int = 8, cell_w: int | None = None):

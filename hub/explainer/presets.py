@@ -57,5 +57,6 @@ class CharConfig:
 # dropout and a gentler learning rate.
 CHAR_PRESETS = {
     "lstm": CharConfig(steps=500),
-    "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800),
+    # batch 16: 47 s beside a busy process (88 s at 32), 0.899 of the bigram's nats on held-out prose (0.889)
+    "transformer": CharConfig(kind="transformer", width=96, dropout=0.25, lr=2e-3, steps=800, batch=16),
 }
