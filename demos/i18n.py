@@ -506,7 +506,7 @@ SAY: dict[str, dict[str, str]] = {
         "limits_note": "**{prompt}** (the mini, seeds {first}–{last}) · {held}",
         "limits_jobs": "The two grids are jobs in your History: {jobs}",
         "vae_prior": "samples from the prior (z ~ N(0, I), no input digit): **{share:.0%}** recognised by the digit "
-        "classifier (at least 70% on one digit; real test digits: 89%)",
+        "classifier (at least 70% on one digit; real test digits: 89%, uniform noise: 26%)",
         "col_mse": "reconstruction error",
         "kept": "can be drawn",
         "wavenet_next": "WaveNet, next sample",
@@ -522,8 +522,10 @@ SAY: dict[str, dict[str, str]] = {
         "draws with no prompt; at 1 it draws the prior's embedding as it is. **{p1}** ({t1}) against **{p2}** "
         "({t2}): cosine between each text embedding and its image embedding {c1:.3f} and {c2:.3f}.",
         "walk_cut": " · cut: ~~{cut}~~",
-        "walk_cosine": "cosine(text embedding, prior's image embedding) = **{sim:.3f}** · baseline cosine(text "
-        "embedding, black-image embedding) = {zero:.3f}",
+        "walk_cosine": "cosine(text embedding, prior's image embedding) = **{sim:.3f}** (1: the same direction, 0: "
+        "unrelated; CLIP puts a picture and its own caption near 0.3 in full-size models) · baseline cosine(text "
+        "embedding, black-image embedding) = {zero:.3f}: the prior moved the image embedding toward the text by the "
+        "difference",
         "signal": "signal",
         "text": "text",
         "image (prior)": "image (prior)",
@@ -583,7 +585,7 @@ SAY: dict[str, dict[str, str]] = {
         "limits_note": "**{prompt}** (el mini, semillas {first}–{last}) · {held}",
         "limits_jobs": "Las dos cuadrículas son trabajos de tu Historial: {jobs}",
         "vae_prior": "muestras del prior (z ~ N(0, I), sin dígito de entrada): el clasificador de dígitos reconoce "
-        "**{share:.0%}** (al menos un 70 % en un dígito; los dígitos reales de test: 89 %)",
+        "**{share:.0%}** (al menos un 70 % en un dígito; los dígitos reales de test: 89 %, ruido uniforme: 26 %)",
         "col_mse": "error de reconstrucción",
         "kept": "puede salir",
         "wavenet_next": "WaveNet, muestra siguiente",
@@ -599,8 +601,10 @@ SAY: dict[str, dict[str, str]] = {
         "dibuja sin prompt; con 1 dibuja el embedding del prior tal cual. **{p1}** ({t1}) frente a **{p2}** ({t2}): "
         "coseno entre cada embedding de texto y su embedding de imagen {c1:.3f} y {c2:.3f}.",
         "walk_cut": " · cortado: ~~{cut}~~",
-        "walk_cosine": "coseno(embedding de texto, embedding de imagen del prior) = **{sim:.3f}** · referencia: "
-        "coseno(embedding de texto, embedding de una imagen negra) = {zero:.3f}",
+        "walk_cosine": "coseno(embedding de texto, embedding de imagen del prior) = **{sim:.3f}** (1: la misma "
+        "dirección, 0: sin relación; en los modelos de tamaño real CLIP da a una imagen y su pie de foto cerca de "
+        "0,3) · referencia: coseno(embedding de texto, embedding de una imagen negra) = {zero:.3f}: el prior acercó "
+        "el embedding de imagen al texto en la diferencia",
         "signal": "señal",
         "text": "texto",
         "image (prior)": "imagen (prior)",

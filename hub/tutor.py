@@ -107,7 +107,7 @@ class Library:
                         self.passages.append(Passage(topic, section, " ".join(lines).strip(), lang, path.stem))
                     section, lines = line[3:].strip(), []
                 elif line.strip():
-                    lines.append(line.strip())
+                    lines.append(line.strip().removeprefix(">").strip().removeprefix("⚠️").strip())  # a box
         self._docs = [Counter(_terms(f"{p.topic} {p.section} {p.text}", p.lang)) for p in self.passages]
         self._df: Counter = Counter()
         for doc in self._docs:

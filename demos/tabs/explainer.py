@@ -708,7 +708,7 @@ def build(hub, t) -> dict:
             gr.Markdown(t("shipped"))
             train_px = gr.Button(t("train_pixelcnn"), variant="primary")
             px_note = gr.Markdown(None, label="note")
-            px_pics = gr.Gallery(None, label=t("samples"), columns=2, height=220)
+            px_pics = gr.Gallery(None, label=t("samples"), columns=2, height=220, object_fit="contain")
             train_px.click(
                 bind(hub, explain_pixelcnn), None, [px_note, px_pics], api_name="explain_pixelcnn", **HUB_QUEUE
             )
@@ -770,7 +770,7 @@ def build(hub, t) -> dict:
                 diff_img = gr.Image(None, label=t("real_vs_generated"), height=320)
                 diff_loss = _loss_plot(t, None, 320)
             diff_note = gr.Markdown(None, label="note")
-            traj = gr.Gallery(None, label=t("trajectories"), columns=6, height=200)
+            traj = gr.Gallery(None, label=t("trajectories"), columns=6, height=200, object_fit="contain")
             train_diff.click(
                 bind(hub, explain_diffusion),
                 [d_data, d_steps2, d_points, d_drawing, d_upload],
@@ -791,7 +791,7 @@ def build(hub, t) -> dict:
             w_info = gr.Markdown(label="details", elem_id="walk-info")
             with gr.Row():
                 w_tokens = gr.Dataframe(label=t("tokens"), max_height=260)
-                w_emb = gr.BarPlot(
+                w_emb = gr.LinePlot(  # two lines over the same dimensions: compared value by value, not stacked
                     x="dim",
                     y="value",
                     color="embedding",

@@ -46,7 +46,7 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
     page.screenshot(path=str(shots / "generate.png"), full_page=True)
     for tab, ready in (
         ("Mix", "button:text-is('Mix')"),
-        ("Learn", "button:text-is('Train')"),
+        ("Learn", "img"),  # the shipped GAN run, filled in on page load: the screenshot shows content
         ("Chat tutor", "textarea"),
         ("History", "button:text-is('Refresh')"),
         ("Compare", "table"),
@@ -279,12 +279,13 @@ LEARN_TERMS = {
     "β", "lr G", "lr D", "x_t", "t", "SNR", "log10 SNR", "ring", "moons", "custom", "Kandinsky", "mini", "Prompt",
     "prompt", "CLIP", "MoVQ", "UNet", "U-Net", "DALL·E 2", "DALL·E 3", "Midjourney", "Stable Diffusion", "GPT",
     "non-saturating", "minimax", "wasserstein-gp", "id", "token", "ELBO", "KL", "T5", "ByT5", "BLIP", "LayerDiffuse",
-    "Tokens", "RNN / LSTM", "Transformer (GPT)", "top-k", "top-p",
+    "Tokens", "RNN / LSTM", "Transformer (GPT)", "top-k", "top-p", "embedding", "<|startoftext|>", "<|endoftext|>",
 }  # fmt: skip
 QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»')
 NEUTRAL = re.compile(r"^(.|\[[\d.]+ s → [\d.]+ s\])$")  # a lone character (a plot's label), a run's timing
 
 
+@pytest.mark.timeout(480)  # two languages, eight sections each, the limits' 8 pictures and a walkthrough run
 def test_learn_speaks_the_visitors_language_in_every_section(browser, server, docs_dir):
     """Every Learn section, opened in English and in Spanish (the browser's language), its accordions open: no
     text shown alike in both but the technical terms, and no word of the other language; each section's
