@@ -95,42 +95,11 @@ def test_a_question_resting_on_a_mistaken_note_meets_its_correction_first():
 
 
 def _tiny_chat_model(snapshot):
-    """A random-weight Llama and a BPE tokenizer with a chat template: the classes SmolLM2 loads as, tiny."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    """A tiny random-weight chat model saved where `from_pretrained` finds it, its tokenizer trained on the notes."""
+    from tests.conftest import tiny_chat
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    notes = [p.read_text(encoding="utf-8") for p in sorted(TEXTS.glob("*/*.md"))]
-    bpe.train_from_iterator(
-        notes,
-        trainers.BpeTrainer(
-            vocab_size=400,
-            special_tokens=["<s>", "</s>", "<pad>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
-    tok.chat_template = (
-        "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
-        "{% if add_generation_prompt %}<s>assistant:{% endif %}"
-    )
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        bos_token_id=0,
-        eos_token_id=1,
-        pad_token_id=2,
-    )
-    LlamaForCausalLM(config).save_pretrained(snapshot)
+    model, tok = tiny_chat([p.read_text(encoding="utf-8") for p in sorted(TEXTS.glob("*/*.md"))], vocab_size=400)
+    model.save_pretrained(snapshot)
     tok.save_pretrained(snapshot)
 
 
