@@ -653,7 +653,7 @@ def build(hub, t) -> dict:
                 vae_img = gr.Image(None, label=t("inputs_and_reconstructions"), height=140)
                 vae_loss = _loss_plot(t, None)
             vae_note = gr.Markdown(None, label="note")
-            vae_pics = gr.Gallery(None, label=t("latent_space"), columns=4, height=260, object_fit="contain")
+            vae_pics = gr.Gallery(None, label=t("latent_space"), columns=4, height=360, object_fit="contain")
             vae_sweep = gr.Dataframe(label=t("beta_sweep"), interactive=False)
             train_vae.click(
                 bind(hub, explain_vae),
