@@ -142,6 +142,22 @@ _ES: list[tuple[str, str]] = [
     ),
     (r"(?P<name>[\w ]+?) must be a whole number", "{name} debe ser un número entero"),
     (r"case (?P<value>.+) is not one of (?P<choices>.+)", "el caso {value} no es uno de estos: {choices}"),
+    (
+        r"job (?P<id>\S+) \((?P<kind>\w+)\) starts from another picture; Explain this image follows images drawn from "
+        r"words alone: explain the job it came from",
+        "el trabajo {id} ({kind}) parte de otra imagen; Explicar esta imagen sigue imágenes dibujadas solo a partir de "
+        "palabras: explica el trabajo del que viene",
+    ),
+    (
+        r"job (?P<id>\S+) mixed in pictures, which are not kept with the job; Explain this image follows images drawn "
+        r"from words alone",
+        "el trabajo {id} mezcló imágenes, que no se guardan con el trabajo; Explicar esta imagen sigue imágenes "
+        "dibujadas solo a partir de palabras",
+    ),
+    (
+        r"job (?P<id>\S+) stopped early \(--stop\); Explain this image needs every step",
+        "el trabajo {id} se paró antes de tiempo (--stop); Explicar esta imagen necesita todos los pasos",
+    ),
     (r"language (?P<value>.+) is not one of en, es", "el idioma {value} no es uno de estos: en, es"),
     (
         r"scheduler (?P<value>.+) is not valid: choose one of (?P<choices>.+)",

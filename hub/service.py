@@ -785,10 +785,15 @@ class Hub:
         source, spec, _ = self._source(req.job_id, req.index, "text2img", req.origin)
         r = source.request
         kind = source.kind
-        if kind not in ("imagine", "mix", "enhance") or r.get("image_prompts") or not r.get("parts"):
+        if kind not in ("imagine", "mix", "enhance"):
             raise InvalidRequest(
-                f"job {source.id} is a {kind} of another picture; Explain this image follows images drawn from "
+                f"job {source.id} ({kind}) starts from another picture; Explain this image follows images drawn from "
                 "words alone: explain the job it came from"
+            )
+        if r.get("image_prompts") or not r.get("parts"):
+            raise InvalidRequest(
+                f"job {source.id} mixed in pictures, which are not kept with the job; Explain this image follows "
+                "images drawn from words alone"
             )
         if r.get("stop") not in (None, 100):
             raise InvalidRequest(f"job {source.id} stopped early (--stop); Explain this image needs every step")

@@ -67,3 +67,17 @@ def test_the_refusals_read_in_spanish():
         "el caso “x” no es uno de estos: relation, binding, background"
     )
     assert in_language("language “fr” is not one of en, es", "es") == "el idioma “fr” no es uno de estos: en, es"
+
+
+def test_explain_this_images_refusals_read_in_spanish():
+    from hub.errors import in_language
+
+    said = in_language(
+        "job ab12 (upscale) starts from another picture; Explain this image follows images drawn from words alone: "
+        "explain the job it came from",
+        "es",
+    )
+    assert said.startswith("el trabajo ab12 (upscale) parte de otra imagen")
+    assert in_language("job ab12 stopped early (--stop); Explain this image needs every step", "es").startswith(
+        "el trabajo ab12 se paró"
+    )
