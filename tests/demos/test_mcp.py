@@ -86,6 +86,7 @@ def test_tools_are_the_http_endpoints_described_for_an_agent(mcp_server):
         assert by_name[name].outputSchema["properties"]["images"]
 
 
+@pytest.mark.timeout(480)  # every tool once: the VAE trains ~40 s, the limits draw 8 pictures
 def test_every_tool_answers_valid_input_with_data_and_images(mcp_server):
     """An agent's session: draw, vary, upscale, enhance a draft, mix, describe, read PNG info, reuse, share, chat,
     and every Learn tool."""
