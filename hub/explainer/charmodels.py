@@ -238,7 +238,7 @@ def next_char_probs(
 
 
 @torch.no_grad()
-def closing_probe(model, vocab: Vocab, lang: str = "en", lengths=(4, 16, 40), block: int = 64) -> dict[int, float]:
+def closing_probe(model, vocab: Vocab, lang: str = "en", lengths=(4, 16, 40)) -> dict[int, float]:
     """Long-range test: after '(' and n characters of text, how likely is ')' at a word boundary?"""
     model.eval()
     words = corpus(lang).split()

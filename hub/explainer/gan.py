@@ -106,6 +106,11 @@ def start(cfg: GANConfig, points: np.ndarray | None = None) -> State:
     return State(cfg, points, model, opt_g, opt_d, schedules, np.random.default_rng(cfg.seed))
 
 
+def run_end(cfg: GANConfig, step: int, run: int | None) -> int:
+    """The step a run from `step` ends on: `run` more, or the preset's end, or a preset's length more past it."""
+    return step + (run or (cfg.steps - step if step < cfg.steps else cfg.steps))
+
+
 def train(
     cfg: GANConfig = GANConfig(),
     points: np.ndarray | None = None,
@@ -119,7 +124,7 @@ def train(
     state = state or start(cfg, points)
     cfg, points, model = state.cfg, state.points, state.model
     first = state.step + 1
-    last = state.step + (run or (cfg.steps - state.step if state.step < cfg.steps else cfg.steps))
+    last = run_end(cfg, state.step, run)
     eval_real = toy2d.sample(cfg.data, 512, np.random.default_rng(cfg.seed + 1), points)
     grid = torch.tensor(toy2d.grid_points(48), dtype=torch.float32)
     z_eval = torch.randn(2000, cfg.noise_dim, generator=torch.Generator().manual_seed(cfg.seed + 2))

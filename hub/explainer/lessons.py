@@ -203,7 +203,7 @@ def _gan(params, points, _image, owner: str = ""):
     begin, nets, run = params.pop("start"), params.pop("train"), params.pop("run") or None
     state = _GANS.get(owner) if begin == "continue" else None
     cfg = state.cfg if state is not None else gan.preset(params.pop("preset"), **params)
-    first = state.step if state is not None else 0
+    total = gan.run_end(cfg, state.step if state is not None else 0, run)
     for frame in gan.train(cfg, points, state=state, run=run, nets=nets):
         _GANS[owner] = frame.state  # kept at every frame: a stopped stream leaves it where the learner saw it
         _GANS.move_to_end(owner)
@@ -211,7 +211,6 @@ def _gan(params, points, _image, owner: str = ""):
             _GANS.popitem(last=False)
         values = _plain(frame)
         values["coverage"] = [float(c) for c in values["coverage"]]
-        total = first + (run or (cfg.steps - first if first < cfg.steps else cfg.steps))
         yield LessonFrame(frame.step, total, values)
 
 
