@@ -282,7 +282,8 @@ LEARN_TERMS = {
     "Tokens", "RNN / LSTM", "Transformer (GPT)", "top-k", "top-p", "embedding", "<|startoftext|>", "<|endoftext|>",
 }  # fmt: skip
 QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»')
-NEUTRAL = re.compile(r"^(.|\[[\d.]+ s → [\d.]+ s\])$")  # a lone character (a plot's label), a run's timing
+NEUTRAL = re.compile(r"^(.|\[[\d.]+ s → [\d.]+ s\]|[\d.]+(/[\d.]+)? ?s)$")  # a lone character (a plot's label),
+# a run's timing, Gradio's elapsed-time counter while a handler runs ("0.4s", "1.2/3.0s")
 
 
 @pytest.mark.timeout(480)  # two languages, eight sections each, the limits' 8 pictures and a walkthrough run
