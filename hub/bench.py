@@ -102,7 +102,16 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
                 return time.perf_counter() - t0, first, first_preview
 
             m: dict[str, list] = {k: [] for k in ("hub", "raw", "first", "preview", "first_preview", "draft")}
-            await (await hub.imagine(req(1, draft=True))).result()  # the draft's scheduler, warmed
+            warm = await (await hub.imagine(req(1, draft=True))).result()  # the draft's scheduler, warmed
+            r = hub.get_job(warm.job_id).request
+            m["draft_settings"] = {
+                "prior_steps": r["prior_num_inference_steps"],
+                "decoder_steps": r["num_inference_steps"],
+                "scheduler": r["scheduler"],
+                "decoded_by": "tiny latent decoder"
+                if getattr(engine, "fast_vae", None) is not None
+                else "the model's own",
+            }
             for r in range(repeats):
                 t0 = time.perf_counter()
                 await hub.scheduler.run_sync(raw, 100 + r)  # same thread as the hub: same OpenMP team
@@ -169,6 +178,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
             "grid_s": round(med(m["draft"]), 4),
             "full_grid_s": round(med(m["hub"]), 4),
             "speedup": round(med(m["hub"]) / med(m["draft"]), 2),
+            "settings": m["draft_settings"],
         },
         "batching": {
             "four_requests_one_by_one_s": round(med(m["sequential"]), 4),

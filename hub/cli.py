@@ -426,6 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the inpaint stage: teach FOLDER's decoder to repaint a region, zoom out and pan, written to "
         "FOLDER/decoder-inpaint, checkpoints in --work",
     )
+    tm.add_argument(
+        "--fastvae-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the fastvae stage: distil FOLDER's MoVQ into a tiny latent decoder for drafts and previews, "
+        "written to FOLDER/vae-fast, checkpoints in --work",
+    )
 
     ev = sub.add_parser("eval-mini", help="score the mini model on held-out prompts (GenEval-style), en and es")
     ev.add_argument("--single", type=int, default=24, help="single-object prompts per language")
@@ -567,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
 
                 _trained_folder("--draft-from", args.draft_from, args.threads)
                 print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
+                return 0
+            if args.fastvae_from:
+                from hub.mini.train import fastvae_from
+
+                _trained_folder("--fastvae-from", args.fastvae_from, args.threads)
+                print(json.dumps(fastvae_from(args.fastvae_from, args.work, cfg, settings)))
                 return 0
             if args.inpaint_from:
                 from hub.mini.train import inpaint_from

@@ -20,6 +20,7 @@ from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 INPAINT_UNET = Path("decoder-inpaint") / "unet"  # a bundled model's inpainting decoder (hub/mini/inpaint.py)
+FAST_VAE = Path("vae-fast")  # a bundled model's tiny latent decoder for drafts and previews (hub/mini/fastvae.py)
 _placeholder_lock = threading.Lock()
 
 
@@ -39,6 +40,8 @@ class KandinskyWeights:
     draft: dict | None = None  # the distilled draft decoder: {"unet", "scheduler"} (hub/mini/distil.py)
     # () -> the inpainting decoder's UNet (9 input channels), loaded when the first edit runs; None: the model has none
     inpaint: Any = None
+    # the tiny latent decoder (AutoencoderTiny, hub/mini/fastvae.py) for drafts and previews; None: the MoVQ does all
+    fast_vae: Any = None
 
 
 class Loader:
@@ -172,14 +175,24 @@ class Loader:
                 "unet": UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype),
                 "scheduler": LCMScheduler.from_pretrained(folder / "scheduler"),
             }
-        inpaint = None
+        inpaint = fast_vae = None
         if spec.bundled is not None:
             if (root / INPAINT_UNET / "config.json").exists():
                 inpaint = partial(self._unet, root / INPAINT_UNET, {})
+            if (root / FAST_VAE / "config.json").exists():
+                from diffusers import AutoencoderTiny
+
+                fast_vae = self._from_pretrained(AutoencoderTiny, root / FAST_VAE, torch_dtype=dtype)
         elif "inpaint" in spec.repos:
             inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
         return KandinskyWeights(
-            prior.components, decoder.components, notes, source=str(decoder_src), draft=draft, inpaint=inpaint
+            prior.components,
+            decoder.components,
+            notes,
+            source=str(decoder_src),
+            draft=draft,
+            inpaint=inpaint,
+            fast_vae=fast_vae,
         )
 
     def _unet(self, where, kwargs: dict):

@@ -313,11 +313,13 @@ class Hub:
             scheduler="LCMScheduler" if distilled else req.scheduler or (d.draft_scheduler if draft else d.scheduler),
             preview=req.preview,
             draft=distilled,
+            fast_decode=draft,
         )
         if images and sum(w for _, w in task.parts) + iw * len(images) <= 0:
             raise InvalidRequest("--iw 0 with no text leaves nothing to draw; raise --iw or add text")
         origin = replace(req.origin, lane=parsed.lane or req.origin.lane)
-        extra = {"draft": True, "distilled": distilled, **({"live": True} if req.live else {})} if draft else None
+        extra = {"draft": True, "distilled": distilled, "fast_decode": True, **({"live": True} if req.live else {})}
+        extra = extra if draft else None
         if not req.live:
             return self._submit(spec, "imagine", task, req.prompt, origin, grid=req.num_images > 1, extra=extra)
         replaced = self._live.pop(origin.user, None)
@@ -811,6 +813,7 @@ class Hub:
             tile=bool(r.get("tile")),
             scheduler=r.get("scheduler"),
             draft=bool(r.get("distilled")),
+            fast_decode=bool(r.get("fast_decode")),  # drafts stored before the tiny decoder have none: the MoVQ's
         )
         return spec, task
 

@@ -51,6 +51,7 @@ class ImageTask:
     scheduler: str | None = None
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
     draft: bool = False  # run the model's distilled draft decoder where it has one
+    fast_decode: bool = False  # decode with the model's tiny latent decoder where it has one (a draft's pictures)
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
@@ -68,6 +69,7 @@ class ImageTask:
             self.strength if self.init_image is not None else None,
             self.scheduler,
             self.draft,
+            self.fast_decode,
         )
 
     def plain(self) -> ImageTask:

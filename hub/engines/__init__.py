@@ -74,7 +74,13 @@ def _kandinsky(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngi
 
     weights = loader.kandinsky(spec)
     engine = KandinskyEngine(
-        weights.prior, weights.decoder, loader.placement, preview_every, draft=weights.draft, inpaint=weights.inpaint
+        weights.prior,
+        weights.decoder,
+        loader.placement,
+        preview_every,
+        draft=weights.draft,
+        inpaint=weights.inpaint,
+        fast_vae=weights.fast_vae,
     )
     engine.notes = tuple(weights.notes)
     engine.model_hash = weights_hash(engine.decoder.unet)

@@ -47,6 +47,7 @@ class KandinskyEngine:
         preview_every: int = 5,
         draft: dict | None = None,
         inpaint: Callable | None = None,
+        fast_vae: torch.nn.Module | None = None,
     ):
         self.placement = placement
         self.preview_every = preview_every
@@ -54,6 +55,8 @@ class KandinskyEngine:
         self.decoder = place(KandinskyV22Pipeline(**decoder), placement)
         # the distilled draft decoder shares the MoVQ; its scheduler is the LCMScheduler it was distilled for
         self.draft = place(KandinskyV22Pipeline(**{**decoder, **draft}), placement) if draft else None
+        # the tiny latent decoder (hub/mini/fastvae.py): drafts' pictures and every job's previews; the MoVQ's otherwise
+        self.fast_vae = fast_vae.to(placement.device).eval() if fast_vae is not None else None
         self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
         keep_own_size(self.img2img)
         # the inpainting decoder (a UNet with 9 input channels): loaded on the first edit, it is a whole second UNet
@@ -214,7 +217,7 @@ class KandinskyEngine:
             wanted = [s for s, t in zip(starts, tasks) if t.preview]
 
             def preview(latents):  # only the tasks that asked for previews pay for a decode
-                shots = iter(self._decode(latents[wanted]))
+                shots = iter(self._decode_preview(latents[wanted]))
                 return [next(shots) if t.preview else None for t in tasks]
 
             on_decoder = step_callback(
@@ -253,7 +256,7 @@ class KandinskyEngine:
             if stopped and progress is not None:  # --stop: the last steps never ran
                 progress("decoder", total, total, None)
             if not stopped:
-                images = self._final(pipe, images)
+                images = self._final(pipe, images, fast=first.fast_decode)
             return [images[s : s + n] for s, n in zip(starts, counts)]
 
     def inpaint_pipeline(self) -> KandinskyV22InpaintPipeline:
@@ -299,7 +302,7 @@ class KandinskyEngine:
 
     def _preview(self, tasks, k, latents) -> list:
         """Previews for a batch of edits: only task k's (the one running), its first image."""
-        shot = self._decode(latents[:1])[0]
+        shot = self._decode_preview(latents[:1])[0]
         return [shot if i == k else None for i in range(len(tasks))]
 
     def walkthrough(self, task: ImageTask, show_every: int = 5, row: int = 0) -> dict:
@@ -341,7 +344,7 @@ class KandinskyEngine:
                 output_type="latent",
             )
             latents, _ = call_pipeline(pipe, kwargs, task, default_scheduler, pipe.movq, self._decode)
-            image = self._final(pipe, latents)[row]
+            image = self._final(pipe, latents, fast=task.fast_decode)[row]
             cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
             final = estimates[-1] if estimates else image_emb[row]
             return dict(
@@ -362,13 +365,17 @@ class KandinskyEngine:
             )
 
     @torch.no_grad()
-    def _final(self, pipe, latents: torch.Tensor) -> list[Image.Image]:
+    def _final(self, pipe, latents: torch.Tensor, fast: bool = False) -> list[Image.Image]:
         """The pipeline's own MoVQ decode and post-processing, DECODE_CHUNK images at a time: a batch of several
         users' jobs decoded in one call took 5.4x one job's time for 4x its images on 2 CPU cores (its
-        activations outgrow the caches); in chunks, 4x."""
+        activations outgrow the caches); in chunks, 4x. `fast` (a draft): the tiny latent decoder where the model
+        has one."""
         out = []
         for chunk in latents.split(DECODE_CHUNK):
-            image = pipe.movq.decode(chunk, force_not_quantize=True)["sample"]
+            if fast and self.fast_vae is not None:
+                image = _fast_decode(self.fast_vae, chunk)
+            else:
+                image = pipe.movq.decode(chunk, force_not_quantize=True)["sample"]
             image = (image * 0.5 + 0.5).clamp(0, 1).cpu().permute(0, 2, 3, 1).float().numpy()  # as diffusers does
             out += pipe.numpy_to_pil(image)
         return out
@@ -377,8 +384,20 @@ class KandinskyEngine:
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
         return to_pil(self.decoder.movq.decode(latents, force_not_quantize=True)["sample"])
 
+    @torch.no_grad()
+    def _decode_preview(self, latents: torch.Tensor) -> list[Image.Image]:
+        """A progress preview: the tiny latent decoder where the model has one (a quarter of the MoVQ's cost)."""
+        if self.fast_vae is None:
+            return self._decode(latents)
+        return to_pil(_fast_decode(self.fast_vae, latents))
+
 
 DECODE_CHUNK = 4  # images per MoVQ decode call: one job's grid
+
+
+def _fast_decode(vae, latents: torch.Tensor) -> torch.Tensor:
+    """The tiny latent decoder (diffusers' AutoencoderTiny): (B, 3, H, W) in [-1, 1], as the MoVQ's decode gives."""
+    return vae.decode(latents.to(vae.dtype)).sample.clamp(-1, 1)
 
 
 def _decoder_steps(task: ImageTask) -> int:

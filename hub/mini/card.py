@@ -92,7 +92,7 @@ said before the objects). {len(HELD_OUT)} phrasings are never written in trainin
 | decoder | UNet2DConditionModel (addition_embed_type="image") + DDPMScheduler (v-prediction, trailing timesteps) | channels {tuple(arch["unet_channels"])} on 16×16×4 latents |
 | MoVQ | VQModel (spatial norm), latents standardised by folding | channels {tuple(arch["movq_channels"])} |
 | mini-text | GPT2LMHeadModel | 3 layers × 96 |
-
+{_fastvae_row(model_dir)}
 Files (fp16 safetensors, loaded as fp32 on CPU): {", ".join(f"{k}/ {v / 2**20:.1f} MB" for k, v in sorted(sizes.items()))}.
 
 The decoder keeps Kandinsky 2.2's noise schedule but predicts v instead of the noise: trained to predict the
@@ -214,15 +214,36 @@ def _draft(model_dir: Path, report: dict) -> str:
         if trained
         else ""
     )
+    fast = training_meta(model_dir).get("fastvae", {})
+    tiny = (
+        f" A draft's pictures come from `vae-fast/`, a tiny latent decoder (diffusers' AutoencoderTiny,"
+        f" `hub/mini/fastvae.py`) distilled from the MoVQ in {fast['seconds'] / 60:.0f} minutes on"
+        f" {fast['threads']} CPU threads: {fast['how'].rstrip('.')}. It also draws every job's progress previews;"
+        " Enhance and every full picture are the MoVQ's."
+        if fast and (model_dir / "vae-fast").is_dir()
+        else ""
+    )
     return f"""## Draft decoder (`--draft`)
 `decoder-draft/` is the UNet distilled to a few steps with its guidance built in (latent consistency
 distillation of the guided decoder, `hub/mini/distil.py`), sampled by diffusers' `LCMScheduler` with no
-unconditional pass{": " + how["what"] if how.get("what") else ""}.{took} The same held-out prompts drawn as
+unconditional pass{": " + how["what"] if how.get("what") else ""}.{took}{tiny} The same held-out prompts drawn as
 drafts, each figure's difference from the full model's in brackets:
 
 {table(draft, report)}
 
 """
+
+
+def _fastvae_row(model_dir: Path) -> str:
+    """The architecture table's row for the tiny latent decoder, when the folder has one."""
+    path = model_dir / "vae-fast" / "config.json"
+    if not path.exists():
+        return ""
+    c = json.loads(path.read_text(encoding="utf-8"))
+    return (
+        f"| tiny latent decoder (drafts, previews) | AutoencoderTiny | decoder channels "
+        f"{tuple(c['decoder_block_out_channels'])}, blocks {tuple(c['num_decoder_blocks'])} |\n"
+    )
 
 
 def training_meta(model_dir: Path) -> dict:

@@ -130,9 +130,14 @@ async def _evaluate(
         settings = {
             k: r[k] for k in ("prior_num_inference_steps", "num_inference_steps", "scheduler", "guidance_scale")
         }
+        from hub.catalog import BUNDLED_ROOT
+        from hub.loading import FAST_VAE
+
+        fast = (Path(hub.settings.mini_weights or BUNDLED_ROOT) / FAST_VAE / "config.json").exists()
+        settings["decode"] = "the tiny latent decoder (vae-fast/)" if fast else "the MoVQ"
         settings["what"] = (
             f"{r['prior_num_inference_steps']} prior steps, {r['num_inference_steps']} decoder steps "
-            f"({r['scheduler']}), guidance {r['guidance_scale']:g}"
+            f"({r['scheduler']}), guidance {r['guidance_scale']:g}, decoded by {settings['decode']}"
         )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},

@@ -185,7 +185,8 @@ def decoder_components(arch: TinyArch = TinyArch(), seed: int = 0) -> dict:
 
 
 def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 0) -> Path:
-    """Write an untrained, random-weight Kandinsky folder (prior/, decoder/) that says what it is."""
+    """Write an untrained, random-weight Kandinsky folder (prior/, decoder/, decoder-inpaint/, vae-fast/) that says
+    what it is."""
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
     root = Path(root)
@@ -198,6 +199,10 @@ def save_placeholder(root: str | Path, arch: TinyArch = TinyArch(), seed: int = 
     decoder = decoder_components(arch, seed)
     KandinskyV22Pipeline(**decoder).save_pretrained(tmp / "decoder")
     widened_unet(decoder["unet"]).save_pretrained(tmp / "decoder-inpaint" / "unet")
+    from hub.mini.fastvae import FOLDER, new_fastvae
+
+    torch.manual_seed(seed)
+    new_fastvae(arch.latent_channels).save_pretrained(tmp / FOLDER)
     (tmp / PLACEHOLDER_MARK).write_text(
         "UNTRAINED PLACEHOLDER: random weights with the architecture of Lienzo's mini Kandinsky.\n"
         "It runs the real pipeline end to end but draws noise-like colour fields, not what you ask for.\n"

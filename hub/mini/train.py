@@ -9,7 +9,9 @@ Stages (each resumable from its checkpoint in the work folder, fixed seed, a pro
   -> draft (the UNet distilled to a few steps with its guidance built in: hub/mini/distil.py)
   -> inpaint (the UNet widened to 9 input channels and taught to fill holes: hub/mini/inpaint.py)
   -> text (mini-text: a tiny GPT that expands "red circle" into a full scene description)
-  -> export (diffusers/transformers folders: prior/, decoder/, decoder-draft/, decoder-inpaint/, text/, fp16)
+  -> fastvae (a tiny latent decoder distilled from the MoVQ, for drafts and previews: hub/mini/fastvae.py)
+  -> export (diffusers/transformers folders: prior/, decoder/, decoder-draft/, decoder-inpaint/, text/, vae-fast/,
+     fp16)
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tqdm import tqdm
 
 from hub.mini import world
 from hub.mini.distil import distil_decoder, save_draft
+from hub.mini.fastvae import FOLDER as FASTVAE
+from hub.mini.fastvae import fastvae_pool, save_fastvae, train_fastvae
 from hub.mini.inpaint import inpaint_pool, save_inpaint, train_inpaint
 from hub.mini.minitext import train_text
 from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, optimise, prefetch, save_atomic
@@ -72,6 +76,11 @@ class TrainConfig:
     inpaint_batch: int = 32
     inpaint_lr: float = 3e-4
     inpaint_pool: int = 8192  # examples (scene, hole, conditioning) drawn once
+    # the tiny latent decoder (hub/mini/fastvae.py): drafts' and previews' decode, distilled from the MoVQ
+    fastvae_steps: int = 2000
+    fastvae_batch: int = 32
+    fastvae_lr: float = 2e-3
+    fastvae_pool: int = 4096  # scenes encoded and decoded by the MoVQ once
     # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative
@@ -497,6 +506,35 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=N
     }
 
 
+def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dict:
+    """The fastvae stage alone on a model trained earlier (`lienzo train-mini --fastvae-from FOLDER`): a tiny
+    latent decoder distilled from FOLDER's MoVQ on `cfg.fastvae_pool` fresh scenes (seed + 4), written to
+    FOLDER/vae-fast. Loaded the way Lienzo runs it (hub.loading)."""
+    from hub import catalog
+    from hub.loading import Loader
+    from hub.settings import Settings
+
+    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
+    movq = Loader(settings).kandinsky(catalog.get("mini")).decoder["movq"]
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    movq.float().eval().to(dev)
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed + 4)
+    random.seed(cfg.seed + 4)
+    start = time.perf_counter()
+    pools = fastvae_pool(work, movq, Batches(cfg.seed + 4), cfg.fastvae_pool, bucket_weights(), pixels)
+    vae = train_fastvae(work, cfg, pools, bucket_weights(), dev)
+    took = round(time.perf_counter() - start, 1)
+    save_fastvae(vae.cpu(), folder / FASTVAE)
+    return {
+        "fastvae_seconds": took,
+        "steps": cfg.fastvae_steps,
+        "batch": cfg.fastvae_batch,
+        "pool": cfg.fastvae_pool,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def inpaint_from(folder: Path, work: Path, cfg, settings=None) -> dict:
     """The inpaint stage alone on a model trained earlier: FOLDER's decoder taught to inpaint on `cfg.inpaint_pool`
     fresh examples, written to FOLDER/decoder-inpaint. Loaded the way Lienzo runs it (hub.loading)."""
@@ -606,8 +644,16 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
         )
 
 
-STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "inpaint", "text", "export")
-NEEDS = {"prior": ("clip",), "unet": ("clip", "movq"), "draft": ("unet",), "inpaint": ("unet",), "export": STAGES[1:-1]}
+# fastvae comes last (stage_seed reads a stage's place here: the earlier stages keep the seeds they trained with)
+STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "inpaint", "text", "fastvae", "export")
+NEEDS = {
+    "prior": ("clip",),
+    "unet": ("clip", "movq"),
+    "draft": ("unet",),
+    "inpaint": ("unet",),
+    "fastvae": ("movq",),
+    "export": STAGES[1:-1],
+}
 
 
 def stage_seed(seed: int, stage: str) -> int:
@@ -691,6 +737,12 @@ def train(
         return train_inpaint(work, cfg, decoder_parts["unet"], sched, pools, bucket_weights(), zero)
 
     inpaint = run("inpaint", inpaint_stage)
+    fastvae = run(
+        "fastvae",
+        lambda b: train_fastvae(
+            work, cfg, fastvae_pool(work, movq, b, cfg.fastvae_pool, bucket_weights(), pixels), bucket_weights(), dev
+        ),
+    )
     if "text" in wanted:
         out_dir.mkdir(parents=True, exist_ok=True)
         run("text", lambda b: train_text(work, cfg, out_dir, b, dev))
@@ -707,6 +759,7 @@ def train(
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out_dir / "decoder", safe_serialization=True)
     save_draft(draft.cpu(), sched.config, out_dir / "decoder-draft")
     save_inpaint(inpaint.cpu(), out_dir / "decoder-inpaint")
+    save_fastvae(fastvae.cpu(), out_dir / FASTVAE)
     times = {s: float((work / f"{s}.seconds").read_text()) for s in STAGES if (work / f"{s}.seconds").exists()}
     times["total"] = round(sum(times.values()), 1)
     meta = {"config": asdict(cfg), "arch": asdict(ARCH), "seconds": times, **run_facts(dev)}

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from hub.mini import world
 from hub.mini.stage import Stage, cosine_lr, save_atomic
+from hub.mini.fastvae import FOLDER as FASTVAE
 from hub.mini.train import (
     ARCH,
     Batches,
@@ -225,6 +226,10 @@ def tune_from(
         import shutil
 
         shutil.copytree(folder / "text", out / "text")
+    if (folder / FASTVAE).is_dir() and not (out / FASTVAE).exists():  # the MoVQ is kept, and so its tiny decoder
+        import shutil
+
+        shutil.copytree(folder / FASTVAE, out / FASTVAE)
     start = time.perf_counter()
     init = weights.draft["unet"].float() if weights.draft else None  # the folder's own draft decoder, if any
     draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)

@@ -16,6 +16,7 @@ def test_the_bench_reports_every_figure_in_one_run(settings):
     ):
         assert report[key] > 0, key
     assert report["draft"]["grid_s"] > 0 and report["draft"]["full_grid_s"] > 0
+    assert report["draft"]["settings"]["decoder_steps"] > 0
     assert report["batching"]["gain_ratio"] > 0
 
 

@@ -115,6 +115,25 @@ def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(se
     assert unet.config.in_channels == 9
 
 
+def test_train_mini_fastvae_from_distils_a_folders_movq_into_a_tiny_decoder(settings, tmp_path):
+    """The fastvae stage alone on a model trained earlier (the stand-in, copied, less its tiny decoder): the folder
+    gains vae-fast/, an AutoencoderTiny whose decode gives the MoVQ's picture size."""
+    import shutil
+
+    import torch
+    from diffusers import AutoencoderTiny
+
+    folder = tmp_path / "model"
+    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
+    shutil.rmtree(folder / "vae-fast")
+    work = tmp_path / "work"
+    proc = lienzo(["train-mini", "--fastvae-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 4 and (work / "fastvae.done").exists()
+    vae = AutoencoderTiny.from_pretrained(folder / "vae-fast")
+    assert vae.decode(torch.zeros(1, 4, 16, 8)).sample.shape == (1, 3, 64, 32)
+
+
 def test_bad_flag_exits_2_with_one_clear_line(settings):
     proc = lienzo(["imagine", "a cat --ar 16x9"], settings)
     assert proc.returncode == 2

@@ -29,6 +29,44 @@ def pixels(path):
     return np.asarray(Image.open(path))
 
 
+@pytest.fixture
+def without_fast_vae(settings, tmp_path):
+    """The bundled mini less its tiny latent decoder (a model folder from before the fastvae stage)."""
+    folder = tmp_path / "mini-no-fast-vae"
+    folder.mkdir()
+    for part in catalog.BUNDLED_ROOT.iterdir():
+        if part.name != "vae-fast":
+            (folder / part.name).symlink_to(part)
+    return settings.with_(mini_weights=folder)
+
+
+def test_drafts_and_previews_use_the_tiny_latent_decoder_and_every_full_picture_the_movq(settings, without_fast_vae):
+    """The same jobs with and without vae-fast/: a draft's pictures and a job's previews differ (the tiny decoder
+    drew them; close to the MoVQ's, which it was distilled from), a full picture and an Enhance are the same to the
+    pixel (the MoVQ drew them both times)."""
+
+    async def body(hub):
+        draft = await (
+            await hub.imagine(ImagineRequest("a red circle above a blue square --seed 7 --draft", origin=ME))
+        ).result()
+        enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 0, origin=ME))).result()
+        job = await hub.imagine(ImagineRequest("a blue star --seed 3", num_images=1, preview=True, origin=ME))
+        previews = [np.asarray(e.preview) for e in [e async for e in job.events()] if e.preview is not None]
+        full = await job.result()
+        record = hub.get_job(draft.job_id)
+        return [pixels(p) for p in draft.images], pixels(enhanced.images[0]), previews, pixels(full.images[0]), record
+
+    fast = with_hub(settings, body)
+    movq = with_hub(without_fast_vae, body)
+    assert fast[4].request["fast_decode"] is True
+    for a, b in zip(fast[0], movq[0]):
+        gap = np.abs(a.astype(int) - b.astype(int)).mean()
+        assert 0 < gap < 8, gap  # another decoder, of the same latents: close, never equal
+    assert np.array_equal(fast[1], movq[1]) and np.array_equal(fast[3], movq[3])
+    assert fast[2] and len(fast[2]) == len(movq[2])
+    assert not any(np.array_equal(a, b) for a, b in zip(fast[2], movq[2]))
+
+
 def test_the_draft_flag_parses_and_takes_no_value():
     assert parse("a red circle --draft").draft and not parse("a red circle").draft
     with pytest.raises(PromptError, match="--draft"):

@@ -162,6 +162,9 @@ def test_explain_this_image_walks_through_a_jobs_own_picture(settings):
                 WalkthroughRequest("", job_id=made.job_id, index=2, guidance_scale=9.0, origin=me)
             )
             up = await (await hub.upscale(UpscaleRequest(made.job_id, 0, origin=me))).result()
+            drafted = await (await hub.imagine(ImagineRequest("a green star --seed 5 --draft", origin=me))).result()
+            walked = await hub.walkthrough(WalkthroughRequest("", job_id=drafted.job_id, index=1, origin=me))
+            same_draft = list(walked.image.getdata()) == list(Image.open(drafted.images[1]).convert("RGB").getdata())
             refused = []
             for req in (
                 WalkthroughRequest("", job_id=made.job_id, index=4, origin=me),
@@ -172,11 +175,12 @@ def test_explain_this_image_walks_through_a_jobs_own_picture(settings):
                 refused.append(str(caught.value))
             with pytest.raises(JobNotFound):
                 await hub.walkthrough(WalkthroughRequest("", job_id=made.job_id, origin=other))
-            return made, walk, louder, refused
+            return made, walk, louder, refused, same_draft
         finally:
             await hub.close()
 
-    made, walk, louder, refused = run(main())
+    made, walk, louder, refused, same_draft = run(main())
+    assert same_draft  # a draft's too: its distilled decoder, its steps, its tiny latent decoder
     third = Image.open(made.images[2]).convert("RGB")
     assert walk.image.size == third.size == (80, 48)
     assert list(walk.image.getdata()) == list(third.getdata())

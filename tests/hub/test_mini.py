@@ -104,7 +104,7 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
 
     cfg = TrainConfig().scaled(0.002)
     meta = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)
-    assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "draft", "inpaint", "text", "total"}
+    assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "draft", "inpaint", "text", "fastvae", "total"}
     from diffusers import LCMScheduler, UNet2DConditionModel
 
     draft = tmp_path / "out" / "decoder-draft"
@@ -112,6 +112,10 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     assert UNet2DConditionModel.from_pretrained(draft / "unet").config.out_channels == 8  # the decoder's own shape
     inpaint = UNet2DConditionModel.from_pretrained(tmp_path / "out" / "decoder-inpaint" / "unet")
     assert inpaint.config.in_channels == 9  # latents, masked image latents, mask: as diffusers' inpaint pipeline feeds
+    from diffusers import AutoencoderTiny
+
+    fast = AutoencoderTiny.from_pretrained(tmp_path / "out" / "vae-fast")  # the drafts' and previews' decoder
+    assert fast.decode(torch.zeros(1, 4, 16, 16)).sample.shape == (1, 3, 64, 64)
     prior = KandinskyV22PriorPipeline.from_pretrained(
         tmp_path / "out" / "prior", local_files_only=True, dtype=torch.float32
     )  # as hub.loading does on a CPU
@@ -309,6 +313,7 @@ def test_tune_from_brings_a_trained_model_to_every_aspect(tmp_path, settings):
     processor = json.loads((out / "prior" / "image_processor" / "preprocessor_config.json").read_text())
     assert processor["do_center_crop"] is False and processor["size"] == {"height": 64, "width": 64}
     assert (out / "decoder-draft" / "unet").is_dir() and (out / "text").is_dir()
+    assert (out / "vae-fast").is_dir() == (BUNDLED_ROOT / "vae-fast").is_dir()  # the MoVQ is kept, and so its decoder
     wide = subprocess.run(
         [sys.executable, "-m", "hub.cli", "imagine", "a red circle --ar 16:9", "--num-images", "1", "--json"],
         env={**env, "LIENZO_MINI_WEIGHTS": str(out)},
