@@ -3,6 +3,7 @@ killed mid-job. One Ray instance and one Serve application for the whole module 
 
 import asyncio
 
+import pytest
 import ray
 
 from tests.conftest import run
@@ -20,6 +21,8 @@ def quick(user, steps=3, seed=0):
     )
 
 
+@pytest.mark.timeout(360)  # Ray Serve starts in ~85 s on a loaded 2-core machine; it took over 120 s beside two
+# CPU-bound processes (pytest's default timeout here)
 def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothing_else(tmp_path, placeholder_models):
     from ray import serve
 
