@@ -81,17 +81,25 @@ def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_pa
     assert not any(where.iterdir())  # -1 once ran a 2-step "smoke" run over the bundled weights, the default --out
 
 
+def _one_stage(settings, tmp_path, flag: str, without: str | None = None):
+    """`train-mini FLAG FOLDER` at a tiny scale on a copy of the untrained stand-in (less its `without` folder, a
+    model trained before that stage): the folder, the work folder and the stage's JSON report."""
+    import shutil
+
+    folder, work = tmp_path / "model", tmp_path / "work"
+    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
+    if without:
+        shutil.rmtree(folder / without)
+    proc = lienzo(["train-mini", flag, str(folder), "--work", str(work), "--scale", "0.002"], settings)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    return folder, work, json.loads(proc.stdout.splitlines()[-1])
+
+
 def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_path):
     """The draft stage alone, on a model trained earlier (here the untrained stand-in, copied): its decoder-draft
     folder appears beside its decoder, and a folder that is not a model is refused before anything runs."""
-    import shutil
-
-    folder = tmp_path / "model"
-    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
-    work = tmp_path / "work"
-    proc = lienzo(["train-mini", "--draft-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 2
+    folder, work, report = _one_stage(settings, tmp_path, "--draft-from")
+    assert report["steps"] == 2
     assert (folder / "decoder-draft" / "unet" / "config.json").exists() and (work / "draft.done").exists()
     proc = lienzo(["train-mini", "--draft-from", str(tmp_path), "--work", str(work)], settings)
     assert proc.returncode == 2 and "not a trained model folder" in proc.stderr and "Traceback" not in proc.stderr
@@ -100,17 +108,10 @@ def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_pa
 def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(settings, tmp_path):
     """The inpaint stage alone on a model trained earlier (the stand-in, copied, less its inpainting decoder): the
     folder gains decoder-inpaint/ with a 9-channel UNet, which the Hub then uses for Vary (Region)."""
-    import shutil
-
     from diffusers import UNet2DConditionModel
 
-    folder = tmp_path / "model"
-    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
-    shutil.rmtree(folder / "decoder-inpaint")
-    work = tmp_path / "work"
-    proc = lienzo(["train-mini", "--inpaint-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 3 and (work / "inpaint.done").exists()
+    folder, work, report = _one_stage(settings, tmp_path, "--inpaint-from", "decoder-inpaint")
+    assert report["steps"] == 3 and (work / "inpaint.done").exists()
     unet = UNet2DConditionModel.from_pretrained(folder / "decoder-inpaint" / "unet")
     assert unet.config.in_channels == 9
 
@@ -118,18 +119,11 @@ def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(se
 def test_train_mini_fastvae_from_distils_a_folders_movq_into_a_tiny_decoder(settings, tmp_path):
     """The fastvae stage alone on a model trained earlier (the stand-in, copied, less its tiny decoder): the folder
     gains vae-fast/, an AutoencoderTiny whose decode gives the MoVQ's picture size."""
-    import shutil
-
     import torch
     from diffusers import AutoencoderTiny
 
-    folder = tmp_path / "model"
-    shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
-    shutil.rmtree(folder / "vae-fast")
-    work = tmp_path / "work"
-    proc = lienzo(["train-mini", "--fastvae-from", str(folder), "--work", str(work), "--scale", "0.002"], settings)
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    assert json.loads(proc.stdout.splitlines()[-1])["steps"] == 4 and (work / "fastvae.done").exists()
+    folder, work, report = _one_stage(settings, tmp_path, "--fastvae-from", "vae-fast")
+    assert report["steps"] == 4 and (work / "fastvae.done").exists()
     vae = AutoencoderTiny.from_pretrained(folder / "vae-fast")
     assert vae.decode(torch.zeros(1, 4, 16, 8)).sample.shape == (1, 3, 64, 32)
 
