@@ -9,7 +9,8 @@ Distillation, not reconstruction: its targets are the MoVQ decoder's pictures, s
 decoder would have drawn from the same latents. The latents are the MoVQ encoder's, of drawn scenes in every
 aspect-ratio bucket, half of them with a little noise added (a few-step draft's latents are not quite an
 encoder's). The encoder half learns the way back (the teacher's picture -> its latents), so the folder is a whole
-autoencoder and `encode` gives usable latents too.
+autoencoder and `encode` gives usable latents too (the shipped one, on 32 fresh scenes: mean squared difference
+0.004 from the MoVQ encoder's unit-variance latents; the MoVQ's pictures of the two differ by 3.6 levels of 255).
 """
 
 from __future__ import annotations
