@@ -179,10 +179,10 @@ class Loader:
         if spec.bundled is not None:
             if (root / INPAINT_UNET / "config.json").exists():
                 inpaint = partial(self._unet, root / INPAINT_UNET, {})
-            if (root / FAST_VAE / "config.json").exists():
+            if (folder := self.fast_vae_path(spec)) is not None:
                 from diffusers import AutoencoderTiny
 
-                fast_vae = self._from_pretrained(AutoencoderTiny, root / FAST_VAE, torch_dtype=dtype)
+                fast_vae = self._from_pretrained(AutoencoderTiny, folder, torch_dtype=dtype)
         elif "inpaint" in spec.repos:
             inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
         return KandinskyWeights(
@@ -206,6 +206,15 @@ class Loader:
             return None
         folder = self.bundled_path(spec) / "decoder-draft"
         return folder if (folder / "unet" / "config.json").exists() else None
+
+    def fast_vae_path(self, spec: catalog.ModelSpec) -> Path | None:
+        """The model's tiny latent decoder for drafts and previews (`vae-fast/`, hub/mini/fastvae.py), if it has one:
+        in a bundled model's folder, or in the untrained stand-in's where the mini's weights are missing."""
+        if spec.bundled is None:
+            return None
+        root = self.bundled_path(spec) if self.availability(spec).status == "bundled" else self.placeholder_path()
+        folder = root / FAST_VAE
+        return folder if (folder / "config.json").exists() else None
 
     def can_inpaint(self, spec: catalog.ModelSpec) -> bool:
         """Whether the model's weights can repaint a region: a bundled model needs its `decoder-inpaint/` folder (a

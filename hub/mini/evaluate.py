@@ -130,10 +130,9 @@ async def _evaluate(
         settings = {
             k: r[k] for k in ("prior_num_inference_steps", "num_inference_steps", "scheduler", "guidance_scale")
         }
-        from hub.catalog import BUNDLED_ROOT
-        from hub.loading import FAST_VAE
+        from hub import catalog
 
-        fast = (Path(hub.settings.mini_weights or BUNDLED_ROOT) / FAST_VAE / "config.json").exists()
+        fast = hub.loader.fast_vae_path(catalog.get("mini")) is not None
         settings["decode"] = "the tiny latent decoder (vae-fast/)" if fast else "the MoVQ"
         settings["what"] = (
             f"{r['prior_num_inference_steps']} prior steps, {r['num_inference_steps']} decoder steps "

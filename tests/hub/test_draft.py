@@ -14,15 +14,20 @@ ME, OTHER = Origin("ana", surface="web"), Origin("bo", surface="web")
 MINI = catalog.get("mini").defaults
 
 
+def bundled_less(settings, tmp_path, part: str):
+    """Settings whose mini is the bundled one less its `part` folder (a model trained before that stage)."""
+    folder = tmp_path / f"mini-no-{part}"
+    folder.mkdir()
+    for kept in catalog.BUNDLED_ROOT.iterdir():
+        if kept.name != part:
+            (folder / kept.name).symlink_to(kept)
+    return settings.with_(mini_weights=folder)
+
+
 @pytest.fixture
 def without_distilled(settings, tmp_path):
-    """The bundled mini less its distilled draft decoder (a `train-mini --out` folder from before the stage):
-    drafts fall back to the multistep solver."""
-    folder = tmp_path / "mini-no-draft"
-    folder.mkdir()
-    for part in ("prior", "decoder", "text"):
-        (folder / part).symlink_to(catalog.BUNDLED_ROOT / part)
-    return settings.with_(mini_weights=folder)
+    """The bundled mini less its distilled draft decoder: drafts fall back to the multistep solver."""
+    return bundled_less(settings, tmp_path, "decoder-draft")
 
 
 def pixels(path):
@@ -31,13 +36,8 @@ def pixels(path):
 
 @pytest.fixture
 def without_fast_vae(settings, tmp_path):
-    """The bundled mini less its tiny latent decoder (a model folder from before the fastvae stage)."""
-    folder = tmp_path / "mini-no-fast-vae"
-    folder.mkdir()
-    for part in catalog.BUNDLED_ROOT.iterdir():
-        if part.name != "vae-fast":
-            (folder / part.name).symlink_to(part)
-    return settings.with_(mini_weights=folder)
+    """The bundled mini less its tiny latent decoder: drafts and previews are the MoVQ's."""
+    return bundled_less(settings, tmp_path, "vae-fast")
 
 
 def test_drafts_and_previews_use_the_tiny_latent_decoder_and_every_full_picture_the_movq(settings, without_fast_vae):
