@@ -72,6 +72,24 @@ def _default(value, default):
     return default if value is None else value
 
 
+def _guard(spec: catalog.ModelSpec, parts) -> tuple[list[list[str]], float]:
+    """The hard negatives a job's prompt parts get on `spec` (hub.mini.guard), and their scale; none when the model
+    has no background guard."""
+    scale = spec.defaults.background_guard
+    if not scale or not parts:
+        return [], 0.0
+    from hub.mini.guard import avoid_texts
+
+    avoid = [avoid_texts(text) for text, _ in parts]
+    return (avoid, scale) if any(avoid) else ([], 0.0)
+
+
+def _kept_guard(record: dict) -> dict:
+    """A stored job's hard negatives as its task had them, for a redraw that must give its pixels again (Enhance,
+    Explain this image); jobs stored before the guard had none."""
+    return {"avoid": record.get("avoid") or [], "avoid_scale": record.get("avoid_scale") or 0.0}
+
+
 def _number(name: str, value, low: float, high: float) -> float:
     """A number field within [low, high], or InvalidRequest naming it and the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -361,6 +379,7 @@ class Hub:
             tile=bool(parent.get("tile")),
             scheduler=d.scheduler,
             preview=req.preview,
+            **_kept_guard(parent),
         )
         return self._submit(
             spec, "enhance", task, parent.get("prompt", ""), req.origin, grid=False, parent=(source.id, req.index)
@@ -614,6 +633,8 @@ class Hub:
         parent: tuple[str, int] | None = None,
         extra: dict | None = None,
     ) -> JobHandle:
+        if task.avoid is None:  # the model's hard negatives for each part, decided once and kept with the job
+            task.avoid, task.avoid_scale = _guard(spec, task.parts)
         request = {
             "prompt": text,
             "negative_prompt": task.negative_prompt,
@@ -631,6 +652,7 @@ class Hub:
             "scheduler": task.scheduler,
             "image_prompts": len(task.images),
             "lane": origin.lane,
+            **({"avoid": task.avoid, "avoid_scale": task.avoid_scale} if task.avoid_scale else {}),
             **(extra or {}),
         }
         item = WorkItem(new_job_id(), kind, spec.name, task, prompt=text, grid=grid)
@@ -814,6 +836,7 @@ class Hub:
             scheduler=r.get("scheduler"),
             draft=bool(r.get("distilled")),
             fast_decode=bool(r.get("fast_decode")),  # drafts stored before the tiny decoder have none: the MoVQ's
+            **_kept_guard(r),
         )
         return spec, task
 

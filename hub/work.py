@@ -52,6 +52,10 @@ class ImageTask:
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
     draft: bool = False  # run the model's distilled draft decoder where it has one
     fast_decode: bool = False  # decode with the model's tiny latent decoder where it has one (a draft's pictures)
+    # hard negatives for the prior, one list per part (hub.mini.guard): texts whose embedding the prior's guidance
+    # steers away from at `avoid_scale`. None: not decided yet (the Hub fills it from the model's defaults)
+    avoid: list[list[str]] | None = None
+    avoid_scale: float = 0.0
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""
@@ -70,6 +74,7 @@ class ImageTask:
             self.scheduler,
             self.draft,
             self.fast_decode,
+            self.avoid_scale,
         )
 
     def plain(self) -> ImageTask:

@@ -128,26 +128,45 @@ class KandinskyEngine:
         steps: int,
         guidance: float,
         on_step: Callable | None = None,
+        avoids: list[list[str]] | None = None,
+        avoid_scale: float = 0.0,
     ) -> torch.Tensor:
-        """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator."""
+        """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator.
+
+        `avoids[i]`: row i's hard negatives (hub.mini.guard). Their mean prediction is a further guidance term, as
+        composable diffusion adds one per concept: pred += avoid_scale * (cond - mean(avoided)); a row with none gets
+        no such term, whatever the batch pads it with."""
         pipe = self.prior
         cfg = guidance > 1.0
-        embeds, hidden, mask = self.encode(texts)
-        if cfg:  # as diffusers' prior pipeline: the unconditional rows first, encoded in a call of their own
-            embeds, hidden, mask = (torch.cat([u, c]) for u, c in zip(self.encode(unconds), (embeds, hidden, mask)))
+        avoids = avoids if avoid_scale and avoids and any(avoids) else None
+        width = max(len(a) for a in avoids) if avoids else 0
+        parts = [self.encode(unconds)] if cfg else []  # as diffusers: the unconditional rows first
+        parts.append(self.encode(texts))
+        for j in range(width):  # padded with the row's own text, weighed 0 below
+            parts.append(self.encode([a[j] if j < len(a) else text for a, text in zip(avoids, texts)]))
+        embeds, hidden, mask = (torch.cat(x) for x in zip(*parts))
+        if avoids:
+            weight = torch.tensor(
+                [[1.0 / len(a) if j < len(a) else 0.0 for a in avoids] for j in range(width)], device=self.device
+            ).unsqueeze(-1)
         pipe.scheduler.set_timesteps(steps, device=self.device)
         timesteps = pipe.scheduler.timesteps
         latents = pipe.prepare_latents(
             (len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device, gens, None, pipe.scheduler
         )
+        copies = len(parts)
         for i, t in enumerate(timesteps):
-            model_in = torch.cat([latents] * 2) if cfg else latents
+            model_in = torch.cat([latents] * copies) if copies > 1 else latents
             pred = pipe.prior(
                 model_in, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden, attention_mask=mask
             ).predicted_image_embedding
-            if cfg:
-                uncond, cond = pred.chunk(2)
-                pred = uncond + guidance * (cond - uncond)
+            chunks = pred.chunk(copies)
+            uncond, cond = (chunks[0], chunks[1]) if cfg else (None, chunks[0])
+            pred = uncond + guidance * (cond - uncond) if cfg else cond
+            if avoids:
+                avoided = (torch.stack(chunks[copies - width :]) * weight.to(cond.dtype)).sum(0)
+                has = weight.sum(0) > 0
+                pred = pred + avoid_scale * torch.where(has, cond - avoided, torch.zeros_like(cond))
             prev = None if i + 1 == len(timesteps) else timesteps[i + 1]
             latents = pipe.scheduler.step(
                 pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev
@@ -160,20 +179,31 @@ class KandinskyEngine:
     def embed_tasks(self, tasks: list[ImageTask], on_step: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Image and negative embeddings for every image of every task, in order."""
         first = tasks[0]
-        texts, unconds, gens, owners = [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
+        texts, unconds, gens, owners, avoids = [], [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
         for ti, task in enumerate(tasks):
             for k, (text, _) in enumerate(task.parts):
                 texts += [text] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
+                avoids += [list(task.avoid[k]) if task.avoid and k < len(task.avoid) else []] * len(task.seeds)
                 gens += generators(task.seeds, salt=k * PART_SALT)
                 owners += [(ti, i, k) for i in range(len(task.seeds))]
             if task.negative_prompt:
                 texts += [task.negative_prompt] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
+                avoids += [[]] * len(task.seeds)
                 gens += generators(task.seeds, salt=NEGATIVE_SALT)
                 owners += [(ti, i, "neg") for i in range(len(task.seeds))]
         prior_out = (
-            self.run_prior(texts, unconds, gens, first.prior_num_inference_steps, first.prior_guidance_scale, on_step)
+            self.run_prior(
+                texts,
+                unconds,
+                gens,
+                first.prior_num_inference_steps,
+                first.prior_guidance_scale,
+                on_step,
+                avoids,
+                first.avoid_scale,
+            )
             if texts
             else None
         )

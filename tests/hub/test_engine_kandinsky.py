@@ -56,6 +56,26 @@ def test_batched_output_equals_solo_output(engine):
     assert diff(both[0] + both[1], solo) <= 1
 
 
+def test_hard_negatives_steer_the_prior_per_part_and_row(engine):
+    """hub.mini.guard's hard negatives: a further guidance term per row, away from the mean of the row's avoided
+    texts; a row avoiding its own text is unchanged, a row avoiding nothing keeps its pixels in a batch with one
+    that does, and the scale is the batch key's."""
+    plain = task()
+    pos = engine.embed_tasks([plain])[0]
+    own = engine.embed_tasks([task(avoid=[["a red circle"]], avoid_scale=2.0)])[0]
+    assert torch.allclose(own, pos, atol=1e-5)  # cond - avoided is zero (a bigger batch rounds a little apart)
+    steered = engine.embed_tasks([task(avoid=[["a red circle on a red background"]], avoid_scale=2.0)])[0]
+    off = engine.embed_tasks([task(avoid=[["a red circle on a red background"]], avoid_scale=0.0)])[0]
+    assert torch.equal(off, pos) and (steered - pos).abs().max() > 1e-3
+    two = task(avoid=[["a red circle on a red background", "a red circle on a blue background"]], avoid_scale=2.0)
+    assert (engine.embed_tasks([two])[0] - steered).abs().max() > 1e-3  # the mean of both, not the first alone
+    other = task(seeds=[11], parts=[("a blue star", 1.0)], avoid_scale=2.0, avoid=[[]])
+    both = engine.embed_tasks([two, other])[0]
+    assert torch.allclose(both[:2], engine.embed_tasks([two])[0], atol=1e-5)
+    assert torch.allclose(both[2:], engine.embed_tasks([task(seeds=[11], parts=[("a blue star", 1.0)])])[0], atol=1e-5)
+    assert two.batch_key() != plain.batch_key()
+
+
 def test_seeds_decide_the_pixels(engine):
     one, again, other = (engine.generate([task(seeds=s)])[0] for s in ([1], [1], [2]))
     assert diff(one, again) == 0 and diff(one, other) > 0
