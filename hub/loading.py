@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from contextlib import contextmanager
 import threading
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -19,6 +20,27 @@ from hub.errors import ModelUnavailable
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _quiet(diffusers_too: bool = False):
+    """Warnings a user can do nothing about kept out of the log while loading: transformers' (e.g.
+    "CLIPImageProcessor requires torchvision"), and with `diffusers_too` diffusers' (AutoencoderTiny calls a key
+    of its own saved config unexpected). Our own progress is what users see, so their progress bars are off too."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+    levels = diffusers.utils.logging.get_verbosity(), transformers.utils.logging.get_verbosity()
+    if diffusers_too:
+        diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        diffusers.utils.logging.set_verbosity(levels[0])
+        transformers.utils.logging.set_verbosity(levels[1])
 INPAINT_UNET = Path("decoder-inpaint") / "unet"  # a bundled model's inpainting decoder (hub/mini/inpaint.py)
 FAST_VAE = Path("vae-fast")  # a bundled model's tiny latent decoder for drafts and previews (hub/mini/fastvae.py)
 _placeholder_lock = threading.Lock()
@@ -132,25 +154,18 @@ class Loader:
         return avail
 
     # --- loading ------------------------------------------------------------------------------
-    def _from_pretrained(self, cls, where: str | Path, **kwargs):
-        import diffusers
-        import transformers
-
+    def _from_pretrained(self, cls, where: str | Path, quiet: bool = False, **kwargs):
         local = Path(str(where)).exists()
-        diffusers.utils.logging.disable_progress_bar()  # our own progress is what users see
-        transformers.utils.logging.disable_progress_bar()
-        verbosity = transformers.utils.logging.get_verbosity()
-        transformers.utils.logging.set_verbosity_error()  # e.g. "CLIPImageProcessor requires torchvision"
-        try:
-            return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
-        except (OSError, ValueError) as exc:
-            hint = "" if local else " (no network or not in the local cache; set HF_HUB_OFFLINE=0 to download)"
-            raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
-        finally:
-            transformers.utils.logging.set_verbosity(verbosity)
+        with _quiet(diffusers_too=quiet):
+            try:
+                return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
+            except (OSError, ValueError) as exc:
+                hint = "" if local else " (no network or not in the local cache; set HF_HUB_OFFLINE=0 to download)"
+                raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
 
     def kandinsky(self, spec: catalog.ModelSpec) -> KandinskyWeights:
-        from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
+        with _quiet():  # the import reaches transformers' CLIPImageProcessor, which warns without torchvision
+            from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
         avail = self.require(spec)
         notes: tuple[str, ...] = ()
@@ -182,7 +197,7 @@ class Loader:
             if (folder := self.fast_vae_path(spec)) is not None:
                 from diffusers import AutoencoderTiny
 
-                fast_vae = self._from_pretrained(AutoencoderTiny, folder, torch_dtype=dtype)
+                fast_vae = self._from_pretrained(AutoencoderTiny, folder, quiet=True, torch_dtype=dtype)
         elif "inpaint" in spec.repos:
             inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
         return KandinskyWeights(
