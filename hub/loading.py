@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def _quiet(diffusers_too: bool = False):
+def quiet(diffusers_too: bool = False):
     """Warnings a user can do nothing about kept out of the log while loading: transformers' (e.g.
     "CLIPImageProcessor requires torchvision"), and with `diffusers_too` diffusers' (AutoencoderTiny calls a key
     of its own saved config unexpected). Our own progress is what users see, so their progress bars are off too."""
@@ -154,9 +154,9 @@ class Loader:
         return avail
 
     # --- loading ------------------------------------------------------------------------------
-    def _from_pretrained(self, cls, where: str | Path, quiet: bool = False, **kwargs):
+    def _from_pretrained(self, cls, where: str | Path, hush_diffusers: bool = False, **kwargs):
         local = Path(str(where)).exists()
-        with _quiet(diffusers_too=quiet):
+        with quiet(diffusers_too=hush_diffusers):
             try:
                 return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
             except (OSError, ValueError) as exc:
@@ -164,7 +164,7 @@ class Loader:
                 raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
 
     def kandinsky(self, spec: catalog.ModelSpec) -> KandinskyWeights:
-        with _quiet():  # the import reaches transformers' CLIPImageProcessor, which warns without torchvision
+        with quiet():  # the import reaches transformers' CLIPImageProcessor, which warns without torchvision
             from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
 
         avail = self.require(spec)
@@ -197,7 +197,7 @@ class Loader:
             if (folder := self.fast_vae_path(spec)) is not None:
                 from diffusers import AutoencoderTiny
 
-                fast_vae = self._from_pretrained(AutoencoderTiny, folder, quiet=True, torch_dtype=dtype)
+                fast_vae = self._from_pretrained(AutoencoderTiny, folder, hush_diffusers=True, torch_dtype=dtype)
         elif "inpaint" in spec.repos:
             inpaint = partial(self._unet, spec.repos["inpaint"], {"subfolder": "unet"})
         return KandinskyWeights(

@@ -118,8 +118,11 @@ FAMILIES: dict[str, tuple[Callable[[ModelSpec, Loader, int], Any], type, frozens
 
 
 def build(spec: ModelSpec, loader: Loader, preview_every: int) -> ImageEngine | TextEngine:
+    from hub.loading import quiet
+
     make, protocol, _ = FAMILIES[spec.family]
-    engine = make(spec, loader, preview_every)
+    with quiet():  # the engines' first import of diffusers' pipelines reaches transformers' image processor
+        engine = make(spec, loader, preview_every)
     if not isinstance(engine, protocol):  # a family's engine that lost a method fails here, not mid-job
         raise TypeError(f"the {spec.family} engine does not keep the {protocol.__name__} protocol")
     return engine
