@@ -10,6 +10,8 @@ decoder's conditioning space, so the decoder continues from its weights. The lan
   prior       a fresh prior on the new text tower, on the same embedded scenes
   unet        the decoder continued on aspect-ratio buckets (train.bucket_weights), EMA from its own weights
 then export, and the draft decoder distilled from the tuned one (train.draft_from).
+`--stages unet,export` alone is a decoder-only tune: the folder's tokenizer, text tower and prior are kept as they
+are (what the bundled mini shipped in session 16: the decoder brought to every aspect, the language side as trained).
 """
 
 from __future__ import annotations
@@ -161,12 +163,14 @@ def tune_from(
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     times: dict[str, float] = {}
-    if "export" in stages and not all((work / f"tune-{s}.done").exists() or s in stages for s in TUNE_STAGES[:-1]):
+    done = {s for s in TUNE_STAGES[:-1] if (work / f"tune-{s}.done").exists() or s in stages}
+    language = bool(done & {"text", "prior"})  # else a decoder-only tune: the folder's language side is kept
+    if "export" in stages and ("unet" not in done or (language and not {"text", "prior"} <= done)):
         from hub.errors import ConfigError
 
-        raise ConfigError("export needs the text, prior and unet stages finished first")
+        raise ConfigError("export needs the unet stage finished first, and text and prior too when either ran")
     prior_parts = dict(weights.prior)
-    if set(stages) - {"unet"}:  # the language side: a new tokenizer, text tower and prior
+    if language:  # the language side: a new tokenizer, text tower and prior
         tok = train_tokenizer(work / "language", cfg)
         fresh = prior_components(tok, ARCH, cfg.seed)
         prior_parts.update(tokenizer=tok, text_encoder=fresh["text_encoder"], prior=fresh["prior"])
@@ -186,7 +190,7 @@ def tune_from(
         if name in stages and not (work / f"tune-{name}.seconds").exists():
             (work / f"tune-{name}.seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
 
-    if {"text", "prior"} & set(stages) or "export" in stages:
+    if language:
         pairs = embedded_pairs(work, cfg, vision, cfg.tune_pool)
         tok = prior_parts["tokenizer"]
         timed("text", lambda: train_text_tower(work, cfg, tok, prior_parts["text_encoder"], pairs))
@@ -213,7 +217,7 @@ def tune_from(
     )
     if "export" not in stages:
         return {"tune": {"seconds": {}}}
-    for name in TUNE_STAGES[:-1]:
+    for name in sorted(done):
         times[name] = float((work / f"tune-{name}.seconds").read_text())
     out.mkdir(parents=True, exist_ok=True)
     square_image_processor(prior_parts["image_processor"], ARCH.image_size)
@@ -245,6 +249,7 @@ def tune_from(
             "config": {k: v for k, v in asdict(cfg).items() if k.startswith("tune_") or k == "seed"},
             "seconds": times,
             "draft": draft,
+            **({} if language else {"language": "kept"}),
         },
         **run_facts(dev),
     }

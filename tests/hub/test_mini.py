@@ -326,3 +326,56 @@ def test_tune_from_brings_a_trained_model_to_every_aspect(tmp_path, settings):
     from PIL import Image
 
     assert Image.open(json.loads(wide.stdout)["files"][-1]).size == (80, 48)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
+    """`train-mini --tune-from FOLDER --stages unet,export`: the decoder continued on the aspect buckets, the folder's
+    tokenizer, text tower and prior kept as they are (what the bundled mini shipped in session 16); export refuses
+    a work folder where only half the language side ran."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from hub.catalog import BUNDLED_ROOT
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
+    base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT), "--scale", "0.001"]
+    base += ["--threads", "1", "--out", str(tmp_path / "out")]
+    run = subprocess.run(
+        [*base, "--work", str(tmp_path / "w"), "--stages", "unet,export"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = tmp_path / "out"
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["tune"]["language"] == "kept" and set(meta["tune"]["seconds"]) == {"unet", "draft", "total"}
+    for part in ("text_encoder/model", "prior/diffusion_pytorch_model"):
+        kept, shipped = (load_file(d / "prior" / f"{part}.safetensors") for d in (out, BUNDLED_ROOT))
+        assert kept.keys() == shipped.keys() and all(kept[k].equal(shipped[k]) for k in kept)
+    assert (out / "prior" / "tokenizer" / "tokenizer.json").read_text() == (
+        BUNDLED_ROOT / "prior" / "tokenizer" / "tokenizer.json"
+    ).read_text()
+    tuned, shipped = (
+        load_file(d / "decoder" / "unet" / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT)
+    )
+    assert any(not tuned[k].equal(shipped[k]) for k in tuned)  # the decoder did learn
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "tune-text.done").write_text("")
+    refused = subprocess.run(
+        [*base, "--work", str(tmp_path / "half"), "--stages", "export"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "text and prior too when either ran" in refused.stderr
