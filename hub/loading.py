@@ -41,6 +41,8 @@ def quiet(diffusers_too: bool = False):
     finally:
         diffusers.utils.logging.set_verbosity(levels[0])
         transformers.utils.logging.set_verbosity(levels[1])
+
+
 INPAINT_UNET = Path("decoder-inpaint") / "unet"  # a bundled model's inpainting decoder (hub/mini/inpaint.py)
 FAST_VAE = Path("vae-fast")  # a bundled model's tiny latent decoder for drafts and previews (hub/mini/fastvae.py)
 _placeholder_lock = threading.Lock()

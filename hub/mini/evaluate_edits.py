@@ -171,7 +171,7 @@ def card_section(report: dict) -> str:
             *rows,
             "",
             "*kept*: every pixel outside the mask unchanged; *no_seam_object*: no shape centred in the new border. "
-            "Known limits: Zoom Out and Pan often draw one of the prompt's shapes again, full size, in the new "
+            "Known limits: Zoom Out and Pan sometimes draw one of the prompt's shapes again, full size, in the new "
             "border; a repainted shape has the prompt's colour far more often than its shape.",
             END,
         ]

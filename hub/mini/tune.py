@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from hub.mini import world
 from hub.mini.stage import Stage, cosine_lr, save_atomic
+from hub.loading import INPAINT_UNET
 from hub.mini.fastvae import FOLDER as FASTVAE
 from hub.mini.train import (
     ARCH,
@@ -230,20 +231,26 @@ def tune_from(
         import shutil
 
         shutil.copytree(folder / "text", out / "text")
-    if (folder / FASTVAE).is_dir() and not (out / FASTVAE).exists():  # the MoVQ is kept, and so its tiny decoder
-        import shutil
+    # the MoVQ is kept, and so its tiny decoder; the inpainting decoder is a UNet of its own, already taught on
+    # every aspect: both come along as they are (retrain with --fastvae-from / --inpaint-from to follow the tune)
+    for kept in (FASTVAE, INPAINT_UNET.parent):
+        if (folder / kept).is_dir() and not (out / kept).exists():
+            import shutil
 
-        shutil.copytree(folder / FASTVAE, out / FASTVAE)
+            shutil.copytree(folder / kept, out / kept)
     start = time.perf_counter()
     init = weights.draft["unet"].float() if weights.draft else None  # the folder's own draft decoder, if any
     draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)
-    times["draft"] = round(time.perf_counter() - start, 1)
+    took = work / "tune-draft.seconds"  # its first run's time: a resumed export finds the stage done at once
+    if not took.exists():
+        took.write_text(f"{time.perf_counter() - start:.1f}\n")
+    times["draft"] = float(took.read_text())
     times["total"] = round(sum(times.values()), 1)
     base = {}
     if (folder / "training.json").exists():
         base = json.loads((folder / "training.json").read_text(encoding="utf-8"))
     meta = {
-        **{k: base[k] for k in ("config", "arch", "seconds") if k in base},
+        **{k: base[k] for k in ("config", "arch", "seconds", "note", "inpaint", "fastvae") if k in base},
         "tune": {
             "from": base.get("finished"),
             "config": {k: v for k, v in asdict(cfg).items() if k.startswith("tune_") or k == "seed"},

@@ -226,7 +226,7 @@ ISSUE_21_PROMPTS = {  # exactly these, whatever the README shows; each with the 
 
 FAILING_21 = pytest.mark.xfail(
     strict=True,  # when the model learns it, the test says so: drop the mark then
-    reason="issue 21 is open: the background takes one object's colour and hides it (the card's known limit)",
+    reason="issue 21 is open: shapes fall short (squares with rounded corners read as circles; the card's figures)",
 )
 
 

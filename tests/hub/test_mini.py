@@ -369,6 +369,8 @@ def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
         load_file(d / "decoder" / "unet" / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT)
     )
     assert any(not tuned[k].equal(shipped[k]) for k in tuned)  # the decoder did learn
+    assert (out / "decoder-inpaint" / "unet").is_dir() and (out / "vae-fast").is_dir()  # they come along
+    assert meta["inpaint"] == json.loads((BUNDLED_ROOT / "training.json").read_text())["inpaint"]
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "tune-text.done").write_text("")
     refused = subprocess.run(
