@@ -792,6 +792,8 @@ class Hub:
                 raise InvalidRequest("the prompt is empty; write what to draw")
             spec = self._spec(req.model or "mini", "text2img")
             d = spec.defaults
+            parts = [(req.prompt.strip(), 1.0)]
+            avoid, avoid_scale = _guard(spec, parts)  # as imagine() would draw it
             task = ImageTask(
                 seeds=self._seeds(req.seed, 1),
                 width=d.width,
@@ -800,7 +802,9 @@ class Hub:
                 guidance_scale=d.guidance_scale,
                 prior_num_inference_steps=d.prior_num_inference_steps,
                 prior_guidance_scale=d.prior_guidance_scale,
-                parts=[(req.prompt.strip(), 1.0)],
+                parts=parts,
+                avoid=avoid,
+                avoid_scale=avoid_scale,
             )
         if spec.family != "kandinsky":
             raise CapabilityError(f"the walkthrough shows a Kandinsky pipeline; {spec.name} is not one")
