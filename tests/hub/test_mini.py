@@ -347,14 +347,12 @@ def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
     env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
     base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT), "--scale", "0.001"]
     base += ["--threads", "1", "--out", str(tmp_path / "out")]
-    run = subprocess.run(
-        [*base, "--work", str(tmp_path / "w"), "--stages", "unet,export"],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+    def tune(work: str, stages: str) -> subprocess.CompletedProcess:
+        cmd = [*base, "--work", str(tmp_path / work), "--stages", stages]
+        return subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=600)
+
+    run = tune("w", "unet,export")
     assert run.returncode == 0, run.stderr[-2000:]
     out = tmp_path / "out"
     meta = json.loads((out / "training.json").read_text())
@@ -373,11 +371,5 @@ def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
     assert meta["inpaint"] == json.loads((BUNDLED_ROOT / "training.json").read_text())["inpaint"]
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "tune-text.done").write_text("")
-    refused = subprocess.run(
-        [*base, "--work", str(tmp_path / "half"), "--stages", "export"],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
+    refused = tune("half", "export")
     assert refused.returncode != 0 and "text and prior too when either ran" in refused.stderr
