@@ -112,7 +112,7 @@ position, size and layout back from the image embedding), prior {cfg["prior_step
 {cfg["unet_steps"]} (EMA 0.999{unet_extra}), mini-text {cfg["text_steps"]}. Took {secs["total"] / 60:.0f} minutes on
 {meta["threads"]} CPU threads (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
 MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished
-{meta.get("tune", {}).get("from") or meta["finished"]}. {meta.get("note", "")}{_tune(meta)}
+{_tune_records(meta)[0].get("from") if _tune_records(meta) else meta["finished"]}. {meta.get("note", "")}{_tunes(meta)}
 
 ## Evaluation (`lienzo eval-mini`)
 Held-out prompts ({report["prompts"]["single"]} single-object and {report["prompts"]["two_object"]}
@@ -159,11 +159,26 @@ def _held_out() -> str:
     return "; ".join(f'"{examples.get(h, " / ".join(h))}"' for h in HELD_OUT)
 
 
-def _tune(meta: dict) -> str:
-    """What `train-mini --tune-from` did to the model (training.json's "tune"), if it was tuned."""
-    tune = meta.get("tune")
-    if not tune:
-        return ""
+def _tune_records(meta: dict) -> list[dict]:
+    """Every `train-mini --tune-from` the model had, oldest first (training.json's "tunes", then "tune")."""
+    return list(meta.get("tunes", [])) + ([meta["tune"]] if meta.get("tune") else [])
+
+
+def _tunes(meta: dict) -> str:
+    """What `train-mini --tune-from` did to the model, tune by tune."""
+    where = meta.get("device", "cpu")
+    where = f"{meta['threads']} CPU threads" if where == "cpu" else where
+    records = _tune_records(meta)
+    text = ""
+    for i, tune in enumerate(records):
+        last = i == len(records) - 1
+        finished = meta["finished"] if last else tune.get("finished")
+        note = meta.get("tune_note", "") if last else tune.get("note", "")
+        text += _tune(tune, where, finished, note, "the model trained above" if i == 0 else "the tuned model above")
+    return text
+
+
+def _tune(tune: dict, where: str, finished, note: str, source: str) -> str:
     c, secs = tune["config"], tune["seconds"]
     draft = (
         f"; the draft decoder distilled again for {c['tune_draft_steps']} steps from the earlier one"
@@ -171,27 +186,35 @@ def _tune(meta: dict) -> str:
         else ""
     )
     draft_time = f"; draft {secs['draft'] / 60:.1f}" if "draft" in secs else ""
-    where = meta.get("device", "cpu")
-    where = f"{meta['threads']} CPU threads" if where == "cpu" else where
     if tune.get("language") == "kept":  # a decoder-only tune (--stages unet,export)
         return f"""
 Then its decoder was brought to every aspect (`lienzo train-mini --tune-from … --stages unet,export`,
-`hub/mini/tune.py`), from the model trained above (finished {tune.get("from")}): the decoder continued
+`hub/mini/tune.py`), from {source} (finished {tune.get("from")}): the decoder continued
 {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the embedding of
 the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]} scenes{draft}; the
 tokenizer, text tower, prior and MoVQ are the model's own. Took {secs["unet"] / 60:.0f} minutes on {where}{draft_time}.
-Finished {meta["finished"]}. {meta.get("tune_note", "")}
+Finished {finished}. {note}
+"""
+    if tune.get("decoder") == "kept":  # a language-only tune (--stages text,prior,export)
+        return f"""
+Then its language side was learnt again for every phrasing (`lienzo train-mini --tune-from … --stages
+text,prior,export`, `hub/mini/tune.py`), from {source} (finished {tune.get("from")}): a new tokenizer on canonical
+and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the locked image
+tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps, on the same
+{c["tune_pool"]} embedded scenes. The decoders (draft and inpainting included), the vision tower and the MoVQ are
+the model's own. Took {secs["total"] / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f}, prior
+{secs["prior"] / 60:.1f}). Finished {finished}. {note}
 """
     return f"""
-Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/mini/tune.py`), from the model
-trained above (finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
+Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/mini/tune.py`), from {source}
+(finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
 canonical and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the
 locked image tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps; the
 decoder continued {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the
 embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
 scenes{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
 prior {secs["prior"] / 60:.1f} in one process, beside the decoder's {secs["unet"] / 60:.1f}{draft_time}). Finished
-{meta["finished"]}. {meta.get("tune_note", "")}
+{finished}. {note}
 """
 
 

@@ -12,6 +12,9 @@ decoder's conditioning space, so the decoder continues from its weights. The lan
 then export, and the draft decoder distilled from the tuned one (train.draft_from).
 `--stages unet,export` alone is a decoder-only tune: the folder's tokenizer, text tower and prior are kept as they
 are (what the bundled mini shipped in session 16: the decoder brought to every aspect, the language side as trained).
+`--stages text,prior,export` alone is a language-only tune: the folder's decoders (draft, inpainting and tiny
+latent decoder included) are kept, since the prior's target, the locked image tower's embedding, does not change.
+A tune of a tuned folder keeps the earlier tunes' records in training.json ("tunes").
 """
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
 
 
 TUNE_STAGES = ("text", "prior", "unet", "export")
+DRAFT = "decoder-draft"
 
 
 def tune_from(
@@ -166,10 +170,14 @@ def tune_from(
     times: dict[str, float] = {}
     done = {s for s in TUNE_STAGES[:-1] if (work / f"tune-{s}.done").exists() or s in stages}
     language = bool(done & {"text", "prior"})  # else a decoder-only tune: the folder's language side is kept
-    if "export" in stages and ("unet" not in done or (language and not {"text", "prior"} <= done)):
+    decoder = "unet" in done  # else a language-only tune: the folder's decoders are kept
+    if "export" in stages and (not (language or decoder) or (language and not {"text", "prior"} <= done)):
         from hub.errors import ConfigError
 
-        raise ConfigError("export needs the unet stage finished first, and text and prior too when either ran")
+        raise ConfigError(
+            "export needs a tune to export: the unet stage (the decoder), text and prior together (the language "
+            "side), or all three"
+        )
     prior_parts = dict(weights.prior)
     if language:  # the language side: a new tokenizer, text tower and prior
         tok = train_tokenizer(work / "language", cfg)
@@ -238,25 +246,37 @@ def tune_from(
             import shutil
 
             shutil.copytree(folder / kept, out / kept)
-    start = time.perf_counter()
-    init = weights.draft["unet"].float() if weights.draft else None  # the folder's own draft decoder, if any
-    draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)
-    took = work / "tune-draft.seconds"  # its first run's time: a resumed export finds the stage done at once
-    if not took.exists():
-        took.write_text(f"{time.perf_counter() - start:.1f}\n")
-    times["draft"] = float(took.read_text())
+    draft = None
+    if decoder:  # a new decoder: its draft distilled again, from the folder's own draft decoder if any
+        start = time.perf_counter()
+        init = weights.draft["unet"].float() if weights.draft else None
+        draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)
+        took = work / "tune-draft.seconds"  # its first run's time: a resumed export finds the stage done at once
+        if not took.exists():
+            took.write_text(f"{time.perf_counter() - start:.1f}\n")
+        times["draft"] = float(took.read_text())
+    elif (folder / DRAFT).is_dir() and not (out / DRAFT).exists():  # the decoder is kept, and so its draft
+        import shutil
+
+        shutil.copytree(folder / DRAFT, out / DRAFT)
     times["total"] = round(sum(times.values()), 1)
     base = {}
     if (folder / "training.json").exists():
         base = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    earlier = list(base.get("tunes", []))
+    if "tune" in base:  # the folder was tuned before: its record (and its note) stays, with when it finished
+        earlier.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
+    kept = ("config", "arch", "seconds", "note", "inpaint", "fastvae") + (() if decoder else ("draft",))
     meta = {
-        **{k: base[k] for k in ("config", "arch", "seconds", "note", "inpaint", "fastvae") if k in base},
+        **{k: base[k] for k in kept if k in base},
+        **({"tunes": earlier} if earlier else {}),
         "tune": {
             "from": base.get("finished"),
             "config": {k: v for k, v in asdict(cfg).items() if k.startswith("tune_") or k == "seed"},
             "seconds": times,
-            "draft": draft,
+            **({"draft": draft} if draft else {}),
             **({} if language else {"language": "kept"}),
+            **({} if decoder else {"decoder": "kept"}),
         },
         **run_facts(dev),
     }

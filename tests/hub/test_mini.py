@@ -330,10 +330,11 @@ def test_tune_from_brings_a_trained_model_to_every_aspect(tmp_path, settings):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
+def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
     """`train-mini --tune-from FOLDER --stages unet,export`: the decoder continued on the aspect buckets, the folder's
-    tokenizer, text tower and prior kept as they are (what the bundled mini shipped in session 16); export refuses
-    a work folder where only half the language side ran."""
+    tokenizer, text tower and prior kept as they are (what the bundled mini shipped in session 16);
+    `--stages text,prior,export`: a new language side, the folder's decoders kept byte for byte; export refuses a
+    work folder where only half the language side ran."""
     import json
     import os
     import subprocess
@@ -346,10 +347,10 @@ def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
     base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT), "--scale", "0.001"]
-    base += ["--threads", "1", "--out", str(tmp_path / "out")]
+    base += ["--threads", "1"]
 
-    def tune(work: str, stages: str) -> subprocess.CompletedProcess:
-        cmd = [*base, "--work", str(tmp_path / work), "--stages", stages]
+    def tune(work: str, stages: str, out: str = "out") -> subprocess.CompletedProcess:
+        cmd = [*base, "--work", str(tmp_path / work), "--stages", stages, "--out", str(tmp_path / out)]
         return subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=600)
 
     run = tune("w", "unet,export")
@@ -372,4 +373,22 @@ def test_a_decoder_only_tune_keeps_the_language_side(tmp_path, settings):
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "tune-text.done").write_text("")
     refused = tune("half", "export")
-    assert refused.returncode != 0 and "text and prior too when either ran" in refused.stderr
+    assert refused.returncode != 0 and "text and prior together" in refused.stderr
+
+    run = tune("lang", "text,prior,export", out="lang")
+    assert run.returncode == 0, run.stderr[-2000:]
+    lang = tmp_path / "lang"
+    meta = json.loads((lang / "training.json").read_text())
+    shipped_meta = json.loads((BUNDLED_ROOT / "training.json").read_text())
+    assert meta["tune"]["decoder"] == "kept" and set(meta["tune"]["seconds"]) == {"text", "prior", "total"}
+    assert meta["tunes"][-1]["config"] == shipped_meta["tune"]["config"]  # the earlier tune's record stays
+    assert meta["draft"] == shipped_meta["draft"]
+    for part in ("decoder/unet/diffusion_pytorch_model", "decoder-draft/unet/diffusion_pytorch_model"):
+        kept, shipped = (load_file(d / f"{part}.safetensors") for d in (lang, BUNDLED_ROOT))
+        assert kept.keys() == shipped.keys() and all(kept[k].equal(shipped[k]) for k in kept)
+    new_vocab = json.loads((lang / "prior" / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert "underneath" in new_vocab or "underneath</w>" in new_vocab  # learnt from the varied captions
+    from hub.mini.card import _tunes
+
+    told = _tunes(meta)
+    assert "--stages unet,export" in told and "--stages\ntext,prior,export" in told  # both tunes, in order
