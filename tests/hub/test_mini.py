@@ -308,8 +308,8 @@ def test_tune_from_brings_a_trained_model_to_every_aspect(tmp_path, settings):
     assert same == (BUNDLED_ROOT / "prior" / "image_encoder" / "model.safetensors").read_bytes()  # locked
     new_vocab = json.loads((out / "prior" / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
     assert "underneath" in new_vocab or "underneath</w>" in new_vocab  # learnt from the varied captions
-    old = json.loads((BUNDLED_ROOT / "prior" / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
-    assert new_vocab != old
+    text_tower = Path("prior") / "text_encoder" / "model.safetensors"
+    assert (out / text_tower).read_bytes() != (BUNDLED_ROOT / text_tower).read_bytes()  # a new text tower
     processor = json.loads((out / "prior" / "image_processor" / "preprocessor_config.json").read_text())
     assert processor["do_center_crop"] is False and processor["size"] == {"height": 64, "width": 64}
     assert (out / "decoder-draft" / "unet").is_dir() and (out / "text").is_dir()
