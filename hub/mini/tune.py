@@ -266,9 +266,9 @@ def tune_from(
     earlier = list(base.get("tunes", []))
     if "tune" in base:  # the folder was tuned before: its record (and its note) stays, with when it finished
         earlier.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
-    kept = ("config", "arch", "seconds", "note", "inpaint", "fastvae") + (() if decoder else ("draft",))
+    carried = ("config", "arch", "seconds", "note", "inpaint", "fastvae") + (() if decoder else ("draft",))
     meta = {
-        **{k: base[k] for k in kept if k in base},
+        **{k: base[k] for k in carried if k in base},
         **({"tunes": earlier} if earlier else {}),
         "tune": {
             "from": base.get("finished"),
