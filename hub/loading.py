@@ -43,6 +43,7 @@ def quiet(diffusers_too: bool = False):
         transformers.utils.logging.set_verbosity(levels[1])
 
 
+DRAFT_UNET = Path("decoder-draft") / "unet"  # a bundled model's distilled draft decoder (hub/mini/distil.py)
 INPAINT_UNET = Path("decoder-inpaint") / "unet"  # a bundled model's inpainting decoder (hub/mini/inpaint.py)
 FAST_VAE = Path("vae-fast")  # a bundled model's tiny latent decoder for drafts and previews (hub/mini/fastvae.py)
 _placeholder_lock = threading.Lock()
@@ -221,8 +222,8 @@ class Loader:
         """The model's distilled draft decoder (`decoder-draft/`, bundled models only), if it has one."""
         if spec.bundled is None or self.availability(spec).status != "bundled":
             return None
-        folder = self.bundled_path(spec) / "decoder-draft"
-        return folder if (folder / "unet" / "config.json").exists() else None
+        folder = self.bundled_path(spec) / DRAFT_UNET.parent
+        return folder if (folder / DRAFT_UNET.name / "config.json").exists() else None
 
     def fast_vae_path(self, spec: catalog.ModelSpec) -> Path | None:
         """The model's tiny latent decoder for drafts and previews (`vae-fast/`, hub/mini/fastvae.py), if it has one:

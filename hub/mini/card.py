@@ -22,6 +22,7 @@ def write_card(model_dir: Path, report: dict, grids, reproduction: dict | None =
     arch = meta["arch"]
     cfg = meta["config"]
     mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
+    tunes = _tune_records(meta)  # the base recipe finished where the first tune started
     weighting = f", Min-SNR-{cfg['min_snr']:g} loss weighting" if cfg.get("min_snr") else ""
     noise = f", conditioning noise up to {cfg['cond_noise']:g} of the embedding's norm" if cfg.get("cond_noise") else ""
     unet_extra = (
@@ -112,7 +113,7 @@ position, size and layout back from the image embedding), prior {cfg["prior_step
 {cfg["unet_steps"]} (EMA 0.999{unet_extra}), mini-text {cfg["text_steps"]}. Took {secs["total"] / 60:.0f} minutes on
 {meta["threads"]} CPU threads (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
 MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished
-{_tune_records(meta)[0].get("from") if _tune_records(meta) else meta["finished"]}. {meta.get("note", "")}{_tunes(meta)}
+{tunes[0].get("from") if tunes else meta["finished"]}. {meta.get("note", "")}{_tunes(meta)}
 
 ## Evaluation (`lienzo eval-mini`)
 Held-out prompts ({report["prompts"]["single"]} single-object and {report["prompts"]["two_object"]}

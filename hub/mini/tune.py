@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -32,8 +33,7 @@ from tqdm import tqdm
 
 from hub.mini import world
 from hub.mini.stage import Stage, cosine_lr, save_atomic
-from hub.loading import INPAINT_UNET
-from hub.mini.fastvae import FOLDER as FASTVAE
+from hub.loading import DRAFT_UNET, FAST_VAE, INPAINT_UNET
 from hub.mini.train import (
     ARCH,
     Batches,
@@ -144,7 +144,6 @@ def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
 
 
 TUNE_STAGES = ("text", "prior", "unet", "export")
-DRAFT = "decoder-draft"
 
 
 def tune_from(
@@ -235,16 +234,11 @@ def tune_from(
             part.cpu().half()
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out / "decoder", safe_serialization=True)
-    if (folder / "text").is_dir() and not (out / "text").exists():  # mini-text is not tuned: it comes along
-        import shutil
-
-        shutil.copytree(folder / "text", out / "text")
-    # the MoVQ is kept, and so its tiny decoder; the inpainting decoder is a UNet of its own, already taught on
-    # every aspect: both come along as they are (retrain with --fastvae-from / --inpaint-from to follow the tune)
-    for kept in (FASTVAE, INPAINT_UNET.parent):
+    # carried along as they are: mini-text is not tuned; the MoVQ is kept, and so its tiny decoder; the inpainting
+    # decoder is a UNet of its own, already taught on every aspect (retrain with --fastvae-from / --inpaint-from to
+    # follow a tune); the draft decoder when the decoder is kept (a new decoder gets its draft distilled below)
+    for kept in ("text", FAST_VAE, INPAINT_UNET.parent) + (() if decoder else (DRAFT_UNET.parent,)):
         if (folder / kept).is_dir() and not (out / kept).exists():
-            import shutil
-
             shutil.copytree(folder / kept, out / kept)
     draft = None
     if decoder:  # a new decoder: its draft distilled again, from the folder's own draft decoder if any
@@ -255,10 +249,6 @@ def tune_from(
         if not took.exists():
             took.write_text(f"{time.perf_counter() - start:.1f}\n")
         times["draft"] = float(took.read_text())
-    elif (folder / DRAFT).is_dir() and not (out / DRAFT).exists():  # the decoder is kept, and so its draft
-        import shutil
-
-        shutil.copytree(folder / DRAFT, out / DRAFT)
     times["total"] = round(sum(times.values()), 1)
     base = {}
     if (folder / "training.json").exists():
