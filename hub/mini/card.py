@@ -19,7 +19,7 @@ def write_card(model_dir: Path, report: dict, grids, reproduction: dict | None =
         p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in model_dir.iterdir() if p.is_dir()
     }
     secs = meta["seconds"]
-    arch = meta["arch"]
+    arch = _as_shipped(model_dir, meta["arch"])
     cfg = meta["config"]
     mix, var = report["mix"], report["variation_keeps_colour_and_shape_percent"]
     tunes = _tune_records(meta)  # the base recipe finished where the first tune started
@@ -33,7 +33,7 @@ def write_card(model_dir: Path, report: dict, grids, reproduction: dict | None =
     grid_line = "".join(f"{a}:\n\n![Samples at {a}]({g.name})\n\n" for a, g in zip(aspects, grids))
     targets = {"colour": 90, "shape": 80, "position": 80, "relation": 70}  # what the model is built to reach
     worst = {k: min(lang[k] for lang in report["accuracy_percent"].values()) for k in targets}
-    below = [f"{k} ({worst[k]:.0f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
+    below = [f"{k} ({worst[k]:.1f}% < {v}%)" for k, v in targets.items() if worst[k] < v]
     short = (
         (
             "Below its targets: " + ", ".join(below) + ". It puts the right colours in the right places, but it "
@@ -88,7 +88,7 @@ said before the objects). {len(HELD_OUT)} phrasings are never written in trainin
 ## Architecture
 | part | class | size |
 |---|---|---|
-| tokenizer | CLIPTokenizer (BPE trained locally) | {arch["vocab_size"]} tokens max, {arch["max_length"]} positions |
+| tokenizer | CLIPTokenizer (BPE trained locally) | {arch["vocab_size"]} tokens, {arch["max_length"]} positions |
 | text encoder | CLIPTextModelWithProjection | width {arch["width"]}, {arch["text_layers"]} layers |
 | image encoder | CLIPVisionModelWithProjection | width {arch.get("vision_width") or arch["width"]} (projected to {arch["width"]}), {arch["vision_layers"]} layers, patch {arch["patch_size"]} |
 | prior | PriorTransformer + UnCLIPScheduler | {arch["prior_layers"]} layers, embedding {arch["width"]} |
@@ -111,7 +111,7 @@ captions, each scene with a drawn hard negative that differs in one attribute: c
 two objects' places or colours; plus linear heads, dropped at export, that must read background, colours, shapes,
 position, size and layout back from the image embedding), prior {cfg["prior_steps"]}, MoVQ {cfg["movq_steps"]}, UNet
 {cfg["unet_steps"]} (EMA 0.999{unet_extra}), mini-text {cfg["text_steps"]}. Took {secs["total"] / 60:.0f} minutes on
-{meta["threads"]} CPU threads (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
+{_threads(meta["threads"])} (shared with other work): CLIP {secs["clip"] / 60:.1f}, prior {secs["prior"] / 60:.1f},
 MoVQ {secs["movq"] / 60:.1f}, UNet {secs["unet"] / 60:.1f}, text {secs["text"] / 60:.1f} min. Finished
 {tunes[0].get("from") if tunes else meta["finished"]}. {meta.get("note", "")}{_tunes(meta)}
 
@@ -160,23 +160,38 @@ def _held_out() -> str:
     return "; ".join(f'"{examples.get(h, " / ".join(h))}"' for h in HELD_OUT)
 
 
+def _threads(n: int) -> str:
+    return f"{n} CPU thread{'' if n == 1 else 's'}"
+
+
 def _tune_records(meta: dict) -> list[dict]:
     """Every `train-mini --tune-from` the model had, oldest first (training.json's "tunes", then "tune")."""
     return list(meta.get("tunes", [])) + ([meta["tune"]] if meta.get("tune") else [])
 
 
 def _tunes(meta: dict) -> str:
-    """What `train-mini --tune-from` did to the model, tune by tune."""
-    where = meta.get("device", "cpu")
-    where = f"{meta['threads']} CPU threads" if where == "cpu" else where
+    """What `train-mini --tune-from` did to the model, tune by tune, each on the machine it ran on (a record
+    without its own run facts ran where the base recipe did)."""
     records = _tune_records(meta)
     text = ""
     for i, tune in enumerate(records):
         last = i == len(records) - 1
         finished = meta["finished"] if last else tune.get("finished")
         note = meta.get("tune_note", "") if last else tune.get("note", "")
+        where = tune.get("device", meta.get("device", "cpu"))
+        where = _threads(tune.get("threads", meta["threads"])) if where == "cpu" else where
         text += _tune(tune, where, finished, note, "the model trained above" if i == 0 else "the tuned model above")
     return text
+
+
+def _as_shipped(model_dir: Path, arch: dict) -> dict:
+    """The recipe's architecture with the text side as shipped: a language tune brings its own tokenizer and text
+    tower (their sizes are read from the folder's configs)."""
+    path = model_dir / "prior" / "text_encoder" / "config.json"
+    if not path.exists():
+        return arch
+    text = json.loads(path.read_text(encoding="utf-8"))
+    return {**arch, "vocab_size": text["vocab_size"], "text_layers": text["num_hidden_layers"]}
 
 
 def _tune(tune: dict, where: str, finished, note: str, source: str) -> str:
@@ -200,7 +215,7 @@ Finished {finished}. {note}
         return f"""
 Then its language side was learnt again for every phrasing (`lienzo train-mini --tune-from … --stages
 text,prior,export`, `hub/mini/tune.py`), from {source} (finished {tune.get("from")}): a new tokenizer on canonical
-and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the locked image
+and varied captions; a new text tower ({c.get("tune_text_layers", 2)} layers) trained {c["tune_text_steps"]} steps contrastively against the locked image
 tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps, on the same
 {c["tune_pool"]} embedded scenes. The decoders (draft and inpainting included), the vision tower and the MoVQ are
 the model's own. Took {secs["total"] / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f}, prior
@@ -209,8 +224,9 @@ the model's own. Took {secs["total"] / 60:.0f} minutes on {where} (text {secs["t
     return f"""
 Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/mini/tune.py`), from {source}
 (finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
-canonical and varied captions; a new text tower trained {c["tune_text_steps"]} steps contrastively against the
-locked image tower (LiT), each scene with a drawn hard negative; a new prior, {c["tune_prior_steps"]} steps; the
+canonical and varied captions; a new text tower ({c.get("tune_text_layers", 2)} layers) trained {c["tune_text_steps"]}
+steps contrastively against the locked image tower (LiT), each scene with a drawn hard negative; a new prior,
+{c["tune_prior_steps"]} steps; the
 decoder continued {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the
 embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
 scenes{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
@@ -261,7 +277,7 @@ def _draft(model_dir: Path, report: dict) -> str:
     how = draft.get("draft_settings") or {}
     trained = training_meta(model_dir).get("draft", {})
     took = (
-        f" Distilled in {trained['seconds'] / 60:.0f} minutes on {trained['threads']} CPU threads: {trained['how']}."
+        f" Distilled in {trained['seconds'] / 60:.0f} minutes on {_threads(trained['threads'])}: {trained['how']}."
         if trained
         else ""
     )
@@ -269,7 +285,7 @@ def _draft(model_dir: Path, report: dict) -> str:
     tiny = (
         f" A draft's pictures come from `vae-fast/`, a tiny latent decoder (diffusers' AutoencoderTiny,"
         f" `hub/mini/fastvae.py`) distilled from the MoVQ in {fast['seconds'] / 60:.0f} minutes on"
-        f" {fast['threads']} CPU threads: {fast['how'].rstrip('.')}. It also draws every job's progress previews;"
+        f" {_threads(fast['threads'])}: {fast['how'].rstrip('.')}. It also draws every job's progress previews;"
         " Enhance and every full picture are the MoVQ's."
         if fast and (model_dir / "vae-fast").is_dir()
         else ""

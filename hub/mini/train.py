@@ -85,6 +85,7 @@ class TrainConfig:
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative
     tune_prior_steps: int = 2500
+    tune_text_layers: int = 3  # the new text tower's depth (ARCH's is 2): 3 generalised better to held-out phrasings
     tune_unet_steps: int = 1000
     tune_unet_schedule: int = 1500  # its cosine is 1500 steps long: the bundled tune stopped at 1000 for time
     tune_unet_lr: float = 3e-4

@@ -180,7 +180,7 @@ def tune_from(
     prior_parts = dict(weights.prior)
     if language:  # the language side: a new tokenizer, text tower and prior
         tok = train_tokenizer(work / "language", cfg)
-        fresh = prior_components(tok, ARCH, cfg.seed)
+        fresh = prior_components(tok, replace(ARCH, text_layers=cfg.tune_text_layers), cfg.seed)
         prior_parts.update(tokenizer=tok, text_encoder=fresh["text_encoder"], prior=fresh["prior"])
     decoder_parts = dict(weights.decoder)
     for part in list(prior_parts.values()) + list(decoder_parts.values()):
@@ -267,8 +267,9 @@ def tune_from(
             **({"draft": draft} if draft else {}),
             **({} if language else {"language": "kept"}),
             **({} if decoder else {"decoder": "kept"}),
+            **run_facts(dev),  # where this tune ran; the top level keeps where the base recipe ran
         },
-        **run_facts(dev),
+        **(run_facts(dev) | {k: base[k] for k in ("threads", "device", "torch") if k in base}),
     }
     (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
