@@ -76,22 +76,43 @@ def _default(value, default):
     return default if value is None else value
 
 
-def _guard(spec: catalog.ModelSpec, parts) -> tuple[list[list[str]], float]:
-    """The hard negatives a job's prompt gets on `spec` (hub.mini.guard), and their scale: only a prompt of one
-    text, which describes the whole scene, and only on a model with a background guard."""
-    scale = spec.defaults.background_guard
-    if not scale or len(parts) != 1:  # a mix of several texts: each is a part, not the scene (mixes showed a trait
-        return [], 0.0  # of both texts in 12 of 20 pictures without the guard, 7 of 20 with it)
-    from hub.mini.guard import avoid_texts
+def _guard(spec: catalog.ModelSpec, parts) -> dict:
+    """The task fields of the background guard a job's prompt gets on `spec` (hub.mini.guard): its hard negatives
+    and their scale, and the sampling check's texts and redraws. Only a prompt of one text, which describes the
+    whole scene, and only on a model with a background guard."""
+    d = spec.defaults
+    off = {"avoid": [], "avoid_scale": 0.0, "recheck": [], "redraws": 0}
+    if not (d.background_guard or d.background_redraws) or len(parts) != 1:  # a mix of several texts: each is a
+        return off  # part, not the scene (mixes showed a trait of both in 12 of 20 pictures unguarded, 7 guarded)
+    from hub.mini.guard import avoid_texts, background_texts
 
-    avoid = [avoid_texts(text) for text, _ in parts]
-    return (avoid, scale) if any(avoid) else ([], 0.0)
+    avoid = [avoid_texts(text) for text, _ in parts] if d.background_guard else []
+    recheck = [background_texts(text) for text, _ in parts] if d.background_redraws else []
+    return {
+        "avoid": avoid if any(avoid) else [],
+        "avoid_scale": d.background_guard if any(avoid) else 0.0,
+        "recheck": recheck if any(h for h, _ in recheck) else [],
+        "redraws": d.background_redraws if any(h for h, _ in recheck) else 0,
+    }
+
+
+def _guard_record(task) -> dict:
+    """What a job's record keeps of its guard, so that a redraw gives its pixels again."""
+    return {
+        **({"avoid": task.avoid, "avoid_scale": task.avoid_scale} if task.avoid_scale else {}),
+        **({"recheck": task.recheck, "redraws": task.redraws} if task.redraws else {}),
+    }
 
 
 def _kept_guard(record: dict) -> dict:
-    """A stored job's hard negatives as its task had them, for a redraw that must give its pixels again (Enhance,
-    Explain this image); jobs stored before the guard had none."""
-    return {"avoid": record.get("avoid") or [], "avoid_scale": record.get("avoid_scale") or 0.0}
+    """A stored job's guard as its task had it, for a redraw that must give its pixels again (Enhance, Explain this
+    image); jobs stored before the guard, or before its sampling check, had none."""
+    return {
+        "avoid": record.get("avoid") or [],
+        "avoid_scale": record.get("avoid_scale") or 0.0,
+        "recheck": [(list(h), list(f)) for h, f in record.get("recheck") or []],
+        "redraws": record.get("redraws") or 0,
+    }
 
 
 def _number(name: str, value, low: float, high: float) -> float:
@@ -639,8 +660,9 @@ class Hub:
         parent: tuple[str, int] | None = None,
         extra: dict | None = None,
     ) -> JobHandle:
-        if task.avoid is None:  # the model's hard negatives, decided once and kept with the job
-            task.avoid, task.avoid_scale = _guard(spec, [] if task.images else task.parts)
+        if task.avoid is None:  # the model's background guard, decided once and kept with the job
+            for name, value in _guard(spec, [] if task.images else task.parts).items():
+                setattr(task, name, value)
         request = {
             "prompt": text,
             "negative_prompt": task.negative_prompt,
@@ -658,7 +680,7 @@ class Hub:
             "scheduler": task.scheduler,
             "image_prompts": len(task.images),
             "lane": origin.lane,
-            **({"avoid": task.avoid, "avoid_scale": task.avoid_scale} if task.avoid_scale else {}),
+            **_guard_record(task),
             **(extra or {}),
         }
         item = WorkItem(new_job_id(), kind, spec.name, task, prompt=text, grid=grid)
@@ -793,7 +815,6 @@ class Hub:
             spec = self._spec(req.model or "mini", "text2img")
             d = spec.defaults
             parts = [(req.prompt.strip(), 1.0)]
-            avoid, avoid_scale = _guard(spec, parts)  # as imagine() would draw it
             task = ImageTask(
                 seeds=self._seeds(req.seed, 1),
                 width=d.width,
@@ -803,8 +824,7 @@ class Hub:
                 prior_num_inference_steps=d.prior_num_inference_steps,
                 prior_guidance_scale=d.prior_guidance_scale,
                 parts=parts,
-                avoid=avoid,
-                avoid_scale=avoid_scale,
+                **_guard(spec, parts),  # as imagine() would draw it
             )
         if spec.family != "kandinsky":
             raise CapabilityError(f"the walkthrough shows a Kandinsky pipeline; {spec.name} is not one")

@@ -56,6 +56,10 @@ class ImageTask:
     # steers away from at `avoid_scale`. None: not decided yet (the Hub fills it from the model's defaults)
     avoid: list[list[str]] | None = None
     avoid_scale: float = 0.0
+    # one (hiding, free) pair of texts per part (hub.mini.guard.background_texts): a prior sample nearer to a hiding
+    # text than to every free one is drawn again with fresh noise, at most `redraws` times
+    recheck: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    redraws: int = 0
 
     def batch_key(self) -> tuple:
         """Tasks with equal keys run in one pipeline call (each keeps its own seeds)."""

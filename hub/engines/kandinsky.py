@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from diffusers import (
     KandinskyV22Img2ImgPipeline,
     KandinskyV22InpaintPipeline,
@@ -36,6 +37,7 @@ from hub.loading import Placement, place
 
 NEGATIVE_SALT = 0x9E3779B9  # negative-prompt rows draw their own noise, derived from the image's seed
 PART_SALT = 1_000_003  # the k-th text of a multi-prompt uses seed + k * PART_SALT
+REDRAW_SALT = 0x2545F491  # the n-th redraw of a prior sample (redraw_hidden) uses its row's seed + n * REDRAW_SALT
 
 
 class KandinskyEngine:
@@ -176,37 +178,77 @@ class KandinskyEngine:
         return pipe.prior.post_process_latents(latents)
 
     @torch.no_grad()
+    def redraw_hidden(
+        self, samples: torch.Tensor, checks: list, again: Callable[[list[int], int], torch.Tensor]
+    ) -> torch.Tensor:
+        """The sampling check against hidden objects: row r's sample is read by the model's own CLIP, by cosine to
+        the prompt with each background (`checks[r]`: hiding texts, free texts, redraws). While it is nearer to a
+        background in a named object's colour than to every other background, it is drawn again (`again(rows,
+        attempt)`), up to `redraws` times, and the draw read most clearly as a free background is kept. On the
+        bundled mini, unguarded, this reading flagged 77 of 86 pictures whose background hid an object (and 65 of
+        298 others) on 48 + 48 prompts, 4 images each (docs/BENCHMARKS.md)."""
+        rows = [r for r, c in enumerate(checks) if c]
+        if not rows:
+            return samples
+        unique = sorted({t for r in rows for t in (*checks[r][0], *checks[r][1])})
+        index = {t: i for i, t in enumerate(unique)}
+        text = F.normalize(self.text_embeds(unique).float(), dim=-1)
+
+        def margins(rs, embeds):  # nearest free background's cosine less the nearest hiding one's, per row
+            cos = F.normalize(embeds.float(), dim=-1) @ text.T
+            return [
+                (max(cos[j, index[t]] for t in checks[r][1]) - max(cos[j, index[t]] for t in checks[r][0])).item()
+                for j, r in enumerate(rs)
+            ]
+
+        out = samples.clone()
+        margin = dict(zip(rows, margins(rows, samples[rows])))
+        for attempt in range(1, max(checks[r][2] for r in rows) + 1):
+            flagged = [r for r in rows if margin[r] < 0 and attempt <= checks[r][2]]
+            if not flagged:
+                break
+            drawn = again(flagged, attempt)
+            for j, (r, m) in enumerate(zip(flagged, margins(flagged, drawn))):
+                if m > margin[r]:
+                    out[r], margin[r] = drawn[j], m
+        return out
+
+    @torch.no_grad()
     def embed_tasks(self, tasks: list[ImageTask], on_step: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Image and negative embeddings for every image of every task, in order."""
         first = tasks[0]
         texts, unconds, gens, owners, avoids = [], [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
+        seeds, checks = [], []  # each row's seed (salted) and its sampling check: (hiding, free, redraws) or None
         for ti, task in enumerate(tasks):
             for k, (text, _) in enumerate(task.parts):
                 texts += [text] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
                 avoids += [list(task.avoid[k]) if task.avoid and k < len(task.avoid) else []] * len(task.seeds)
                 gens += generators(task.seeds, salt=k * PART_SALT)
+                seeds += [s + k * PART_SALT for s in task.seeds]
+                check = task.recheck[k] if task.redraws and k < len(task.recheck) and task.recheck[k][0] else None
+                checks += [(*check, task.redraws) if check else None] * len(task.seeds)
                 owners += [(ti, i, k) for i in range(len(task.seeds))]
             if task.negative_prompt:
                 texts += [task.negative_prompt] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
                 avoids += [[]] * len(task.seeds)
                 gens += generators(task.seeds, salt=NEGATIVE_SALT)
+                seeds += [s + NEGATIVE_SALT for s in task.seeds]
+                checks += [None] * len(task.seeds)
                 owners += [(ti, i, "neg") for i in range(len(task.seeds))]
-        prior_out = (
-            self.run_prior(
-                texts,
-                unconds,
-                gens,
-                first.prior_num_inference_steps,
-                first.prior_guidance_scale,
-                on_step,
-                avoids,
-                first.avoid_scale,
-            )
-            if texts
-            else None
-        )
+        prior_out = None
+        if texts:
+            steps, guidance = first.prior_num_inference_steps, first.prior_guidance_scale
+            prior_out = self.run_prior(texts, unconds, gens, steps, guidance, on_step, avoids, first.avoid_scale)
+
+            def again(rows, attempt):  # the rows' samples drawn with fresh noise, as the first draw otherwise
+                fresh = generators([seeds[r] for r in rows], salt=attempt * REDRAW_SALT)
+                pick = lambda xs: [xs[r] for r in rows]  # noqa: E731
+                scale = first.avoid_scale * (1 + attempt)  # each redraw steers further from the hiding texts
+                return self.run_prior(pick(texts), pick(unconds), fresh, steps, guidance, None, pick(avoids), scale)
+
+            prior_out = self.redraw_hidden(prior_out, checks, again)
         rows = {owner: r for r, owner in enumerate(owners)}
         zero = self.zero_embed()
         pos, neg = [], []

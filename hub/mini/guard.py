@@ -51,3 +51,17 @@ def avoid_texts(text: str) -> list[str]:
         return []
     colours, lang = named_colours(text)
     return [text + background_words(c, lang) for c in colours[:MAX_AVOIDED]]
+
+
+def background_texts(text: str) -> tuple[list[str], list[str]]:
+    """(hiding, free): the prompt with a background in each colour it names, and with each other background. A prior
+    sample the mini's own CLIP finds nearer to a hiding text than to every free one is drawn again (the catalog's
+    `background_redraws`, KandinskyEngine.redraw_hidden). Both empty when avoid_texts is."""
+    text = text.strip()
+    if not text or _BACKGROUND.search(text):
+        return [], []
+    colours, lang = named_colours(text)
+    if not colours:
+        return [], []
+    hiding = [text + background_words(c, lang) for c in colours]
+    return hiding, [text + background_words(c, lang) for c in world.BACKGROUNDS if c not in colours]

@@ -76,6 +76,29 @@ def test_hard_negatives_steer_the_prior_per_part_and_row(engine):
     assert two.batch_key() != plain.batch_key()
 
 
+def test_a_sample_read_as_a_hiding_background_is_drawn_again_and_the_clearest_draw_kept(engine):
+    """redraw_hidden: a checked row nearer (CLIP cosine) to a hiding text than to every free one is drawn again, up
+    to its redraws, keeping the draw read most clearly as free; unchecked rows and clear rows are never redrawn."""
+    hiding, free = ["a red circle on a red background"], ["a red circle on a blue background"]
+    bad, good = engine.text_embeds(hiding + free)
+    rest = torch.randn(bad.shape[0], generator=torch.Generator().manual_seed(0))
+    samples = torch.stack([bad, good, rest])
+    calls = []
+
+    def again(rows, attempt):  # the first redraw still hides; the second is clear
+        calls.append((rows, attempt))
+        return torch.stack([bad * 2 if attempt == 1 else good] * len(rows))
+
+    checks = [(hiding, free, 2), (hiding, free, 2), None]
+    out = engine.redraw_hidden(samples, checks, again)
+    assert calls == [([0], 1), ([0], 2)]
+    assert torch.equal(out[0], good) and torch.equal(out[1:], samples[1:])
+    calls.clear()
+    out = engine.redraw_hidden(samples, [(hiding, free, 1), None, None], again)
+    assert calls == [([0], 1)] and torch.equal(out, samples)  # no clearer draw within one redraw: the first stays
+    assert engine.redraw_hidden(samples, [None] * 3, again) is samples and len(calls) == 1
+
+
 def test_seeds_decide_the_pixels(engine):
     one, again, other = (engine.generate([task(seeds=s)])[0] for s in ([1], [1], [2]))
     assert diff(one, again) == 0 and diff(one, other) > 0

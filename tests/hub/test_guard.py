@@ -7,7 +7,7 @@ from PIL import Image
 
 from hub import catalog
 from hub.mini import world
-from hub.mini.guard import MAX_AVOIDED, avoid_texts, named_colours
+from hub.mini.guard import MAX_AVOIDED, avoid_texts, background_texts, named_colours
 from hub.mini.scoring import score
 from hub.types import EnhanceRequest, ImagineRequest, Origin
 from tests.hub.test_service import with_hub
@@ -36,6 +36,15 @@ def test_a_prompt_that_chose_its_background_or_names_no_colour_is_left_alone(tex
     assert avoid_texts(text) == []
 
 
+def test_the_sampling_check_compares_the_backgrounds_that_hide_with_those_that_do_not():
+    text = "un círculo rojo encima de un cuadrado azul"
+    hiding, free = background_texts(text)
+    assert hiding == [f"{text} sobre fondo rojo", f"{text} sobre fondo azul"]
+    assert len(free) == len(world.BACKGROUNDS) - 2 and not set(hiding) & set(free)
+    assert f"{text} sobre fondo blanco" in free
+    assert background_texts("a red circle on a blue background") == ([], []) == background_texts("a cat")
+
+
 def test_at_most_three_colours_are_avoided():
     text = "red, green, blue, yellow and black"
     assert len(avoid_texts(text)) == MAX_AVOIDED == 3
@@ -45,28 +54,56 @@ def hidden(paths, scene) -> int:
     return sum(score(scene, Image.open(p))["hidden"] == 1.0 for p in paths)
 
 
+def guarded(settings, monkeypatch, guard: float, redraws: int, body):
+    """`body` run on a Hub whose mini has this background guard scale and this many redraws."""
+    mini = catalog.MODELS["mini"]
+    defaults = replace(mini.defaults, background_guard=guard, background_redraws=redraws)
+    monkeypatch.setitem(catalog.MODELS, "mini", replace(mini, defaults=defaults))
+    try:
+        return with_hub(settings, body)
+    finally:
+        monkeypatch.setitem(catalog.MODELS, "mini", mini)
+
+
 def test_on_the_bundled_mini_the_guard_uncovers_an_object_the_background_hid(settings, monkeypatch):
-    """A prompt whose four pictures (seed 49) all paint the background red or blue without the guard: with it, none;
-    the job keeps its hard negatives, and Enhance of a draft redraws with the draft's own."""
-    text = "un círculo rojo encima de un cuadrado azul"
-    objects = (world.Obj("circle", "red", "small", 0.5, 0.3), world.Obj("square", "blue", "small", 0.5, 0.7))
-    scene = world.Scene("white", objects, "above")
+    """A prompt whose four pictures (seed 512) all paint the background red or blue without the guard: with its hard
+    negatives alone, none; the job keeps its guard, and Enhance of a draft redraws with the draft's own."""
+    text = "a red circle left of a blue star"
+    objects = (world.Obj("circle", "red", "small", 0.3, 0.5), world.Obj("star", "blue", "small", 0.7, 0.5))
+    scene = world.Scene("white", objects, "left of")
 
     async def body(hub):
-        job = await (await hub.imagine(ImagineRequest(f"{text} --seed 49", origin=ME))).result()
-        draft = await (await hub.imagine(ImagineRequest(f"{text} --seed 49 --draft", origin=ME))).result()
+        job = await (await hub.imagine(ImagineRequest(f"{text} --seed 512", origin=ME))).result()
+        draft = await (await hub.imagine(ImagineRequest(f"{text} --seed 512 --draft", origin=ME))).result()
         enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 1, origin=ME))).result()
-        mixed = ImagineRequest("a red circle::1 a blue square::1 --seed 49", num_images=1, origin=ME)
+        mixed = ImagineRequest("a red circle::1 a blue star::1 --seed 512", num_images=1, origin=ME)
         mix = (await (await hub.imagine(mixed)).result()).job_id
         ids = (job.job_id, draft.job_id, enhanced.job_id)
         return job.images, [hub.get_job(i).request for i in ids] + [hub.get_job(mix).request]
 
-    guarded, records = with_hub(settings, body)
-    mini = catalog.MODELS["mini"]
-    monkeypatch.setitem(catalog.MODELS, "mini", replace(mini, defaults=replace(mini.defaults, background_guard=0.0)))
-    unguarded, plain = with_hub(settings, body)
-    assert hidden(unguarded, scene) == 4 and hidden(guarded, scene) == 0
-    avoid = [avoid_texts(text)]
-    assert [(r.get("avoid"), r.get("avoid_scale")) for r in records[:3]] == [(avoid, 2.0)] * 3
-    assert "avoid" not in records[3]  # a mix of texts: each is a part, not the scene
-    assert all("avoid" not in r for r in plain)
+    negatives, _ = guarded(settings, monkeypatch, 2.0, 0, body)
+    unguarded, plain = guarded(settings, monkeypatch, 0.0, 0, body)
+    assert hidden(unguarded, scene) == 4 and hidden(negatives, scene) == 0
+    _, records = with_hub(settings, body)  # the catalog's own guard: hard negatives and the sampling check
+    avoid, recheck = [avoid_texts(text)], [list(background_texts(text))]
+    kept = [(r.get("avoid"), r.get("avoid_scale"), r.get("recheck"), r.get("redraws")) for r in records[:3]]
+    assert kept == [(avoid, 2.0, recheck, 2)] * 3
+    assert "avoid" not in records[3] and "recheck" not in records[3]  # a mix of texts: each is a part, not the scene
+    assert all("avoid" not in r and "recheck" not in r for r in plain)
+
+
+def test_on_the_bundled_mini_a_sample_read_as_a_hiding_background_is_drawn_again(settings, monkeypatch):
+    """A prompt (seed 543) whose four pictures hide an object even with the hard negatives: the sampling check
+    draws those samples again, steering further, and then none hides one, the same pixels every time."""
+    text = "un cuadrado verde a la derecha de un cuadrado naranja"
+    objects = (world.Obj("square", "green", "small", 0.7, 0.5), world.Obj("square", "orange", "small", 0.3, 0.5))
+    scene = world.Scene("white", objects, "right of")
+
+    async def body(hub):
+        jobs = [await (await hub.imagine(ImagineRequest(f"{text} --seed 543", origin=ME))).result() for _ in "ab"]
+        return [[Image.open(p).tobytes() for p in job.images] for job in jobs], jobs[0].images
+
+    _, once = guarded(settings, monkeypatch, 2.0, 0, body)
+    (first, second), checked = with_hub(settings, body)
+    assert hidden(once, scene) == 4 and hidden(checked, scene) == 0
+    assert first == second
