@@ -155,7 +155,7 @@ def card_section(report: dict) -> str:
     for (table, figure), bar in TARGETS.items():
         values = report[f"{table}_percent"]
         en, es = values["en"][figure], values["es"][figure]
-        rows.append(f"| {table} | {figure} | {en:g} | {es:g} | ≥ {bar} | {'yes' if min(en, es) >= bar else 'no'} |")
+        rows.append(f"| {table} | {figure} | {en:.1f} | {es:.1f} | ≥ {bar} | {'yes' if min(en, es) >= bar else 'no'} |")
     return "\n".join(
         [
             START,
