@@ -226,8 +226,8 @@ ISSUE_21_PROMPTS = {  # exactly these, whatever the README shows; each with the 
 
 FAILING_21 = pytest.mark.xfail(
     strict=True,  # when the model learns it, the test says so: drop the mark then
-    reason="issue 21 is open: shapes fall short (squares with rounded corners read as circles; the card's figures), "
-    "and the background still hides an object in some pictures",
+    reason="issue 21 is open: the squares come out with rounded corners, which the detector reads as circles (the "
+    "card's shape figures); colour, relation and background are right in all twelve pictures since session 18",
 )
 
 
