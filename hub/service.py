@@ -81,19 +81,18 @@ def _guard(spec: catalog.ModelSpec, parts) -> dict:
     and their scale, and the sampling check's texts and redraws. Only a prompt of one text, which describes the
     whole scene, and only on a model with a background guard."""
     d = spec.defaults
-    off = {"avoid": [], "avoid_scale": 0.0, "recheck": [], "redraws": 0}
+    guard = {"avoid": [], "avoid_scale": 0.0, "recheck": [], "redraws": 0}
     if not (d.background_guard or d.background_redraws) or len(parts) != 1:  # a mix of several texts: each is a
-        return off  # part, not the scene (mixes showed a trait of both in 12 of 20 pictures unguarded, 7 guarded)
+        return guard  # part, not the scene (mixes showed a trait of both in 12 of 20 pictures unguarded, 7 guarded)
     from hub.mini.guard import avoid_texts, background_texts
 
     avoid = [avoid_texts(text) for text, _ in parts] if d.background_guard else []
     recheck = [background_texts(text) for text, _ in parts] if d.background_redraws else []
-    return {
-        "avoid": avoid if any(avoid) else [],
-        "avoid_scale": d.background_guard if any(avoid) else 0.0,
-        "recheck": recheck if any(h for h, _ in recheck) else [],
-        "redraws": d.background_redraws if any(h for h, _ in recheck) else 0,
-    }
+    if any(avoid):
+        guard.update(avoid=avoid, avoid_scale=d.background_guard)
+    if any(hiding for hiding, _ in recheck):
+        guard.update(recheck=recheck, redraws=d.background_redraws)
+    return guard
 
 
 def _guard_record(task) -> dict:

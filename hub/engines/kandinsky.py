@@ -217,14 +217,13 @@ class KandinskyEngine:
     def embed_tasks(self, tasks: list[ImageTask], on_step: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Image and negative embeddings for every image of every task, in order."""
         first = tasks[0]
-        texts, unconds, gens, owners, avoids = [], [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
+        texts, unconds, owners, avoids = [], [], [], []  # owners: (task, image, part) or (task, image, "neg")
         seeds, checks = [], []  # each row's seed (salted) and its sampling check: (hiding, free, redraws) or None
         for ti, task in enumerate(tasks):
             for k, (text, _) in enumerate(task.parts):
                 texts += [text] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
                 avoids += [list(task.avoid[k]) if task.avoid and k < len(task.avoid) else []] * len(task.seeds)
-                gens += generators(task.seeds, salt=k * PART_SALT)
                 seeds += [s + k * PART_SALT for s in task.seeds]
                 check = task.recheck[k] if task.redraws and k < len(task.recheck) and task.recheck[k][0] else None
                 checks += [(*check, task.redraws) if check else None] * len(task.seeds)
@@ -233,13 +232,13 @@ class KandinskyEngine:
                 texts += [task.negative_prompt] * len(task.seeds)
                 unconds += [task.negative_prompt] * len(task.seeds)
                 avoids += [[]] * len(task.seeds)
-                gens += generators(task.seeds, salt=NEGATIVE_SALT)
                 seeds += [s + NEGATIVE_SALT for s in task.seeds]
                 checks += [None] * len(task.seeds)
                 owners += [(ti, i, "neg") for i in range(len(task.seeds))]
         prior_out = None
         if texts:
             steps, guidance = first.prior_num_inference_steps, first.prior_guidance_scale
+            gens = generators(seeds)
             prior_out = self.run_prior(texts, unconds, gens, steps, guidance, on_step, avoids, first.avoid_scale)
 
             def again(rows, attempt):  # the rows' samples drawn with fresh noise, as the first draw otherwise

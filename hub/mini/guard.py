@@ -44,19 +44,16 @@ def background_words(colour: str, lang: str) -> str:
 
 
 def avoid_texts(text: str) -> list[str]:
-    """What the prior should steer away from for `text`: the text itself with a background in each colour it names,
-    the background that would hide that object. Empty when it names a background or no colour of the world."""
-    text = text.strip()
-    if not text or _BACKGROUND.search(text):
-        return []
-    colours, lang = named_colours(text)
-    return [text + background_words(c, lang) for c in colours[:MAX_AVOIDED]]
+    """What the prior should steer away from for `text`: the text itself with a background in each colour it names
+    (its first MAX_AVOIDED), the background that would hide that object. Empty when it names a background or no
+    colour of the world."""
+    return background_texts(text)[0][:MAX_AVOIDED]
 
 
 def background_texts(text: str) -> tuple[list[str], list[str]]:
     """(hiding, free): the prompt with a background in each colour it names, and with each other background. A prior
     sample the mini's own CLIP finds nearer to a hiding text than to every free one is drawn again (the catalog's
-    `background_redraws`, KandinskyEngine.redraw_hidden). Both empty when avoid_texts is."""
+    `background_redraws`, KandinskyEngine.redraw_hidden). Both empty when it names a background or no colour."""
     text = text.strip()
     if not text or _BACKGROUND.search(text):
         return [], []

@@ -257,6 +257,7 @@ def tune_from(
     if "tune" in base:  # the folder was tuned before: its record (and its note) stays, with when it finished
         earlier.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
     carried = ("config", "arch", "seconds", "note", "inpaint", "fastvae") + (() if decoder else ("draft",))
+    facts = run_facts(dev)
     meta = {
         **{k: base[k] for k in carried if k in base},
         **({"tunes": earlier} if earlier else {}),
@@ -267,9 +268,9 @@ def tune_from(
             **({"draft": draft} if draft else {}),
             **({} if language else {"language": "kept"}),
             **({} if decoder else {"decoder": "kept"}),
-            **run_facts(dev),  # where this tune ran; the top level keeps where the base recipe ran
+            **facts,  # where this tune ran; the top level keeps where the base recipe ran
         },
-        **(run_facts(dev) | {k: base[k] for k in ("threads", "device", "torch") if k in base}),
+        **(facts | {k: base[k] for k in ("threads", "device", "torch") if k in base}),
     }
     (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
