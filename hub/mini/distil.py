@@ -88,7 +88,7 @@ def distil_decoder(work, cfg, teacher, sched, pool, zero_embed, init=None):
     for step in stage.loop():
         cosine_lr(opt, step, cfg.draft_steps, cfg.draft_lr)
         # every random draw on the CPU generator, whatever the device: the same recipe draws the same numbers
-        z0, emb = pool.draw(cfg.draft_batch)  # one aspect-ratio bucket a batch
+        z0, emb, *_ = pool.draw(cfg.draft_batch)  # one aspect-ratio bucket a batch
         n = len(z0)
         strength = cfg.cond_noise * torch.rand(n, 1)
         cond_noise = torch.randn(n, emb.shape[1])

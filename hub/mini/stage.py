@@ -109,18 +109,19 @@ def default_workers(device) -> int:
 
 
 class BucketPool:
-    """Scenes encoded once as (MoVQ latents, CLIP image embeddings), one pool per aspect-ratio bucket.
+    """Scenes encoded once as (MoVQ latents, CLIP image embeddings[, anything more per scene]), one pool per
+    aspect-ratio bucket.
 
     `draw` picks a bucket by weight (Python's seeded `random`) and a batch from it (torch's CPU generator), so the
-    same recipe draws the same numbers on any device."""
+    same recipe draws the same numbers on any device; it gives the latents as float and every other tensor as kept."""
 
-    def __init__(self, pools: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]], weights: dict, device="cpu"):
-        self.pools = {b: (z.to(device), e.to(device)) for b, (z, e) in pools.items()}
+    def __init__(self, pools: dict[tuple[int, int], tuple[torch.Tensor, ...]], weights: dict, device="cpu"):
+        self.pools = {b: tuple(t.to(device) for t in kept) for b, kept in pools.items()}
         self.buckets = list(self.pools)
         self.weights = [weights[b] for b in self.buckets]
         self.device = device
 
-    def draw(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        z, e = self.pools[random.choices(self.buckets, self.weights)[0]]
+    def draw(self, batch: int) -> tuple[torch.Tensor, ...]:
+        z, *rest = self.pools[random.choices(self.buckets, self.weights)[0]]
         i = torch.randint(0, len(z), (batch,)).to(self.device)
-        return z[i].float(), e[i].clone()
+        return (z[i].float(), *(t[i].clone() for t in rest))

@@ -14,6 +14,8 @@ import random
 import re
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from PIL import Image, ImageDraw
 
 SIZE = 64
@@ -268,6 +270,24 @@ def render(scene: Scene, size: int | tuple[int, int] | None = None) -> Image.Ima
         else:
             draw.polygon(_star(cx, cy, r * 1.1), fill=fill)
     return image
+
+
+def shape_cues(scene: Scene) -> np.ndarray:
+    """(height, width) bool: the pixels that tell each object's shape from the shape most like it, where the scene
+    and the scene with that one object drawn as that other shape differ (a square's corners against a circle). What
+    a decoder must draw exactly for the shape to read."""
+    own = np.asarray(render(scene))
+    cues = np.zeros(own.shape[:2], bool)
+    for k, o in enumerate(scene.objects):
+        nearest = None
+        for other in SHAPES:
+            if other != o.shape:
+                swapped = scene.objects[:k] + (replace(o, shape=other),) + scene.objects[k + 1 :]
+                differ = (np.asarray(render(replace(scene, objects=swapped))) != own).any(-1)
+                if nearest is None or differ.sum() < nearest.sum():
+                    nearest = differ
+        cues |= nearest
+    return cues
 
 
 def dataset(n: int, seed: int = 0, two_fraction: float = 0.5):

@@ -392,3 +392,37 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
 
     told = _tunes(meta)
     assert "--stages unet,export" in told and "--stages\ntext,prior,export" in told  # both tunes, in order
+
+
+def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settings):
+    """`tune_shape_focus`: the decoder's pool keeps each scene's shape cues on the latent grid and the loss weighs
+    them; the same two steps from the same weights learn something else with it than without it."""
+    import copy
+    from dataclasses import replace
+
+    from hub import catalog
+    from hub.loading import Loader
+    from hub.mini.train import Batches, TrainConfig, train_unet, zero_image_embed
+
+    weights = Loader(settings.with_(mini_weights=None)).kandinsky(catalog.get("mini"))
+    movq, sched, vision = weights.decoder["movq"], weights.decoder["scheduler"], weights.prior["image_encoder"]
+    for m in (movq, vision):
+        m.float().eval()
+    zero = zero_image_embed(vision)
+    cfg = replace(TrainConfig(), unet_steps=2, unet_batch=4, unet_pool=64, checkpoint_every=10)
+    learnt = {}
+    for focus in (3.0, 0.0):
+        unet = copy.deepcopy(weights.decoder["unet"]).float()
+        random.seed(0)
+        torch.manual_seed(0)
+        work = tmp_path / f"focus-{focus}"
+        work.mkdir()
+        if not focus:  # the same scenes without their cues: only the weighting differs
+            pool = torch.load(tmp_path / "focus-3.0" / "unet-pool-cues.pt")
+            torch.save({b: {k: v[k] for k in ("latents", "embeds")} for b, v in pool.items()}, work / "unet-pool.pt")
+        train_unet(work, replace(cfg, tune_shape_focus=focus), unet, movq, vision, sched, zero, Batches(1))
+        learnt[focus] = unet.state_dict()
+    cues = torch.load(tmp_path / "focus-3.0" / "unet-pool-cues.pt")["64x64"]["cues"]
+    assert cues.shape == (64, 1, 16, 16) and cues.dtype == torch.uint8 and 0 < cues.float().mean() < 0.25
+    assert not (tmp_path / "focus-0.0" / "unet-pool-cues.pt").exists()
+    assert any(not learnt[0.0][k].equal(learnt[3.0][k]) for k in learnt[0.0])

@@ -1,5 +1,6 @@
 """The shapes world at every aspect and in every phrasing (issue 21): what the mini is trained and scored on."""
 
+import dataclasses
 import random
 import re
 
@@ -122,3 +123,39 @@ def test_batches_are_the_same_whatever_the_number_of_data_workers(tmp_path):
     for a, b in zip(inline, spawned, strict=True):
         assert torch.equal(a["ids"], b["ids"]) and torch.equal(a["pixels"], b["pixels"])
     assert not torch.equal(inline[0]["pixels"], inline[1]["pixels"])
+
+
+def test_shape_cues_mark_what_tells_a_shape_from_the_shape_most_like_it():
+    """A square's cues are its corners against a circle (the shape it is read as when drawn rounded), never its
+    middle; every object of a scene has its cues; the decoder's pool keeps them on the latent grid."""
+    import numpy as np
+    import torch
+
+    from hub.mini.train import _cue_grid
+
+    square = world.Obj("square", "red", "small", 0.5, 0.5)
+    scene = world.Scene("white", (square,))
+    cues = world.shape_cues(scene)
+    as_circle = world.Scene("white", (dataclasses.replace(square, shape="circle"),))
+    differ = (np.asarray(world.render(scene)) != np.asarray(world.render(as_circle))).any(-1)
+    assert np.array_equal(cues, differ) and cues.any()
+    r = world.radius(square, 64, 64) * 0.88
+    corner = round(32 - r + 0.5), round(32 - r + 0.5)
+    assert cues[corner] and not cues[32, 32]
+    area = (np.asarray(world.render(scene)) != np.asarray(world.COLOURS["white"])).any(-1).sum()
+    assert cues.sum() < area / 2  # the few pixels that decide, not the whole shape
+
+    rng = random.Random(5)
+    scenes = [world.sample_scene(rng, two=True, size=(80, 48)) for _ in range(8)]
+    for s in scenes:
+        cues = world.shape_cues(s)
+        for o in s.objects:  # each object's own cues lie around it
+            x, y, r = o.cx * 80, o.cy * 48, world.radius(o, 80, 48) * 1.2 + 1
+            ys, xs = np.mgrid[:48, :80]
+            assert (cues & ((xs + 0.5 - x) ** 2 + (ys + 0.5 - y) ** 2 <= r * r)).any()
+    grid = _cue_grid(scenes, (12, 20))
+    assert grid.shape == (8, 1, 12, 20) and grid.dtype == torch.uint8
+    for s, g in zip(scenes, grid):
+        ys, xs = np.nonzero(world.shape_cues(s))
+        assert all(g[0, y // 4, x // 4] == 1 for y, x in zip(ys, xs))  # every cue's latent is marked
+        assert 0 < g.float().mean() < 0.25
