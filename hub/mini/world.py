@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, replace
 
 import numpy as np
-
 from PIL import Image, ImageDraw
 
 SIZE = 64
