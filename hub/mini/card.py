@@ -180,7 +180,10 @@ def _tunes(meta: dict) -> str:
         note = meta.get("tune_note", "") if last else tune.get("note", "")
         where = tune.get("device", meta.get("device", "cpu"))
         where = _threads(tune.get("threads", meta["threads"])) if where == "cpu" else where
-        text += _tune(tune, where, finished, note, "the model trained above" if i == 0 else "the tuned model above")
+        again = any(r.get("language") == "kept" for r in records[:i])  # an earlier tune brought it to every aspect
+        text += _tune(
+            tune, where, finished, note, "the model trained above" if i == 0 else "the tuned model above", again
+        )
     return text
 
 
@@ -194,7 +197,7 @@ def _as_shipped(model_dir: Path, arch: dict) -> dict:
     return {**arch, "vocab_size": text["vocab_size"], "text_layers": text["num_hidden_layers"]}
 
 
-def _tune(tune: dict, where: str, finished, note: str, source: str) -> str:
+def _tune(tune: dict, where: str, finished, note: str, source: str, again: bool = False) -> str:
     c, secs = tune["config"], tune["seconds"]
     draft = (
         f"; the draft decoder distilled again for {c['tune_draft_steps']} steps from the earlier one"
@@ -203,8 +206,9 @@ def _tune(tune: dict, where: str, finished, note: str, source: str) -> str:
     )
     draft_time = f"; draft {secs['draft'] / 60:.1f}" if "draft" in secs else ""
     if tune.get("language") == "kept":  # a decoder-only tune (--stages unet,export)
+        what = "continued on every aspect again" if again else "brought to every aspect"
         return f"""
-Then its decoder was brought to every aspect (`lienzo train-mini --tune-from … --stages unet,export`,
+Then its decoder was {what} (`lienzo train-mini --tune-from … --stages unet,export`,
 `hub/mini/tune.py`), from {source} (finished {tune.get("from")}): the decoder continued
 {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the embedding of
 the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]} scenes{draft}; the
