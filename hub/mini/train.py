@@ -471,10 +471,10 @@ def latent_pool(
     is the square picture's because that is what the prior learns to give for a caption, which names no aspect.
     """
     name = f"{name}-cues" if cues else name  # a pool kept without them is not one with them
+    keys = ("latents", "embeds", "cues") if cues else ("latents", "embeds")
     path = work / f"{name}.pt"
     if path.exists():
         saved = torch.load(path)
-        keys = ("latents", "embeds", "cues") if cues else ("latents", "embeds")
         return {tuple(map(int, k.split("x"))): tuple(v[key] for key in keys) for k, v in saved.items()}
     total = scenes or cfg.unet_pool
     dev = _device(movq)
@@ -490,10 +490,8 @@ def latent_pool(
                 embeds.append(image_embeds(vision, pixels(batch, square=True, device=dev)).cpu())
                 if cues:
                     marks.append(_cue_grid(batch, z.shape[-2:]))
-            pools[(width, height)] = (torch.cat(latents)[:n], torch.cat(embeds)[:n]) + (
-                (torch.cat(marks)[:n],) if cues else ()
-            )
-    keys = ("latents", "embeds", "cues")
+            kept = (latents, embeds, marks)[: len(keys)]
+            pools[(width, height)] = tuple(torch.cat(parts)[:n] for parts in kept)
     saved = {f"{w}x{h}": dict(zip(keys, kept)) for (w, h), kept in pools.items()}
     save_atomic(saved, path)
     return pools
