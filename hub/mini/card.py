@@ -263,7 +263,9 @@ def _guard() -> str:
         f"each background); a sample read as a named object's colour is drawn again with fresh noise, each time "
         f"steering further, at most {d.background_redraws} times. With this language side, on 48 + 48 two-object "
         "prompts with no background named, 4 images each: the background hid an object in 22.4% of pictures "
-        "unguarded, 3.4% with the hard negatives alone and 0.8% with the check too."
+        "unguarded, 3.4% with the hard negatives alone and 0.8% with the check too. The same reading then checks "
+        "each decoded picture, whose background the decoder can paint in an object's colour from a sample that "
+        "reads right, and draws a flagged one again with fresh noise."
         if d.background_redraws
         else ""
     )
@@ -272,7 +274,10 @@ def _guard() -> str:
         f'a red background"; the background guard, `hub/mini/guard.py`, at {d.background_guard:g}): given the '
         "prior's embedding, the decoder painted a named object's colour over the background, hiding the object, in "
         "19.3% of pictures of two objects with no background named; with the guard in 1.6/0.0% (en/es; 48 prompts, "
-        f"4 images each; session 16's language side).{check} A prompt that names its background is left alone."
+        f"4 images each; session 16's language side).{check} A prompt that names its background steers away from "
+        "itself with an object's colour in its place: on the 83 held-out prompts that name one, 2 images each at "
+        "1:1 and 16:9, en and es, an object was hidden in 18 of 664 pictures before (the guard left such prompts "
+        "alone), 9 with the check on decoded pictures, 4 with both."
     )
 
 

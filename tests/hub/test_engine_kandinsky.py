@@ -99,6 +99,25 @@ def test_a_sample_read_as_a_hiding_background_is_drawn_again_and_the_clearest_dr
     assert engine.redraw_hidden(samples, [None] * 3, again) is samples and len(calls) == 1
 
 
+def test_pictures_are_checked_by_their_own_reading_and_a_redrawn_one_replaces_its_row(engine):
+    """redraw_hidden on decoded pictures (a list, read into embeddings by `read`): the flagged row's picture is
+    replaced by the redraw read as free; the list given is left as it was."""
+    from PIL import Image
+
+    hiding, free = ["a red circle on a red background"], ["a red circle on a blue background"]
+    bad, good = engine.text_embeds(hiding + free)
+    red, blue, grey = (Image.new("RGB", (8, 8), c) for c in ("red", "blue", "grey"))
+    reading = {id(red): bad, id(blue): good, id(grey): good}
+    pictures = [red, grey]
+    out = engine.redraw_hidden(
+        pictures,
+        [(hiding, free, 2), (hiding, free, 2)],
+        lambda rows, attempt: [blue] * len(rows),
+        read=lambda shown: torch.stack([reading[id(p)] for p in shown]),
+    )
+    assert out == [blue, grey] and pictures == [red, grey]
+
+
 def test_seeds_decide_the_pixels(engine):
     one, again, other = (engine.generate([task(seeds=s)])[0] for s in ([1], [1], [2]))
     assert diff(one, again) == 0 and diff(one, other) > 0
