@@ -204,7 +204,8 @@ class KandinskyEngine:
             ]
 
         out = samples.clone() if torch.is_tensor(samples) else list(samples)
-        margin = dict(zip(rows, margins(rows, samples[rows] if torch.is_tensor(samples) else [out[r] for r in rows])))
+        first = samples[rows] if torch.is_tensor(samples) else [samples[r] for r in rows]
+        margin = dict(zip(rows, margins(rows, first)))
         for attempt in range(1, max(checks[r][2] for r in rows) + 1):
             flagged = [r for r in rows if margin[r] < 0 and attempt <= checks[r][2]]
             if not flagged:
@@ -227,8 +228,7 @@ class KandinskyEngine:
                 unconds += [task.negative_prompt] * len(task.seeds)
                 avoids += [list(task.avoid[k]) if task.avoid and k < len(task.avoid) else []] * len(task.seeds)
                 seeds += [s + k * PART_SALT for s in task.seeds]
-                check = task.recheck[k] if task.redraws and k < len(task.recheck) and task.recheck[k][0] else None
-                checks += [(*check, task.redraws) if check else None] * len(task.seeds)
+                checks += [_part_check(task, k)] * len(task.seeds)
                 owners += [(ti, i, k) for i in range(len(task.seeds))]
             if task.negative_prompt:
                 texts += [task.negative_prompt] * len(task.seeds)
@@ -342,11 +342,7 @@ class KandinskyEngine:
         """Each image's sampling check on its decoded picture: (hiding, free, redraws) of its task's one text, or
         None. The prior's check misses a background the decoder paints in an object's colour from a sample that
         reads right (on the bundled mini, most of those left: prompts that name their background)."""
-        checks = []
-        for t in tasks:
-            check = t.recheck[0] if t.redraws and len(t.parts) == 1 and t.recheck and t.recheck[0][0] else None
-            checks += [(*check, t.redraws) if check else None] * len(t.seeds)
-        return checks
+        return [_part_check(t, 0) if len(t.parts) == 1 else None for t in tasks for _ in t.seeds]
 
     def _redecode(self, pipe, kwargs, seeds, rows, attempt, task, default_scheduler, callback) -> list[Image.Image]:
         """Rows `rows` of a decoder call drawn again with fresh noise (the n-th redraw's seeds salted as the prior's
@@ -514,6 +510,13 @@ class KandinskyEngine:
 
 
 DECODE_CHUNK = 4  # images per MoVQ decode call: one job's grid
+
+
+def _part_check(task: ImageTask, k: int) -> tuple | None:
+    """Part k's sampling check against hidden objects, (hiding texts, free texts, redraws), or None without one."""
+    if task.redraws and k < len(task.recheck) and task.recheck[k][0]:
+        return (*task.recheck[k], task.redraws)
+    return None
 
 
 def _fast_decode(vae, latents: torch.Tensor) -> torch.Tensor:

@@ -88,7 +88,7 @@ def _named_background_texts(text: str) -> tuple[list[str], list[str]]:
             article = "" if m.group(1) is None else ("an " if c[0] in "aeiou" else "a ")
             if m.group(1) and m.group(1)[0].isupper():
                 article = article.capitalize()
-            return text[: m.start()] + article + text[m.start(2) :].replace(m.group(2), c, 1)
+            return text[: m.start()] + article + c + text[m.end(2) :]
 
         return _hiding_and_free(text, rest, colour, swap)
     for m in _NAMED_ES.finditer(text):
