@@ -1,4 +1,5 @@
-"""The `lienzo` command: imagine, mix, describe, models, bench."""
+"""The `lienzo` command: imagine, mix, describe, ask, models, serve, bot, bench; train-mini and eval-mini are the
+mini's (hub.mini.commands)."""
 
 from __future__ import annotations
 
@@ -71,23 +72,6 @@ def _port_free(host: str, port: int) -> None:
                 f"port {port} on {host} is already in use (another server?); pass --port with a free "
                 "port or stop the other server"
             ) from None
-
-
-def _stage_list(raw: str) -> tuple[str, ...]:
-    """--stages "clip, movq" as ("clip", "movq"); the caller checks the names against its own stages."""
-    return tuple(s.strip() for s in raw.split(",") if s.strip())
-
-
-def _trained_folder(flag: str, folder: Path, threads: int | None) -> None:
-    """`folder` must be a trained mini (prior/ and decoder/), else ConfigError naming `flag`; then the threads."""
-    from hub.errors import ConfigError
-
-    if not all((folder / part).is_dir() for part in ("prior", "decoder")):
-        raise ConfigError(f"{flag} {folder} is not a trained model folder (it needs prior/ and decoder/)")
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
 
 
 def _report(result, out: Path | None, as_json: bool) -> None:
@@ -542,157 +526,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bot":
             return _bot(settings, args)
         if args.command == "train-mini":
-            from hub.errors import ConfigError
-            from hub.mini.train import TrainConfig, train
+            from hub.mini.commands import train_mini
 
-            if not 0 < args.scale <= 100:  # also refuses nan
-                raise ConfigError(
-                    f"--scale {args.scale:g} is not valid: give a number above 0 and up to 100 "
-                    "(1 is the full recipe, 0.01 a smoke run)"
-                )
-            if args.threads is not None and args.threads < 1:
-                raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
-            cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
-            if args.tune_from:
-                from hub.mini.tune import tune_from
-
-                _trained_folder("--tune-from", args.tune_from, args.threads)
-                from hub.mini.tune import TUNE_STAGES
-
-                stages = TUNE_STAGES
-                if args.stages is not None:
-                    stages = _stage_list(args.stages)
-                    if not stages or any(s not in TUNE_STAGES for s in stages):
-                        raise ConfigError(
-                            f"--stages {args.stages!r} with --tune-from: choose from {','.join(TUNE_STAGES)}"
-                        )
-                meta = tune_from(args.tune_from, args.work, args.out, cfg, settings, args.device, stages)
-                print(json.dumps(meta["tune"]["seconds"]))
-                return 0
-            if args.draft_from:
-                from hub.mini.train import draft_from
-
-                _trained_folder("--draft-from", args.draft_from, args.threads)
-                print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
-                return 0
-            if args.fastvae_from:
-                from hub.mini.train import fastvae_from
-
-                _trained_folder("--fastvae-from", args.fastvae_from, args.threads)
-                print(json.dumps(fastvae_from(args.fastvae_from, args.work, cfg, settings)))
-                return 0
-            if args.inpaint_from:
-                from hub.mini.train import inpaint_from
-
-                _trained_folder("--inpaint-from", args.inpaint_from, args.threads)
-                print(json.dumps(inpaint_from(args.inpaint_from, args.work, cfg, settings)))
-                return 0
-            if args.device == "cuda":
-                import torch
-
-                if not torch.cuda.is_available():
-                    raise ConfigError("--device cuda: this torch sees no CUDA GPU; leave --device out to use the CPU")
-            from hub.mini.train import STAGES
-
-            stages = STAGES
-            if args.stages is not None:
-                stages = _stage_list(args.stages)
-                unknown = [s for s in stages if s not in STAGES]
-                if unknown or not stages:
-                    raise ConfigError(
-                        f"--stages {args.stages!r}: {', '.join(unknown) or 'none given'} is not a stage; "
-                        f"choose from {','.join(STAGES)}"
-                    )
-            meta = train(args.out, args.work, cfg, threads=args.threads, device=args.device, stages=stages)
-            print(json.dumps(meta.get("seconds", meta)))
-            return 0
+            return train_mini(settings, args)
         if args.command == "eval-mini":
-            from tqdm import tqdm
+            from hub.mini.commands import eval_mini
 
-            from hub.errors import ConfigError
-            from hub.mini.evaluate import aspect_table, evaluate, sample_grid, table
-
-            edits = 1 if args.edits is None else args.edits
-            counts = (("--single", args.single), ("--two", args.two), ("--edits", edits))
-            for flag, n in counts:
-                if not 1 <= n <= 1000:
-                    raise ConfigError(f"{flag} {n} is not valid: give 1 to 1000 prompts per language")
-            if args.weights:
-                settings = settings.with_(mini_weights=args.weights)
-            from hub.catalog import BUNDLED_ROOT
-
-            root = settings.mini_weights or BUNDLED_ROOT  # the model scored, and the card's folder
-            reference = _eval_report(args.compare) if args.compare else None  # a bad report fails before the work
-            if args.card and reference:  # and so does one the card would not take
-                from hub.mini.card import check_reproduction, training_meta
-
-                check_reproduction(training_meta(root), reference)
-            bar = tqdm(desc="eval-mini", unit="prompt", file=sys.stderr)
-
-            def progress(done, total):
-                bar.total = total
-                bar.update(done - bar.n)
-
-            from hub.prompt import parse_aspect
-
-            aspects = tuple(
-                "{}:{}".format(*parse_aspect("--aspects", a.strip())) for a in args.aspects.split(",") if a.strip()
-            )
-            if not aspects:
-                raise ConfigError("--aspects needs at least one aspect ratio, e.g. 1:1,16:9")
-            if not 1 <= args.images <= 4:
-                raise ConfigError(f"--images {args.images} is not valid: give 1 to 4 images a prompt")
-            if args.edits is not None:
-                from hub.mini.evaluate_edits import evaluate_edits
-
-                report = evaluate_edits(settings, args.edits, args.images, progress=progress)
-                bar.close()
-                args.out.write_text(json.dumps(report, indent=2) + "\n")
-                if args.card:  # the model card's editing section, and the report beside the weights
-                    from hub.mini.evaluate_edits import write_card_section
-
-                    (root / "eval-edits.json").write_text(json.dumps(report, indent=2) + "\n")
-                    write_card_section(root, report)
-                print(json.dumps({k: report[k] for k in ("region_percent", "zoom_percent")}, indent=2))
-                return 0
-            report = evaluate(
-                settings,
-                args.single,
-                args.two,
-                args.images,
-                progress=progress,
-                draft=args.draft,
-                aspects=aspects,
-                held=args.held_out,
-            )
-            bar.close()
-            args.out.write_text(json.dumps(report, indent=2) + "\n")
-            print(table(report))
-            print(aspect_table(report))
-            print(json.dumps({k: v for k, v in report.items() if k not in ("accuracy_percent", "by_aspect")}, indent=2))
-            if reference:
-                print(f"against {args.compare}:\n{table(report, reference)}")
-                theirs, ours = reference.get("prompts", {}), report["prompts"]
-                if (theirs.get("single"), theirs.get("two_object")) != (ours["single"], ours["two_object"]):
-                    print(
-                        f"(the reference was scored on {theirs.get('single')} + {theirs.get('two_object')} prompts "
-                        f"per language, this run on {ours['single']} + {ours['two_object']}: for a like-for-like "
-                        f"comparison pass --single {theirs.get('single')} --two {theirs.get('two_object')})"
-                    )
-            grids = []  # one a scored aspect: NAME.png for the first, NAME-16x9.png ... for the others
-            for i, aspect in enumerate(aspects if args.grid else ()):
-                path = args.grid if i == 0 else args.grid.with_name(f"{args.grid.stem}-{aspect.replace(':', 'x')}.png")
-                grids.append(sample_grid(path, settings, aspect))
-                print(f"sample grid ({aspect}): {grids[-1]}")
-            if args.card:
-                from hub.mini.card import write_card
-
-                if grids and grids[0].parent != root:
-                    import shutil
-
-                    grids = [Path(shutil.copy2(g, root / g.name.replace(args.grid.stem, "samples", 1))) for g in grids]
-                print(f"model card: {write_card(root, report, grids, reproduction=reference)}")
-            return 0
+            return eval_mini(settings, args)
         if args.command == "bench":
             if args.random_weights:
                 from hub.errors import ConfigError
@@ -746,20 +586,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def _eval_report(path: Path) -> dict:
-    from hub.errors import ConfigError
-
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-        report["accuracy_percent"]["en"]
-        return report
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"--compare {str(path)!r} is not an eval-mini report ({exc.__class__.__name__}: {exc}); "
-            "write one with `lienzo eval-mini --out FILE`"
-        ) from None
 
 
 def _bot(settings, args) -> int:

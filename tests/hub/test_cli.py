@@ -81,6 +81,21 @@ def test_train_mini_refuses_a_bad_scale_before_writing_anything(settings, tmp_pa
     assert not any(where.iterdir())  # -1 once ran a 2-step "smoke" run over the bundled weights, the default --out
 
 
+def test_eval_mini_refuses_a_compare_file_that_is_not_a_report_saying_why_in_words(settings, tmp_path):
+    """Before any work, and without Python's words for it (the exception's class once showed)."""
+    cases = {"not-json.txt": "a picture, not JSON", "other.json": '{"scores": [1, 2]}'}
+    whys = []
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        proc = lienzo(["eval-mini", "--compare", str(tmp_path / name), "--out", str(tmp_path / "r.json")], settings)
+        assert proc.returncode == 2 and not (tmp_path / "r.json").exists()
+        line = proc.stderr.strip().splitlines()[-1]
+        assert line.startswith(f"error: --compare '{tmp_path / name}' is not an eval-mini report: ")
+        assert "Error" not in line and "Traceback" not in proc.stderr
+        whys.append(line.split(": ")[2].split(";")[0])
+    assert whys == ["it is not JSON", "it has no English scores (accuracy_percent.en)"]
+
+
 def _one_stage(settings, tmp_path, flag: str, without: str | None = None):
     """`train-mini FLAG FOLDER` at a tiny scale on a copy of the untrained stand-in (less its `without` folder, a
     model trained before that stage): the folder, the work folder and the stage's JSON report."""
