@@ -105,7 +105,8 @@ MODELS: dict[str, ModelSpec] = {
                 # with the session-18 language side, 48 + 48 such prompts, 4 images each: hidden in 22.4% unguarded,
                 # 3.4% with the hard negatives, 2.6% with 2 redraws at the same scale, 0.8% with 2 redraws that
                 # steer further each time (the engine's redraw_hidden); decoded pictures are read and redrawn the
-                # same way (prompts naming their background: hidden in 18 of 664 pictures -> 4 with the guard)
+                # same way (prompts naming their background: hidden in 18 of 664 pictures -> 4 with the guard), a
+                # redrawn picture's decoder steered from the hiding background's embedding at rising guidance
                 background_redraws=2,
             ),
             license="Apache-2.0",

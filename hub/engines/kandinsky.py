@@ -331,10 +331,11 @@ class KandinskyEngine:
             if not stopped:
                 images = self._final(pipe, images, fast=first.fast_decode)
                 check = step_callback("decoder", total, total, None, should_stop)  # a redraw can still be cancelled
+                checks = self._image_checks(tasks)
                 again = lambda rows, attempt: self._redecode(  # noqa: E731
-                    pipe, kwargs, seeds, rows, attempt, first, default_scheduler, check
+                    pipe, kwargs, seeds, rows, attempt, first, default_scheduler, check, checks
                 )
-                images = self.redraw_hidden(images, self._image_checks(tasks), again, read=self.image_embeds)
+                images = self.redraw_hidden(images, checks, again, read=self.image_embeds)
             return [images[s : s + n] for s, n in zip(starts, counts)]
 
     @staticmethod
@@ -344,13 +345,36 @@ class KandinskyEngine:
         reads right (on the bundled mini, most of those left: prompts that name their background)."""
         return [_part_check(t, 0) if len(t.parts) == 1 else None for t in tasks for _ in t.seeds]
 
-    def _redecode(self, pipe, kwargs, seeds, rows, attempt, task, default_scheduler, callback) -> list[Image.Image]:
+    def _redecode(
+        self, pipe, kwargs, seeds, rows, attempt, task, default_scheduler, callback, checks
+    ) -> list[Image.Image]:
         """Rows `rows` of a decoder call drawn again with fresh noise (the n-th redraw's seeds salted as the prior's
-        are), decoded as the first draw was."""
+        are), decoded as the first draw was but steered from the background that hid an object: each row's negative
+        image embedding is the prior's embedding of its hiding texts (`checks[r][0]`; with the row's own negative
+        prompt, the mean of both), at guidance raised by the first's for each redraw (where the decoder uses
+        guidance at all). Fresh noise alone left the decoder painting the same hiding background (docs/BENCHMARKS.md,
+        session 21)."""
+        negative = kwargs["negative_image_embeds"][rows].clone()
+        hiding = [checks[r][0] for r in rows]
+        texts = [t for h in hiding for t in h] if kwargs["guidance_scale"] > 1 else []  # a distilled draft: no CFG
+        if texts:
+            gens = generators(
+                [seeds[r] + NEGATIVE_SALT + j * PART_SALT for r, h in zip(rows, hiding) for j in range(len(h))],
+                salt=attempt * REDRAW_SALT,
+            )
+            steps, guidance = task.prior_num_inference_steps, task.prior_guidance_scale
+            away = self.run_prior(texts, [task.negative_prompt] * len(texts), gens, steps, guidance).split(
+                [len(h) for h in hiding]
+            )
+            zero = self.zero_embed()[0]
+            for j, emb in enumerate(away):
+                own = None if torch.equal(negative[j], zero) else negative[j]  # the row's negative prompt's
+                negative[j] = emb.mean(0) if own is None else (emb.mean(0) + own) / 2
         again = dict(
             kwargs,
             image_embeds=kwargs["image_embeds"][rows],
-            negative_image_embeds=kwargs["negative_image_embeds"][rows],
+            negative_image_embeds=negative,
+            guidance_scale=kwargs["guidance_scale"] * (1 + attempt) if texts else kwargs["guidance_scale"],
             generator=generators([seeds[r] for r in rows], salt=attempt * REDRAW_SALT),
             callback_on_step_end=callback,
         )
@@ -446,6 +470,7 @@ class KandinskyEngine:
             latents, _ = call_pipeline(pipe, kwargs, task, default_scheduler, pipe.movq, self._decode)
             images = self._final(pipe, latents, fast=task.fast_decode)
             redrawn: dict[int, tuple[list, Image.Image]] = {}  # attempt: its shots of `row` and its picture
+            checks = self._image_checks([task])
 
             def again(rows, attempt):  # generate()'s redraws, keeping the shots of `row` when it is among them
                 at, taken = (rows.index(row) if row in rows else None), []
@@ -455,12 +480,14 @@ class KandinskyEngine:
                         taken.append((i + 1, self._decode(kwargs["latents"][at : at + 1])[0]))
                     return kwargs
 
-                drawn = self._redecode(pipe, kwargs, task.seeds, rows, attempt, task, default_scheduler, keep_again)
+                drawn = self._redecode(
+                    pipe, kwargs, task.seeds, rows, attempt, task, default_scheduler, keep_again, checks
+                )
                 if at is not None:
                     redrawn[attempt] = (taken, drawn[at])
                 return drawn
 
-            image = self.redraw_hidden(images, self._image_checks([task]), again, read=self.image_embeds)[row]
+            image = self.redraw_hidden(images, checks, again, read=self.image_embeds)[row]
             shots = next((taken for taken, drawn in redrawn.values() if drawn is image), shots)
             cos = lambda a, b: float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))  # noqa: E731
             final = estimates[-1] if estimates else image_emb[row]

@@ -265,7 +265,8 @@ def _guard() -> str:
         "prompts with no background named, 4 images each: the background hid an object in 22.4% of pictures "
         "unguarded, 3.4% with the hard negatives alone and 0.8% with the check too. The same reading then checks "
         "each decoded picture, whose background the decoder can paint in an object's colour from a sample that "
-        "reads right, and draws a flagged one again with fresh noise."
+        "reads right, and draws a flagged one again with fresh noise, the decoder's guidance steered from the "
+        "prior's embedding of the hiding background."
         if d.background_redraws
         else ""
     )

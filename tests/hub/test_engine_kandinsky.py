@@ -118,6 +118,35 @@ def test_pictures_are_checked_by_their_own_reading_and_a_redrawn_one_replaces_it
     assert out == [blue, grey] and pictures == [red, grey]
 
 
+def test_a_redrawn_picture_is_steered_from_its_hiding_background_where_the_decoder_guides(engine):
+    """_redecode: a redrawn row's decoder negative is the prior's embedding of its hiding texts, at guidance raised
+    for each redraw. Its pixels differ from fresh noise alone and are the same on a second call; a decoder that does
+    not guide (a distilled draft's guidance 1) ignores the hiding texts; a row without any is a plain redraw."""
+    t = task()
+    image_emb, negative = engine.embed_tasks([t])
+    hiding = (["a red circle on a red background"], ["a red circle on a blue background"], 2)
+    plain = ([], ["a red circle on a blue background"], 2)
+
+    def redraw(checks, guidance=4.0, attempt=1):
+        kwargs = dict(
+            image_embeds=image_emb,
+            negative_image_embeds=negative,
+            height=64,
+            width=64,
+            num_inference_steps=4,
+            guidance_scale=guidance,
+            output_type="latent",
+        )
+        return engine._redecode(
+            engine.decoder, kwargs, t.seeds, [1], attempt, t, engine._default_scheduler, None, checks
+        )
+
+    steered, fresh = redraw([None, hiding]), redraw([None, plain])
+    assert diff(steered, fresh) > 0 and diff(steered, redraw([None, hiding])) == 0
+    assert diff(redraw([None, hiding], attempt=2), steered) > 0  # each redraw its own noise and guidance
+    assert diff(redraw([None, hiding], guidance=1.0), redraw([None, plain], guidance=1.0)) == 0
+
+
 def test_seeds_decide_the_pixels(engine):
     one, again, other = (engine.generate([task(seeds=s)])[0] for s in ([1], [1], [2]))
     assert diff(one, again) == 0 and diff(one, other) > 0
