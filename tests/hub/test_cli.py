@@ -239,20 +239,7 @@ ISSUE_21_PROMPTS = {  # exactly these, whatever the README shows; each with the 
 }
 
 
-FAILING_21 = pytest.mark.xfail(
-    strict=True,  # when the model learns it, the test says so: drop the mark then
-    reason="issue 21 is open: some squares and small triangles come out with rounded corners, which the detector "
-    "reads as circles (the card's shape figures): 1, 2 and 2 of 4 pictures right since session 20 (the circle above "
-    "a square at 16:9, the small triangle, the star beside a square); colour, relation and background are right in "
-    "all of them",
-)
-PASSING_21 = "un círculo rojo encima de un cuadrado azul --seed 3"  # 4 of 4 since session 20's decoder
-
-
-@pytest.mark.parametrize(
-    "prompt",
-    [pytest.param(p, marks=FAILING_21) if p != PASSING_21 else p for p in ISSUE_21_PROMPTS],
-)
+@pytest.mark.parametrize("prompt", list(ISSUE_21_PROMPTS))  # all four pass since session 21's decoder
 def test_the_bundled_mini_draws_these_prompts_at_their_aspect(settings, tmp_path, prompt):
     """Issue 21: run through `lienzo imagine` as written, at least 3 of the 4 images draw what the prompt says
     (every named object in its colour and shape, the relation or position, nothing hidden by the background)."""

@@ -429,13 +429,15 @@ def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settin
 
 
 def test_the_card_tells_each_decoder_tune_of_the_bundled_mini_apart():
-    """The bundled mini's decoder was brought to every aspect once (session 16), then continued twice (session 19)
-    and once more (session 20): the card says which tune did what, each with its own steps and machine."""
+    """The bundled mini's decoder was brought to every aspect once (session 16), then continued twice (session 19),
+    once more in session 20 and again, twice as long, in session 21: the card says which tune did what, each with its
+    own steps and machine."""
     from hub.catalog import BUNDLED_ROOT
     from hub.mini.card import _tunes, training_meta
 
     told = " ".join(_tunes(training_meta(BUNDLED_ROOT)).split())
-    assert told.count("brought to every aspect") == 1 and told.count("continued on every aspect again") == 3
+    assert told.count("brought to every aspect") == 1 and told.count("continued on every aspect again") == 4
     assert "1000 steps (of a 1500-step cosine" in told and "Took 29 minutes on 1 CPU thread" in told
     assert "1500 steps in aspect-ratio buckets" in told and "Took 25 minutes on 2 CPU threads" in told
     assert "Took 67 minutes on 1 CPU thread" in told and "(session 20)" in told
+    assert "3000 steps in aspect-ratio buckets" in told and "Took 48 minutes on 2 CPU threads" in told
