@@ -332,8 +332,9 @@ class KandinskyEngine:
                 images = self._final(pipe, images, fast=first.fast_decode)
                 check = step_callback("decoder", total, total, None, should_stop)  # a redraw can still be cancelled
                 checks = self._image_checks(tasks)
+                negatives = [t.negative_prompt for t in tasks for _ in t.seeds]  # a batch mixes tasks' negatives
                 again = lambda rows, attempt: self._redecode(  # noqa: E731
-                    pipe, kwargs, seeds, rows, attempt, first, default_scheduler, check, checks
+                    pipe, kwargs, seeds, rows, attempt, first, default_scheduler, check, checks, negatives
                 )
                 images = self.redraw_hidden(images, checks, again, read=self.image_embeds)
             return [images[s : s + n] for s, n in zip(starts, counts)]
@@ -346,14 +347,14 @@ class KandinskyEngine:
         return [_part_check(t, 0) if len(t.parts) == 1 else None for t in tasks for _ in t.seeds]
 
     def _redecode(
-        self, pipe, kwargs, seeds, rows, attempt, task, default_scheduler, callback, checks
+        self, pipe, kwargs, seeds, rows, attempt, task, default_scheduler, callback, checks, negatives
     ) -> list[Image.Image]:
         """Rows `rows` of a decoder call drawn again with fresh noise (the n-th redraw's seeds salted as the prior's
         are), decoded as the first draw was but steered from the background that hid an object: each row's negative
         image embedding is the prior's embedding of its hiding texts (`checks[r][0]`; with the row's own negative
-        prompt, the mean of both), at guidance raised by the first's for each redraw (where the decoder uses
-        guidance at all). Fresh noise alone left the decoder painting the same hiding background (docs/BENCHMARKS.md,
-        session 21)."""
+        prompt, `negatives[r]`, the mean of both), at guidance raised by the first's for each redraw (where the
+        decoder uses guidance at all). Fresh noise alone left the decoder painting the same hiding background
+        (docs/BENCHMARKS.md, session 21)."""
         negative = kwargs["negative_image_embeds"][rows].clone()
         hiding = [checks[r][0] for r in rows]
         texts = [t for h in hiding for t in h] if kwargs["guidance_scale"] > 1 else []  # a distilled draft: no CFG
@@ -363,13 +364,10 @@ class KandinskyEngine:
                 salt=attempt * REDRAW_SALT,
             )
             steps, guidance = task.prior_num_inference_steps, task.prior_guidance_scale
-            away = self.run_prior(texts, [task.negative_prompt] * len(texts), gens, steps, guidance).split(
-                [len(h) for h in hiding]
-            )
-            zero = self.zero_embed()[0]
-            for j, emb in enumerate(away):
-                own = None if torch.equal(negative[j], zero) else negative[j]  # the row's negative prompt's
-                negative[j] = emb.mean(0) if own is None else (emb.mean(0) + own) / 2
+            unconds = [negatives[r] for r, h in zip(rows, hiding) for _ in h]
+            away = self.run_prior(texts, unconds, gens, steps, guidance).split([len(h) for h in hiding])
+            for j, (r, emb) in enumerate(zip(rows, away)):
+                negative[j] = (emb.mean(0) + negative[j]) / 2 if negatives[r] else emb.mean(0)
         again = dict(
             kwargs,
             image_embeds=kwargs["image_embeds"][rows],
@@ -470,7 +468,7 @@ class KandinskyEngine:
             latents, _ = call_pipeline(pipe, kwargs, task, default_scheduler, pipe.movq, self._decode)
             images = self._final(pipe, latents, fast=task.fast_decode)
             redrawn: dict[int, tuple[list, Image.Image]] = {}  # attempt: its shots of `row` and its picture
-            checks = self._image_checks([task])
+            checks, negatives = self._image_checks([task]), [task.negative_prompt] * len(task.seeds)
 
             def again(rows, attempt):  # generate()'s redraws, keeping the shots of `row` when it is among them
                 at, taken = (rows.index(row) if row in rows else None), []
@@ -481,7 +479,7 @@ class KandinskyEngine:
                     return kwargs
 
                 drawn = self._redecode(
-                    pipe, kwargs, task.seeds, rows, attempt, task, default_scheduler, keep_again, checks
+                    pipe, kwargs, task.seeds, rows, attempt, task, default_scheduler, keep_again, checks, negatives
                 )
                 if at is not None:
                     redrawn[attempt] = (taken, drawn[at])

@@ -121,13 +121,14 @@ def test_pictures_are_checked_by_their_own_reading_and_a_redrawn_one_replaces_it
 def test_a_redrawn_picture_is_steered_from_its_hiding_background_where_the_decoder_guides(engine):
     """_redecode: a redrawn row's decoder negative is the prior's embedding of its hiding texts, at guidance raised
     for each redraw. Its pixels differ from fresh noise alone and are the same on a second call; a decoder that does
-    not guide (a distilled draft's guidance 1) ignores the hiding texts; a row without any is a plain redraw."""
+    not guide (a distilled draft's guidance 1) ignores the hiding texts; a row without any is a plain redraw; a row
+    with a negative prompt of its own steers from the mean of both."""
     t = task()
     image_emb, negative = engine.embed_tasks([t])
     hiding = (["a red circle on a red background"], ["a red circle on a blue background"], 2)
     plain = ([], ["a red circle on a blue background"], 2)
 
-    def redraw(checks, guidance=4.0, attempt=1):
+    def redraw(checks, guidance=4.0, attempt=1, negatives=("", "")):
         kwargs = dict(
             image_embeds=image_emb,
             negative_image_embeds=negative,
@@ -138,13 +139,14 @@ def test_a_redrawn_picture_is_steered_from_its_hiding_background_where_the_decod
             output_type="latent",
         )
         return engine._redecode(
-            engine.decoder, kwargs, t.seeds, [1], attempt, t, engine._default_scheduler, None, checks
+            engine.decoder, kwargs, t.seeds, [1], attempt, t, engine._default_scheduler, None, checks, negatives
         )
 
     steered, fresh = redraw([None, hiding]), redraw([None, plain])
     assert diff(steered, fresh) > 0 and diff(steered, redraw([None, hiding])) == 0
     assert diff(redraw([None, hiding], attempt=2), steered) > 0  # each redraw its own noise and guidance
     assert diff(redraw([None, hiding], guidance=1.0), redraw([None, plain], guidance=1.0)) == 0
+    assert diff(redraw([None, hiding], negatives=("", "a green star")), steered) > 0  # the row's own, mixed in
 
 
 def test_seeds_decide_the_pixels(engine):
