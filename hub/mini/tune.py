@@ -241,10 +241,9 @@ def tune_from(
         if (folder / kept).is_dir() and not (out / kept).exists():
             shutil.copytree(folder / kept, out / kept)
     draft = None
-    if decoder:  # a new decoder: its draft distilled again, from the folder's own draft decoder if any
+    if decoder:  # a new decoder: its draft distilled again, the student starting from the new decoder itself
         start = time.perf_counter()
-        init = weights.draft["unet"].float() if weights.draft else None
-        draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings, init)
+        draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings)
         took = work / "tune-draft.seconds"  # its first run's time: a resumed export finds the stage done at once
         if not took.exists():
             took.write_text(f"{time.perf_counter() - start:.1f}\n")

@@ -368,6 +368,15 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
         load_file(d / "decoder" / "unet" / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT)
     )
     assert any(not tuned[k].equal(shipped[k]) for k in tuned)  # the decoder did learn
+    # the new draft is distilled from the tuned decoder itself, not from the folder's earlier draft decoder
+    draft, earlier = (
+        load_file(d / "decoder-draft" / "unet" / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT)
+    )
+
+    def apart(a, b):
+        return sum((a[k].float() - b[k].float()).abs().sum().item() for k in a)
+
+    assert apart(draft, tuned) < apart(draft, earlier)
     assert (out / "decoder-inpaint" / "unet").is_dir() and (out / "vae-fast").is_dir()  # they come along
     assert meta["inpaint"] == json.loads((BUNDLED_ROOT / "training.json").read_text())["inpaint"]
     (tmp_path / "half").mkdir()
