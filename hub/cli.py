@@ -397,6 +397,20 @@ def build_parser() -> argparse.ArgumentParser:
         "draft decoder; written to --out, checkpoints in --work",
     )
     tm.add_argument(
+        "--average-from",
+        type=Path,
+        metavar="FOLDER",
+        help="average FOLDER's decoder, weight by weight, with the decoder of --average-with EARLIER (a model it "
+        "was tuned from: a model soup), distil a draft decoder from the mean; written to --out, checkpoints in --work",
+    )
+    tm.add_argument("--average-with", type=Path, metavar="EARLIER", help="the earlier model for --average-from")
+    tm.add_argument(
+        "--average-weight",
+        type=float,
+        default=0.5,
+        help="FOLDER's share of the mean with --average-from, between 0 and 1 (default 0.5)",
+    )
+    tm.add_argument(
         "--draft-from",
         type=Path,
         metavar="FOLDER",

@@ -200,11 +200,19 @@ def _as_shipped(model_dir: Path, arch: dict) -> dict:
 def _tune(tune: dict, where: str, finished, note: str, source: str, again: bool = False) -> str:
     c, secs = tune["config"], tune["seconds"]
     draft = (
-        f"; the draft decoder distilled again for {c['tune_draft_steps']} steps from the earlier one"
+        f"; the draft decoder distilled again for {c['tune_draft_steps']} steps, starting from the tuned decoder"
         if "draft" in secs
         else ""
     )
     draft_time = f"; draft {secs['draft'] / 60:.1f}" if "draft" in secs else ""
+    if "averaged_with" in tune:  # lienzo train-mini --average-from … --average-with … (hub/mini/average.py)
+        return f"""
+Then its decoder was averaged, weight by weight, with the decoder of the model finished {tune["averaged_with"]} on
+the same chain (a model soup: `lienzo train-mini --average-from … --average-with …`, `hub/mini/average.py`), from
+{source} (finished {tune.get("from")}) with weight {tune["weight"]:g}; the draft decoder distilled again for
+{c["tune_draft_steps"]} steps, starting from the averaged decoder. Took {secs["total"] / 60:.0f} minutes on {where}.
+Finished {finished}. {note}
+"""
     if tune.get("language") == "kept":  # a decoder-only tune (--stages unet,export)
         what = "continued on every aspect again" if again else "brought to every aspect"
         return f"""

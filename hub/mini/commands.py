@@ -53,6 +53,16 @@ def train_mini(settings, args) -> int:
         meta = tune_from(args.tune_from, args.work, args.out, cfg, settings, args.device, stages)
         print(json.dumps(meta["tune"]["seconds"]))
         return 0
+    if args.average_from or args.average_with:
+        from hub.mini.average import average_decoders
+
+        if not (args.average_from and args.average_with):
+            raise ConfigError("--average-from FOLDER and --average-with EARLIER go together: give both")
+        _trained_folder("--average-from", args.average_from, args.threads)
+        _trained_folder("--average-with", args.average_with, args.threads)
+        record = average_decoders(args.average_from, args.average_with, args.out, args.work, cfg, args.average_weight)
+        print(json.dumps(record["seconds"]))
+        return 0
     if args.draft_from:
         from hub.mini.train import draft_from
 

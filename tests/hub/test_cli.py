@@ -120,6 +120,49 @@ def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_pa
     assert proc.returncode == 2 and "not a trained model folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_train_mini_average_from_means_two_decoders_of_one_chain_and_refuses_others(settings, tmp_path):
+    """`--average-from LATER --average-with EARLIER`: the decoder is the weight-by-weight mean of the two (in fp32,
+    stored as they were), a draft decoder is distilled from it and the record says what was averaged; a model that
+    is not an ancestor, a weight outside (0, 1) and a lone flag are refused in words, writing nothing."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    unet = Path("decoder") / "unet" / "diffusion_pytorch_model.safetensors"
+    earlier, later = tmp_path / "earlier", tmp_path / "later"
+    for folder, meta in (
+        (earlier, {"finished": "2026-01-01 00:00:00"}),
+        (later, {"finished": "2026-01-02 00:00:00", "tune": {"from": "2026-01-01 00:00:00", "config": {}}}),
+    ):
+        shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
+        (folder / "training.json").write_text(json.dumps(meta))
+    a = load_file(later / unet)
+    noise = torch.Generator().manual_seed(1)
+    b = {k: v + 0.25 * torch.randn(v.shape, generator=noise).to(v.dtype) for k, v in a.items()}
+    save_file(b, earlier / unet)
+    out, work = tmp_path / "out", tmp_path / "work"
+    base = ["train-mini", "--work", str(work), "--scale", "0.002"]
+    proc = lienzo([*base, "--average-from", str(later), "--average-with", str(earlier), "--out", str(out)], settings)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    mean = load_file(out / unet)
+    assert all(torch.equal(mean[k], ((a[k].float() + b[k].float()) / 2).to(a[k].dtype)) for k in a)
+    assert not all(torch.equal(mean[k], a[k]) for k in a)
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["tune"]["averaged_with"] == "2026-01-01 00:00:00" and meta["tune"]["weight"] == 0.5
+    assert meta["tunes"][-1]["from"] == "2026-01-01 00:00:00"  # the later model's own tune stays on record
+    assert (out / "decoder-draft" / "unet" / "config.json").exists() and (work / "draft" / "draft.done").exists()
+    refused = {
+        "is not a model": ["--average-from", str(earlier), "--average-with", str(later)],  # the wrong way round
+        "between 0 and 1": ["--average-from", str(later), "--average-with", str(earlier), "--average-weight", "1"],
+        "go together": ["--average-from", str(later)],
+    }
+    for words, flags in refused.items():
+        proc = lienzo([*base, *flags, "--out", str(tmp_path / "no")], settings)
+        assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-500:]
+        assert not (tmp_path / "no").exists()
+
+
 def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(settings, tmp_path):
     """The inpaint stage alone on a model trained earlier (the stand-in, copied, less its inpainting decoder): the
     folder gains decoder-inpaint/ with a 9-channel UNet, which the Hub then uses for Vary (Region)."""

@@ -1,0 +1,96 @@
+"""`lienzo train-mini --average-from FOLDER --average-with EARLIER`: the decoder averaged, weight by weight, with
+the decoder of an earlier model on the same tune chain (a "model soup": Wortsman et al. 2022, "Model soups:
+averaging weights of multiple fine-tuned models improves accuracy without increasing inference time").
+
+Two decoder-only tunes of the mini, each continued from the other on other scenes, wander in different directions
+at each aspect (session 21's drew 16:9 better and 9:16 worse than session 20's); their mean sits between them in
+weight space, where both were trained from, and draws no slower. Only models on one chain average: EARLIER must be
+an ancestor of FOLDER (its `finished` is one FOLDER's tunes started from), so both decoders descend from the same
+weights. The draft decoder is distilled again from the averaged decoder, as a tune's export does; everything else
+is FOLDER's own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+UNET = Path("decoder") / "unet" / "diffusion_pytorch_model.safetensors"
+
+
+def _meta(folder: Path) -> dict:
+    path = folder / "training.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def ancestors(meta: dict) -> set[str]:
+    """When each model this one was tuned from finished: the starting points of its tune records."""
+    records = [*meta.get("tunes", []), *([meta["tune"]] if "tune" in meta else [])]
+    return {r["from"] for r in records if r.get("from")}
+
+
+def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, weight: float = 0.5, settings=None):
+    """`out`: FOLDER with its decoder UNet = weight * FOLDER's + (1 - weight) * EARLIER's (computed in fp32 from the
+    stored fp16, stored as fp16) and a draft decoder distilled from it; training.json gains the record. Returns
+    the record. ConfigError when EARLIER is not an ancestor of FOLDER or the two decoders differ in shape."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from hub.errors import ConfigError
+    from hub.mini.train import draft_from, run_facts
+
+    base, other = _meta(folder), _meta(earlier)
+    if not other.get("finished") or other["finished"] not in ancestors(base):
+        raise ConfigError(
+            f"--average-with {str(earlier)!r} is not a model {str(folder)!r} was tuned from: averaging needs two "
+            "decoders of one tune chain (the earlier folder's training.json 'finished' must be where one of the "
+            "later folder's tunes started)"
+        )
+    if not 0 < weight < 1:
+        raise ConfigError(f"--average-weight {weight:g} is not valid: give a number between 0 and 1")
+    mine, theirs = load_file(folder / UNET), load_file(earlier / UNET)
+    if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
+        raise ConfigError(f"the decoders of {str(folder)!r} and {str(earlier)!r} do not have the same layers")
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(folder, out)
+    with safe_open(str(folder / UNET), "pt") as f:
+        stored = f.metadata()
+    mean = {k: (weight * mine[k].float() + (1 - weight) * theirs[k].float()).to(mine[k].dtype) for k in mine}
+    save_file(mean, out / UNET, metadata=stored)
+    start = time.perf_counter()
+    draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings)
+    took = round(time.perf_counter() - start, 1)
+    earlier_records = list(base.get("tunes", []))
+    if "tune" in base:
+        earlier_records.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
+    facts = run_facts(torch.device("cpu") if not torch.cuda.is_available() else torch.device("cuda"))
+    record = {
+        "from": base.get("finished"),
+        "averaged_with": other["finished"],
+        "weight": weight,
+        "config": {"seed": cfg.seed, "tune_draft_steps": cfg.tune_draft_steps},
+        "seconds": {"draft": took, "total": took},
+        "draft": draft,
+        "language": "kept",
+        **facts,
+    }
+    keep = {k: v for k, v in base.items() if k not in ("tune", "tunes", "tune_note", "known_limits", "draft")}
+    how = (
+        f"distilled again from the averaged decoder ({cfg.tune_draft_steps} steps of {cfg.draft_batch} on "
+        f"{cfg.draft_pool} fresh scenes at every aspect), which it does not change"
+    )
+    meta = {
+        **keep,
+        "tunes": earlier_records,
+        "tune": record,
+        "draft": {"seconds": took, "threads": draft["threads"], "how": how, "finished": facts["finished"]},
+        **{k: facts[k] for k in ("finished",)},
+    }
+    (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return record
