@@ -93,10 +93,11 @@ MODELS: dict[str, ModelSpec] = {
                 max_steps=100,
                 size_multiple=16,
                 draft_steps=4,
-                # the distilled draft (eval-mini, 96 + 96 prompts, en/es, against the full model's figures): 6 prior
-                # steps + 3 LCM steps lose 2.0/0.8 points of shape and 3.1/2.1 of relation; 10 + 4 (the first
-                # draft) 2.9/2.7 and 2.0/2.8; 4 + 3 lose 4.5 of shape in English, 10 + 2 lose 7.2
-                draft_prior_steps=6,
+                # the distilled draft (eval-mini at 1:1, 96 + 96 prompts, 2 images, en/es, against the full model's
+                # figures; session 22's draft, distilled from the averaged decoder): 10 prior steps + 3 LCM steps
+                # lose 3.4/3.5 points of shape and 3.7/2.1 of relation; 8 + 4 lose 3.8/2.6 and 3.2/3.1; 8 + 3 lose
+                # 5.1/4.1 and 3.2/3.1; 6 + 3 (session 15's choice) 6.5/6.1 and 6.3/5.7
+                draft_prior_steps=10,
                 distilled_steps=3,
                 # 48 two-object prompts with no background named, 4 images each: a named colour hid its object in
                 # 19.3% of images without the guard, 1.6/0.0% (en/es) at 2 (relation 81 -> 96%); at 4 colour fell

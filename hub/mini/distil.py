@@ -124,6 +124,11 @@ def save_draft(student, teacher_scheduler_config: dict, out) -> None:
 
     from diffusers import LCMScheduler
 
+    import json
+
     out = Path(out)
     copy.deepcopy(student).half().save_pretrained(out / "unet", safe_serialization=True)
+    config = out / "unet" / "config.json"  # where the teacher was loaded from: this machine's path, not the folder's
+    kept = json.loads(config.read_text(encoding="utf-8")) | {"_name_or_path": "decoder/unet"}
+    config.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     LCMScheduler.from_config(lcm_scheduler_config(dict(teacher_scheduler_config))).save_pretrained(out / "scheduler")

@@ -439,8 +439,8 @@ def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settin
 
 def test_the_card_tells_each_decoder_tune_of_the_bundled_mini_apart():
     """The bundled mini's decoder was brought to every aspect once (session 16), then continued twice (session 19),
-    once more in session 20 and again, twice as long, in session 21: the card says which tune did what, each with its
-    own steps and machine."""
+    once more in session 20 and again, twice as long, in session 21, then averaged with session 20's in session 22:
+    the card says which tune did what, each with its own steps and machine."""
     from hub.catalog import BUNDLED_ROOT
     from hub.mini.card import _tunes, training_meta
 
@@ -450,3 +450,5 @@ def test_the_card_tells_each_decoder_tune_of_the_bundled_mini_apart():
     assert "1500 steps in aspect-ratio buckets" in told and "Took 25 minutes on 2 CPU threads" in told
     assert "Took 67 minutes on 1 CPU thread" in told and "(session 20)" in told
     assert "3000 steps in aspect-ratio buckets" in told and "Took 48 minutes on 2 CPU threads" in told
+    assert "averaged, weight by weight, with the decoder of the model finished 2026-12-01 05:34:20" in told
+    assert "with weight 0.7; the draft decoder distilled again for 600 steps, starting from the averaged" in told
