@@ -53,18 +53,21 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
         )
     if not 0 < weight < 1:
         raise ConfigError(f"--average-weight {weight:g} is not valid: give a number between 0 and 1")
+    if out.exists() and (out.resolve() in (folder.resolve(), earlier.resolve()) or any(out.iterdir())):
+        raise ConfigError(f"--out {str(out)!r} already holds files: give a new or empty folder (nothing is replaced)")
     mine, theirs = load_file(folder / UNET), load_file(earlier / UNET)
     if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
         raise ConfigError(f"the decoders of {str(folder)!r} and {str(earlier)!r} do not have the same layers")
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(folder, out)
+    built = work / "averaged"  # made in the work folder (a rerun starts it again; the draft resumes), then moved
+    if built.exists():
+        shutil.rmtree(built)
+    shutil.copytree(folder, built)
     with safe_open(str(folder / UNET), "pt") as f:
         stored = f.metadata()
     mean = {k: (weight * mine[k].float() + (1 - weight) * theirs[k].float()).to(mine[k].dtype) for k in mine}
-    save_file(mean, out / UNET, metadata=stored)
+    save_file(mean, built / UNET, metadata=stored)
     start = time.perf_counter()
-    draft = draft_from(out, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings)
+    draft = draft_from(built, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings)
     took = round(time.perf_counter() - start, 1)
     earlier_records = list(base.get("tunes", []))
     if "tune" in base:
@@ -92,5 +95,8 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
         "draft": {"seconds": took, "threads": draft["threads"], "how": how, "finished": facts["finished"]},
         **{k: facts[k] for k in ("finished",)},
     }
-    (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (built / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    for part in built.iterdir():
+        shutil.move(str(part), out / part.name)
     return record

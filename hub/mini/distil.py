@@ -11,6 +11,7 @@ unconditional row nor more than a few steps, which is what makes a draft fast.
 from __future__ import annotations
 
 import copy
+import json
 
 import torch
 from tqdm import tqdm
@@ -123,8 +124,6 @@ def save_draft(student, teacher_scheduler_config: dict, out) -> None:
     from pathlib import Path
 
     from diffusers import LCMScheduler
-
-    import json
 
     out = Path(out)
     copy.deepcopy(student).half().save_pretrained(out / "unet", safe_serialization=True)
