@@ -24,20 +24,25 @@ UNET = Path("decoder") / "unet" / "diffusion_pytorch_model.safetensors"
 
 
 def _meta(folder: Path) -> dict:
-    path = folder / "training.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:  # a folder without a readable record has no tune chain, and is refused as such
+        meta = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def ancestors(meta: dict) -> set[str]:
     """When each model this one was tuned from finished: the starting points of its tune records."""
-    records = [*meta.get("tunes", []), *([meta["tune"]] if "tune" in meta else [])]
-    return {r["from"] for r in records if r.get("from")}
+    tunes = meta.get("tunes")
+    records = [*(tunes if isinstance(tunes, list) else []), meta.get("tune")]
+    return {r["from"] for r in records if isinstance(r, dict) and isinstance(r.get("from"), str)}
 
 
 def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, weight: float = 0.5, settings=None):
     """`out`: FOLDER with its decoder UNet = weight * FOLDER's + (1 - weight) * EARLIER's (computed in fp32 from the
     stored fp16, stored as fp16) and a draft decoder distilled from it; training.json gains the record. Returns
-    the record. ConfigError when EARLIER is not an ancestor of FOLDER or the two decoders differ in shape."""
+    the record. ConfigError when EARLIER is not an ancestor of FOLDER, the two decoders differ in shape or `out`
+    already holds something: nothing is replaced."""
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
@@ -45,7 +50,7 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
     from hub.mini.train import draft_from, run_facts
 
     base, other = _meta(folder), _meta(earlier)
-    if not other.get("finished") or other["finished"] not in ancestors(base):
+    if not isinstance(other.get("finished"), str) or other["finished"] not in ancestors(base):
         raise ConfigError(
             f"--average-with {str(earlier)!r} is not a model {str(folder)!r} was tuned from: averaging needs two "
             "decoders of one tune chain (the earlier folder's training.json 'finished' must be where one of the "
@@ -53,7 +58,9 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
         )
     if not 0 < weight < 1:
         raise ConfigError(f"--average-weight {weight:g} is not valid: give a number between 0 and 1")
-    if out.exists() and (out.resolve() in (folder.resolve(), earlier.resolve()) or any(out.iterdir())):
+    if out.exists() and (
+        not out.is_dir() or out.resolve() in (folder.resolve(), earlier.resolve()) or any(out.iterdir())
+    ):
         raise ConfigError(f"--out {str(out)!r} already holds files: give a new or empty folder (nothing is replaced)")
     mine, theirs = load_file(folder / UNET), load_file(earlier / UNET)
     if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):

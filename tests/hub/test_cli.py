@@ -153,18 +153,21 @@ def test_train_mini_average_from_means_two_decoders_of_one_chain_and_refuses_oth
     assert meta["tunes"][-1]["from"] == "2026-01-01 00:00:00"  # the later model's own tune stays on record
     assert (out / "decoder-draft" / "unet" / "config.json").exists() and (work / "draft" / "draft.done").exists()
     pair = ["--average-from", str(later), "--average-with", str(earlier)]
-    refused = {
-        "is not a model": (["--average-from", str(earlier), "--average-with", str(later)], "no"),  # wrong way round
-        "between 0 and 1": ([*pair, "--average-weight", "1"], "no"),
-        "go together": (["--average-from", str(later)], "no"),
-        "already holds files": (pair, "later"),  # never over a model folder, its own least of all
-    }
+    (tmp_path / "a-file").write_text("notes")
+    refused = [
+        ("is not a model", ["--average-from", str(earlier), "--average-with", str(later)], "no"),  # wrong way round
+        ("between 0 and 1", [*pair, "--average-weight", "1"], "no"),
+        ("go together", ["--average-from", str(later)], "no"),
+        ("already holds files", pair, "later"),  # never over a model folder, its own least of all
+        ("already holds files", pair, "a-file"),
+    ]
     before = {f: f.read_bytes() for f in later.rglob("*") if f.is_file()}
-    for words, (flags, where) in refused.items():
+    for words, flags, where in refused:
         proc = lienzo([*base, *flags, "--out", str(tmp_path / where)], settings)
         assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-500:]
         assert not (tmp_path / "no").exists()
     assert {f: f.read_bytes() for f in later.rglob("*") if f.is_file()} == before
+    assert (tmp_path / "a-file").read_text() == "notes"
 
 
 def test_train_mini_inpaint_from_teaches_a_trained_folders_decoder_to_inpaint(settings, tmp_path):
