@@ -94,9 +94,10 @@ MODELS: dict[str, ModelSpec] = {
                 size_multiple=16,
                 draft_steps=4,
                 # the distilled draft (eval-mini at 1:1, 96 + 96 prompts, 2 images, en/es, against the full model's
-                # figures; session 22's draft, distilled from the averaged decoder): 10 prior steps + 3 LCM steps
-                # lose 3.4/3.5 points of shape and 3.7/2.1 of relation; 8 + 4 lose 3.8/2.6 and 3.2/3.1; 8 + 3 lose
-                # 5.1/4.1 and 3.2/3.1; 6 + 3 (session 15's choice) 6.5/6.1 and 6.3/5.7
+                # figures; session 22, a draft distilled from the even mean of two tunes' decoders): 10 prior steps
+                # + 3 LCM steps lose 3.4/3.5 points of shape and 3.7/2.1 of relation; 8 + 4 lose 3.8/2.6 and
+                # 3.2/3.1; 8 + 3 lose 5.1/4.1 and 3.2/3.1; 6 + 3 (session 15's choice) 6.5/6.1 and 6.3/5.7. The
+                # shipped draft (the 0.7 mean's) at 10 + 3: 1.4/2.4 and 1.1/1.6
                 draft_prior_steps=10,
                 distilled_steps=3,
                 # 48 two-object prompts with no background named, 4 images each: a named colour hid its object in
