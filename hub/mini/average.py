@@ -48,6 +48,7 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
 
     from hub.errors import ConfigError
     from hub.mini.train import draft_from, run_facts
+    from hub.mini.tune import earlier_tunes
 
     base, other = _meta(folder), _meta(earlier)
     if not isinstance(other.get("finished"), str) or other["finished"] not in ancestors(base):
@@ -76,9 +77,6 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
     start = time.perf_counter()
     draft = draft_from(built, work / "draft", replace(cfg, draft_steps=cfg.tune_draft_steps), settings)
     took = round(time.perf_counter() - start, 1)
-    earlier_records = list(base.get("tunes", []))
-    if "tune" in base:
-        earlier_records.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
     facts = run_facts(torch.device("cpu") if not torch.cuda.is_available() else torch.device("cuda"))
     record = {
         "from": base.get("finished"),
@@ -97,10 +95,10 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
     )
     meta = {
         **keep,
-        "tunes": earlier_records,
+        "tunes": earlier_tunes(base),
         "tune": record,
         "draft": {"seconds": took, "threads": draft["threads"], "how": how, "finished": facts["finished"]},
-        **{k: facts[k] for k in ("finished",)},
+        "finished": facts["finished"],
     }
     (built / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     out.mkdir(parents=True, exist_ok=True)

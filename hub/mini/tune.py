@@ -146,6 +146,15 @@ def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
 TUNE_STAGES = ("text", "prior", "unet", "export")
 
 
+def earlier_tunes(base: dict) -> list[dict]:
+    """The tune records a new tune (or average) of a folder with training.json `base` keeps: the folder's earlier
+    ones and, when it was tuned itself, its own record (and its note), with when it finished."""
+    earlier = list(base.get("tunes", []))
+    if "tune" in base:
+        earlier.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
+    return earlier
+
+
 def tune_from(
     folder: Path, work: Path, out: Path, cfg: TrainConfig, settings=None, device=None, stages=TUNE_STAGES
 ) -> dict:
@@ -252,9 +261,7 @@ def tune_from(
     base = {}
     if (folder / "training.json").exists():
         base = json.loads((folder / "training.json").read_text(encoding="utf-8"))
-    earlier = list(base.get("tunes", []))
-    if "tune" in base:  # the folder was tuned before: its record (and its note) stays, with when it finished
-        earlier.append({**base["tune"], "finished": base.get("finished"), "note": base.get("tune_note", "")})
+    earlier = earlier_tunes(base)
     carried = ("config", "arch", "seconds", "note", "inpaint", "fastvae") + (() if decoder else ("draft",))
     facts = run_facts(dev)
     meta = {
