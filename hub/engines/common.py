@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -153,7 +154,20 @@ def swap_scheduler(pipe, name: str | None) -> None:
     if cls is None or not name.endswith("Scheduler") or name in ("UnCLIPScheduler",):
         raise InvalidRequest(f"scheduler {shown(name, 40)} is not valid: choose one of {', '.join(SCHEDULERS)}")
     if type(pipe.scheduler).__name__ != name:
-        pipe.scheduler = cls.from_config(pipe.scheduler.config)
+        pipe.scheduler = _taking_generator(cls).from_config(pipe.scheduler.config)
+
+
+@functools.cache
+def _taking_generator(cls):
+    """`cls`, or where its step takes no generator (UniPC, a deterministic solver) a subclass whose step accepts
+    and ignores one: Kandinsky's pipelines pass their generator to every step, and UniPC failed every job there."""
+    if "generator" in inspect.signature(cls.step).parameters:
+        return cls
+
+    def step(self, *args, generator=None, **kwargs):
+        return cls.step(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"step": step, "__module__": __name__})
 
 
 def weights_hash(unet: torch.nn.Module) -> str | None:
