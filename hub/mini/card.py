@@ -213,28 +213,15 @@ the same chain (a model soup: `lienzo train-mini --average-from … --average-wi
 {c["tune_draft_steps"]} steps, starting from the averaged decoder. Took {secs["total"] / 60:.0f} minutes on {where}.
 Finished {finished}. {note}
 """
-    sharper = (
-        f" The MoVQ's decoder half continued {c['tune_movq_steps']} steps on whole scenes at every aspect, its encoder "
-        f"locked (the latents the decoders learnt stay the same; movq {secs['movq'] / 60:.1f} minutes)."
-        if tune.get("movq")
-        else ""
-    )
-    if tune.get("movq") and tune.get("language") == "kept" and tune.get("decoder") == "kept":  # --stages movq,export
-        return f"""
-Then its MoVQ's decoder half was tuned (`lienzo train-mini --tune-from … --stages movq,export`, `hub/mini/tune.py`),
-from {source} (finished {tune.get("from")}): continued {c["tune_movq_steps"]} steps on whole scenes at every aspect,
-its encoder locked, so the latents every decoder learnt mean what they did; every other part is the model's own.
-Took {secs["total"] / 60:.0f} minutes on {where}. Finished {finished}. {note}
-"""
     if tune.get("language") == "kept":  # a decoder-only tune (--stages unet,export)
         what = "continued on every aspect again" if again else "brought to every aspect"
         return f"""
-Then its decoder was {what} (`lienzo train-mini --tune-from … --stages unet{",movq" if sharper else ""},export`,
+Then its decoder was {what} (`lienzo train-mini --tune-from … --stages unet,export`,
 `hub/mini/tune.py`), from {source} (finished {tune.get("from")}): the decoder continued
 {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the embedding of
 the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]} scenes{draft}; the
-tokenizer, text tower, prior{"" if sharper else " and MoVQ"} are the model's own.{sharper} Took {secs["unet"] / 60:.0f}
-minutes on {where}{draft_time}. Finished {finished}. {note}
+tokenizer, text tower, prior and MoVQ are the model's own. Took {secs["unet"] / 60:.0f} minutes on {where}{draft_time}.
+Finished {finished}. {note}
 """
     if tune.get("decoder") == "kept":  # a language-only tune (--stages text,prior,export)
         return f"""
@@ -248,13 +235,13 @@ the model's own. Took {secs["total"] / 60:.0f} minutes on {where} (text {secs["t
 """
     return f"""
 Then tuned for every aspect and phrasing (`lienzo train-mini --tune-from`, `hub/mini/tune.py`), from {source}
-(finished {tune.get("from")}): the image side (vision tower, MoVQ{"'s encoder" if sharper else ""}) kept locked; a new tokenizer on
+(finished {tune.get("from")}): the image side (vision tower, MoVQ) kept locked; a new tokenizer on
 canonical and varied captions; a new text tower ({c.get("tune_text_layers", 2)} layers) trained {c["tune_text_steps"]}
 steps contrastively against the locked image tower (LiT), each scene with a drawn hard negative; a new prior,
 {c["tune_prior_steps"]} steps; the
 decoder continued {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the
 embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
-scenes{draft}.{sharper} Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
+scenes{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
 prior {secs["prior"] / 60:.1f} in one process, beside the decoder's {secs["unet"] / 60:.1f}{draft_time}). Finished
 {finished}. {note}
 """

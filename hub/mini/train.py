@@ -95,14 +95,11 @@ class TrainConfig:
     # (32 + 32 prompts, 2 images, en: 82.4 against 83.6% at 16:9, 82.4/84.0 at 9:16, 85.9/86.7 at 1:1)
     tune_shape_focus: float = 0.0
     # the decoder tune's 80x48 and 48x80 buckets' weight (train.bucket_weights: 0.15 as the recipe, against the
-    # square's 0.25 and 0.05 for each of the other ten); every --ar from 4:3 to 16:9, and their portraits, is one
+    # square's 0.25 and 0.05 for each of the other ten); every --ar from 4:3 to 16:9, and their portraits, is one.
+    # Session 23's tune ran at 0.35. (What else bounds shape there: the MoVQ itself gives back the shape of 94.7% of
+    # objects at 80x48 and 48x80, 97.9% at 64x64, when it encodes and decodes the true scenes; continuing its decoder
+    # half 800 steps on whole scenes, encoder locked, halved its loss and left those at 94.1% and 98.0%.)
     tune_wide_weight: float = 0.15
-    # the MoVQ's decoder half continued on whole scenes at every aspect, its encoder locked (tune.train_movq_decoder).
-    # Session 23: the recipe's MoVQ (1200 steps on 32x32 crops) gave back the shape of only 94.7% of objects at
-    # 80x48 and 48x80 (97.9% at 64x64) when it encoded and decoded the true scenes: a ceiling on every decoder
-    tune_movq_steps: int = 800
-    tune_movq_batch: int = 32
-    tune_movq_lr: float = 2e-4
     tune_pool: int = 16384  # embedded scene pairs (text, prior) and the decoder's bucketed pool
     # a tuned decoder's draft, distilled again as the recipe's draft stage: the student starts from the tuned
     # decoder. Session 22: 600 steps from the fourth-tuned decoder drew shape 89.1/87.6% at 1:1 (en/es) where the

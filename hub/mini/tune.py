@@ -9,10 +9,7 @@ decoder's conditioning space, so the decoder continues from its weights. The lan
               are computed once (the tower is locked), so a step costs the text tower alone
   prior       a fresh prior on the new text tower, on the same embedded scenes
   unet        the decoder continued on aspect-ratio buckets (train.bucket_weights), EMA from its own weights
-  movq        the MoVQ's decoder half continued on whole scenes at every aspect, its encoder locked: the latents
-              every decoder learnt are the same, and the pictures decoded from them sharper
 then export, and the draft decoder distilled from the tuned one (train.draft_from).
-`--stages movq,export` alone tunes the MoVQ's decoder half and keeps every other part.
 `--stages unet,export` alone is a decoder-only tune: the folder's tokenizer, text tower and prior are kept as they
 are (what the bundled mini shipped in session 16: the decoder brought to every aspect, the language side as trained).
 `--stages text,prior,export` alone is a language-only tune: the folder's decoders (draft, inpainting and tiny
@@ -110,40 +107,6 @@ def train_text_tower(work, cfg, tok, text, pairs) -> None:
     text.eval()
 
 
-def train_movq_decoder(work, cfg, movq) -> None:
-    """The MoVQ's decoder half (post_quant_conv, decoder) continued on whole scenes at every aspect bucket (weighted as
-    the decoder tune's), to give back the pixels of the latents its own encoder makes (L1 + MSE, as the recipe's
-    MoVQ stage); the encoder and quant_conv stay locked, so every latent the decoders learnt means what it did.
-    Each step's scenes are drawn from a seed of their own (the step's), so a resumed stage draws what it would have."""
-    dev = _device(movq)
-    params = [p for m in (movq.post_quant_conv, movq.decoder) for p in m.parameters()]
-    opt = torch.optim.AdamW(params, lr=cfg.tune_movq_lr, weight_decay=0.0)
-    stage = Stage(work, "tune-movq", {"movq": movq}, opt, cfg.tune_movq_steps, cfg.checkpoint_every)
-    if stage.finished:
-        return
-    weights = bucket_weights(cfg.tune_wide_weight)
-    buckets, odds = list(weights), list(weights.values())
-    movq.requires_grad_(False)
-    for p in params:
-        p.requires_grad_(True)
-    movq.decoder.train()
-    for step in stage.loop():
-        cosine_lr(opt, step, cfg.tune_movq_steps, cfg.tune_movq_lr)
-        batches = Batches(cfg.seed * 1_000_003 + step)
-        size = batches.rng.choices(buckets, odds)[0]
-        x = pixels(batches.scenes(cfg.tune_movq_batch, size), device=dev)
-        with torch.no_grad():
-            z = movq.encode(x).latents
-        rec = movq.decode(z, force_not_quantize=True).sample
-        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 200 == 0:
-            tqdm.write(f"tune-movq {step}: loss {loss.item():.4f}")
-    movq.requires_grad_(False).eval()
-
-
 def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
     """The prior from scratch on the new text tower; its targets are the embedded scenes (both of each pair)."""
     scenes, negatives, embeds = pairs
@@ -181,7 +144,7 @@ def train_prior_on(work, cfg, tok, text, prior, sched, pairs) -> None:
     prior.eval()
 
 
-TUNE_STAGES = ("text", "prior", "unet", "movq", "export")
+TUNE_STAGES = ("text", "prior", "unet", "export")
 
 
 def earlier_tunes(base: dict) -> list[dict]:
@@ -217,13 +180,12 @@ def tune_from(
     done = {s for s in TUNE_STAGES[:-1] if (work / f"tune-{s}.done").exists() or s in stages}
     language = bool(done & {"text", "prior"})  # else a decoder-only tune: the folder's language side is kept
     decoder = "unet" in done  # else a language-only tune: the folder's decoders are kept
-    sharper = "movq" in done  # the MoVQ's decoder half tuned
-    if "export" in stages and (not (language or decoder or sharper) or (language and not {"text", "prior"} <= done)):
+    if "export" in stages and (not (language or decoder) or (language and not {"text", "prior"} <= done)):
         from hub.errors import ConfigError
 
         raise ConfigError(
-            "export needs a tune to export: the unet stage (the decoder), the movq stage (the MoVQ's decoder half), "
-            "text and prior together (the language side), or any of them together"
+            "export needs a tune to export: the unet stage (the decoder), text and prior together (the language "
+            "side), or all three"
         )
     prior_parts = dict(weights.prior)
     if language:  # the language side: a new tokenizer, text tower and prior
@@ -280,7 +242,6 @@ def tune_from(
             bucket_weights(cfg.tune_wide_weight),
         ),
     )
-    timed("movq", lambda: train_movq_decoder(work, cfg, movq))
     if "export" not in stages:
         return {"tune": {"seconds": {}}}
     for name in sorted(done):
@@ -292,8 +253,7 @@ def tune_from(
             part.cpu().half()
     KandinskyV22PriorPipeline(**prior_parts).save_pretrained(out / "prior", safe_serialization=True)
     KandinskyV22Pipeline(**decoder_parts).save_pretrained(out / "decoder", safe_serialization=True)
-    # carried along as they are: mini-text is not tuned; the tiny latent decoder (previews) stays the earlier MoVQ
-    # decoder's student, as the latents are the same (the movq stage tunes the decoder half only); the inpainting
+    # carried along as they are: mini-text is not tuned; the MoVQ is kept, and so its tiny decoder; the inpainting
     # decoder is a UNet of its own, already taught on every aspect (retrain with --fastvae-from / --inpaint-from to
     # follow a tune); the draft decoder when the decoder is kept (a new decoder gets its draft distilled below)
     for kept in ("text", FAST_VAE, INPAINT_UNET.parent) + (() if decoder else (DRAFT_UNET.parent,)):
@@ -324,7 +284,6 @@ def tune_from(
             **({"draft": draft} if draft else {}),
             **({} if language else {"language": "kept"}),
             **({} if decoder else {"decoder": "kept"}),
-            **({"movq": "decoder half tuned"} if sharper else {}),
             **facts,  # where this tune ran; the top level keeps where the base recipe ran
         },
         **(facts | {k: base[k] for k in ("threads", "device", "torch") if k in base}),

@@ -403,37 +403,6 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
     assert "--stages unet,export" in told and "--stages\ntext,prior,export" in told  # both tunes, in order
 
 
-def test_a_movq_tune_sharpens_its_decoder_half_and_keeps_its_latents(tmp_path, settings):
-    """`--tune-from FOLDER --stages movq,export`: the MoVQ's decoder half learns, its encoder (and so every latent
-    the decoders learnt) stays byte for byte, every other part is kept, and the record and card say so."""
-    import json
-    from dataclasses import replace
-
-    from safetensors.torch import load_file
-
-    from hub.catalog import BUNDLED_ROOT
-    from hub.mini.card import _tunes
-    from hub.mini.train import TrainConfig
-    from hub.mini.tune import tune_from
-
-    cfg = replace(TrainConfig(), tune_movq_steps=3, tune_movq_batch=4)
-    out = tmp_path / "out"
-    meta = tune_from(BUNDLED_ROOT, tmp_path / "w", out, cfg, settings, "cpu", stages=("movq", "export"))
-    assert meta["tune"]["movq"] == "decoder half tuned" and meta["tune"]["decoder"] == "kept"
-    assert meta["tune"]["language"] == "kept" and set(meta["tune"]["seconds"]) == {"movq", "total"}
-    tuned, shipped = (
-        load_file(d / "decoder" / "movq" / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT)
-    )
-    locked = [k for k in tuned if k.startswith(("encoder.", "quant_conv.", "quantize."))]
-    assert locked and all(tuned[k].equal(shipped[k]) for k in locked)
-    assert any(not tuned[k].equal(shipped[k]) for k in tuned if k.startswith("decoder."))
-    for part in ("decoder/unet", "decoder-draft/unet", "decoder-inpaint/unet"):
-        same = (load_file(d / part / "diffusion_pytorch_model.safetensors") for d in (out, BUNDLED_ROOT))
-        kept, before = same
-        assert all(kept[k].equal(before[k]) for k in kept), part
-    assert "--stages movq,export" in _tunes(json.loads((out / "training.json").read_text()))
-
-
 def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settings):
     """`tune_shape_focus`: the decoder's pool keeps each scene's shape cues on the latent grid and the loss weighs
     them; the same two steps from the same weights learn something else with it than without it."""
