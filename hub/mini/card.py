@@ -219,7 +219,7 @@ Finished {finished}. {note}
 Then its decoder was {what} (`lienzo train-mini --tune-from … --stages unet,export`,
 `hub/mini/tune.py`), from {source} (finished {tune.get("from")}): the decoder continued
 {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the embedding of
-the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]} scenes{draft}; the
+the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]} scenes{_unlike_recipe(c)}{draft}; the
 tokenizer, text tower, prior and MoVQ are the model's own. Took {secs["unet"] / 60:.0f} minutes on {where}{draft_time}.
 Finished {finished}. {note}
 """
@@ -241,7 +241,7 @@ steps contrastively against the locked image tower (LiT), each scene with a draw
 {c["tune_prior_steps"]} steps; the
 decoder continued {c["tune_unet_steps"]} steps{_of_schedule(c)} in aspect-ratio buckets (each batch one size; conditioned on the
 embedding of the same scene drawn square, which is what the prior gives for a caption), on {c["tune_pool"]}
-scenes{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
+scenes{_unlike_recipe(c)}{draft}. Took {secs.get("wall", secs["total"]) / 60:.0f} minutes on {where} (text {secs["text"] / 60:.1f} and
 prior {secs["prior"] / 60:.1f} in one process, beside the decoder's {secs["unet"] / 60:.1f}{draft_time}). Finished
 {finished}. {note}
 """
@@ -293,6 +293,16 @@ def _guard() -> str:
 def _of_schedule(c: dict) -> str:
     total = c.get("tune_unet_schedule") or 0
     return f" (of a {total}-step cosine learning-rate schedule)" if total > c["tune_unet_steps"] else ""
+
+
+def _unlike_recipe(c: dict) -> str:
+    """What a decoder tune did unlike the recipe's own (a record without the key did as the recipe)."""
+    told = []
+    if c.get("tune_unet_lr", 3e-4) != 3e-4:
+        told.append(f"a peak learning rate of {c['tune_unet_lr']:g} (the recipe's 3e-4)")
+    if c.get("tune_wide_weight", 0.15) != 0.15:
+        told.append(f"the 80×48 and 48×80 buckets drawn at weight {c['tune_wide_weight']:g} (the recipe's 0.15)")
+    return f", with {' and '.join(told)}" if told else ""
 
 
 def _draft(model_dir: Path, report: dict) -> str:

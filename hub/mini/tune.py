@@ -288,5 +288,16 @@ def tune_from(
         },
         **(facts | {k: base[k] for k in ("threads", "device", "torch") if k in base}),
     }
+    if draft:  # the card's draft section tells how the draft it ships was made (a kept draft carries its own)
+        how = (
+            f"distilled again from the tuned decoder, starting from it ({cfg.tune_draft_steps} steps of "
+            f"{cfg.draft_batch} on {cfg.draft_pool} fresh scenes at every aspect), which it does not change"
+        )
+        meta["draft"] = {
+            "seconds": times["draft"],
+            "threads": draft["threads"],
+            "how": how,
+            "finished": facts["finished"],
+        }
     (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

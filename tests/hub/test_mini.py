@@ -377,6 +377,7 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
         return sum((a[k].float() - b[k].float()).abs().sum().item() for k in a)
 
     assert apart(draft, tuned) < apart(draft, earlier)
+    assert meta["draft"]["how"].startswith("distilled again from the tuned decoder")  # what the card's draft part tells
     assert (out / "decoder-inpaint" / "unet").is_dir() and (out / "vae-fast").is_dir()  # they come along
     assert meta["inpaint"] == json.loads((BUNDLED_ROOT / "training.json").read_text())["inpaint"]
     (tmp_path / "half").mkdir()
@@ -439,16 +440,19 @@ def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settin
 
 def test_the_card_tells_each_decoder_tune_of_the_bundled_mini_apart():
     """The bundled mini's decoder was brought to every aspect once (session 16), then continued twice (session 19),
-    once more in session 20 and again, twice as long, in session 21, then averaged with session 20's in session 22:
-    the card says which tune did what, each with its own steps and machine."""
+    once more in session 20 and again, twice as long, in session 21, then averaged with session 20's in session 22
+    and continued from the mean in session 23, its wide and tall buckets weighted up: the card says which tune did
+    what, each with its own steps and machine."""
     from hub.catalog import BUNDLED_ROOT
     from hub.mini.card import _tunes, training_meta
 
     told = " ".join(_tunes(training_meta(BUNDLED_ROOT)).split())
-    assert told.count("brought to every aspect") == 1 and told.count("continued on every aspect again") == 4
+    assert told.count("brought to every aspect") == 1 and told.count("continued on every aspect again") == 5
     assert "1000 steps (of a 1500-step cosine" in told and "Took 29 minutes on 1 CPU thread" in told
     assert "1500 steps in aspect-ratio buckets" in told and "Took 25 minutes on 2 CPU threads" in told
     assert "Took 67 minutes on 1 CPU thread" in told and "(session 20)" in told
     assert "3000 steps in aspect-ratio buckets" in told and "Took 48 minutes on 2 CPU threads" in told
     assert "averaged, weight by weight, with the decoder of the model finished 2026-12-01 05:34:20" in told
     assert "with weight 0.7; the draft decoder distilled again for 600 steps, starting from the averaged" in told
+    assert "on 16384 scenes, with a peak learning rate of 0.0002 (the recipe's 3e-4) and the 80×48 and 48×80" in told
+    assert told.count("buckets drawn at weight") == 1 and "Took 42 minutes on 1 CPU thread; draft 18.1" in told
