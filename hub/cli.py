@@ -378,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
     tm.add_argument("--threads", type=int, help="torch CPU threads")
     tm.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change one of the recipe's settings (hub/mini/train.py TrainConfig), e.g. --set seed=4 --set "
+        "tune_unet_lr=2e-4; repeat for more",
+    )
+    tm.add_argument(
         "--device",
         choices=("cpu", "cuda"),
         help="where to train (default: a CUDA GPU when torch sees one, else the CPU)",

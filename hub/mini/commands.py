@@ -25,6 +25,37 @@ def _trained_folder(flag: str, folder: Path, threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _with_settings(cfg, pairs: list[str]):
+    """The recipe with `--set KEY=VALUE` overrides (TrainConfig's fields: seed, tune_unet_lr, ...), each VALUE read
+    as its field's type; a name that is no field, or a value of the wrong kind, is refused in words."""
+    from dataclasses import fields, replace
+
+    from hub.errors import ConfigError, shown
+
+    kinds = {
+        f.name: type(getattr(cfg, f.name)) for f in fields(cfg) if type(getattr(cfg, f.name)) in (int, float, bool)
+    }
+    changes = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        key = key.strip()
+        if not eq or key not in kinds:
+            raise ConfigError(
+                f"--set {shown(pair, 60)} is not valid: give KEY=VALUE with KEY one of the recipe's settings "
+                f"({', '.join(sorted(kinds))})"
+            )
+        kind = kinds[key]
+        takes = {bool: "true or false", int: "a whole number", float: "a number"}[kind]
+        try:
+            read = kind(value) if kind is not bool else {"true": True, "false": False}[value.strip().lower()]
+        except (KeyError, ValueError):
+            raise ConfigError(f"--set {key}={shown(value, 40)} is not valid: {key} takes {takes}") from None
+        if kind in (int, float) and (read != read or read < 0):  # nan, or a negative count or rate
+            raise ConfigError(f"--set {key}={shown(value, 40)} is not valid: {key} takes a number of 0 or more")
+        changes[key] = read
+    return replace(cfg, **changes) if changes else cfg
+
+
 def train_mini(settings, args) -> int:
     """`lienzo train-mini`: the whole recipe, some stages of it, or one of the stages that start from a trained
     folder (--tune-from, --draft-from, --fastvae-from, --inpaint-from)."""
@@ -39,6 +70,7 @@ def train_mini(settings, args) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads {args.threads} is not valid: give 1 or more CPU threads")
     cfg = TrainConfig() if args.scale == 1.0 else TrainConfig().scaled(args.scale)
+    cfg = _with_settings(cfg, getattr(args, "set", None) or [])
     if args.tune_from:
         from hub.mini.tune import tune_from
 

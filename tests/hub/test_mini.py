@@ -347,7 +347,7 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
     base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT), "--scale", "0.001"]
-    base += ["--threads", "1"]
+    base += ["--threads", "1", "--set", "seed=4", "--set", "tune_wide_weight=0.35"]  # the recipe's settings, changed
 
     def tune(work: str, stages: str, out: str = "out") -> subprocess.CompletedProcess:
         cmd = [*base, "--work", str(tmp_path / work), "--stages", stages, "--out", str(tmp_path / out)]
@@ -358,6 +358,13 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
     out = tmp_path / "out"
     meta = json.loads((out / "training.json").read_text())
     assert meta["tune"]["language"] == "kept" and set(meta["tune"]["seconds"]) == {"unet", "draft", "total"}
+    assert meta["tune"]["config"]["seed"] == 4 and meta["tune"]["config"]["tune_wide_weight"] == 0.35
+    wrong = subprocess.run(
+        [*base[:-4], "--set", "tune_wide_weight=wide"], env=env, cwd=root, capture_output=True, text=True
+    )
+    assert (
+        wrong.returncode != 0 and "tune_wide_weight takes a number" in wrong.stderr and "Traceback" not in wrong.stderr
+    )
     for part in ("text_encoder/model", "prior/diffusion_pytorch_model"):
         kept, shipped = (load_file(d / "prior" / f"{part}.safetensors") for d in (out, BUNDLED_ROOT))
         assert kept.keys() == shipped.keys() and all(kept[k].equal(shipped[k]) for k in kept)
