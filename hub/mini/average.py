@@ -48,7 +48,7 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
 
     from hub.errors import ConfigError
     from hub.mini.train import draft_from, run_facts
-    from hub.mini.tune import earlier_tunes
+    from hub.mini.tune import draft_record, earlier_tunes
 
     base, other = _meta(folder), _meta(earlier)
     if not isinstance(other.get("finished"), str) or other["finished"] not in ancestors(base):
@@ -97,7 +97,7 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
         **keep,
         "tunes": earlier_tunes(base),
         "tune": record,
-        "draft": {"seconds": took, "threads": draft["threads"], "how": how, "finished": facts["finished"]},
+        "draft": draft_record(took, draft, how, facts),
         "finished": facts["finished"],
     }
     (built / "training.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -156,6 +156,11 @@ def earlier_tunes(base: dict) -> list[dict]:
     return earlier
 
 
+def draft_record(seconds: float, draft: dict, how: str, facts: dict) -> dict:
+    """training.json's top-level "draft": how the draft decoder a folder ships was made (what the card tells)."""
+    return {"seconds": seconds, "threads": draft["threads"], "how": how, "finished": facts["finished"]}
+
+
 def tune_from(
     folder: Path, work: Path, out: Path, cfg: TrainConfig, settings=None, device=None, stages=TUNE_STAGES
 ) -> dict:
@@ -293,11 +298,6 @@ def tune_from(
             f"distilled again from the tuned decoder, starting from it ({cfg.tune_draft_steps} steps of "
             f"{cfg.draft_batch} on {cfg.draft_pool} fresh scenes at every aspect), which it does not change"
         )
-        meta["draft"] = {
-            "seconds": times["draft"],
-            "threads": draft["threads"],
-            "how": how,
-            "finished": facts["finished"],
-        }
+        meta["draft"] = draft_record(times["draft"], draft, how, facts)
     (out / "training.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
