@@ -32,6 +32,9 @@ class Defaults:
     draft_prior_steps: int | None = 5
     draft_scheduler: str | None = "DPMSolverMultistepScheduler"
     distilled_steps: int = 4  # with a distilled draft decoder (decoder-draft/): its steps, guidance built in
+    # Kandinsky's prior in a draft: a deterministic multistep solver instead of its own ancestral UnCLIPScheduler
+    # (the mini, eval-mini, docs/BENCHMARKS.md session 24: 5 DPM-Solver++ steps draw what 10 UnCLIP steps do)
+    draft_prior_scheduler: str | None = "DPMSolverMultistepScheduler"
     # hard negatives against hidden objects (hub.mini.guard): the prior's guidance away from the prompt with a
     # background in a named object's colour, at this scale; 0: off (the words are the mini's world's)
     background_guard: float = 0.0
@@ -97,8 +100,11 @@ MODELS: dict[str, ModelSpec] = {
                 # figures; session 22, a draft distilled from the even mean of two tunes' decoders): 10 prior steps
                 # + 3 LCM steps lose 3.4/3.5 points of shape and 3.7/2.1 of relation; 8 + 4 lose 3.8/2.6 and
                 # 3.2/3.1; 8 + 3 lose 5.1/4.1 and 3.2/3.1; 6 + 3 (session 15's choice) 6.5/6.1 and 6.3/5.7. The
-                # shipped draft (the 0.7 mean's) at 10 + 3: 1.4/2.4 and 1.1/1.6
-                draft_prior_steps=10,
+                # shipped draft (the 0.7 mean's) at 10 + 3: 1.4/2.4 and 1.1/1.6. Session 24, the prior drawn by
+                # DPM-Solver++ (draft_prior_scheduler) instead of UnCLIP, session 23's model: 5 + 3 lose 3.6/4.4 of
+                # shape and 0.0/0.5 of relation at 1:1 (10 UnCLIP + 3: 3.4/4.9 and 1.6/2.1), at 9:16 7.3/5.6 and
+                # 0.5/0.5 (9.9/8.5 and 4.2/3.1); five prior steps cost half of ten
+                draft_prior_steps=5,
                 distilled_steps=3,
                 # 48 two-object prompts with no background named, 4 images each: a named colour hid its object in
                 # 19.3% of images without the guard, 1.6/0.0% (en/es) at 2 (relation 81 -> 96%); at 4 colour fell

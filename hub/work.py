@@ -49,6 +49,7 @@ class ImageTask:
     mask_image: Any = None
     strength: float = 1.0
     scheduler: str | None = None
+    prior_scheduler: str | None = None  # Kandinsky's prior: a solver instead of its own scheduler (drafts)
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
     draft: bool = False  # run the model's distilled draft decoder where it has one
     fast_decode: bool = False  # decode with the model's tiny latent decoder where it has one (a draft's pictures)
@@ -76,6 +77,7 @@ class ImageTask:
             self.mask_image is not None,
             self.strength if self.init_image is not None else None,
             self.scheduler,
+            self.prior_scheduler,
             self.draft,
             self.fast_decode,
             self.avoid_scale,

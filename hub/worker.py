@@ -204,6 +204,8 @@ class Worker:
                 settings["Denoising strength"] = t.strength
             if spec.family == "kandinsky" and t.parts:
                 settings.update({"Prior steps": t.prior_num_inference_steps, "Prior CFG scale": t.prior_guidance_scale})
+                if t.prior_scheduler:
+                    settings["Prior sampler"] = sampler_name(t.prior_scheduler)
             settings.update(
                 {
                     "Tiling": "True" if t.tile else None,

@@ -10,9 +10,11 @@ is computed once instead of on every call.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import diffusers
 import torch
 import torch.nn.functional as F
 from diffusers import (
@@ -33,12 +35,15 @@ from hub.engines.common import (
     step_callback,
     to_pil,
 )
-from hub.errors import CapabilityError
+from hub.errors import CapabilityError, InvalidRequest, shown
 from hub.loading import Placement, place
 
 NEGATIVE_SALT = 0x9E3779B9  # negative-prompt rows draw their own noise, derived from the image's seed
 PART_SALT = 1_000_003  # the k-th text of a multi-prompt uses seed + k * PART_SALT
 REDRAW_SALT = 0x2545F491  # the n-th redraw of a prior sample (redraw_hidden) uses its row's seed + n * REDRAW_SALT
+# solvers the prior can draw with instead of its ancestral UnCLIPScheduler (ImageTask.prior_scheduler), and settings
+PRIOR_SOLVERS = {"DPMSolverMultistepScheduler": {"algorithm_type": "dpmsolver++", "solver_order": 2}}
+ENCODED_KEPT = 32  # text-encoder calls remembered (encode): a job reads its prompt, "", its guard's texts again
 
 
 class KandinskyEngine:
@@ -69,6 +74,9 @@ class KandinskyEngine:
         self._default_scheduler = self.decoder.scheduler
         self._zero: torch.Tensor | None = None
         self._lock = threading.Lock()  # diffusers schedulers keep state: one call at a time
+        self._encoded: OrderedDict[tuple[str, ...], tuple] = OrderedDict()  # encode's last calls, newest last
+        self._encoded_lock = threading.Lock()
+        self._prior_solvers: dict[str, Any] = {}  # prior_scheduler's solvers, by class name
 
     @property
     def device(self) -> torch.device:
@@ -115,12 +123,45 @@ class KandinskyEngine:
     @torch.no_grad()
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """What the prior reads of a text: the projected embedding, every token's hidden state and the mask, from
-        the pipeline's public tokenizer and text encoder (as diffusers' prior pipeline encodes its prompt)."""
+        the pipeline's public tokenizer and text encoder (as diffusers' prior pipeline encodes its prompt).
+
+        The last ENCODED_KEPT calls are remembered whole, keyed by their list of texts, so a call returns exactly what
+        encoding that list would (a text encoded in another batch can round a little apart): a grid's prompt, its
+        "" and its guard's texts are read again by every next job on that prompt, a draft's ~16 ms on the mini."""
+        key = tuple(texts)
+        with self._encoded_lock:
+            if key in self._encoded:
+                self._encoded.move_to_end(key)
+                return self._encoded[key]
         tok = self.prior.tokenizer(
             texts, padding="max_length", max_length=self.token_limit, truncation=True, return_tensors="pt"
         )
         out = self.prior.text_encoder(tok.input_ids.to(self.device))
-        return out.text_embeds, out.last_hidden_state, tok.attention_mask.bool().to(self.device)
+        found = (out.text_embeds, out.last_hidden_state, tok.attention_mask.bool().to(self.device))
+        with self._encoded_lock:
+            self._encoded[key] = found
+            while len(self._encoded) > ENCODED_KEPT:
+                self._encoded.popitem(last=False)
+        return found
+
+    def prior_scheduler(self, name: str | None):
+        """The prior's own scheduler (name None), or a solver of PRIOR_SOLVERS built on its noise schedule, made once.
+        Both keep state between steps: use under the engine's lock, one call at a time."""
+        if not name:
+            return self.prior.scheduler
+        if name not in self._prior_solvers:
+            if name not in PRIOR_SOLVERS:
+                raise InvalidRequest(
+                    f"prior scheduler {shown(name, 40)} is not valid: choose one of {', '.join(PRIOR_SOLVERS)}"
+                )
+            own = self.prior.scheduler.config
+            self._prior_solvers[name] = getattr(diffusers, name)(
+                num_train_timesteps=own.num_train_timesteps,
+                beta_schedule=own.beta_schedule,
+                prediction_type=own.prediction_type,  # Kandinsky's prior predicts the clean embedding
+                **PRIOR_SOLVERS[name],
+            )
+        return self._prior_solvers[name]
 
     @torch.no_grad()
     def run_prior(
@@ -133,13 +174,16 @@ class KandinskyEngine:
         on_step: Callable | None = None,
         avoids: list[list[str]] | None = None,
         avoid_scale: float = 0.0,
+        solver: str | None = None,
     ) -> torch.Tensor:
         """diffusers' prior loop for a batch where row i has its own text, unconditional text and generator.
 
         `avoids[i]`: row i's hard negatives (hub.mini.guard). Their mean prediction is a further guidance term, as
         composable diffusion adds one per concept: pred += avoid_scale * (cond - mean(avoided)); a row with none gets
-        no such term, whatever the batch pads it with."""
+        no such term, whatever the batch pads it with. `solver`: a scheduler class in PRIOR_SOLVERS instead of the
+        prior's own (ImageTask.prior_scheduler)."""
         pipe = self.prior
+        scheduler = self.prior_scheduler(solver)
         cfg = guidance > 1.0
         avoids = avoids if avoid_scale and avoids and any(avoids) else None
         width = max(len(a) for a in avoids) if avoids else 0
@@ -152,10 +196,10 @@ class KandinskyEngine:
             weight = torch.tensor(
                 [[1.0 / len(a) if j < len(a) else 0.0 for a in avoids] for j in range(width)], device=self.device
             ).unsqueeze(-1)
-        pipe.scheduler.set_timesteps(steps, device=self.device)
-        timesteps = pipe.scheduler.timesteps
+        scheduler.set_timesteps(steps, device=self.device)
+        timesteps = scheduler.timesteps
         latents = pipe.prepare_latents(
-            (len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device, gens, None, pipe.scheduler
+            (len(texts), pipe.prior.config.embedding_dim), embeds.dtype, self.device, gens, None, scheduler
         )
         copies = len(parts)
         for i, t in enumerate(timesteps):
@@ -170,10 +214,13 @@ class KandinskyEngine:
                 avoided = (torch.stack(chunks[copies - width :]) * weight.to(cond.dtype)).sum(0)
                 has = weight.sum(0) > 0
                 pred = pred + avoid_scale * torch.where(has, cond - avoided, torch.zeros_like(cond))
-            prev = None if i + 1 == len(timesteps) else timesteps[i + 1]
-            latents = pipe.scheduler.step(
-                pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev
-            ).prev_sample
+            if solver:  # deterministic: no noise drawn, no timestep pair to pass
+                latents = scheduler.step(pred, t, latents).prev_sample
+            else:
+                prev = None if i + 1 == len(timesteps) else timesteps[i + 1]
+                latents = scheduler.step(
+                    pred, timestep=t, sample=latents, generator=gens, prev_timestep=prev
+                ).prev_sample
             if on_step is not None:
                 on_step(pipe, i, t, {"latents": latents})
         return pipe.prior.post_process_latents(latents)
@@ -241,13 +288,18 @@ class KandinskyEngine:
         if texts:
             steps, guidance = first.prior_num_inference_steps, first.prior_guidance_scale
             gens = generators(seeds)
-            prior_out = self.run_prior(texts, unconds, gens, steps, guidance, on_step, avoids, first.avoid_scale)
+            solver = first.prior_scheduler
+            prior_out = self.run_prior(
+                texts, unconds, gens, steps, guidance, on_step, avoids, first.avoid_scale, solver
+            )
 
             def again(rows, attempt):  # the rows' samples drawn with fresh noise, as the first draw otherwise
                 fresh = generators([seeds[r] for r in rows], salt=attempt * REDRAW_SALT)
                 pick = lambda xs: [xs[r] for r in rows]  # noqa: E731
                 scale = first.avoid_scale * (1 + attempt)  # each redraw steers further from the hiding texts
-                return self.run_prior(pick(texts), pick(unconds), fresh, steps, guidance, None, pick(avoids), scale)
+                return self.run_prior(
+                    pick(texts), pick(unconds), fresh, steps, guidance, None, pick(avoids), scale, solver
+                )
 
             prior_out = self.redraw_hidden(prior_out, checks, again)
         rows = {owner: r for r, owner in enumerate(owners)}
@@ -365,7 +417,8 @@ class KandinskyEngine:
             )
             steps, guidance = task.prior_num_inference_steps, task.prior_guidance_scale
             unconds = [negatives[r] for r, h in zip(rows, hiding) for _ in h]
-            away = self.run_prior(texts, unconds, gens, steps, guidance).split([len(h) for h in hiding])
+            away = self.run_prior(texts, unconds, gens, steps, guidance, solver=task.prior_scheduler)
+            away = away.split([len(h) for h in hiding])
             for j, (r, emb) in enumerate(zip(rows, away)):
                 negative[j] = (emb.mean(0) + negative[j]) / 2 if negatives[r] else emb.mean(0)
         again = dict(

@@ -130,12 +130,14 @@ async def _evaluate(
         settings = {
             k: r[k] for k in ("prior_num_inference_steps", "num_inference_steps", "scheduler", "guidance_scale")
         }
+        settings["prior_scheduler"] = r.get("prior_scheduler")  # None: the prior's own UnCLIPScheduler
+        prior_by = f" ({settings['prior_scheduler']})" if settings["prior_scheduler"] else ""
         from hub import catalog
 
         fast = hub.loader.fast_vae_path(catalog.get("mini")) is not None
         settings["decode"] = "the tiny latent decoder (vae-fast/)" if fast else "the MoVQ"
         settings["what"] = (
-            f"{r['prior_num_inference_steps']} prior steps, {r['num_inference_steps']} decoder steps "
+            f"{r['prior_num_inference_steps']} prior steps{prior_by}, {r['num_inference_steps']} decoder steps "
             f"({r['scheduler']}), guidance {r['guidance_scale']:g}, decoded by {settings['decode']}"
         )
     return {
@@ -206,7 +208,8 @@ def scored_model(settings) -> dict:
 
 
 def table(report: dict, reference: dict | None = None) -> str:
-    """The accuracies per language; with a `reference` report, each figure's difference and the largest gap."""
+    """The accuracies per language; with a `reference` report, each figure's difference and the largest gap: the
+    most a figure fell short of the reference (a gain is no gap; for `hidden`, fewer is better)."""
     keys = [k for k in ("colour", "shape", "count", "named", "position", "relation", "background", "hidden")]
     rows = ["| language | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     gaps = []
@@ -217,7 +220,7 @@ def table(report: dict, reference: dict | None = None) -> str:
             if k not in s or (reference and k not in ref):
                 cells.append("–")
             elif reference:
-                gaps.append((abs(s[k] - ref[k]), k, lang))
+                gaps.append((max(0.0, (s[k] - ref[k]) * (1 if k == "hidden" else -1)), k, lang))
                 cells.append(f"{s[k]:.1f} ({s[k] - ref[k]:+.1f})")
             else:
                 cells.append(f"{s[k]:.1f}")

@@ -208,6 +208,21 @@ def test_every_offered_scheduler_runs_and_a_bad_name_is_a_clear_error(engine):
     assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"
 
 
+def test_the_prior_can_draw_with_a_solver_and_a_bad_name_is_a_clear_error(engine):
+    """A draft's prior (ImageTask.prior_scheduler): DPM-Solver++ on the prior's own noise schedule, deterministic from
+    the seeds like the prior's own scheduler, which stays the pipeline's for every other job."""
+    from hub.errors import InvalidRequest
+
+    solver = task(prior_scheduler="DPMSolverMultistepScheduler", prior_num_inference_steps=3)
+    once, again = engine.embed_tasks([solver])[0], engine.embed_tasks([solver])[0]
+    assert torch.equal(once, again)
+    assert not torch.allclose(once, engine.embed_tasks([task(prior_num_inference_steps=3)])[0], atol=1e-3)
+    assert type(engine.prior.scheduler).__name__ == "UnCLIPScheduler"
+    assert len(engine.generate([solver])[0]) == 2
+    with pytest.raises(InvalidRequest, match="prior scheduler “Nope” is not valid: choose one of DPMSolverMultistep"):
+        engine.generate([task(prior_scheduler="Nope")])
+
+
 def test_inpainting_is_diffusers_inpaint_pipeline_with_the_kept_pixels_put_back(placeholder_models):
     """The engine's edit equals a raw KandinskyV22InpaintPipeline call with the same embeddings and seeds, then the
     canvas pasted back over the kept area: nothing of the user's picture outside the mask changes."""
