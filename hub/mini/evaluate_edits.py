@@ -3,7 +3,8 @@
 As a user would: the mini draws a held-out scene (`imagine`), then
 - Vary (Region) repaints an area with a prompt naming one new shape: half the time the area of a shape the detector
   found (turn it into another), half an empty quarter (add one). Scored by the detector inside the area: a shape of
-  the prompt's colour (colour), of its shape too (shape); and every pixel outside the mask unchanged (kept).
+  the prompt's colour (colour), of its shape too (shape), never the area painted over edge to edge (filled, counted
+  apart); and every pixel outside the mask unchanged (kept).
 - Zoom Out (2x and 1.5x in turn) on a scene whose prompt names its background: the new border is mostly that
   background (background), and the detector finds no shape centred in the border (no_seam_object).
 Every image goes through the real Hub path and is scored by `detect`, which never looks at the model.
@@ -29,14 +30,28 @@ def _inside(f: detect.Found, box) -> bool:
     return left <= f.cx <= right and top <= f.cy <= bottom
 
 
+FILLED = 0.9  # a found shape spanning this share of the region's width and height is the region painted over
+
+
 def region_score(image, original, mask, box, colour: str, shape: str) -> dict[str, float]:
-    _, found = detect.detect(image)
-    inside = [f for f in found if _inside(f, box)]
+    """box: the region as fractions (left, top, right, bottom). A shape of the prompt's colour counts only when it is
+    an object in the region, not the region painted edge to edge in that colour (`filled`: the share of pictures
+    whose region is one block of any colour, which the detector would otherwise read as a square or a circle)."""
+    w, h = image.size
+    span = ((box[2] - box[0]) * w, (box[3] - box[1]) * h)
+    inside, filled = [], False
+    for f, (x0, y0, x1, y1) in detect.detect_boxes(image):
+        if not _inside(f, box):
+            continue
+        if x1 - x0 >= FILLED * span[0] and y1 - y0 >= FILLED * span[1]:
+            filled = True
+            continue
+        inside.append(f)
     match = next((f for f in inside if f.colour == colour), None)
     keep = np.asarray(mask) < 128
     kept = np.array_equal(np.asarray(image.convert("RGB"))[keep], np.asarray(original.convert("RGB"))[keep])
     shaped = match is not None and match.shape == shape
-    return {"colour": float(match is not None), "shape": float(shaped), "kept": float(kept)}
+    return {"colour": float(match is not None), "shape": float(shaped), "kept": float(kept), "filled": float(filled)}
 
 
 def zoom_score(image, background: str, box_px) -> dict[str, float]:

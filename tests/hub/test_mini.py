@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from hub.mini import detect, world
 
@@ -76,6 +77,40 @@ def test_scoring_catches_wrong_relations_and_colours():
     assert score(scene, wrong)["colour"] == 0.0 and score(scene, wrong)["count"] == 0.0
     hidden = world.render(world.Scene("red", (world.Obj("square", "blue", "small", 0.5, 0.75),)))  # a red circle
     assert score(scene, hidden)["hidden"] == 1.0 and score(scene, hidden)["named"] == 0.0  # on red: not there
+
+
+def test_an_edited_region_scores_its_object_not_a_block_painted_over_it():
+    """eval-mini --edits: a star of the prompt's colour in the repainted quarter counts; the quarter painted over in
+    that colour, edge to edge, does not (the detector alone reads such a block as a square), and is counted as
+    filled; a pixel changed outside the mask is caught."""
+    from PIL import ImageDraw
+
+    from hub.mini.evaluate_edits import region_score
+
+    original = world.render(world.Scene("white", (world.Obj("circle", "red", "small", 0.75, 0.75),)))
+    box = (0.0, 0.0, 0.5, 0.5)  # the top-left quarter
+    mask = Image.new("L", original.size, 0)
+    mask.paste(255, (0, 0, 32, 32))
+    star = world.render(world.Scene("white", (world.Obj("star", "yellow", "small", 0.25, 0.25),)))
+    drawn = original.copy()
+    drawn.paste(star.crop((0, 0, 32, 32)), (0, 0))  # repainted inside the mask only
+    assert region_score(drawn, original, mask, box, "yellow", "star") == {
+        "colour": 1.0,
+        "shape": 1.0,
+        "kept": 1.0,
+        "filled": 0.0,
+    }
+    block = original.copy()
+    ImageDraw.Draw(block).rectangle((0, 0, 31, 31), fill=world.COLOURS["yellow"])
+    assert region_score(block, original, mask, box, "yellow", "square") == {
+        "colour": 0.0,
+        "shape": 0.0,
+        "kept": 1.0,
+        "filled": 1.0,
+    }
+    moved = drawn.copy()
+    moved.putpixel((60, 60), (0, 0, 0))
+    assert region_score(moved, original, mask, box, "yellow", "star")["kept"] == 0.0
 
 
 def test_folding_latent_statistics_is_exact():
