@@ -543,7 +543,7 @@ class Hub:
             mask = await self._load(req.mask, "mask")
         mask, share = edits.region_mask(mask, image.size)
         extra = {"region": round(share, 3), **({"area": req.area} if req.area else {})}
-        return self._edit(spec, "region", source, req, image, mask, extra)
+        return self._edit(spec, "region", source, req, image, mask, extra, around=spec.name == "mini")
 
     def regions(self, job_id: str, index: int, viewer: Origin | None = None) -> tuple[Region, ...]:
         """The areas Vary (Region) offers on image `index` of a job without a brush: halves, quarters and the
@@ -572,9 +572,11 @@ class Hub:
         canvas, mask, _ = edits.pan_canvas(image, req.direction, size)
         return self._edit(spec, "pan", source, req, canvas, mask, {"pan": req.direction})
 
-    def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict) -> JobHandle:
+    def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict, around=False) -> JobHandle:
         """An inpainting job on `canvas`: the prompt given (flags read as in /imagine) or the parent's; a parent
-        with no words (a mix of pictures) is steered by its own picture."""
+        with no words (a mix of pictures) is steered by its own picture. `around` (a region on the mini, whose world
+        its detector knows): a prompt of one text that names no background gets the picture's (its most common colour),
+        since the engine repaints a small region from a crop that shows little else of the picture."""
         if not self.loader.can_inpaint(spec):
             raise CapabilityError(
                 f"{spec.name}'s weights have no inpainting decoder, so it cannot repaint a region, zoom out or pan "
@@ -586,6 +588,11 @@ class Hub:
             parts = list(prompt.parse(parent.get("prompt") or "").parts) if (parent.get("prompt") or "").strip() else []
             if not parts:
                 raise InvalidRequest(f"{spec.name} edits by words: write a prompt for this edit")
+        if around and len(parts) == 1:
+            from hub.mini.detect import background
+            from hub.mini.guard import with_background
+
+            parts = [(with_background(parts[0][0], background(canvas)), parts[0][1])]
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
         if kind in ("zoom", "pan") and spec.can("mix"):
             # the new canvas itself steers, more than the words: the prompt alone described the picture at its old

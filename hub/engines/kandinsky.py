@@ -29,11 +29,14 @@ from hub.engines.common import (
     ImageTask,
     Progress,
     call_pipeline,
+    cropped,
     generators,
     keep_own_size,
+    masked_crop,
     paste_kept_all,
     step_callback,
     to_pil,
+    uncropped,
 )
 from hub.errors import CapabilityError, InvalidRequest, shown
 from hub.loading import Placement, place
@@ -445,15 +448,25 @@ class KandinskyEngine:
 
     def _edit(self, tasks, image_embeds, negative, prior_steps, progress, should_stop) -> list[list[Image.Image]]:
         """Inpainting, one task a call: the pipeline re-noises the kept area from its first image only, so a call
-        holds one canvas (repeated for each seed). The kept pixels are then put back exactly (paste_kept)."""
+        holds one canvas (repeated for each seed). A small region is repainted "only masked" (common.masked_crop:
+        a crop around it at the task's full size, scaled back). The kept pixels are then put back exactly
+        (paste_kept)."""
         pipe = self.inpaint_pipeline()
         steps = tasks[0].num_inference_steps
         total = prior_steps + steps * len(tasks)
         out, row = [], 0
-        for k, task in enumerate(tasks):
-            n = len(task.seeds)
+        for k, whole in enumerate(tasks):
+            n = len(whole.seeds)
+            box = masked_crop(whole.mask_image, (whole.width, whole.height))  # a small region: only its surroundings
+            task = cropped(whole, box) if box else whole
             canvas, mask = task.init_image.convert("RGB"), task.mask_image.convert("L")
-            preview = (lambda latents, k=k: self._preview(tasks, k, latents)) if task.preview else None
+            preview = None
+            if task.preview:
+
+                def preview(latents, k=k, whole=whole, box=box):
+                    shots = self._preview(tasks, k, latents)
+                    return uncropped(shots, whole, box) if box else shots
+
             kwargs = dict(
                 image_embeds=image_embeds[row : row + n],
                 negative_image_embeds=negative[row : row + n],
@@ -471,7 +484,7 @@ class KandinskyEngine:
             )
             latents, stopped = call_pipeline(pipe, kwargs, task, self._default_scheduler, pipe.movq, self._decode)
             images = latents if stopped else self._final(pipe, latents)
-            out.append(paste_kept_all(images, task))
+            out.append(paste_kept_all(uncropped(images, whole, box) if box else images, whole))
             row += n
         return out
 

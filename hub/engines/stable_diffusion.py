@@ -20,7 +20,10 @@ from hub.engines.common import (
     call_pipeline,
     generators,
     keep_own_size,
+    cropped,
+    masked_crop,
     paste_kept_all,
+    uncropped,
     step_callback,
     to_pil,
 )
@@ -105,16 +108,19 @@ class StableDiffusionEngine:
 
     def _edit(self, tasks, progress, should_stop) -> list[list[Image.Image]]:
         """Inpainting (Vary Region, Zoom Out, Pan) one task a call, its canvas repeated for each seed; the kept
-        pixels put back exactly afterwards. A checkpoint with a 9-channel inpainting UNet is used as such; the text
-        model's own 4-channel UNet inpaints by re-noising the kept area at every step (diffusers' fallback)."""
+        pixels put back exactly afterwards; a small region repainted "only masked" (common.masked_crop). A checkpoint
+        with a 9-channel inpainting UNet is used as such; the text model's own 4-channel UNet inpaints by re-noising
+        the kept area at every step (diffusers' fallback)."""
         if self._inpaint is None:
             self._inpaint = place(AutoPipelineForInpainting.from_pipe(self.text2img), self.placement)
         pipe = self._inpaint
         steps = tasks[0].num_inference_steps
         total = steps * len(tasks)
         out = []
-        for k, task in enumerate(tasks):
-            n = len(task.seeds)
+        for k, whole in enumerate(tasks):
+            n = len(whole.seeds)
+            box = masked_crop(whole.mask_image, (whole.width, whole.height))  # a small region: only its surroundings
+            task = cropped(whole, box) if box else whole
             kwargs = dict(
                 prompt=[task.parts[0][0]] * n,
                 image=[task.init_image.convert("RGB")] * n,
@@ -133,7 +139,7 @@ class StableDiffusionEngine:
                 images, _ = call_pipeline(
                     pipe, kwargs, task, self._default_scheduler, pipe.vae, lambda z: _decode_all(pipe, z)
                 )
-            out.append(paste_kept_all(images, task))
+            out.append(paste_kept_all(uncropped(images, whole, box) if box else images, whole))
         return out
 
 

@@ -50,6 +50,19 @@ def background_words(colour: str, lang: str) -> str:
     return f" on {'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
 
 
+def with_background(text: str, colour: str) -> str:
+    """`text` with a `colour` background named, in the language of its colour words; unchanged when it names a
+    background already or names no colour of the world. What a region of a picture is repainted after: the mini's
+    prior draws a background for every prompt, and one that names none gets a colour of its own (docs/BENCHMARKS.md,
+    session 24: repainted from a crop around the region, the mini painted the whole crop one colour in a quarter of
+    edits, and in none with the picture's background named)."""
+    text = text.strip()
+    colours, lang = named_colours(text)
+    if not text or _BACKGROUND.search(text) or not colours or colour not in world.BACKGROUNDS:
+        return text
+    return text + background_words(colour, lang)
+
+
 def avoid_texts(text: str) -> list[str]:
     """What the prior should steer away from for `text`: the text itself with a background in each colour it names
     (its first MAX_AVOIDED), the background that would hide that object; for a prompt that names its background,

@@ -71,6 +71,7 @@ class TrainConfig:
     draft_guidance: float = 2.0  # the mini's decoder guidance, built into the student
     draft_huber: float = 0.001
     draft_pool: int = 8192  # scenes for --draft-from (a from-scratch run distils on the UNet stage's pool)
+    draft_wide_weight: float = 0.15  # --draft-from: the 80x48 and 48x80 buckets' weight (bucket_weights)
     # the inpainting decoder (hub/mini/inpaint.py): the decoder UNet with 9 input channels, taught to fill holes
     inpaint_steps: int = 1600
     inpaint_batch: int = 32
@@ -528,7 +529,8 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=N
     zero = zero_image_embed(vision)
     pools = latent_pool(work, cfg, movq, vision, Batches(cfg.seed + 2), cfg.draft_pool, "draft-pool", torch.float16)
     start = time.perf_counter()
-    student = distil_decoder(work, cfg, teacher, sched, BucketPool(pools, bucket_weights(), dev), zero, init)
+    weights = bucket_weights(cfg.draft_wide_weight)
+    student = distil_decoder(work, cfg, teacher, sched, BucketPool(pools, weights, dev), zero, init)
     took = round(time.perf_counter() - start, 1)
     save_draft(student.cpu(), sched.config, folder / "decoder-draft")
     return {

@@ -226,42 +226,84 @@ def test_the_prior_can_draw_with_a_solver_and_a_bad_name_is_a_clear_error(engine
 def test_inpainting_is_diffusers_inpaint_pipeline_with_the_kept_pixels_put_back(placeholder_models):
     """The engine's edit equals a raw KandinskyV22InpaintPipeline call with the same embeddings and seeds, then the
     canvas pasted back over the kept area: nothing of the user's picture outside the mask changes."""
-    from diffusers import KandinskyV22InpaintPipeline, UNet2DConditionModel
+    from hub.engines.common import paste_kept_all
 
-    from hub.engines.common import generators, paste_kept_all
-
-    root = placeholder_models / "mini-placeholder"
-    unet = lambda: UNet2DConditionModel.from_pretrained(root / "decoder-inpaint" / "unet")  # noqa: E731
-    from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
-
-    prior = KandinskyV22PriorPipeline.from_pretrained(root / "prior")
-    decoder = KandinskyV22Pipeline.from_pretrained(root / "decoder")
-    engine = KandinskyEngine(
-        prior.components, decoder.components, Placement("cpu", torch.float32, "none"), inpaint=unet
-    )
+    engine, raw = inpainting(placeholder_models)
     canvas = Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8))
     mask = Image.new("L", (80, 48), 0)
     mask.paste(255, (40, 0, 80, 48))
     t = task(width=80, height=48, init_image=canvas, mask_image=mask, strength=1.0)
     images = engine.generate([t])[0]
-    emb, neg = engine.embed_tasks([t])
-    raw = KandinskyV22InpaintPipeline(unet=unet(), scheduler=decoder.scheduler, movq=decoder.movq)
-    raw.set_progress_bar_config(disable=True)
-    expected = raw(
-        image_embeds=emb,
-        negative_image_embeds=neg,
-        image=[canvas] * 2,
-        mask_image=[mask] * 2,
-        height=48,
-        width=80,
-        num_inference_steps=4,
-        guidance_scale=4.0,
-        generator=generators([5, 6]),
-    ).images
+    expected = raw(t, canvas, mask)
     assert [im.size for im in images] == [(80, 48)] * 2
     assert diff(images, paste_kept_all(expected, t)) <= 1
     kept = np.asarray(mask) < 128
     assert all((np.asarray(im)[kept] == np.asarray(canvas)[kept]).all() for im in images)
+
+
+def test_a_small_region_is_repainted_only_masked_from_a_crop_at_the_full_size(placeholder_models):
+    """A1111's "only masked": a region much smaller than the canvas is repainted from a crop around it (grown by
+    CROP_PAD, at the canvas's aspect) scaled up to the job's size, then scaled back into the canvas; a zoom's border
+    band still repaints the whole canvas."""
+    from hub.engines.common import cropped, masked_crop, paste_kept_all, uncropped
+
+    engine, raw = inpainting(placeholder_models)
+    canvas = Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 80, 3), dtype=np.uint8))
+    mask = Image.new("L", (80, 48), 0)
+    mask.paste(255, (8, 30, 24, 44))  # near a corner: the box is kept inside the canvas
+    box = masked_crop(mask, (80, 48))
+    left, top, right, bottom = box
+    assert 0 <= left <= 8 - 2 and 0 <= top and 24 + 2 <= right and 44 + 2 <= bottom <= 48
+    assert abs((right - left) * 48 - (bottom - top) * 80) <= 80  # the canvas's aspect, to a pixel
+    t = task(width=80, height=48, init_image=canvas, mask_image=mask, strength=1.0)
+    images = engine.generate([t])[0]
+    part = cropped(t, box)
+    assert part.init_image.size == part.mask_image.size == (80, 48)
+    expected = paste_kept_all(uncropped(raw(t, part.init_image, part.mask_image), t, box), t)
+    assert diff(images, expected) <= 1
+    kept = np.asarray(mask) < 128
+    assert all((np.asarray(im)[kept] == np.asarray(canvas)[kept]).all() for im in images)
+    outside = np.ones((48, 80), bool)
+    outside[top:bottom, left:right] = False
+    assert all((np.asarray(im)[outside] == np.asarray(canvas)[outside]).all() for im in images)
+    border = Image.new("L", (80, 48), 255)
+    border.paste(0, (20, 12, 60, 36))  # Zoom Out 2x: the border is most of the canvas
+    assert masked_crop(border, (80, 48)) is None and masked_crop(Image.new("L", (80, 48), 0), (80, 48)) is None
+
+
+def inpainting(placeholder_models):
+    """An engine with the placeholder mini's inpainting decoder, and raw(task, canvas, mask): diffusers'
+    KandinskyV22InpaintPipeline called with the engine's embeddings of `task` and its seeds."""
+    from diffusers import KandinskyV22InpaintPipeline, KandinskyV22Pipeline, KandinskyV22PriorPipeline
+    from diffusers import UNet2DConditionModel
+
+    from hub.engines.common import generators
+
+    root = placeholder_models / "mini-placeholder"
+    unet = lambda: UNet2DConditionModel.from_pretrained(root / "decoder-inpaint" / "unet")  # noqa: E731
+    prior = KandinskyV22PriorPipeline.from_pretrained(root / "prior")
+    decoder = KandinskyV22Pipeline.from_pretrained(root / "decoder")
+    engine = KandinskyEngine(
+        prior.components, decoder.components, Placement("cpu", torch.float32, "none"), inpaint=unet
+    )
+    pipe = KandinskyV22InpaintPipeline(unet=unet(), scheduler=decoder.scheduler, movq=decoder.movq)
+    pipe.set_progress_bar_config(disable=True)
+
+    def raw(t, canvas, mask):
+        emb, neg = engine.embed_tasks([t])
+        return pipe(
+            image_embeds=emb,
+            negative_image_embeds=neg,
+            image=[canvas] * len(t.seeds),
+            mask_image=[mask] * len(t.seeds),
+            height=t.height,
+            width=t.width,
+            num_inference_steps=t.num_inference_steps,
+            guidance_scale=t.guidance_scale,
+            generator=generators(t.seeds),
+        ).images
+
+    return engine, raw
 
 
 def test_img2img_keeps_a_non_square_size(engine):

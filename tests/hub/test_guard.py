@@ -15,6 +15,16 @@ from tests.hub.test_service import with_hub
 ME = Origin("ana", surface="web")
 
 
+def test_a_region_prompt_gets_the_pictures_background_in_its_own_language():
+    from hub.mini.guard import with_background
+
+    assert with_background("a yellow star", "white") == "a yellow star on a white background"
+    assert with_background("una estrella amarilla", "orange") == "una estrella amarilla sobre fondo naranja"
+    assert with_background("a yellow star on a blue background", "white") == "a yellow star on a blue background"
+    assert with_background("a star", "white") == "a star"  # no colour of the world: not a prompt of its world
+    assert with_background(" a red circle ", "purple") == "a red circle on a purple background"
+
+
 def test_the_prompt_with_a_background_in_each_colour_it_names_in_its_own_language():
     assert avoid_texts("a red circle above a blue square") == [
         "a red circle above a blue square on a red background",
