@@ -537,6 +537,7 @@ def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=N
         "draft_seconds": took,
         "steps": cfg.draft_steps,
         "batch": cfg.draft_batch,
+        "wide_weight": cfg.draft_wide_weight,
         "threads": torch.get_num_threads(),
     }
 

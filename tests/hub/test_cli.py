@@ -96,7 +96,7 @@ def test_eval_mini_refuses_a_compare_file_that_is_not_a_report_saying_why_in_wor
     assert whys == ["it is not JSON", "it has no English scores (accuracy_percent.en)"]
 
 
-def _one_stage(settings, tmp_path, flag: str, without: str | None = None):
+def _one_stage(settings, tmp_path, flag: str, without: str | None = None, extra: tuple = ()):
     """`train-mini FLAG FOLDER` at a tiny scale on a copy of the untrained stand-in (less its `without` folder, a
     model trained before that stage): the folder, the work folder and the stage's JSON report."""
     import shutil
@@ -105,7 +105,7 @@ def _one_stage(settings, tmp_path, flag: str, without: str | None = None):
     shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
     if without:
         shutil.rmtree(folder / without)
-    proc = lienzo(["train-mini", flag, str(folder), "--work", str(work), "--scale", "0.002"], settings)
+    proc = lienzo(["train-mini", flag, str(folder), "--work", str(work), "--scale", "0.002", *extra], settings)
     assert proc.returncode == 0, proc.stderr[-1500:]
     return folder, work, json.loads(proc.stdout.splitlines()[-1])
 
@@ -113,8 +113,8 @@ def _one_stage(settings, tmp_path, flag: str, without: str | None = None):
 def test_train_mini_draft_from_distils_a_trained_folder_into_it(settings, tmp_path):
     """The draft stage alone, on a model trained earlier (here the untrained stand-in, copied): its decoder-draft
     folder appears beside its decoder, and a folder that is not a model is refused before anything runs."""
-    folder, work, report = _one_stage(settings, tmp_path, "--draft-from")
-    assert report["steps"] == 2
+    folder, work, report = _one_stage(settings, tmp_path, "--draft-from", extra=("--set", "draft_wide_weight=0.35"))
+    assert report["steps"] == 2 and report["wide_weight"] == 0.35  # its wide and tall buckets weighed up
     assert (folder / "decoder-draft" / "unet" / "config.json").exists() and (work / "draft.done").exists()
     proc = lienzo(["train-mini", "--draft-from", str(tmp_path), "--work", str(work)], settings)
     assert proc.returncode == 2 and "not a trained model folder" in proc.stderr and "Traceback" not in proc.stderr
