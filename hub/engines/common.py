@@ -116,9 +116,10 @@ def masked_crop(mask: Image.Image, size: tuple[int, int], pad: float = CROP_PAD)
     widened to the canvas's aspect so it scales back evenly, kept inside the canvas; None where that box would be
     most of the canvas anyway.
 
-    On the bundled mini (64 x 64), Vary (Region) repainted at the crop's scale drew the prompt's colour in 97.9/97.9%
-    of regions against 83.3/81.2% over the whole canvas, its shape in 72.9/60.4% against 54.2/54.2% (24 + 24
-    held-out prompts, 2 images; docs/BENCHMARKS.md, session 24): a quarter of a 64-pixel canvas is 8 x 8 latents."""
+    On the bundled mini (64 x 64; a quarter of it is 8 x 8 latents), with the picture's background named in the
+    region's prompt (hub.mini.guard.with_background), Vary (Region) drew an object of the prompt's colour in
+    94.8/95.8% of regions against 82.3/87.5% over the whole canvas, of its shape too in 64.6/65.1% against 50.5/54.7%
+    (eval-mini --edits, 96 + 96 held-out prompts, 2 images; docs/BENCHMARKS.md, session 24)."""
     import numpy as np
 
     width, height = size
