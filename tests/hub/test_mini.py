@@ -94,20 +94,11 @@ def test_an_edited_region_scores_its_object_not_a_block_painted_over_it():
     star = world.render(world.Scene("white", (world.Obj("star", "yellow", "small", 0.25, 0.25),)))
     drawn = original.copy()
     drawn.paste(star.crop((0, 0, 32, 32)), (0, 0))  # repainted inside the mask only
-    assert region_score(drawn, original, mask, box, "yellow", "star") == {
-        "colour": 1.0,
-        "shape": 1.0,
-        "kept": 1.0,
-        "filled": 0.0,
-    }
     block = original.copy()
     ImageDraw.Draw(block).rectangle((0, 0, 31, 31), fill=world.COLOURS["yellow"])
-    assert region_score(block, original, mask, box, "yellow", "square") == {
-        "colour": 0.0,
-        "shape": 0.0,
-        "kept": 1.0,
-        "filled": 1.0,
-    }
+    keys = ("colour", "shape", "kept", "filled")
+    for picture, shape, want in ((drawn, "star", (1, 1, 1, 0)), (block, "square", (0, 0, 1, 1))):
+        assert region_score(picture, original, mask, box, "yellow", shape) == dict(zip(keys, map(float, want)))
     moved = drawn.copy()
     moved.putpixel((60, 60), (0, 0, 0))
     assert region_score(moved, original, mask, box, "yellow", "star")["kept"] == 0.0
