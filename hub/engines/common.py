@@ -151,8 +151,18 @@ def cropped(task: ImageTask, box: tuple[int, int, int, int]) -> ImageTask:
     )
 
 
-def uncropped(images: list, task: ImageTask, box: tuple[int, int, int, int]) -> list:
-    """Pictures of a cropped edit (or its previews; None stays None) scaled back into the task's canvas."""
+def only_masked(task: ImageTask) -> tuple[ImageTask, tuple[int, int, int, int] | None]:
+    """The edit an engine runs for `task` and the box it was cropped to: `cropped` around a small region
+    (masked_crop), else the task itself and None."""
+    box = masked_crop(task.mask_image, (task.width, task.height))
+    return (cropped(task, box) if box else task), box
+
+
+def uncropped(images: list, task: ImageTask, box: tuple[int, int, int, int] | None) -> list:
+    """Pictures of a cropped edit (or its previews; None stays None) scaled back into the task's canvas; with no
+    box (the edit ran on the whole canvas), the pictures as they are."""
+    if box is None:
+        return images
     out = []
     for image in images:
         if image is not None:

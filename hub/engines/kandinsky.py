@@ -29,10 +29,9 @@ from hub.engines.common import (
     ImageTask,
     Progress,
     call_pipeline,
-    cropped,
     generators,
     keep_own_size,
-    masked_crop,
+    only_masked,
     paste_kept_all,
     step_callback,
     to_pil,
@@ -448,7 +447,7 @@ class KandinskyEngine:
 
     def _edit(self, tasks, image_embeds, negative, prior_steps, progress, should_stop) -> list[list[Image.Image]]:
         """Inpainting, one task a call: the pipeline re-noises the kept area from its first image only, so a call
-        holds one canvas (repeated for each seed). A small region is repainted "only masked" (common.masked_crop:
+        holds one canvas (repeated for each seed). A small region is repainted "only masked" (common.only_masked:
         a crop around it at the task's full size, scaled back). The kept pixels are then put back exactly
         (paste_kept)."""
         pipe = self.inpaint_pipeline()
@@ -457,16 +456,13 @@ class KandinskyEngine:
         out, row = [], 0
         for k, whole in enumerate(tasks):
             n = len(whole.seeds)
-            box = masked_crop(whole.mask_image, (whole.width, whole.height))  # a small region: only its surroundings
-            task = cropped(whole, box) if box else whole
+            task, box = only_masked(whole)  # a small region: only its surroundings, at the full size
             canvas, mask = task.init_image.convert("RGB"), task.mask_image.convert("L")
-            preview = None
-            if task.preview:
 
-                def preview(latents, k=k, whole=whole, box=box):
-                    shots = self._preview(tasks, k, latents)
-                    return uncropped(shots, whole, box) if box else shots
+            def shots(latents, k=k, whole=whole, box=box):  # task k's preview, in its whole canvas
+                return uncropped(self._preview(tasks, k, latents), whole, box)
 
+            preview = shots if task.preview else None
             kwargs = dict(
                 image_embeds=image_embeds[row : row + n],
                 negative_image_embeds=negative[row : row + n],
@@ -484,7 +480,7 @@ class KandinskyEngine:
             )
             latents, stopped = call_pipeline(pipe, kwargs, task, self._default_scheduler, pipe.movq, self._decode)
             images = latents if stopped else self._final(pipe, latents)
-            out.append(paste_kept_all(uncropped(images, whole, box) if box else images, whole))
+            out.append(paste_kept_all(uncropped(images, whole, box), whole))
             row += n
         return out
 

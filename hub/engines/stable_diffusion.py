@@ -20,12 +20,11 @@ from hub.engines.common import (
     call_pipeline,
     generators,
     keep_own_size,
-    cropped,
-    masked_crop,
+    only_masked,
     paste_kept_all,
-    uncropped,
     step_callback,
     to_pil,
+    uncropped,
 )
 from hub.errors import CapabilityError
 from hub.loading import Placement, place
@@ -108,7 +107,7 @@ class StableDiffusionEngine:
 
     def _edit(self, tasks, progress, should_stop) -> list[list[Image.Image]]:
         """Inpainting (Vary Region, Zoom Out, Pan) one task a call, its canvas repeated for each seed; the kept
-        pixels put back exactly afterwards; a small region repainted "only masked" (common.masked_crop). A checkpoint
+        pixels put back exactly afterwards; a small region repainted "only masked" (common.only_masked). A checkpoint
         with a 9-channel inpainting UNet is used as such; the text model's own 4-channel UNet inpaints by re-noising
         the kept area at every step (diffusers' fallback)."""
         if self._inpaint is None:
@@ -119,8 +118,7 @@ class StableDiffusionEngine:
         out = []
         for k, whole in enumerate(tasks):
             n = len(whole.seeds)
-            box = masked_crop(whole.mask_image, (whole.width, whole.height))  # a small region: only its surroundings
-            task = cropped(whole, box) if box else whole
+            task, box = only_masked(whole)  # a small region: only its surroundings, at the full size
             kwargs = dict(
                 prompt=[task.parts[0][0]] * n,
                 image=[task.init_image.convert("RGB")] * n,
@@ -139,7 +137,7 @@ class StableDiffusionEngine:
                 images, _ = call_pipeline(
                     pipe, kwargs, task, self._default_scheduler, pipe.vae, lambda z: _decode_all(pipe, z)
                 )
-            out.append(paste_kept_all(uncropped(images, whole, box) if box else images, whole))
+            out.append(paste_kept_all(uncropped(images, whole, box), whole))
         return out
 
 
