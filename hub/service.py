@@ -543,7 +543,7 @@ class Hub:
             mask = await self._load(req.mask, "mask")
         mask, share = edits.region_mask(mask, image.size)
         extra = {"region": round(share, 3), **({"area": req.area} if req.area else {})}
-        return self._edit(spec, "region", source, req, image, mask, extra, around=spec.name == "mini")
+        return self._edit(spec, "region", source, req, image, mask, extra)
 
     def regions(self, job_id: str, index: int, viewer: Origin | None = None) -> tuple[Region, ...]:
         """The areas Vary (Region) offers on image `index` of a job without a brush: halves, quarters and the
@@ -572,11 +572,15 @@ class Hub:
         canvas, mask, _ = edits.pan_canvas(image, req.direction, size)
         return self._edit(spec, "pan", source, req, canvas, mask, {"pan": req.direction})
 
-    def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict, around=False) -> JobHandle:
+    def _edit(self, spec, kind: str, source: JobRecord, req, canvas, mask, extra: dict) -> JobHandle:
         """An inpainting job on `canvas`: the prompt given (flags read as in /imagine) or the parent's; a parent
-        with no words (a mix of pictures) is steered by its own picture. `around` (a region on the mini, whose world
-        its detector knows): a prompt of one text that names no background gets the picture's (its most common colour),
-        since the engine repaints a small region from a crop that shows little else of the picture."""
+        with no words (a mix of pictures) is steered by its own picture. A Zoom Out's or Pan's border starts from
+        the canvas's fill at the model's `outpaint_strength`. On the mini, whose world its detector knows:
+        - a region's prompt of one text that names no background gets the picture's (its most common colour),
+          since the engine repaints a small region from a crop that shows little else of the picture;
+        - a border with no prompt of its own is drawn after the picture's background alone, and the canvas at
+          weight 1 (24 + 24 zooms, 2 images: no object at the seam in 100% of borders, against 88% steered by
+          the parent's prompt and the canvas at EDIT_CANVAS_WEIGHT; docs/BENCHMARKS.md, session 25)."""
         if not self.loader.can_inpaint(spec):
             raise CapabilityError(
                 f"{spec.name}'s weights have no inpainting decoder, so it cannot repaint a region, zoom out or pan "
@@ -588,13 +592,20 @@ class Hub:
             parts = list(prompt.parse(parent.get("prompt") or "").parts) if (parent.get("prompt") or "").strip() else []
             if not parts:
                 raise InvalidRequest(f"{spec.name} edits by words: write a prompt for this edit")
-        if around and len(parts) == 1:
+        shapes_world, border = spec.name == "mini", kind in ("zoom", "pan")
+        if shapes_world and kind == "region" and len(parts) == 1:
             from hub.mini.detect import background
             from hub.mini.guard import with_background
 
             parts = [(with_background(parts[0][0], background(canvas)), parts[0][1])]
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
-        if kind in ("zoom", "pan") and spec.can("mix"):
+        if border and shapes_world and not (req.prompt and req.prompt.strip()):
+            from hub.mini.detect import background
+            from hub.mini.guard import background_alone, named_colours
+
+            lang = named_colours(parent.get("prompt") or "")[1]
+            parts, image_prompts = [(background_alone(background(canvas), lang), 1.0)], [(canvas, 1.0)]
+        elif border and spec.can("mix"):
             # the new canvas itself steers, more than the words: the prompt alone described the picture at its old
             # framing, and the mini then drew its shapes again, full size, in the new border
             image_prompts = [(canvas, EDIT_CANVAS_WEIGHT)]
@@ -613,7 +624,7 @@ class Hub:
             negative_prompt=negative,
             init_image=canvas,
             mask_image=mask,
-            strength=1.0,
+            strength=d.outpaint_strength if border else 1.0,
             scheduler=None if parent.get("draft") else parent.get("scheduler"),
             preview=req.preview,
             # no background guard: it steers a whole scene's background, and an edit's words describe a part (24

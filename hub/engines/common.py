@@ -7,6 +7,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -81,6 +82,11 @@ def seamless(enabled: bool, *modules: torch.nn.Module) -> Iterator[None]:
             c.padding_mode = mode
 
 
+def steps_run(steps: int, strength: float) -> int:
+    """Of `steps` asked for, the ones a start at `strength` runs (img2img's count, at least one)."""
+    return max(1, min(steps, int(steps * strength)))
+
+
 def call_pipeline(
     pipe,
     kwargs: dict,
@@ -88,14 +94,18 @@ def call_pipeline(
     default_scheduler,
     autoencoder: torch.nn.Module,
     decode: Callable[[torch.Tensor], list[Image.Image]],
+    prepare: Callable[[Any, dict], None] | None = None,
 ) -> tuple[list[Image.Image], bool]:
-    """One diffusers call with the task's scheduler and --tile; on --stop, decode where it stopped.
+    """One diffusers call with the task's scheduler and --tile; on --stop, decode where it stopped. `prepare(pipe,
+    kwargs)` runs once the task's scheduler is in place (hub/engines/fill.py: a start part way).
 
     Returns (images, stopped_early). The pipeline's own scheduler is put back afterwards.
     """
     pipe.scheduler = default_scheduler
     swap_scheduler(pipe, task.scheduler)
     try:
+        if prepare is not None:
+            prepare(pipe, kwargs)
         with seamless(task.tile, pipe.unet, autoencoder):
             try:
                 return pipe(**kwargs).images, False

@@ -34,9 +34,11 @@ from hub.engines.common import (
     only_masked,
     paste_kept_all,
     step_callback,
+    steps_run,
     to_pil,
     uncropped,
 )
+from hub.engines.fill import from_canvas
 from hub.errors import CapabilityError, InvalidRequest, shown
 from hub.loading import Placement, place
 
@@ -448,11 +450,12 @@ class KandinskyEngine:
     def _edit(self, tasks, image_embeds, negative, prior_steps, progress, should_stop) -> list[list[Image.Image]]:
         """Inpainting, one task a call: the pipeline re-noises the kept area from its first image only, so a call
         holds one canvas (repeated for each seed). A small region is repainted "only masked" (common.only_masked:
-        a crop around it at the task's full size, scaled back). The kept pixels are then put back exactly
-        (paste_kept)."""
+        a crop around it at the task's full size, scaled back); a task's strength below 1 starts from its canvas
+        noised part way (fill.py). The kept pixels are then put back exactly (paste_kept)."""
         pipe = self.inpaint_pipeline()
         steps = tasks[0].num_inference_steps
-        total = prior_steps + steps * len(tasks)
+        runs = [steps_run(steps, t.strength) for t in tasks]  # a strength below 1 starts from the canvas (fill.py)
+        total = prior_steps + sum(runs)
         out, row = [], 0
         for k, whole in enumerate(tasks):
             n = len(whole.seeds)
@@ -475,10 +478,13 @@ class KandinskyEngine:
                 generator=generators(task.seeds),
                 output_type="latent",
                 callback_on_step_end=step_callback(
-                    "decoder", prior_steps + k * steps, total, progress, should_stop, preview, self.preview_every
+                    "decoder", prior_steps + sum(runs[:k]), total, progress, should_stop, preview, self.preview_every
                 ),
             )
-            latents, stopped = call_pipeline(pipe, kwargs, task, self._default_scheduler, pipe.movq, self._decode)
+            start = from_canvas(task.strength, task.seeds, steps) if task.strength < 1 else None
+            latents, stopped = call_pipeline(
+                pipe, kwargs, task, self._default_scheduler, pipe.movq, self._decode, start
+            )
             images = latents if stopped else self._final(pipe, latents)
             out.append(paste_kept_all(uncropped(images, whole, box), whole))
             row += n

@@ -23,6 +23,7 @@ from hub.engines.common import (
     only_masked,
     paste_kept_all,
     step_callback,
+    steps_run,
     to_pil,
     uncropped,
 )
@@ -114,7 +115,8 @@ class StableDiffusionEngine:
             self._inpaint = place(AutoPipelineForInpainting.from_pipe(self.text2img), self.placement)
         pipe = self._inpaint
         steps = tasks[0].num_inference_steps
-        total = steps * len(tasks)
+        runs = [steps_run(steps, t.strength) for t in tasks]  # below 1: from the canvas noised part way (A1111's fill)
+        total = sum(runs)
         out = []
         for k, whole in enumerate(tasks):
             n = len(whole.seeds)
@@ -125,11 +127,11 @@ class StableDiffusionEngine:
                 mask_image=[task.mask_image.convert("L")] * n,
                 height=task.height,
                 width=task.width,
-                strength=1.0,
+                strength=task.strength,
                 num_inference_steps=steps,
                 guidance_scale=task.guidance_scale,
                 generator=generators(task.seeds),
-                callback_on_step_end=step_callback("decoder", k * steps, total, progress, should_stop),
+                callback_on_step_end=step_callback("decoder", sum(runs[:k]), total, progress, should_stop),
             )
             if task.negative_prompt and task.guidance_scale > 1:
                 kwargs["negative_prompt"] = [task.negative_prompt] * n

@@ -50,6 +50,14 @@ def background_words(colour: str, lang: str) -> str:
     return f" on {'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
 
 
+def background_alone(colour: str, lang: str) -> str:
+    """ "an orange background" / "fondo naranja": what a Zoom Out's or a Pan's new border is drawn after on the mini,
+    whose world has nothing beyond the objects its prompt names (the picture itself is kept)."""
+    if lang == "es":
+        return f"fondo {world.ES_BACKGROUNDS[colour]}"
+    return f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
+
+
 def with_background(text: str, colour: str) -> str:
     """`text` with a `colour` background named, in the language of its colour words; unchanged when it names a
     background already or names no colour of the world. What a region of a picture is repainted after: the mini's

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hub import catalog, edits
 from hub.errors import ImageError, InvalidRequest, JobNotFound, PromptError, in_language
 from hub.pnginfo import read_parameters
 from tests.conftest import with_hub
@@ -89,6 +90,11 @@ def test_region_zoom_pan_and_remix_end_to_end(settings):
         assert (zoom.width, zoom.height) == (80, 48) and zoom.prompt == job.prompt
         small = np.asarray(Image.fromarray(source).resize((40, 24), Image.LANCZOS))
         assert (pixels(zoom.images[0])[13:35, 21:59] == small[1:-1, 1:-1]).all()  # its 1-px edge is repainted
+        # on the mini, a border with no prompt of its own is the picture's background, started from the canvas's fill
+        record = hub.get_job(zoom.job_id, ALICE).request
+        colour = background(edits.zoom_canvas(Image.fromarray(source), 2.0)[0])
+        assert record["parts"] == [[f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} background", 1.0]]
+        assert record["strength"] == catalog.get("mini").defaults.outpaint_strength < 1
 
         for direction, size, box in (("left", (128, 48), (48, 0)), ("down", (80, 80), (0, 0))):
             pan = await (await hub.pan(PanRequest(job.job_id, 1, direction, num_images=1, origin=ALICE))).result()

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from hub.engines.common import ImageTask
+from hub.engines.common import ImageTask, to_pil
 from hub.engines.kandinsky import KandinskyEngine
 from hub.loading import Placement
 
@@ -269,6 +269,39 @@ def test_a_small_region_is_repainted_only_masked_from_a_crop_at_the_full_size(pl
     border = Image.new("L", (80, 48), 255)
     border.paste(0, (20, 12, 60, 36))  # Zoom Out 2x: the border is most of the canvas
     assert masked_crop(border, (80, 48)) is None and masked_crop(Image.new("L", (80, 48), 0), (80, 48)) is None
+
+
+def test_a_strength_below_one_starts_the_border_from_the_canvas(placeholder_models):
+    """Zoom Out and Pan at a model's outpaint_strength (hub/engines/fill.py, A1111's "masked content: fill"): the run
+    leaves out the first steps and starts from the canvas noised part way, so the less strength the nearer the border
+    stays to the canvas's own pixels (through the MoVQ: the placeholder's decoder does not give them back); the steps
+    counted are the ones run, the same seeds give the same pictures, and the kept pixels stay exact."""
+    from diffusers.pipelines.kandinsky2_2.pipeline_kandinsky2_2_inpainting import prepare_mask_and_masked_image
+
+    engine, _ = inpainting(placeholder_models)
+    canvas = Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8))
+    mask = Image.new("L", (80, 48), 255)
+    mask.paste(0, (20, 12, 60, 36))  # Zoom Out 2x: the border band is repainted
+    movq = engine.inpaint_pipeline().movq
+    _, tensor = prepare_mask_and_masked_image([canvas], [mask], 48, 80)
+    with torch.no_grad():
+        own = to_pil(movq.decode(movq.encode(tensor)["latents"], force_not_quantize=True)["sample"])[0]
+    band = np.asarray(mask) >= 128
+
+    def away(strength):
+        """The border's mean distance from the canvas's own pixels, and the decoder steps counted."""
+        events = []
+        t = task(width=80, height=48, init_image=canvas, mask_image=mask, strength=strength, num_inference_steps=25)
+        images = engine.generate([t], progress=lambda *e: events.append(e))[0]
+        assert all((np.asarray(im)[~band] == np.asarray(canvas)[~band]).all() for im in images)
+        assert diff(images, engine.generate([t])[0]) == 0
+        steps = sum(1 for stage, *_ in events if stage == "decoder")
+        return max(float(np.abs(np.asarray(im, float) - np.asarray(own, float))[band].mean()) for im in images), steps
+
+    near, one_step = away(0.04)
+    far, all_steps = away(1.0)
+    assert (one_step, all_steps) == (1, 25)
+    assert near < far / 2
 
 
 def inpainting(placeholder_models):

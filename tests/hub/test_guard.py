@@ -25,6 +25,13 @@ def test_a_region_prompt_gets_the_pictures_background_in_its_own_language():
     assert with_background(" a red circle ", "purple") == "a red circle on a purple background"
 
 
+def test_a_zooms_border_is_its_background_alone_in_the_parents_language():
+    from hub.mini.guard import background_alone
+
+    assert [background_alone(c, "en") for c in ("orange", "green")] == ["an orange background", "a green background"]
+    assert background_alone("purple", "es") == "fondo morado"
+
+
 def test_the_prompt_with_a_background_in_each_colour_it_names_in_its_own_language():
     assert avoid_texts("a red circle above a blue square") == [
         "a red circle above a blue square on a red background",
