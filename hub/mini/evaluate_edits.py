@@ -186,8 +186,10 @@ def card_section(report: dict) -> str:
             *rows,
             "",
             "*kept*: every pixel outside the mask unchanged; *no_seam_object*: no shape centred in the new border. "
-            "Known limits: Zoom Out and Pan sometimes draw one of the prompt's shapes again, full size, in the new "
-            "border; a repainted shape has the prompt's colour far more often than its shape.",
+            "A Zoom Out's or Pan's border with no prompt of its own is drawn after the picture's background alone, "
+            "from the canvas's fill noised to 0.7 (the catalog's `outpaint_strength`). Known limits: a border given "
+            "words of its own may draw their shapes there, sometimes cut at the seam; a repainted shape has the "
+            "prompt's colour far more often than its shape.",
             END,
         ]
     )
