@@ -577,7 +577,8 @@ class Hub:
         with no words (a mix of pictures) is steered by its own picture. A Zoom Out's or Pan's border starts from
         the canvas's fill at the model's `outpaint_strength`. On the mini, whose world its detector knows:
         - a region's prompt of one text that names no background gets the picture's (its most common colour),
-          since the engine repaints a small region from a crop that shows little else of the picture;
+          since the engine repaints a small region from a crop that shows little else of the picture, and one that
+          names one object and no size asks for it large, so that it fills the region (guard.drawn_large);
         - a border with no prompt of its own is drawn after the picture's background alone, and the canvas at
           weight 1 (24 + 24 zooms, 2 images: no object at the seam in 100% of borders, against 88% steered by
           the parent's prompt and the canvas at EDIT_CANVAS_WEIGHT; docs/BENCHMARKS.md, session 25)."""
@@ -595,9 +596,9 @@ class Hub:
         shapes_world, border = spec.name == "mini", kind in ("zoom", "pan")
         if shapes_world and kind == "region" and len(parts) == 1:
             from hub.mini.detect import background
-            from hub.mini.guard import with_background
+            from hub.mini.guard import drawn_large, with_background
 
-            parts = [(with_background(parts[0][0], background(canvas)), parts[0][1])]
+            parts = [(with_background(drawn_large(parts[0][0]), background(canvas)), parts[0][1])]
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
         if border and shapes_world and not (req.prompt and req.prompt.strip()):
             from hub.mini.detect import background
@@ -615,7 +616,9 @@ class Hub:
             width=canvas.width,
             height=canvas.height,
             num_inference_steps=self._steps(spec, inherited("num_inference_steps", d.num_inference_steps), None),
-            guidance_scale=self._guidance(spec, inherited("guidance_scale", None)),
+            guidance_scale=self._guidance(
+                spec, d.region_guidance if kind == "region" and d.region_guidance else inherited("guidance_scale", None)
+            ),
             prior_num_inference_steps=self._prior_steps(spec, inherited("prior_num_inference_steps", None)),
             prior_guidance_scale=self._guidance(spec, inherited("prior_guidance_scale", None), prior=True),
             prior_scheduler=parent.get("prior_scheduler"),

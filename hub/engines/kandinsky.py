@@ -335,10 +335,12 @@ class KandinskyEngine:
             has_text = any(t.parts for t in tasks)
             prior_steps = first.prior_num_inference_steps if has_text else 0
             decoder_steps = _decoder_steps(first)
-            total = prior_steps + decoder_steps
+            # edits run one task a decoder call (_edit), so their prior's progress counts every task's steps
+            edits = first.mask_image is not None
+            total = prior_steps + (sum(_decoder_steps(t) for t in tasks) if edits else decoder_steps)
             on_prior = step_callback("prior", 0, total, progress, should_stop)
             image_embeds, negative = self.embed_tasks(tasks, on_prior)
-            if first.mask_image is not None:
+            if edits:
                 return self._edit(tasks, image_embeds, negative, prior_steps, progress, should_stop)
             seeds = [s for t in tasks for s in t.seeds]
             stop_at = None if first.stop in (None, 100) else max(1, decoder_steps * first.stop // 100)
@@ -620,7 +622,7 @@ def _fast_decode(vae, latents: torch.Tensor) -> torch.Tensor:
 def _decoder_steps(task: ImageTask) -> int:
     if task.init_image is None:
         return task.num_inference_steps
-    return min(int(task.num_inference_steps * task.strength), task.num_inference_steps)
+    return steps_run(task.num_inference_steps, task.strength)
 
 
 def _chaos(emb: torch.Tensor, chaos: int, seed: int) -> torch.Tensor:

@@ -186,10 +186,12 @@ def card_section(report: dict) -> str:
             *rows,
             "",
             "*kept*: every pixel outside the mask unchanged; *no_seam_object*: no shape centred in the new border. "
-            "A Zoom Out's or Pan's border with no prompt of its own is drawn after the picture's background alone, "
-            "from the canvas's fill noised to 0.7 (the catalog's `outpaint_strength`). Known limits: a border given "
-            "words of its own may draw their shapes there, sometimes cut at the seam; a repainted shape has the "
-            "prompt's colour far more often than its shape.",
+            "A region is repainted from a crop around it at the full size, its one object of no named size asked "
+            "for large and the picture's background named, at guidance 1.5 (the catalog's `region_guidance`); a "
+            "Zoom Out's or Pan's border with no prompt of its own is drawn after the picture's background alone, "
+            "from the canvas's fill noised to 0.7 (`outpaint_strength`). Known limits: a border given words of its "
+            "own may draw their shapes there, sometimes cut at the seam; a repainted square often comes out a little "
+            "turned, which the detector (it measures a square against its upright box) reads as a circle.",
             END,
         ]
     )

@@ -26,6 +26,9 @@ _BACKGROUND = re.compile(r"\b(background|backdrop|fondo)\b", re.IGNORECASE)
 _NAMED_EN = re.compile(r"\b(?:(an?)\s+)?([^\W\d_]+)\s+(?:background|backdrop)\b", re.IGNORECASE | re.UNICODE)
 _NAMED_ES = re.compile(r"\bfondo\s+(?:de\s+color\s+)?([^\W\d_]+)", re.IGNORECASE | re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SIZED = re.compile(
+    r"\b(small|large|big|tiny|little|huge|pequeñ[oa]s?|grandes?|enormes?|chic[oa]s?)\b", re.IGNORECASE | re.UNICODE
+)
 
 
 def named_colours(text: str) -> tuple[list[str], str]:
@@ -56,6 +59,26 @@ def background_alone(colour: str, lang: str) -> str:
     if lang == "es":
         return f"fondo {world.ES_BACKGROUNDS[colour]}"
     return f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
+
+
+def drawn_large(text: str) -> str:
+    """`text` naming one object by one colour and no size, with the object asked for large, as the canonical captions
+    say it ("a large yellow star", "una estrella amarilla grande"); unchanged otherwise. What a region of a picture is
+    repainted after: the engine draws the region's surroundings at the picture's full size, so an object drawn large
+    there fills the region, where one of no named size came out a few pixels across once scaled back, too small to
+    tell a square from a circle (docs/BENCHMARKS.md, session 25)."""
+    colours, lang = named_colours(text)
+    if len(colours) != 1 or _SIZED.search(text):
+        return text
+    words = list(_WORD.finditer(text))
+    at = next(i for i, w in enumerate(words) if (_ES if lang == "es" else _EN).get(w.group().lower()) == colours[0])
+    word = words[at]
+    if lang == "es":
+        return text[: word.end()] + " grande" + text[word.end() :]
+    before = words[at - 1] if at else None
+    if before is not None and before.group().lower() in ("a", "an") and text[before.end() : word.start()].isspace():
+        return text[: before.start()] + before.group()[0] + " large " + text[word.start() :]
+    return text[: word.start()] + "large " + text[word.start() :]
 
 
 def with_background(text: str, colour: str) -> str:

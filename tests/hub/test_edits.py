@@ -79,11 +79,15 @@ def test_region_zoom_pan_and_remix_end_to_end(settings):
             await hub.vary_region(RegionRequest(job.job_id, 1, area=area, prompt="a yellow star", origin=ALICE))
         ).result()
         assert hub.get_job(by_area.job_id, ALICE).request["area"] == area
-        # on the mini, a region's prompt that names no background is drawn with the picture's (its crop shows little)
+        # on the mini, a region's prompt that names no background is drawn with the picture's (its crop shows little),
+        # and its one object of no size large (it fills the region)
         from hub.mini.detect import background
 
-        named = f"a yellow star on a {background(Image.fromarray(source))} background"
-        assert hub.get_job(by_area.job_id, ALICE).request["parts"] == [[named, 1.0]]
+        named = f"a large yellow star on a {background(Image.fromarray(source))} background"
+        drawn = hub.get_job(by_area.job_id, ALICE).request
+        assert drawn["parts"] == [[named, 1.0]]
+        parent = hub.get_job(job.job_id, ALICE).request["guidance_scale"]
+        assert drawn["guidance_scale"] == catalog.get("mini").defaults.region_guidance != parent
         assert read_parameters(Image.open(by_area.images[0])).prompt == named
 
         zoom = await (await hub.zoom_out(ZoomRequest(job.job_id, 1, 2.0, num_images=1, origin=ALICE))).result()

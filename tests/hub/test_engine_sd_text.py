@@ -129,3 +129,17 @@ def test_expand_and_cancel(text_engine):
     assert text_engine.expand("red circle", max_new_tokens=8, seed=0)
     with pytest.raises(Cancelled):
         text_engine.generate([{"role": "user", "content": "hi"}], max_new_tokens=8, should_stop=lambda: True)
+
+
+def test_sd_inpainting_takes_the_tasks_strength(sd_engine):
+    """A border started from the canvas part way (a model's outpaint_strength): diffusers' inpainting pipeline runs
+    steps x strength of the steps, counted as such, and the kept pixels stay exact."""
+    init = Image.fromarray(np.random.default_rng(7).integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    mask = Image.new("L", (32, 32), 255)
+    mask.paste(0, (8, 8, 24, 24))
+    for strength, steps in ((1.0, 6), (0.5, 3)):
+        events = []
+        t = sd_task(init_image=init, mask_image=mask, strength=strength, num_inference_steps=6)
+        out = sd_engine.generate([t], progress=lambda *e: events.append(e))[0]
+        assert [step for _, step, total, _ in events] == list(range(1, steps + 1)) and events[-1][2] == steps
+        assert all((np.asarray(im)[8:24, 8:24] == np.asarray(init)[8:24, 8:24]).all() for im in out)

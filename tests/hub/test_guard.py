@@ -25,6 +25,18 @@ def test_a_region_prompt_gets_the_pictures_background_in_its_own_language():
     assert with_background(" a red circle ", "purple") == "a red circle on a purple background"
 
 
+def test_a_regions_one_object_of_no_size_is_asked_for_large_in_its_own_language():
+    from hub.mini.guard import drawn_large
+
+    assert drawn_large("a yellow star") == "a large yellow star"
+    assert drawn_large("An orange circle on the left") == "A large orange circle on the left"
+    assert drawn_large("yellow star") == "large yellow star"
+    assert drawn_large("una estrella amarilla") == "una estrella amarilla grande"
+    assert drawn_large("un cuadrado de color naranja") == "un cuadrado de color naranja grande"
+    for kept in ("a small red square", "un círculo rojo pequeño", "a red circle and a blue square", "a star", ""):
+        assert drawn_large(kept) == kept  # a size of its own, two objects, no colour of the world
+
+
 def test_a_zooms_border_is_its_background_alone_in_the_parents_language():
     from hub.mini.guard import background_alone
 
