@@ -302,6 +302,13 @@ def test_a_strength_below_one_starts_the_border_from_the_canvas(placeholder_mode
     far, all_steps = away(1.0)
     assert (one_step, all_steps) == (1, 25)
     assert near < far / 2
+    # a solver whose steps read its sigmas (an edit inherits its parent's scheduler): the schedule from where it starts
+    for name in ("DPMSolverMultistepScheduler", "UniPCMultistepScheduler", "DDIMScheduler"):
+        t = task(width=80, height=48, init_image=canvas, mask_image=mask, strength=0.5, scheduler=name)
+        events = []
+        images = engine.generate([t], progress=lambda *e: events.append(e))[0]
+        assert [step for stage, step, *_ in events if stage == "decoder"] == [5, 6]  # after the prior's 4
+        assert diff(images, engine.generate([t])[0]) == 0 and np.asarray(images[0], float).std() > 1
 
 
 def inpainting(placeholder_models):
