@@ -296,12 +296,18 @@ def _of_schedule(c: dict) -> str:
 
 
 def _unlike_recipe(c: dict) -> str:
-    """What a decoder tune did unlike the recipe's own (a record without the key did as the recipe)."""
-    told = []
-    if c.get("tune_unet_lr", 3e-4) != 3e-4:
-        told.append(f"a peak learning rate of {c['tune_unet_lr']:g} (the recipe's 3e-4)")
-    if c.get("tune_wide_weight", 0.15) != 0.15:
-        told.append(f"the 80×48 and 48×80 buckets drawn at weight {c['tune_wide_weight']:g} (the recipe's 0.15)")
+    """What a decoder tune did unlike the recipe's own (TrainConfig's defaults; a record without the key did as the
+    recipe)."""
+    from hub.mini.train import TrainConfig
+
+    recipe, told = TrainConfig(), []
+    for key, what in (
+        ("tune_unet_lr", "a peak learning rate of {} (the recipe's {})"),
+        ("tune_wide_weight", "the 80×48 and 48×80 buckets drawn at weight {} (the recipe's {})"),
+    ):
+        own = getattr(recipe, key)
+        if c.get(key, own) != own:
+            told.append(what.format(f"{c[key]:g}", f"{own:g}"))
     return f", with {' and '.join(told)}" if told else ""
 
 

@@ -487,5 +487,5 @@ def test_the_card_tells_each_decoder_tune_of_the_bundled_mini_apart():
     assert "3000 steps in aspect-ratio buckets" in told and "Took 48 minutes on 2 CPU threads" in told
     assert "averaged, weight by weight, with the decoder of the model finished 2026-12-01 05:34:20" in told
     assert "with weight 0.7; the draft decoder distilled again for 600 steps, starting from the averaged" in told
-    assert "on 16384 scenes, with a peak learning rate of 0.0002 (the recipe's 3e-4) and the 80×48 and 48×80" in told
+    assert "on 16384 scenes, with a peak learning rate of 0.0002 (the recipe's 0.0003) and the 80×48 and 48×80" in told
     assert told.count("buckets drawn at weight") == 1 and "Took 42 minutes on 1 CPU thread; draft 18.1" in told
