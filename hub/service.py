@@ -595,18 +595,16 @@ class Hub:
             if not parts:
                 raise InvalidRequest(f"{spec.name} edits by words: write a prompt for this edit")
         shapes_world, border = spec.name == "mini", kind in ("zoom", "pan")
-        if shapes_world and kind == "region" and len(parts) == 1:
-            from hub.mini.detect import background
-            from hub.mini.guard import drawn_large, with_background
-
-            parts = [(with_background(drawn_large(parts[0][0]), background(canvas)), parts[0][1])]
         image_prompts = [] if parts else [(self.store.image(source.id, req.index), 1.0)]
-        if border and shapes_world and not (req.prompt and req.prompt.strip()):
+        if shapes_world:
+            from hub.mini import guard
             from hub.mini.detect import background
-            from hub.mini.guard import background_alone, named_colours
 
-            lang = named_colours(parent.get("prompt") or "")[1]
-            parts, image_prompts = [(background_alone(background(canvas), lang), 1.0)], [(canvas, 1.0)]
+            if kind == "region" and len(parts) == 1:
+                parts = [(guard.with_background(guard.drawn_large(parts[0][0]), background(canvas)), parts[0][1])]
+        if shapes_world and border and not (req.prompt and req.prompt.strip()):
+            lang = guard.named_colours(parent.get("prompt") or "")[1]
+            parts, image_prompts = [(guard.background_alone(background(canvas), lang), 1.0)], [(canvas, 1.0)]
         elif border and spec.can("mix"):
             # the new canvas itself steers, more than the words: the prompt alone described the picture at its old
             # framing, and the mini then drew its shapes again, full size, in the new border

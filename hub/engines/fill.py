@@ -64,14 +64,14 @@ def from_canvas(strength: float, seeds: list[int], steps: int) -> Callable[[obje
             (n, *canvas.shape[1:]), generator=generators(seeds, FILL_SALT), device=canvas.device, dtype=canvas.dtype
         )
         scheduler.set_timesteps(steps, device=canvas.device)
-        timesteps = scheduler.timesteps
-        start = scheduler.add_noise(canvas.expand(n, -1, -1, -1), noise, timesteps[:1].repeat(n))
+        timesteps, canvases = scheduler.timesteps, canvas.expand(n, -1, -1, -1)
+        start = scheduler.add_noise(canvases, noise, timesteps[:1].repeat(n))
         then = kwargs["callback_on_step_end"]
 
         def callback(p, i, t, tensors):
             keep = tensors.pop("mask_image")[:1]
             if i < len(timesteps) - 1:
-                kept = scheduler.add_noise(canvas.expand(n, -1, -1, -1), noise, timesteps[i + 1 : i + 2].repeat(n))
+                kept = scheduler.add_noise(canvases, noise, timesteps[i + 1 : i + 2].repeat(n))
             else:
                 kept = canvas
             tensors["latents"] = keep * kept + (1 - keep) * tensors["latents"]

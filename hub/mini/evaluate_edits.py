@@ -165,7 +165,10 @@ START, END = "<!-- edits -->", "<!-- /edits -->"
 
 def card_section(report: dict) -> str:
     """The model card's editing table, with each figure's bar and whether both languages reach it."""
+    from hub import catalog
+
     n, images = report["prompts"]["per_language"], report["prompts"]["images_each"]
+    d = catalog.get("mini").defaults
     rows = []
     for (table, figure), bar in TARGETS.items():
         values = report[f"{table}_percent"]
@@ -187,9 +190,10 @@ def card_section(report: dict) -> str:
             "",
             "*kept*: every pixel outside the mask unchanged; *no_seam_object*: no shape centred in the new border. "
             "A region is repainted from a crop around it at the full size, its one object of no named size asked "
-            "for large and the picture's background named, at guidance 1.5 (the catalog's `region_guidance`); a "
-            "Zoom Out's or Pan's border with no prompt of its own is drawn after the picture's background alone, "
-            "from the canvas's fill noised to 0.7 (`outpaint_strength`). Known limits: a border given words of its "
+            f"for large and the picture's background named, at guidance {d.region_guidance:g} (the catalog's "
+            "`region_guidance`); a Zoom Out's or Pan's border with no prompt of its own is drawn after the picture's "
+            f"background alone, from the canvas's fill noised to {d.outpaint_strength:g} (`outpaint_strength`). "
+            "Known limits: a border given words of its "
             "own may draw their shapes there, sometimes cut at the seam; a repainted square often comes out a little "
             "turned, which the detector (it measures a square against its upright box) reads as a circle.",
             END,

@@ -48,9 +48,7 @@ def named_colours(text: str) -> tuple[list[str], str]:
 
 def background_words(colour: str, lang: str) -> str:
     """ " on a red background" / " sobre fondo rojo": the canonical captions' words for a background."""
-    if lang == "es":
-        return f" sobre fondo {world.ES_BACKGROUNDS[colour]}"
-    return f" on {'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
+    return (" sobre " if lang == "es" else " on ") + background_alone(colour, lang)
 
 
 def background_alone(colour: str, lang: str) -> str:
