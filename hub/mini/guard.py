@@ -48,15 +48,13 @@ def named_colours(text: str) -> tuple[list[str], str]:
 
 def background_words(colour: str, lang: str) -> str:
     """ " on a red background" / " sobre fondo rojo": the canonical captions' words for a background."""
-    return (" sobre " if lang == "es" else " on ") + background_alone(colour, lang)
+    return world.background_words(colour, lang)
 
 
 def background_alone(colour: str, lang: str) -> str:
     """ "an orange background" / "fondo naranja": what a Zoom Out's or a Pan's new border is drawn after on the mini,
     whose world has nothing beyond the objects its prompt names (the picture itself is kept)."""
-    if lang == "es":
-        return f"fondo {world.ES_BACKGROUNDS[colour]}"
-    return f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} background"
+    return world.background_alone(colour, lang)
 
 
 def drawn_large(text: str) -> str:

@@ -153,12 +153,19 @@ def _obj_es(o: Obj, show_size: bool) -> str:
     return " ".join(words)
 
 
+def background_alone(colour: str, lang: str) -> str:
+    """ "a blue background" / "fondo azul": the canonical captions' words for a background of `colour`."""
+    return f"fondo {ES_BACKGROUNDS[colour]}" if lang == "es" else f"{_article_en(None, colour)} {colour} background"
+
+
+def background_words(colour: str, lang: str) -> str:
+    """ " on a blue background" / " sobre fondo azul": a background as the canonical captions append it."""
+    return (" sobre " if lang == "es" else " on ") + background_alone(colour, lang)
+
+
 def _background_words(s: Scene, lang: str) -> str:
-    """The canonical captions' background, when the scene names it: " on a blue background", " sobre fondo azul"."""
-    if not s.show_background:
-        return ""
-    c = s.background
-    return f" on {_article_en(None, c)} {c} background" if lang == "en" else f" sobre fondo {ES_BACKGROUNDS[c]}"
+    """The scene's background words, when the scene names it."""
+    return background_words(s.background, lang) if s.show_background else ""
 
 
 def caption_en(s: Scene) -> str:
