@@ -32,6 +32,9 @@ class Defaults:
     draft_prior_steps: int | None = 5
     draft_scheduler: str | None = "DPMSolverMultistepScheduler"
     distilled_steps: int = 4  # with a distilled draft decoder (decoder-draft/): its steps, guidance built in
+    # ... and the timesteps it takes them at; None: its scheduler's own spacing (LCMScheduler's, on the grid it was
+    # distilled on). Used only when a draft runs exactly that many steps
+    distilled_timesteps: tuple[int, ...] | None = None
     # Kandinsky's prior in a draft: a deterministic multistep solver instead of its own ancestral UnCLIPScheduler
     # (the mini, eval-mini, docs/BENCHMARKS.md session 24: 5 DPM-Solver++ steps draw what 10 UnCLIP steps do)
     draft_prior_scheduler: str | None = "DPMSolverMultistepScheduler"
@@ -112,6 +115,11 @@ MODELS: dict[str, ModelSpec] = {
                 # 0.5/0.5 (9.9/8.5 and 4.2/3.1); five prior steps cost half of ten
                 draft_prior_steps=5,
                 distilled_steps=3,
+                # LCMScheduler spaces 3 steps 999, 679, 339. Shape against the full model (eval-mini --draft, 96 +
+                # 96 prompts, 2 images, en/es; session 26): 16:9 -7.3/-9.0 -> -6.1/-6.1, 9:16 -7.3/-5.6 ->
+                # -5.1/-5.1, 1:1 -3.6/-4.4 -> -2.8/-4.5 at 999, 599, 299; 999, 539, 239 drew about as well, later
+                # second steps (759, 839) and earlier last ones (199) worse
+                distilled_timesteps=(999, 599, 299),
                 # 48 two-object prompts with no background named, 4 images each: a named colour hid its object in
                 # 19.3% of images without the guard, 1.6/0.0% (en/es) at 2 (relation 81 -> 96%); at 4 colour fell
                 # to 77%

@@ -331,6 +331,7 @@ class Hub:
         draft_steps = d.distilled_steps if distilled else d.draft_steps
         steps = _default(req.num_inference_steps, draft_steps if draft else d.num_inference_steps)
         steps = self._steps(spec, steps, parsed.quality)
+        timesteps = d.distilled_timesteps if distilled and len(d.distilled_timesteps or ()) == steps else None
         prior_steps = _default(req.prior_num_inference_steps, d.draft_prior_steps if draft else None)
         guidance = req.guidance_scale if req.guidance_scale is not None else d.guidance_scale
         if parsed.stylize is not None:
@@ -353,6 +354,7 @@ class Hub:
             stop=parsed.stop,
             tile=parsed.tile,
             scheduler="LCMScheduler" if distilled else req.scheduler or (d.draft_scheduler if draft else d.scheduler),
+            timesteps=timesteps,
             prior_scheduler=d.draft_prior_scheduler if draft and spec.family == "kandinsky" else None,
             preview=req.preview,
             draft=distilled,
@@ -702,6 +704,7 @@ class Hub:
             "strength": task.strength,
             "scheduler": task.scheduler,
             **({"prior_scheduler": task.prior_scheduler} if task.prior_scheduler else {}),
+            **({"timesteps": list(task.timesteps)} if task.timesteps else {}),
             "image_prompts": len(task.images),
             "lane": origin.lane,
             **_guard_record(task),
@@ -889,6 +892,7 @@ class Hub:
             chaos=r.get("chaos") or 0,
             tile=bool(r.get("tile")),
             scheduler=r.get("scheduler"),
+            timesteps=tuple(r["timesteps"]) if r.get("timesteps") else None,
             draft=bool(r.get("distilled")),
             fast_decode=bool(r.get("fast_decode")),  # drafts stored before the tiny decoder have none: the MoVQ's
             **_kept_guard(r),

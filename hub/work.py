@@ -49,6 +49,8 @@ class ImageTask:
     mask_image: Any = None
     strength: float = 1.0
     scheduler: str | None = None
+    # the decoder's timesteps, in place of its scheduler's own spacing for that many steps (a distilled draft's)
+    timesteps: tuple[int, ...] | None = None
     prior_scheduler: str | None = None  # Kandinsky's prior: a solver instead of its own scheduler (drafts)
     preview: bool = False  # decode a preview of the first image every few steps (costs a decode each time)
     draft: bool = False  # run the model's distilled draft decoder where it has one
@@ -77,6 +79,7 @@ class ImageTask:
             self.mask_image is not None,
             self.strength if self.init_image is not None else None,
             self.scheduler,
+            self.timesteps,
             self.prior_scheduler,
             self.draft,
             self.fast_decode,

@@ -103,6 +103,10 @@ def call_pipeline(
     """
     pipe.scheduler = default_scheduler
     swap_scheduler(pipe, task.scheduler)
+    if task.timesteps:
+        fixed = _fixed_timesteps(type(pipe.scheduler)).from_config(pipe.scheduler.config)
+        fixed.fixed = tuple(task.timesteps)
+        pipe.scheduler = fixed
     try:
         if prepare is not None:
             prepare(pipe, kwargs)
@@ -246,6 +250,21 @@ def _taking_generator(cls):
         return cls.step(self, *args, **kwargs)
 
     return type(cls.__name__, (cls,), {"step": step, "__module__": __name__})
+
+
+@functools.cache
+def _fixed_timesteps(cls):
+    """`cls` whose set_timesteps takes the task's timesteps (`fixed`) instead of spacing its own: diffusers'
+    Kandinsky pipelines pass only a number of steps. The count must match: a task carries timesteps only when it
+    runs exactly that many steps (hub.service)."""
+
+    def set_timesteps(self, num_inference_steps=None, device=None, **kwargs):
+        if num_inference_steps not in (None, len(self.fixed)):
+            raise ValueError(f"{num_inference_steps} steps asked of a schedule of {len(self.fixed)} timesteps")
+        kwargs.pop("timesteps", None)
+        cls.set_timesteps(self, device=device, timesteps=list(self.fixed), **kwargs)
+
+    return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "fixed": (), "__module__": __name__})
 
 
 def weights_hash(unet: torch.nn.Module) -> str | None:

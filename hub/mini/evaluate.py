@@ -131,14 +131,16 @@ async def _evaluate(
             k: r[k] for k in ("prior_num_inference_steps", "num_inference_steps", "scheduler", "guidance_scale")
         }
         settings["prior_scheduler"] = r.get("prior_scheduler")  # None: the prior's own UnCLIPScheduler
+        settings["timesteps"] = r.get("timesteps")  # None: the decoder's scheduler's own spacing
         prior_by = f" ({settings['prior_scheduler']})" if settings["prior_scheduler"] else ""
         from hub import catalog
 
         fast = hub.loader.fast_vae_path(catalog.get("mini")) is not None
         settings["decode"] = "the tiny latent decoder (vae-fast/)" if fast else "the MoVQ"
+        at = f", at {', '.join(map(str, r['timesteps']))}" if r.get("timesteps") else ""
         settings["what"] = (
             f"{r['prior_num_inference_steps']} prior steps{prior_by}, {r['num_inference_steps']} decoder steps "
-            f"({r['scheduler']}), guidance {r['guidance_scale']:g}, decoded by {settings['decode']}"
+            f"({r['scheduler']}{at}), guidance {r['guidance_scale']:g}, decoded by {settings['decode']}"
         )
     return {
         "prompts": {"single": n_single, "two_object": n_two, "images_each": images, "languages": ["en", "es"]},

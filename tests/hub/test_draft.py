@@ -77,14 +77,30 @@ def test_the_draft_flag_parses_and_takes_no_value():
 
 def test_a_distilled_draft_runs_the_draft_decoder_without_guidance_and_enhance_restores_it(settings):
     async def body(hub):
-        draft = await (await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", origin=ME))).result()
-        enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 0, origin=ME))).result()
-        engine = hub.worker.engines["mini"]
-        return hub.get_job(draft.job_id), hub.get_job(enhanced.job_id), engine.draft is not None
+        engine = await hub.scheduler.run_sync(hub.worker.engine, "mini")
+        seen, forward = [], engine.draft.unet.forward
 
-    draft, enhanced, has_draft = with_hub(settings, body)
+        def watched(sample, timestep, *args, **kwargs):  # the timesteps the draft decoder is called at
+            seen.append(int(timestep))
+            return forward(sample, timestep, *args, **kwargs)
+
+        engine.draft.unet.forward = watched
+        draft = await (await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", origin=ME))).result()
+        at_draft = list(seen)
+        four = await (
+            await hub.imagine(ImagineRequest("a red circle --seed 7 --draft", num_inference_steps=4, origin=ME))
+        ).result()
+        enhanced = await (await hub.enhance(EnhanceRequest(draft.job_id, 0, origin=ME))).result()
+        jobs = [hub.get_job(j.job_id) for j in (draft, enhanced, four)]
+        return *jobs, engine.draft is not None, at_draft, seen[len(at_draft) :]
+
+    draft, enhanced, four, has_draft, at_draft, at_four = with_hub(settings, body)
     assert has_draft and draft.request["distilled"] and draft.request["scheduler"] == "LCMScheduler"
     assert draft.request["guidance_scale"] == 1.0 and draft.request["num_inference_steps"] == MINI.distilled_steps
+    # the draft's own timesteps, recorded (Explain replays them) and run; any other count, the scheduler's spacing
+    assert draft.request["timesteps"] == list(MINI.distilled_timesteps) == at_draft
+    assert "timesteps" not in four.request and len(at_four) == 4 and at_four != at_draft[:4]
+    assert "timesteps" not in enhanced.request
     assert enhanced.request["guidance_scale"] == MINI.guidance_scale and enhanced.request["scheduler"] is None
     # the draft's prior solver is kept, so the enhanced image has the draft's image embedding
     assert draft.request["prior_scheduler"] == enhanced.request["prior_scheduler"] == MINI.draft_prior_scheduler
