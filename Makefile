@@ -16,6 +16,10 @@ TORCH ?= torch==2.13.0
 # wheel, as on the CI machines)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 CONSTRAINTS ?= constraints/cpu.txt
+# pytest workers for `make test`, each test file on one worker so a module's shared server (Ray, Gradio) starts once.
+# Two on the 2-core CI machines: 14 min against 21 min in one process (docs/BENCHMARKS.md, session 26). The thread
+# policy (hub/threads.py) gives each worker's torch the cores the other leaves free.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test browser bench docs space clean
 
@@ -41,7 +45,7 @@ browser:
 test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The recorded artefacts (docs/screenshots/*.png, docs/edits.png, docs/bot-transcript*.md), redrawn by the tests that make them;
 # a plain `make test` writes them to a temporary folder instead.

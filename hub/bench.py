@@ -3,7 +3,8 @@
 - overhead: Hub.imagine (queue, store, PNGs, grid) vs a raw diffusers prior + decoder call on the
   same weights and parameters; median of `repeats`, calls interleaved so drift hits both.
   Previews (web, Discord) are measured apart: each one is an extra MoVQ decode.
-- batching: 4 users' 4-image requests submitted at once vs the same 4 one after another.
+- batching: 4 users' 4-image requests submitted at once vs the same 4 one after another; beside it the decoder's
+  UNet alone at one job's rows and at four jobs', with its FLOP/s there (what bounds the gain on a CPU).
 - first progress: from submit to the first step event.
 - peak memory: the process's peak RSS.
 - contention (`--contention`): a grid quiet vs beside one un-niced CPU-bound process the bench starts itself,
@@ -135,6 +136,8 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
                 await asyncio.gather(*[j.result() for j in jobs])
                 m["together"].append(time.perf_counter() - t0)
 
+            unet_args = (engine, d.width, d.height, d.guidance_scale, repeats)
+            m["unet"] = await hub.scheduler.run_sync(unet_batching, *unet_args)
             # live: a prefix of the prompt every 40 ms (a typist, with no debounce in front: the hub's worst
             # case), then the whole prompt; from that last request to its grid
             m["live"] = []
@@ -184,12 +187,52 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
             "four_requests_one_by_one_s": round(med(m["sequential"]), 4),
             "four_requests_at_once_s": round(med(m["together"]), 4),
             "gain_ratio": round(med(m["sequential"]) / med(m["together"]), 3),
+            "decoder_unet_alone": m["unet"],
         },
         "time_to_first_progress_s": round(med(m["first"]), 4),
         "time_to_first_preview_s": _median_or_none(m["first_preview"]),  # None: no step made a preview
         "live_last_request_to_grid_s": round(med(m["live"]), 4),
         "cold_start_to_first_grid_s": cold,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def unet_batching(engine, width: int, height: int, guidance: float, repeats: int) -> dict:
+    """The decoder's UNet alone at one job's rows (4 images, twice over with guidance) and at four jobs', timed
+    interleaved on the calling thread: batching four jobs can gain little more than this where the UNet is most of
+    a grid's time. FLOP/s at four jobs' rows, read against the machine's peak, say whether it is compute-bound."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    unet, pipe = engine.decoder.unet, engine.decoder
+    scale = pipe.movq_scale_factor
+    one = 4 * (2 if guidance > 1 else 1)
+
+    def call(rows):
+        x = torch.randn(rows, unet.config.in_channels, height // scale, width // scale, dtype=unet.dtype)
+        emb = torch.randn(rows, unet.config.encoder_hid_dim, dtype=unet.dtype)
+        x, emb = x.to(unet.device), emb.to(unet.device)
+        t = torch.tensor(500, device=unet.device)
+        return lambda: unet(x, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": emb})
+
+    calls = {"one": call(one), "four": call(4 * one)}
+    times: dict[str, list[float]] = {"one": [], "four": []}
+    with torch.inference_mode():
+        with FlopCounterMode(display=False) as flops:
+            calls["four"]()
+        for f in calls.values():
+            f()  # warm
+        for _ in range(max(5, 2 * repeats)):
+            for name, f in calls.items():
+                t0 = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - t0)
+    one_s, four_s = statistics.median(times["one"]), statistics.median(times["four"])
+    return {
+        "rows_one_job": one,
+        "one_job_ms": round(1000 * one_s, 1),
+        "four_jobs_ms": round(1000 * four_s, 1),
+        "gain_ratio": round(4 * one_s / four_s, 3),
+        "four_jobs_gflop_per_s": round(flops.get_total_flops() / four_s / 1e9, 1),
     }
 
 

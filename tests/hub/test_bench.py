@@ -18,6 +18,8 @@ def test_the_bench_reports_every_figure_in_one_run(settings):
     assert report["draft"]["grid_s"] > 0 and report["draft"]["full_grid_s"] > 0
     assert report["draft"]["settings"]["decoder_steps"] > 0
     assert report["batching"]["gain_ratio"] > 0
+    unet = report["batching"]["decoder_unet_alone"]
+    assert unet["rows_one_job"] == 8 and unet["one_job_ms"] > 0 and unet["four_jobs_gflop_per_s"] > 0
 
 
 def test_contention_runs_quiet_and_loaded_under_both_policies_and_leaves_no_process(settings):
