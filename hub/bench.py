@@ -109,6 +109,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
                 "prior_steps": r["prior_num_inference_steps"],
                 "decoder_steps": r["num_inference_steps"],
                 "scheduler": r["scheduler"],
+                "timesteps": r.get("timesteps"),  # None: the scheduler's own spacing
                 "decoded_by": "tiny latent decoder"
                 if getattr(engine, "fast_vae", None) is not None
                 else "the model's own",
