@@ -102,12 +102,14 @@ def call_pipeline(
     Returns (images, stopped_early). The pipeline's own scheduler is put back afterwards.
     """
     pipe.scheduler = default_scheduler
-    swap_scheduler(pipe, task.scheduler)
-    if task.timesteps:
-        fixed = _fixed_timesteps(type(pipe.scheduler)).from_config(pipe.scheduler.config)
-        fixed.fixed = tuple(task.timesteps)
-        pipe.scheduler = fixed
     try:
+        swap_scheduler(pipe, task.scheduler)
+        if task.timesteps:
+            if "timesteps" not in inspect.signature(pipe.scheduler.set_timesteps).parameters:
+                name = type(pipe.scheduler).__name__
+                raise InvalidRequest(f"the {name} sampler cannot run set timesteps; leave them out or choose another")
+            fixed = _fixed_timesteps(type(pipe.scheduler), tuple(task.timesteps))
+            pipe.scheduler = fixed.from_config(pipe.scheduler.config)
         if prepare is not None:
             prepare(pipe, kwargs)
         with seamless(task.tile, pipe.unet, autoencoder):
@@ -253,10 +255,10 @@ def _taking_generator(cls):
 
 
 @functools.cache
-def _fixed_timesteps(cls):
-    """`cls` whose set_timesteps takes the task's timesteps (`fixed`) instead of spacing its own: diffusers'
-    Kandinsky pipelines pass only a number of steps. The count must match: a task carries timesteps only when it
-    runs exactly that many steps (hub.service)."""
+def _fixed_timesteps(cls, timesteps: tuple[int, ...]):
+    """`cls` whose set_timesteps takes `timesteps` instead of spacing its own: diffusers' Kandinsky pipelines pass
+    only a number of steps. The count must match: a task carries timesteps only when it runs exactly that many steps
+    (hub.service). A class attribute, so a subclass made from it (fill.py's) keeps them."""
 
     def set_timesteps(self, num_inference_steps=None, device=None, **kwargs):
         if num_inference_steps not in (None, len(self.fixed)):
@@ -264,7 +266,7 @@ def _fixed_timesteps(cls):
         kwargs.pop("timesteps", None)
         cls.set_timesteps(self, device=device, timesteps=list(self.fixed), **kwargs)
 
-    return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "fixed": (), "__module__": __name__})
+    return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "fixed": timesteps, "__module__": __name__})
 
 
 def weights_hash(unet: torch.nn.Module) -> str | None:

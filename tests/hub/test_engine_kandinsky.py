@@ -208,6 +208,47 @@ def test_every_offered_scheduler_runs_and_a_bad_name_is_a_clear_error(engine):
     assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"
 
 
+def test_a_tasks_timesteps_are_the_ones_the_decoder_runs_at(engine):
+    """ImageTask.timesteps (a distilled draft's): the decoder is called at exactly those, under any scheduler that
+    takes a list of timesteps; the same task without them runs the scheduler's own spacing; the scheduler is put
+    back after the call."""
+    from hub.engines.common import _fixed_timesteps
+    from hub.engines.fill import _skipping
+
+    seen, forward = [], engine.decoder.unet.forward
+
+    def watched(sample, timestep, *args, **kwargs):
+        seen.append(int(timestep))
+        return forward(sample, timestep, *args, **kwargs)
+
+    engine.decoder.unet.forward = watched
+    try:
+        for scheduler in (None, "LCMScheduler", "DPMSolverMultistepScheduler"):
+            seen.clear()
+            engine.generate([task(num_inference_steps=3, timesteps=(999, 599, 299), scheduler=scheduler)])
+            assert seen == [999, 999, 599, 599, 299, 299] or seen == [999, 599, 299], (scheduler, seen)
+            seen.clear()
+            engine.generate([task(num_inference_steps=3, scheduler=scheduler)])
+            assert sorted(set(seen), reverse=True) != [999, 599, 299], scheduler
+        from hub.errors import InvalidRequest
+
+        with pytest.raises(InvalidRequest, match="the DDIMScheduler sampler cannot run set timesteps"):
+            engine.generate([task(num_inference_steps=3, timesteps=(999, 599, 299), scheduler="DDIMScheduler")])
+    finally:
+        engine.decoder.unet.forward = forward
+    assert type(engine.decoder.scheduler).__name__ == "DDPMScheduler"
+    # fill.py's start part way subclasses the task's scheduler class: the timesteps come along, then are sliced
+    from diffusers import DDPMScheduler
+
+    cls = _skipping(_fixed_timesteps(DDPMScheduler, (999, 599, 299)))
+    late = cls(num_train_timesteps=1000)
+    late.skip = 1
+    late.set_timesteps(3)
+    assert late.timesteps.tolist() == [599, 299]
+    with pytest.raises(ValueError, match="4 steps asked of a schedule of 3 timesteps"):
+        late.set_timesteps(4)
+
+
 def test_the_prior_can_draw_with_a_solver_and_a_bad_name_is_a_clear_error(engine):
     """A draft's prior (ImageTask.prior_scheduler): DPM-Solver++ on the prior's own noise schedule, deterministic from
     the seeds like the prior's own scheduler, which stays the pipeline's for every other job."""
