@@ -215,6 +215,10 @@ def unet_batching(engine, width: int, height: int, guidance: float, repeats: int
         t = torch.tensor(500, device=unet.device)
         return lambda: unet(x, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": emb})
 
+    def done():  # a GPU runs kernels after the call returns: wait for them before reading the clock
+        if unet.device.type == "cuda":
+            torch.cuda.synchronize(unet.device)
+
     calls = {"one": call(one), "four": call(4 * one)}
     times: dict[str, list[float]] = {"one": [], "four": []}
     with torch.inference_mode():
@@ -224,8 +228,10 @@ def unet_batching(engine, width: int, height: int, guidance: float, repeats: int
             f()  # warm
         for _ in range(max(5, 2 * repeats)):
             for name, f in calls.items():
+                done()
                 t0 = time.perf_counter()
                 f()
+                done()
                 times[name].append(time.perf_counter() - t0)
     one_s, four_s = statistics.median(times["one"]), statistics.median(times["four"])
     return {
