@@ -68,9 +68,10 @@ def fastvae_pool(work: Path, movq, batches, scenes: int, weights: dict, pixels) 
     return pools
 
 
-def train_fastvae(work: Path, cfg, pools: dict, weights: dict, device) -> torch.nn.Module:
-    """Train (or resume) the tiny autoencoder on `pools` (fastvae_pool's); returns it in eval mode."""
-    vae = new_fastvae(next(iter(pools.values()))[0].shape[1]).to(device)
+def train_fastvae(work: Path, cfg, pools: dict, weights: dict, device, init=None) -> torch.nn.Module:
+    """Train (or resume) the tiny autoencoder on `pools` (fastvae_pool's), drawing buckets by `weights`, from `init`
+    (a trained one, continued) or afresh; returns it in eval mode."""
+    vae = (init if init is not None else new_fastvae(next(iter(pools.values()))[0].shape[1])).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.fastvae_lr, weight_decay=0.0)
     stage = Stage(work, "fastvae", {"vae": vae}, opt, cfg.fastvae_steps, cfg.checkpoint_every)
     if stage.finished:

@@ -82,6 +82,10 @@ class TrainConfig:
     fastvae_batch: int = 32
     fastvae_lr: float = 2e-3
     fastvae_pool: int = 4096  # scenes encoded and decoded by the MoVQ once
+    # --fastvae-from: continue the folder's own vae-fast/ instead of starting afresh (the bundled one's session-26 600
+    # steps at lr 5e-4 and wide weight 0.5), and the 80x48 and 48x80 buckets' weight in its draws
+    fastvae_continue: bool = False
+    fastvae_wide_weight: float = 0.15
     # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative
@@ -558,8 +562,17 @@ def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> d
     torch.manual_seed(cfg.seed + 4)
     random.seed(cfg.seed + 4)
     start = time.perf_counter()
+    init = None
+    if cfg.fastvae_continue:
+        if not (folder / FASTVAE).is_dir():
+            from hub.errors import ConfigError
+
+            raise ConfigError(f"--set fastvae_continue=true: the folder has no {FASTVAE}/ to continue; leave it out")
+        from diffusers import AutoencoderTiny
+
+        init = AutoencoderTiny.from_pretrained(folder / FASTVAE).float()
     pools = fastvae_pool(work, movq, Batches(cfg.seed + 4), cfg.fastvae_pool, bucket_weights(), pixels)
-    vae = train_fastvae(work, cfg, pools, bucket_weights(), dev)
+    vae = train_fastvae(work, cfg, pools, bucket_weights(cfg.fastvae_wide_weight), dev, init)
     took = round(time.perf_counter() - start, 1)
     save_fastvae(vae.cpu(), folder / FASTVAE)
     return {
@@ -567,6 +580,8 @@ def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> d
         "steps": cfg.fastvae_steps,
         "batch": cfg.fastvae_batch,
         "pool": cfg.fastvae_pool,
+        "wide_weight": cfg.fastvae_wide_weight,
+        "continued": cfg.fastvae_continue,
         "threads": torch.get_num_threads(),
     }
 

@@ -191,6 +191,28 @@ def test_train_mini_fastvae_from_distils_a_folders_movq_into_a_tiny_decoder(sett
     assert report["steps"] == 4 and (work / "fastvae.done").exists()
     vae = AutoencoderTiny.from_pretrained(folder / "vae-fast")
     assert vae.decode(torch.zeros(1, 4, 16, 8)).sample.shape == (1, 3, 64, 32)
+    assert report["continued"] is False and report["wide_weight"] == 0.15
+
+
+def test_train_mini_fastvae_from_can_continue_a_folders_own_tiny_decoder(settings, tmp_path):
+    """`--set fastvae_continue=true`: the folder's vae-fast/ trained further, its wide buckets weighed as asked (how
+    the bundled one was brought to 80x48 and 48x80 in session 26); a folder without one is refused in words."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    weights = Path("vae-fast") / "diffusion_pytorch_model.safetensors"
+    earlier = load_file(settings.data_dir / "models" / "mini-placeholder" / weights)
+    sets = ("--set", "fastvae_continue=true", "--set", "fastvae_wide_weight=0.5")
+    folder, work, report = _one_stage(settings, tmp_path, "--fastvae-from", extra=sets)
+    assert report["continued"] is True and report["wide_weight"] == 0.5
+    later = load_file(folder / weights)
+    assert later.keys() == earlier.keys() and any(not later[k].equal(earlier[k]) for k in later)
+    # a few Adam steps from the earlier weights, not a fresh start (a new one's random weights are far from these)
+    assert max((later[k].float() - earlier[k].float()).abs().max().item() for k in later) < 0.05
+    shutil.rmtree(folder / "vae-fast")
+    proc = lienzo(["train-mini", "--fastvae-from", str(folder), "--work", str(tmp_path / "w2"), *sets], settings)
+    assert proc.returncode == 2 and "has no vae-fast/ to continue" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_bad_flag_exits_2_with_one_clear_line(settings):
