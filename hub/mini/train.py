@@ -555,7 +555,8 @@ def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> d
     from hub.settings import Settings
 
     settings = (settings or Settings.from_env()).with_(mini_weights=folder)
-    movq = Loader(settings).kandinsky(catalog.get("mini")).decoder["movq"]
+    loaded = Loader(settings).kandinsky(catalog.get("mini"))
+    movq = loaded.decoder["movq"]
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     movq.float().eval().to(dev)
     work.mkdir(parents=True, exist_ok=True)
@@ -564,13 +565,11 @@ def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> d
     start = time.perf_counter()
     init = None
     if cfg.fastvae_continue:
-        if not (folder / FASTVAE).is_dir():
+        if loaded.fast_vae is None:
             from hub.errors import ConfigError
 
             raise ConfigError(f"--set fastvae_continue=true: the folder has no {FASTVAE}/ to continue; leave it out")
-        from diffusers import AutoencoderTiny
-
-        init = AutoencoderTiny.from_pretrained(folder / FASTVAE).float()
+        init = loaded.fast_vae.float()  # loaded the way Lienzo runs it (hub.loading)
     pools = fastvae_pool(work, movq, Batches(cfg.seed + 4), cfg.fastvae_pool, bucket_weights(), pixels)
     vae = train_fastvae(work, cfg, pools, bucket_weights(cfg.fastvae_wide_weight), dev, init)
     took = round(time.perf_counter() - start, 1)
