@@ -393,3 +393,13 @@ def test_img2img_keeps_a_non_square_size(engine):
         init = Image.new("RGB", (width, height), "red")
         out = engine.generate([task(width=width, height=height, init_image=init, strength=0.5)])[0]
         assert [im.size for im in out] == [(width, height)] * 2
+
+
+def test_a_pipeline_placed_whole_finds_its_device_without_walking_its_modules(engine, monkeypatch):
+    """diffusers' `_execution_device` looks for offload hooks in every submodule on each call (loading.py)."""
+    walked = []
+    monkeypatch.setattr(torch.nn.Module, "modules", lambda self: walked.append(self) or iter(()))
+    for pipe in (engine.prior, engine.decoder, engine.img2img):
+        assert pipe._execution_device == torch.device("cpu")
+        assert isinstance(pipe, type(pipe).__mro__[1]) and type(pipe).__name__ == type(pipe).__mro__[1].__name__
+    assert not walked
