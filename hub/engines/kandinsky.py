@@ -40,7 +40,7 @@ from hub.engines.common import (
 from hub.engines.fill import from_canvas
 from hub.engines.sampling_checks import NEGATIVE_SALT, PART_SALT, REDRAW_SALT, HiddenObjectChecks, part_check
 from hub.errors import CapabilityError, InvalidRequest, shown
-from hub.loading import Placement, place
+from hub.loading import Placement, channels_last_on_cpu, place
 
 # solvers the prior can draw with instead of its ancestral UnCLIPScheduler (ImageTask.prior_scheduler), and settings
 PRIOR_SOLVERS = {"DPMSolverMultistepScheduler": {"algorithm_type": "dpmsolver++", "solver_order": 2}}
@@ -66,6 +66,7 @@ class KandinskyEngine(HiddenObjectChecks):
         self.draft = place(KandinskyV22Pipeline(**{**decoder, **draft}), placement) if draft else None
         # the tiny latent decoder (hub/mini/fastvae.py): drafts' pictures and every job's previews; the MoVQ's otherwise
         self.fast_vae = fast_vae.to(placement.device).eval() if fast_vae is not None else None
+        channels_last_on_cpu(placement, self.decoder.movq, self.fast_vae)
         self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
         keep_own_size(self.img2img)
         # the inpainting decoder (a UNet with 9 input channels): loaded on the first edit, it is a whole second UNet

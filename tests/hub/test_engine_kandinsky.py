@@ -403,3 +403,18 @@ def test_a_pipeline_placed_whole_finds_its_device_without_walking_its_modules(en
         assert pipe._execution_device == torch.device("cpu")
         assert isinstance(pipe, type(pipe).__mro__[1]) and type(pipe).__name__ == type(pipe).__mro__[1].__name__
     assert not walked
+
+
+def test_on_a_cpu_the_movq_is_stored_channels_last_and_decodes_as_before(engine):
+    movq = engine.decoder.movq
+    convs = [m for m in movq.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    latents = torch.randn(2, movq.config.latent_channels, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        kept = movq.decode(latents, force_not_quantize=True).sample
+        movq.to(memory_format=torch.contiguous_format)
+        try:
+            plain = movq.decode(latents, force_not_quantize=True).sample
+        finally:
+            movq.to(memory_format=torch.channels_last)
+    assert torch.allclose(kept, plain, atol=1e-5)
