@@ -2,7 +2,8 @@
 
 It never looks at the model: pixels are snapped to the world's palette, the background is the
 border's colour, connected regions of one colour are objects, and a shape is told by its extent
-(area / bounding box) and solidity (area / convex hull). Checked on rendered ground truth in tests.
+(area / its smallest bounding box, upright or turned) and solidity (area / convex hull). Checked on rendered ground
+truth, turned squares included, in tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ NAMES = list(COLOURS)
 PALETTE = np.array([COLOURS[n] for n in NAMES], dtype=float)
 MIN_AREA = 12  # pixels; smaller regions are noise
 MAX_DISTANCE = 90.0  # a pixel further than this from every palette colour belongs to nothing
+# A solid region filling more of its smallest bounding box than this, upright or turned, is a square. Until session 27
+# it was 0.9 of the upright box alone, which named circles the mini's squares with softened corners (0.85-0.9) and
+# squares turned a few degrees; on its pictures circles fill at most 0.83 (docs/BENCHMARKS.md, session 27).
+SQUARE_EXTENT = 0.85
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,11 @@ def _nearest(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d.argmin(-1), d.min(-1)
 
 
-def _hull_area(points: np.ndarray) -> float:
+def _hull(points: np.ndarray) -> np.ndarray:
+    """The convex hull's corners, counter-clockwise (Andrew's monotone chain)."""
     pts = sorted(set(map(tuple, points.tolist())))
     if len(pts) < 3:
-        return 0.0
+        return np.array(pts, float).reshape(-1, 2)
 
     def cross(o, a, b):
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
@@ -52,21 +58,42 @@ def _hull_area(points: np.ndarray) -> float:
         while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
             upper.pop()
         upper.append(p)
-    hull = lower[:-1] + upper[:-1]
-    xs, ys = np.array([p[0] for p in hull], float), np.array([p[1] for p in hull], float)
+    return np.array(lower[:-1] + upper[:-1], float)
+
+
+def _polygon_area(corners: np.ndarray) -> float:
+    if len(corners) < 3:
+        return 0.0
+    xs, ys = corners[:, 0], corners[:, 1]
     return 0.5 * abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1)))
 
 
+def _smallest_box(corners: np.ndarray) -> float:
+    """The area of the smallest rectangle, at any angle, around a convex polygon: one of its sides lies along one
+    of the polygon's edges (rotating calipers)."""
+    best = np.inf
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
+        edge = b - a
+        length = np.hypot(*edge)
+        if length == 0:
+            continue
+        along, across = edge / length, np.array([-edge[1], edge[0]]) / length
+        best = min(best, np.ptp(corners @ along) * np.ptp(corners @ across))
+    return float(best)
+
+
 def classify(mask: np.ndarray) -> str:
+    """A star is far from solid; of the solid shapes a square fills its smallest bounding box, upright or turned
+    (SQUARE_EXTENT), a circle about pi/4 of it and a triangle about half."""
     ys, xs = np.nonzero(mask)
     area = len(xs)
     box = (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1)
-    corners = np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (0, 1) for dy in (0, 1)])
-    solidity = area / max(_hull_area(corners), 1.0)
+    corners = _hull(np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (0, 1) for dy in (0, 1)]))
+    solidity = area / max(_polygon_area(corners), 1.0)
     extent = area / box
     if solidity < 0.8:
         return "star"
-    if extent > 0.9:
+    if max(extent, area / max(_smallest_box(corners), 1.0)) > SQUARE_EXTENT:
         return "square"
     if extent > 0.66:
         return "circle"

@@ -195,7 +195,8 @@ def card_section(report: dict) -> str:
             f"background alone, from the canvas's fill noised to {d.outpaint_strength:g} (`outpaint_strength`). "
             "Known limits: a border given words of its "
             "own may draw their shapes there, sometimes cut at the seam; a repainted square often comes out a little "
-            "turned, which the detector (it measures a square against its upright box) reads as a circle.",
+            "turned or with softened corners (the detector measures a square against its smallest box at any angle, "
+            "so it still reads as one).",
             END,
         ]
     )

@@ -1,6 +1,7 @@
 """The shapes world, the detector that scores the mini model, latent folding, the tokenizer and the card."""
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,32 @@ def test_detector_reads_rendered_ground_truth():
             match = next(f for f in found if f.colour == obj.colour)
             assert match.shape == obj.shape
             assert abs(match.cx - obj.cx) < 0.08 and abs(match.cy - obj.cy) < 0.12
+
+
+def test_detector_reads_turned_and_softened_squares_as_squares_and_no_circle_as_one():
+    """The mini draws squares turned a few degrees or with softened corners (docs/BENCHMARKS.md, session 27): the
+    detector's extent is over the smallest box at any angle, and a square fills over detect.SQUARE_EXTENT of it."""
+    from PIL import ImageFilter
+
+    rng = random.Random(7)
+    read = {"square": [], "circle": []}
+    for k in range(120):
+        scene = world.sample_scene(rng)
+        obj = scene.objects[0]
+        shape = "square" if k % 2 else "circle"
+        alone = world.Scene(scene.background, (replace(obj, shape=shape),))
+        image = world.render(alone, 64)
+        if shape == "square" and k % 4 == 1:
+            turn = rng.uniform(3, 40)  # turned about the object's own centre, the background filling the corners
+            centre = (alone.objects[0].cx * 64, alone.objects[0].cy * 64)
+            image = image.rotate(turn, Image.BILINEAR, center=centre, fillcolor=world.COLOURS[scene.background])
+        elif k % 4 >= 2:  # a decoder's soft edges round a square's corners and a circle's outline alike
+            image = image.filter(ImageFilter.GaussianBlur(1.2))
+        _, found = detect.detect(image)  # largest first: a blurred edge can snap to a colour between two
+        assert found and found[0].colour == obj.colour
+        read[shape].append(found[0].shape)
+    assert read["square"] == ["square"] * 60
+    assert read["circle"] == ["circle"] * 60
 
 
 def test_scoring_catches_wrong_relations_and_colours():
