@@ -83,9 +83,9 @@ class TrainConfig:
     fastvae_lr: float = 2e-3
     fastvae_pool: int = 4096  # scenes encoded and decoded by the MoVQ once
     # --fastvae-from: continue the folder's own vae-fast/ instead of starting afresh (the bundled one's session-26 600
-    # steps at lr 5e-4 and wide weight 0.5), and the 80x48 and 48x80 buckets' weight in its draws
+    # steps at lr 5e-4 and wide weight 0.5)
     fastvae_continue: bool = False
-    fastvae_wide_weight: float = 0.15
+    fastvae_wide_weight: float = 0.15  # the 80x48 and 48x80 buckets' weight in the fastvae stage's draws
     # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
     tune_text_steps: int = 4000
     tune_text_batch: int = 128  # scenes, each with its hard negative
@@ -796,7 +796,11 @@ def train(
     fastvae = run(
         "fastvae",
         lambda b: train_fastvae(
-            work, cfg, fastvae_pool(work, movq, b, cfg.fastvae_pool, bucket_weights(), pixels), bucket_weights(), dev
+            work,
+            cfg,
+            fastvae_pool(work, movq, b, cfg.fastvae_pool, bucket_weights(), pixels),
+            bucket_weights(cfg.fastvae_wide_weight),
+            dev,
         ),
     )
     if "text" in wanted:
