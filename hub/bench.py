@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from hub import lanes
 from hub.settings import Settings
 
 
@@ -165,7 +166,9 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(),
+            "cpu_model": cpu_model(),
             "torch_threads": "per batch, the cores other work leaves free (hub/threads.py)",
+            "lanes": f"{settings.lanes}: UNets and decoders split across the threads (hub/lanes.py)",
             "device": "cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name(0),
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -198,6 +201,18 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
     }
 
 
+def cpu_model() -> str:
+    """The CPU's name as the kernel gives it (machines of one kind differ: session 28's AMD EPYC ran the mini at
+    half the speed of earlier sessions' machines)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def unet_batching(engine, width: int, height: int, guidance: float, repeats: int) -> dict:
     """The decoder's UNet alone at one job's rows (4 images, twice over with guidance) and at four jobs', timed
     interleaved on the calling thread: batching four jobs can gain little more than this where the UNet is most of
@@ -220,26 +235,41 @@ def unet_batching(engine, width: int, height: int, guidance: float, repeats: int
             torch.cuda.synchronize(unet.device)
 
     calls = {"one": call(one), "four": call(4 * one)}
-    times: dict[str, list[float]] = {"one": [], "four": []}
+    ways = {"lanes": lanes.mode, "whole": "off"}  # the policy's way, and every call whole (hub/lanes.py)
+    times: dict[tuple[str, str], list[float]] = {(c, w): [] for c in calls for w in ways}
     with torch.inference_mode():
-        with FlopCounterMode(display=False) as flops:
-            calls["four"]()
-        for f in calls.values():
-            f()  # warm
-        for _ in range(max(5, 2 * repeats)):
-            for name, f in calls.items():
-                done()
-                t0 = time.perf_counter()
-                f()
-                done()
-                times[name].append(time.perf_counter() - t0)
-    one_s, four_s = statistics.median(times["one"]), statistics.median(times["four"])
+        try:
+            lanes.set_mode("off")  # the counter sees this thread's operators only
+            with FlopCounterMode(display=False) as flops:
+                calls["four"]()
+            for f in calls.values():
+                f()  # warm
+            for _ in range(max(5, 2 * repeats)):
+                for (name, way), took in times.items():
+                    lanes.set_mode(ways[way])
+                    done()
+                    t0 = time.perf_counter()
+                    calls[name]()
+                    done()
+                    took.append(time.perf_counter() - t0)
+        finally:
+            lanes.set_mode(ways["lanes"])
+    med = {key: statistics.median(took) for key, took in times.items()}
+    one_s, four_s = med["one", "lanes"], med["four", "lanes"]
     return {
         "rows_one_job": one,
         "one_job_ms": round(1000 * one_s, 1),
         "four_jobs_ms": round(1000 * four_s, 1),
         "gain_ratio": round(4 * one_s / four_s, 3),
         "four_jobs_gflop_per_s": round(flops.get_total_flops() / four_s / 1e9, 1),
+        "whole_calls_ms": {
+            "one_job": round(1000 * med["one", "whole"], 1),
+            "four_jobs": round(1000 * med["four", "whole"], 1),
+        },
+        "lanes_speedup": {
+            "one_job": round(med["one", "whole"] / one_s, 3),
+            "four_jobs": round(med["four", "whole"] / four_s, 3),
+        },
     }
 
 

@@ -313,6 +313,18 @@ def channels_last_on_cpu(placement: Placement, *modules) -> None:
             module.to(memory_format=torch.channels_last)
 
 
+def lanes_on_cpu(placement: Placement, *calls: tuple) -> None:
+    """(object, method) calls that may run as lanes where they run on a CPU (hub/lanes.py): a batch cut into parts
+    that run side by side, one torch thread each."""
+    from hub import lanes
+
+    if placement.device != "cpu":
+        return
+    for obj, method in calls:
+        if obj is not None:
+            lanes.wrap(obj, method)
+
+
 @cache
 def _placed_whole(cls):
     """`cls` for a pipeline placed whole on one device (no offload hooks): its execution device is where it was

@@ -20,6 +20,7 @@ PLACEMENTS = ("thread", "zerogpu", "ray")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 OFFLOAD = ("auto", "none", "model", "sequential")
 SHARES = ("private", "public")
+LANES = ("auto", "off")  # hub/lanes.py
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +42,7 @@ class Settings:
     offload: str = "auto"  # auto: model offload on GPUs under 12 GiB
     offline: bool | None = None  # None: HF_HUB_OFFLINE, else probe the Hub once
     threads: int | None = None  # torch CPU threads; None leaves torch's default
+    lanes: str = "auto"  # auto: a CPU batch's UNet and decoder calls split across the threads (hub/lanes.py)
     allowed_image_hosts: tuple[str, ...] = ("cdn.discordapp.com", "media.discordapp.net")
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 4096 * 4096
@@ -139,6 +141,8 @@ class Settings:
             )
         if self.ray_gpus < 0 or self.ray_cpus < 0:
             raise ConfigError("LIENZO_RAY_GPUS and LIENZO_RAY_CPUS cannot be negative")
+        if self.lanes not in LANES:
+            raise ConfigError(f"LIENZO_LANES {self.lanes!r} is not valid: use one of {', '.join(LANES)}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"LIENZO_THREADS must be at least 1, got {self.threads}")
         if self.mini_weights is not None and not all((self.mini_weights / d).is_dir() for d in ("prior", "decoder")):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hub import __version__, catalog, engines, threads
+from hub import __version__, catalog, engines, lanes, threads
 from hub.errors import Cancelled, LienzoError, shown
 from hub.images import grid
 from hub.loading import Loader
@@ -130,6 +130,7 @@ class Worker:
     def _execute(self, items: list[WorkItem], emit: Emit, should_stop: ShouldStop) -> list:
         kind = items[0].kind
         threads.apply(self.settings.threads)  # the cores other work leaves free now (hub/threads.py)
+        lanes.set_mode(self.settings.lanes)  # a batch split across those cores where that is faster (hub/lanes.py)
         if kind in IMAGE_KINDS:
             return self._images(items, emit, should_stop)
         if len(items) != 1:

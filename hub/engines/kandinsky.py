@@ -40,7 +40,7 @@ from hub.engines.common import (
 from hub.engines.fill import from_canvas
 from hub.engines.sampling_checks import NEGATIVE_SALT, PART_SALT, REDRAW_SALT, HiddenObjectChecks, part_check
 from hub.errors import CapabilityError, InvalidRequest, shown
-from hub.loading import Placement, channels_last_on_cpu, place
+from hub.loading import Placement, channels_last_on_cpu, lanes_on_cpu, place
 
 # solvers the prior can draw with instead of its ancestral UnCLIPScheduler (ImageTask.prior_scheduler), and settings
 PRIOR_SOLVERS = {"DPMSolverMultistepScheduler": {"algorithm_type": "dpmsolver++", "solver_order": 2}}
@@ -67,6 +67,13 @@ class KandinskyEngine(HiddenObjectChecks):
         # the tiny latent decoder (hub/mini/fastvae.py): drafts' pictures and every job's previews; the MoVQ's otherwise
         self.fast_vae = fast_vae.to(placement.device).eval() if fast_vae is not None else None
         channels_last_on_cpu(placement, self.decoder.movq, self.fast_vae)
+        lanes_on_cpu(  # the prior is left whole: its calls are mostly Python (hub/lanes.py)
+            placement,
+            (self.decoder.unet, "forward"),
+            (self.draft.unet if self.draft else None, "forward"),
+            (self.decoder.movq, "decode"),
+            (self.fast_vae, "decode"),
+        )
         self.img2img = place(KandinskyV22Img2ImgPipeline(**decoder), placement)
         keep_own_size(self.img2img)
         # the inpainting decoder (a UNet with 9 input channels): loaded on the first edit, it is a whole second UNet
@@ -364,6 +371,7 @@ class KandinskyEngine(HiddenObjectChecks):
                 raise CapabilityError("this model's weights have no inpainting decoder, so it cannot repaint a region")
             parts = {k: self._decoder_parts[k] for k in ("scheduler", "movq")}
             self._inpaint = place(KandinskyV22InpaintPipeline(unet=unet, **parts), self.placement)
+            lanes_on_cpu(self.placement, (unet, "forward"))
         return self._inpaint
 
     def _edit(self, tasks, image_embeds, negative, prior_steps, progress, should_stop) -> list[list[Image.Image]]:

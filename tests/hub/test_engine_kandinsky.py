@@ -418,3 +418,27 @@ def test_on_a_cpu_the_movq_is_stored_channels_last_and_decodes_as_before(engine)
         finally:
             movq.to(memory_format=torch.channels_last)
     assert torch.allclose(kept, plain, atol=1e-5)
+
+
+def test_on_a_cpu_the_unet_and_decoders_run_as_lanes_and_draw_the_same_grid(engine):
+    """hub/lanes.py: the engine's UNet and MoVQ are wrapped where they run on a CPU, the prior is not; a grid drawn
+    with those calls split into two lanes matches the whole calls' to within the last bits of its pixels."""
+    from hub import lanes
+
+    assert getattr(engine.decoder.unet.forward, "_lanes", False) and getattr(
+        engine.decoder.movq.decode, "_lanes", False
+    )
+    assert not getattr(engine.prior.prior.forward, "_lanes", False)
+    before, mode = torch.get_num_threads(), lanes.mode
+    torch.set_num_threads(2)
+    try:
+        lanes.set_mode("off")
+        whole = engine.generate([task(seeds=[5, 6, 7, 8])])[0]
+        lanes.set_mode("auto")
+        split_before = lanes.split_calls
+        split = engine.generate([task(seeds=[5, 6, 7, 8])])[0]
+        assert lanes.split_calls - split_before >= 4 + 1  # the UNet's 4 steps and the final decode
+    finally:
+        lanes.set_mode(mode)
+        torch.set_num_threads(before)
+    assert diff(whole, split) <= 2

@@ -37,6 +37,7 @@ def test_settings_read_from_env_only_when_asked():
         ({"LIENZO_MAX_QUEUE": "lots"}, "LIENZO_MAX_QUEUE must be a whole number"),
         ({"LIENZO_MAX_QUEUE": "0"}, "at least 1"),
         ({"LIENZO_DEVICE": "tpu"}, "LIENZO_DEVICE 'tpu'"),
+        ({"LIENZO_LANES": "sideways"}, "LIENZO_LANES 'sideways' is not valid: use one of auto, off"),
         ({"LIENZO_OFFLINE": "maybe"}, "1/0"),
         (
             {"LIENZO_MINI_WEIGHTS": "/nowhere"},
