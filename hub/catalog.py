@@ -112,8 +112,10 @@ MODELS: dict[str, ModelSpec] = {
                 # shipped draft (the 0.7 mean's) at 10 + 3: 1.4/2.4 and 1.1/1.6. Session 24, the prior drawn by
                 # DPM-Solver++ (draft_prior_scheduler) instead of UnCLIP, session 23's model: 5 + 3 lose 3.6/4.4 of
                 # shape and 0.0/0.5 of relation at 1:1 (10 UnCLIP + 3: 3.4/4.9 and 1.6/2.1), at 9:16 7.3/5.6 and
-                # 0.5/0.5 (9.9/8.5 and 4.2/3.1); five prior steps cost half of ten
-                draft_prior_steps=5,
+                # 0.5/0.5 (9.9/8.5 and 4.2/3.1); five prior steps cost half of ten. Session 28 (the new detector,
+                # lanes): 4 DPM-Solver++ prior steps lose at most 3.7 points of shape (16:9 en) against 3.6 at 5;
+                # 3 steps lose 4.9 (9:16 en). Each step is about 19 ms of a 0.44 s draft on 2 cores
+                draft_prior_steps=4,
                 distilled_steps=3,
                 # LCMScheduler spaces 3 steps 999, 679, 339. Shape against the full model (eval-mini --draft, 96 +
                 # 96 prompts, 2 images, en/es; session 26): 16:9 -7.3/-9.0 -> -6.1/-6.1, 9:16 -7.3/-5.6 ->
