@@ -1,17 +1,18 @@
 """Lanes: one batched call on the CPU split into parts that run side by side, each on one torch thread.
 
-torch parallelises a CPU operator across its intra-op threads, with a barrier at the end of each. The mini's
-convolutions are small and many, so on 2 shared cores that pays badly: on session 28's 2-core AMD EPYC machine one
-job's UNet call (8 rows) took 133-238 ms on 2 threads and 166-183 ms on 1, and as two lanes of 4 rows 112-145 ms.
-In one process, interleaved, lanes made a full grid 10-32% faster and four users' batched jobs 19-26% faster
-(docs/BENCHMARKS.md, session 28). Each lane meets the other only once, at the end of the call, not at every operator.
+torch parallelises a CPU operator across its intra-op threads, with a barrier at the end of each. The mini's UNet
+runs a few hundred small operators a call, so two threads wait for each other a few hundred times; on cores shared
+with another process one of them is often late. Lanes meet once a call instead. Beside one busy process on 2 cores,
+with torch fixed at 2 threads, a grid took 1.71x its quiet time as lanes and 3.46x whole; quiet, lanes are 2-3%
+faster (docs/BENCHMARKS.md, session 28). hub/threads.py already takes one thread when it sees a busy process at a
+batch's start; lanes cover load that starts mid-batch, a thread count fixed by the host, and the rest.
 
-So the calls wrapped here (`wrap`: the UNets and the MoVQ's decode, where they run on a CPU) are cut into n lanes
+So the calls wrapped here (`wrap`: the UNets and the image decoders, where they run on a CPU) are cut into n lanes
 when torch has n >= 2 threads and the batch has at least MIN_ROWS rows a lane. The rule is fixed rather than timed
 at run time, so one request drawn twice gives the same pixels; a row's last bits can differ from the whole call's,
 as they already do when the scheduler batches several users' jobs. One torch thread (LIENZO_THREADS=1, or a busy
-machine: hub/threads.py) splits nothing; LIENZO_LANES=off keeps every call whole. The prior is not wrapped: its
-calls are mostly Python, and two lanes of it take turns at the GIL (measured slower, 20 ms against 11-14).
+machine) splits nothing; LIENZO_LANES=off keeps every call whole. The prior is not wrapped: its calls are mostly
+Python, and two lanes of it take turns at the GIL (no steady gain at 16 rows: 15.7-19.9 ms against 16.8-17.3).
 """
 
 from __future__ import annotations
