@@ -1,10 +1,12 @@
 """`lienzo bench`: figures measured in one run, as ratios against a baseline from the same run.
 
 - overhead: Hub.imagine (queue, store, PNGs, grid) vs a raw diffusers prior + decoder call on the
-  same weights and parameters; median of `repeats`, calls interleaved so drift hits both.
+  same weights and parameters; median of `repeats`, calls interleaved so drift hits both. The raw call runs the
+  engine's own modules, so on a CPU its UNet and MoVQ run as lanes too (hub/lanes.py).
   Previews (web, Discord) are measured apart: each one is an extra MoVQ decode.
 - batching: 4 users' 4-image requests submitted at once vs the same 4 one after another; beside it the decoder's
-  UNet alone at one job's rows and at four jobs', with its FLOP/s there (what bounds the gain on a CPU).
+  UNet alone at one job's rows and at four jobs', with its FLOP/s there (what bounds the gain on a CPU), each
+  timed as lanes and whole.
 - first progress: from submit to the first step event.
 - peak memory: the process's peak RSS.
 - contention (`--contention`): a grid quiet vs beside one un-niced CPU-bound process the bench starts itself,
