@@ -71,6 +71,7 @@ def test_lanes_give_the_whole_calls_answer_from_two_threads_of_one_torch_thread_
     assert len({name for name, _, _, _ in first}) == 2  # side by side, on two threads
     assert all(n == 1 and not grad for _, _, n, grad in first)  # one torch thread each, the caller's no_grad
     assert torch.get_num_threads() == 2  # given back
+    assert not getattr(net.forward.__wrapped__, "_lanes", False)  # wrapped once
 
 
 def test_nothing_is_split_on_one_thread_too_few_rows_or_with_lanes_off(two_threads):
