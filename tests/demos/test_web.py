@@ -208,6 +208,7 @@ def _example(tmp_path):
 TRAINING = {f"/explain_{n}" for n in ("gan", "vae", "chars", "pixelcnn", "wavenet", "diffusion")}
 
 
+@pytest.mark.timeout(360)  # every endpoint, a lesson's training included: over 120 s beside a busy process (session 28)
 def test_view_api_walk_calls_every_endpoint(client, tmp_path):
     """Every endpoint view_api lists, called with its documented defaults (and a real job, image or question
     where a parameter has none), answers with values: no `{'__type__': 'update'}`, no Python repr."""

@@ -194,6 +194,7 @@ def test_train_mini_fastvae_from_distils_a_folders_movq_into_a_tiny_decoder(sett
     assert report["continued"] is False and report["wide_weight"] == 0.15
 
 
+@pytest.mark.timeout(360)  # 96 s on session 28's 2-core machine, over 120 s beside a busy process
 def test_train_mini_fastvae_from_can_continue_a_folders_own_tiny_decoder(settings, tmp_path):
     """`--set fastvae_continue=true`: the folder's vae-fast/ trained further, its wide buckets weighed as asked (how
     the bundled one was brought to 80x48 and 48x80 in session 26); a folder without one is refused in words."""
