@@ -68,7 +68,7 @@ def _lanes(inner: Callable, args: tuple, kwargs: dict, rows: int, n: int):
 
     global split_calls
     split_calls += 1
-    parts = [(_part(args, rows, i, n), _part(kwargs, rows, i, n)) for i in range(n)]
+    parts = list(zip(_split(args, rows, n), _split(kwargs, rows, n)))
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
 
     def lane(a, k):  # grad and inference modes, and OpenMP's thread count, are per thread: set them here
@@ -117,17 +117,19 @@ def _rows(args: tuple, kwargs: dict) -> int | None:
     return first.shape[0]
 
 
-def _part(value, rows: int, i: int, n: int):
-    """Lane i's share of value: tensors with `rows` rows are cut, everything else is passed whole."""
+def _split(value, rows: int, n: int) -> list:
+    """value's n shares, one a lane: tensors with `rows` rows are cut once, everything else is passed whole."""
     import torch
 
     if isinstance(value, torch.Tensor):
-        return value.tensor_split(n)[i] if value.dim() > 0 and value.shape[0] == rows else value
+        return list(value.tensor_split(n)) if value.dim() > 0 and value.shape[0] == rows else [value] * n
     if isinstance(value, dict):
-        return type(value)({k: _part(v, rows, i, n) for k, v in value.items()})
+        shares = {k: _split(v, rows, n) for k, v in value.items()}
+        return [type(value)({k: parts[i] for k, parts in shares.items()}) for i in range(n)]
     if isinstance(value, (list, tuple)):
-        return type(value)(_part(v, rows, i, n) for v in value)
-    return value
+        shares = [_split(v, rows, n) for v in value]
+        return [type(value)(parts[i] for parts in shares) for i in range(n)]
+    return [value] * n
 
 
 def _join(outs: list):
