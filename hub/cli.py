@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import logging
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 from hub.errors import LienzoError
@@ -654,5 +656,25 @@ async def _with_hub(settings, args) -> int:
     return 0
 
 
+def run() -> None:
+    """The `lienzo` command: main(), then the process ends without tearing the interpreter down.
+
+    Freeing torch's, diffusers' and transformers' modules one object at a time takes 2-3 s on 2 cores after the
+    work is done (session 29: `lienzo imagine` 15.9-16.6 s, of which 2.1-2.8 s after main returned). What a normal
+    exit does that matters still happens, in its order: other threads that are not daemons are waited for, then
+    the exit handlers run (logging flushes, Ray disconnects, temporary folders go), then the standard streams
+    are flushed. Only the teardown itself is skipped; every file the commands write is closed before they return.
+    An exception (argparse's usage exit included) leaves the normal way."""
+    code = main()
+    threading._shutdown()  # as the interpreter's own exit: thread pools told to stop, other threads waited for
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -337,3 +337,25 @@ def test_the_bundled_mini_draws_these_prompts_at_their_aspect(settings, tmp_path
         got = score(scene, Image.open(f))
         good.append(all(got[k] == 1 for k in asked & got.keys()) and got["hidden"] == 0)
     assert len(files) == 4 and sum(good) >= 3, (good, [f.name for f in files])
+
+
+def test_the_quick_exit_waits_for_threads_runs_exit_handlers_flushes_and_keeps_the_exit_code(tmp_path):
+    """`lienzo` skips the interpreter's teardown (hub.cli.run), not what a normal exit does before it."""
+    script = f"""
+import atexit, threading
+from pathlib import Path
+from hub import cli
+out, gate = Path({str(tmp_path)!r}), threading.Event()
+def late():  # a thread that is not a daemon, still writing when main returns
+    gate.wait()
+    total = sum(i * i for i in range(2 * 10**6))  # work still under way when main has returned
+    (out / "thread").write_text(f"written {{total > 0}}")
+threading.Thread(target=late).start()
+atexit.register(lambda: (out / "atexit").write_text((out / "thread").read_text()))
+cli.main = lambda: (gate.set(), print("buffered", end=""), 3)[2]
+cli.run()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "buffered"  # a pipe is block-buffered: flushed before the end
+    assert (tmp_path / "atexit").read_text() == "written True"  # the thread finished before the exit handlers ran
