@@ -38,6 +38,7 @@ from hub.engines.common import (
     uncropped,
 )
 from hub.engines.fill import from_canvas
+from hub.engines.prior import forward as prior_forward
 from hub.engines.sampling_checks import NEGATIVE_SALT, PART_SALT, REDRAW_SALT, HiddenObjectChecks, part_check
 from hub.errors import CapabilityError, InvalidRequest, shown
 from hub.loading import Placement, channels_last_on_cpu, lanes_on_cpu, place
@@ -213,9 +214,7 @@ class KandinskyEngine(HiddenObjectChecks):
         copies = len(parts)
         for i, t in enumerate(timesteps):
             model_in = torch.cat([latents] * copies) if copies > 1 else latents
-            pred = pipe.prior(
-                model_in, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden, attention_mask=mask
-            ).predicted_image_embedding
+            pred = prior_forward(pipe.prior, model_in, t, embeds, hidden, mask)  # the text's padding left out
             chunks = pred.chunk(copies)
             uncond, cond = (chunks[0], chunks[1]) if cfg else (None, chunks[0])
             pred = uncond + guidance * (cond - uncond) if cfg else cond

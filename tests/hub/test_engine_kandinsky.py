@@ -45,7 +45,9 @@ def test_equals_a_raw_diffusers_call_with_the_same_seeds(engine, tiny_kandinsky)
         num_inference_steps=4,
         generator=gens(),
     ).images
-    assert diff(engine.generate([task()])[0], raw) == 0
+    # within one level: the engine's prior leaves the prompt's padding out (hub/engines/prior.py), the same sums
+    # in matrices of another shape, rounded a little apart
+    assert diff(engine.generate([task()])[0], raw) <= 1
 
 
 def test_batched_output_equals_solo_output(engine):
