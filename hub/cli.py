@@ -666,8 +666,11 @@ def run() -> None:
     are flushed. Only the teardown itself is skipped; every file the commands write is closed before they return.
     An exception (argparse's usage exit included) leaves the normal way."""
     code = main()
-    threading._shutdown()  # as the interpreter's own exit: thread pools told to stop, other threads waited for
-    atexit._run_exitfuncs()
+    shutdown, exit_handlers = getattr(threading, "_shutdown", None), getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or exit_handlers is None:  # a Python without CPython's two calls: the normal exit
+        sys.exit(code)
+    shutdown()  # as the interpreter's own exit: thread pools told to stop, other threads waited for
+    exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
