@@ -11,7 +11,7 @@ tokens under a causal mask, so no token the prediction reads changes: the result
 of matrix products of another shape (checked against diffusers' own forward in tests/hub/test_prior_trim.py).
 
 Anything this does not know (no `prd_embedding`, positional embeddings shorter than the sequence, padding that is
-not at the end of the text) goes to diffusers' forward unchanged."""
+not at the end of the text, offload hooks) goes to diffusers' forward unchanged."""
 
 from __future__ import annotations
 
@@ -26,18 +26,22 @@ def keep_tokens(mask: torch.Tensor) -> int | None:
     used = int(mask.sum(1).max())
     if used >= mask.shape[1] or used == 0:
         return None
-    if bool(mask[:, used:].any()) or not bool((mask.cumsum(1) == torch.arange(1, mask.shape[1] + 1)).eq(mask).all()):
+    counted = torch.arange(1, mask.shape[1] + 1, device=mask.device)
+    if bool(mask[:, used:].any()) or not bool((mask.cumsum(1) == counted).eq(mask).all()):
         return None
     return used
 
 
 def trims(prior) -> bool:
-    """Whether `forward` knows this prior's layout (diffusers' PriorTransformer as unCLIP and Kandinsky build it)."""
+    """Whether `forward` knows this prior's layout (diffusers' PriorTransformer as unCLIP and Kandinsky build it) and
+    may call its parts itself: not under accelerate's offload hooks (a small GPU's `offload`, hub/loading.py), which
+    bring the weights to the device when the module itself is called."""
     cfg = prior.config
     return (
         getattr(prior, "prd_embedding", None) is not None
         and prior.positional_embedding.shape[1] == cfg.num_embeddings + prior.additional_embeddings
         and prior.additional_embeddings == 4
+        and not any(hasattr(module, "_hf_hook") for module in prior.modules())
     )
 
 

@@ -55,6 +55,26 @@ def test_a_mask_that_is_not_padding_at_the_end_is_read_whole():
     assert keep_tokens(torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0]])) == 3
 
 
+def test_a_prior_under_offload_hooks_is_called_whole_so_its_weights_come_to_the_device():
+    """With model offload (a small GPU), accelerate moves the weights when the module itself is called."""
+    from accelerate.hooks import ModelHook, add_hook_to_module
+
+    class Seen(ModelHook):
+        calls = 0
+
+        def pre_forward(self, module, *args, **kwargs):
+            Seen.calls += 1
+            return args, kwargs
+
+    prior = _prior(**KANDINSKY_LIKE)
+    add_hook_to_module(prior, Seen())
+    dim, width = KANDINSKY_LIKE["embedding_dim"], KANDINSKY_LIKE["num_embeddings"]
+    mask = torch.arange(width)[None, :] < torch.tensor([[4], [2]])
+    with torch.no_grad():
+        forward(prior, torch.randn(2, dim), torch.tensor(3), torch.randn(2, dim), torch.randn(2, width, dim), mask)
+    assert Seen.calls == 1
+
+
 def test_the_minis_prior_trimmed_matches_its_whole_forward():
     """On the bundled mini, its prompts encoded as the engine encodes them: most of its 32 tokens are padding."""
     from diffusers import KandinskyV22PriorPipeline
