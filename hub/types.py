@@ -17,6 +17,7 @@ from PIL import Image
 Lane = Literal["fast", "relax"]
 # the vocabulary front ends offer in their pickers: one list for the web hub, the bot and the engines
 ASPECTS = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4")
+LIVE_PAUSE_S = 0.15  # live mode's debounce: a pause in typing this long sends a live request (each key restarts it)
 SCHEDULERS = (  # diffusers scheduler classes a request may name (hub/engines/common.py swaps them in)
     "DDPMScheduler",
     "DDIMScheduler",
@@ -72,7 +73,8 @@ class ImagineRequest:
     preview: bool = False  # stream preview images while it runs (web, Discord); costs a decode each time
     draft: bool = False  # the model's few-step draft settings (as --draft); Enhance one image afterwards
     # live generation as you type: a draft that replaces its user's previous live job (queued: dropped at once;
-    # running: stopped at its next step), so a user never holds more than one live request
+    # running: stopped at its next step), so a user never holds more than one live request. A front end sends one
+    # once typing has paused LIVE_PAUSE_S
     live: bool = False
     origin: Origin = field(default_factory=Origin)
 

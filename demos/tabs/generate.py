@@ -10,7 +10,16 @@ import gradio as gr
 from demos.tabs import edit
 from demos.common import HUB_QUEUE, bind, details, gallery_items, gallery_updates, origin, shown_as, start
 from hub.errors import LienzoError
-from hub.types import ASPECTS, SCHEDULERS, EnhanceRequest, ExpandRequest, ImagineRequest, UpscaleRequest, VaryRequest
+from hub.types import (
+    ASPECTS,
+    LIVE_PAUSE_S,
+    SCHEDULERS,
+    EnhanceRequest,
+    ExpandRequest,
+    ImagineRequest,
+    UpscaleRequest,
+    VaryRequest,
+)
 
 SCHEDULER_CHOICES = ["default", *SCHEDULERS]
 
@@ -83,7 +92,6 @@ def _request(prompt, negative, model, aspect, seed, randomize, num_images, who, 
     )
 
 
-LIVE_PAUSE_S = 0.15  # a pause in typing this long redraws (each keystroke restarts the wait)
 _typed: OrderedDict[str, float] = OrderedDict()  # visitor -> the time their latest keystroke was typed
 # each keystroke's event carries the time the browser saw it (the page's clock): events may reach the handler out
 # of order under load, and the last key typed, not the last event handled, must be the one drawn

@@ -12,10 +12,12 @@ def test_the_bench_reports_every_figure_in_one_run(settings):
         "time_to_first_progress_s",
         "time_to_first_preview_s",
         "live_last_request_to_grid_s",
+        "live_last_keystroke_to_grid_s",
         "cold_start_to_first_grid_s",
         "peak_rss_mib",
     ):
         assert report[key] > 0, key
+    assert report["live_last_keystroke_to_grid_s"] >= report["live_last_request_to_grid_s"]  # the pause is in it
     assert report["draft"]["grid_s"] > 0 and report["draft"]["full_grid_s"] > 0
     assert report["draft"]["settings"]["decoder_steps"] > 0
     assert report["batching"]["gain_ratio"] > 0
