@@ -74,12 +74,18 @@ def parse_parameters(text: str) -> Parameters:
     return Parameters("\n".join(prompt).strip(), "\n".join(negative).strip(), settings)
 
 
+PNG_LEVEL = 1  # zlib's fastest: a 1024² picture in 118 ms instead of 190 at PIL's default 6, 11% larger
+
+
 def png_bytes(image: Image.Image, parameters: str | None) -> bytes:
+    """The picture as PNG bytes with its parameters. Compressed at PNG_LEVEL: a job's four pictures and its grid are
+    encoded before it is done, so on a GPU, where SDXL-Turbo draws four 512² pictures in a fraction of a second,
+    the default level cost 0.38 s a grid against 0.24 s (session 29, a grained smooth picture of each size)."""
     info = PngImagePlugin.PngInfo()
     if parameters:
         info.add_itxt("parameters", parameters)  # iTXt: UTF-8, so Spanish prompts survive
     buf = io.BytesIO()
-    image.save(buf, format="PNG", pnginfo=info)
+    image.save(buf, format="PNG", pnginfo=info, compress_level=PNG_LEVEL)
     return buf.getvalue()
 
 

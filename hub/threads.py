@@ -53,7 +53,9 @@ def others_running(readings: int = 5, gap_s: float = 0.0005) -> int | None:
             after = _own_running()
             running = int(next(line.split()[1] for line in stat.splitlines() if line.startswith("procs_running")))
             seen.append(max(0, running - max(before, after)))
-            if i + 1 < readings and seen[-1]:
+            if not seen[-1]:  # nothing else runnable: no later reading can show fewer
+                return 0
+            if i + 1 < readings:
                 time.sleep(gap_s)
         return min(seen)
     except (OSError, StopIteration, ValueError):
