@@ -661,10 +661,11 @@ def run() -> None:
 
     Freeing torch's, diffusers' and transformers' modules one object at a time takes 2-3 s on 2 cores after the
     work is done (session 29: `lienzo imagine` 15.9-16.6 s, of which 2.1-2.8 s after main returned). What a normal
-    exit does that matters still happens, in its order: other threads that are not daemons are waited for, then
-    the exit handlers run (logging flushes, Ray disconnects, temporary folders go), then the standard streams
-    are flushed. Only the teardown itself is skipped; every file the commands write is closed before they return.
-    An exception (argparse's usage exit included) leaves the normal way."""
+    exit does that matters still happens, in its order and through CPython's own calls for it: thread pools are
+    told to stop and threads that are not daemons are waited for, then the exit handlers run (logging flushes, Ray
+    disconnects, temporary folders go), then the standard streams are flushed. Only the teardown itself is
+    skipped; every file the commands write is closed before they return. An exception (argparse's usage exit
+    included) leaves the normal way, and so does every exit on a Python without those two calls."""
     code = main()
     shutdown, exit_handlers = getattr(threading, "_shutdown", None), getattr(atexit, "_run_exitfuncs", None)
     if shutdown is None or exit_handlers is None:  # a Python without CPython's two calls: the normal exit
