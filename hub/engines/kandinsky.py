@@ -38,7 +38,7 @@ from hub.engines.common import (
     uncropped,
 )
 from hub.engines.fill import from_canvas
-from hub.engines.prior import forward as prior_forward
+from hub.engines.prior import forward as prior_forward, plan as prior_plan
 from hub.engines.sampling_checks import NEGATIVE_SALT, PART_SALT, REDRAW_SALT, HiddenObjectChecks, part_check
 from hub.errors import CapabilityError, InvalidRequest, shown
 from hub.loading import Placement, channels_last_on_cpu, lanes_on_cpu, place
@@ -202,6 +202,7 @@ class KandinskyEngine(HiddenObjectChecks):
         for j in range(width):  # padded with the row's own text, weighed 0 below
             parts.append(self.encode([a[j] if j < len(a) else text for a, text in zip(avoids, texts)]))
         embeds, hidden, mask = (torch.cat(x) for x in zip(*parts))
+        keep = prior_plan(pipe.prior, mask)  # the text tokens the prior reads, the same at every step
         if avoids:
             weight = torch.tensor(
                 [[1.0 / len(a) if j < len(a) else 0.0 for a in avoids] for j in range(width)], device=self.device
@@ -214,7 +215,7 @@ class KandinskyEngine(HiddenObjectChecks):
         copies = len(parts)
         for i, t in enumerate(timesteps):
             model_in = torch.cat([latents] * copies) if copies > 1 else latents
-            pred = prior_forward(pipe.prior, model_in, t, embeds, hidden, mask)  # the text's padding left out
+            pred = prior_forward(pipe.prior, model_in, t, embeds, hidden, mask, keep)  # the padding left out
             chunks = pred.chunk(copies)
             uncond, cond = (chunks[0], chunks[1]) if cfg else (None, chunks[0])
             pred = uncond + guidance * (cond - uncond) if cfg else cond

@@ -45,9 +45,15 @@ def trims(prior) -> bool:
     )
 
 
-def forward(prior, latents, timestep, proj_embedding, hidden, mask) -> torch.Tensor:
-    """prior(...).predicted_image_embedding, reading only the text tokens some row uses."""
-    keep = keep_tokens(mask) if trims(prior) else None
+def plan(prior, mask: torch.Tensor) -> int | None:
+    """The text tokens `forward` keeps for this prior and mask, or None for diffusers' own forward. The mask is the
+    same at every step of a sampling loop: work this out once before it, not at each step."""
+    return keep_tokens(mask) if trims(prior) else None
+
+
+def forward(prior, latents, timestep, proj_embedding, hidden, mask, keep: int | None) -> torch.Tensor:
+    """prior(...).predicted_image_embedding, reading only the first `keep` text tokens (`plan`); all of them when
+    `keep` is None."""
     if keep is None:
         return prior(
             latents, timestep=timestep, proj_embedding=proj_embedding, encoder_hidden_states=hidden, attention_mask=mask

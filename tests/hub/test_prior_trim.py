@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hub.engines.prior import forward, keep_tokens
+from hub.engines.prior import forward, keep_tokens, plan
 
 
 def _prior(**config):
@@ -35,13 +35,13 @@ def test_the_trimmed_prior_predicts_what_diffusers_forward_does(config):
     hidden = torch.randn(rows, width, dim, generator=gen)
     args = (torch.randn(rows, dim, generator=gen), torch.tensor(412), torch.randn(rows, dim, generator=gen))
     with torch.no_grad():
-        ours = forward(prior, args[0], args[1], args[2], hidden, mask)
+        ours = forward(prior, args[0], args[1], args[2], hidden, mask, plan(prior, mask))
         theirs = prior(
             args[0], timestep=args[1], proj_embedding=args[2], encoder_hidden_states=hidden, attention_mask=mask
         ).predicted_image_embedding
         # and the padding is really left out: what it holds changes nothing
         noisy = torch.where(mask[..., None], hidden, torch.randn(hidden.shape, generator=gen) * 100)
-        again = forward(prior, args[0], args[1], args[2], noisy, mask)
+        again = forward(prior, args[0], args[1], args[2], noisy, mask, plan(prior, mask))
     assert keep_tokens(mask) == 9
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(again, ours, rtol=1e-5, atol=1e-5)
@@ -71,7 +71,8 @@ def test_a_prior_under_offload_hooks_is_called_whole_so_its_weights_come_to_the_
     dim, width = KANDINSKY_LIKE["embedding_dim"], KANDINSKY_LIKE["num_embeddings"]
     mask = torch.arange(width)[None, :] < torch.tensor([[4], [2]])
     with torch.no_grad():
-        forward(prior, torch.randn(2, dim), torch.tensor(3), torch.randn(2, dim), torch.randn(2, width, dim), mask)
+        latents, hidden = torch.randn(2, dim), torch.randn(2, width, dim)
+        forward(prior, latents, torch.tensor(3), torch.randn(2, dim), hidden, mask, plan(prior, mask))
     assert Seen.calls == 1
 
 
@@ -90,7 +91,7 @@ def test_the_minis_prior_trimmed_matches_its_whole_forward():
         embeds, hidden, mask = out.text_embeds, out.last_hidden_state, tok.attention_mask.bool()
         latents = torch.randn(3, pipe.prior.config.embedding_dim, generator=torch.Generator().manual_seed(2))
         t = torch.tensor(500)
-        ours = forward(pipe.prior, latents, t, embeds, hidden, mask)
+        ours = forward(pipe.prior, latents, t, embeds, hidden, mask, plan(pipe.prior, mask))
         theirs = pipe.prior(
             latents, timestep=t, proj_embedding=embeds, encoder_hidden_states=hidden, attention_mask=mask
         ).predicted_image_embedding
