@@ -9,7 +9,7 @@ import gradio as gr
 from demos import agents, identity
 from demos.common import bind, say, word
 from demos.i18n import SAY, STRINGS, lessons
-from demos.tabs import chat, compare, edit, explainer, generate, history, mix
+from demos.tabs import chat, compare, edit, explainer, generate, history, mix, walkthrough
 from hub.errors import in_language
 from hub.service import learn_catalogue
 
@@ -45,12 +45,12 @@ def build_app(hub, login: bool = False) -> tuple[gr.Blocks, gr.I18n]:
             (explain_history["button"], explain_history["job_id"], explain_history["index"]),
         ):
             button.click(
-                explainer.to_walkthrough,
+                walkthrough.to_walkthrough,
                 [job, index],
                 [tabs, learn["tabs"], learn["job"], learn["index"]],
                 api_visibility="private",
             ).success(handler, inputs, outputs, api_visibility="private").then(
-                explainer.scrub_range, [learn["steps"]], [learn["scrub"]], api_visibility="private"
+                walkthrough.scrub_range, [learn["steps"]], [learn["scrub"]], api_visibility="private"
             )
         # Learn opens on the shipped run of each section, in the visitor's language
         demo.load(explainer.shipped_page, None, learn["shipped"], api_visibility="private", queue=False)
