@@ -250,6 +250,13 @@ def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_paint
     editor = page.locator("#editor canvas").first
     editor.wait_for(state="visible", timeout=30_000)
     page.locator("#image-settings").get_by_text("image 2").wait_for(timeout=30_000)
+    # the picture reaches the editor after the panel opens, and a stroke painted before it is wiped with the empty
+    # canvas it replaces: its Pan button is enabled once it holds a picture
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#editor button')].some(b => b.getAttribute('aria-label') === 'Pan'"
+        " && !b.disabled)",
+        timeout=30_000,
+    )
     box = editor.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
     page.mouse.down()
