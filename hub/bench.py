@@ -121,7 +121,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
                 else "the model's own",
             }
             for r in range(repeats):
-                for kind in ("raw", "hub") if r % 2 == 0 else ("hub", "raw"):  # each first in half the rounds
+                for kind in _in_turn(r, "raw", "hub"):
                     if kind == "raw":
                         t0 = time.perf_counter()
                         await hub.scheduler.run_sync(raw, 100 + r)  # same thread as the hub: same OpenMP team
@@ -137,7 +137,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
 
             m["sequential"], m["together"] = [], []
             for r in range(max(1, (repeats + 1) // 2)):
-                for kind in ("sequential", "together") if r % 2 == 0 else ("together", "sequential"):
+                for kind in _in_turn(r, "sequential", "together"):
                     t0 = time.perf_counter()
                     if kind == "sequential":
                         for i in range(4):
@@ -188,9 +188,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
         },
         "repeats": repeats,
         "imagine_4_images_s": {"hub_median": round(med(m["hub"]), 4), "raw_diffusers_median": round(med(m["raw"]), 4)},
-        # the median of each round's hub/raw: the two ran back to back, so what slows the machine for a while
-        # (these are shared cores) slows both; the ratio of the two medians beside it
-        "hub_overhead_ratio": round(med([h / r for h, r in zip(m["hub"], m["raw"])]), 3),
+        "hub_overhead_ratio": _paired_ratio(m["hub"], m["raw"]),  # the ratio of the two medians beside it
         "hub_overhead_ratio_of_medians": round(med(m["hub"]) / med(m["raw"]), 3),
         "with_previews": {
             "hub_median_s": round(med(m["preview"]), 4),
@@ -206,8 +204,7 @@ def run_bench(settings: Settings, model: str = "mini", repeats: int = 5, steps: 
         "batching": {
             "four_requests_one_by_one_s": round(med(m["sequential"]), 4),
             "four_requests_at_once_s": round(med(m["together"]), 4),
-            # the median of each round's one-by-one/at-once, the two back to back, each first in half the rounds
-            "gain_ratio": round(med([a / b for a, b in zip(m["sequential"], m["together"])]), 3),
+            "gain_ratio": _paired_ratio(m["sequential"], m["together"]),
             "gain_ratio_of_medians": round(med(m["sequential"]) / med(m["together"]), 3),
             "rounds": len(m["together"]),
             "decoder_unet_alone": m["unet"],
@@ -356,6 +353,17 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
             ray.shutdown()
     out["ratio_two_vs_one"] = round(out["replicas_2"]["jobs_per_s"] / out["replicas_1"]["jobs_per_s"], 3)
     return out
+
+
+def _in_turn(r: int, first: str, second: str) -> tuple[str, str]:
+    """Round r's two kinds of run, back to back, each first in half the rounds."""
+    return (first, second) if r % 2 == 0 else (second, first)
+
+
+def _paired_ratio(num: list[float], den: list[float]) -> float:
+    """The median of the rounds' num/den: the two ran back to back (`_in_turn`), so what slows the machine for a
+    while (these are shared cores) slows both."""
+    return round(statistics.median([a / b for a, b in zip(num, den)]), 3)
 
 
 def _median_or_none(values: list) -> float | None:
