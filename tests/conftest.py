@@ -46,6 +46,22 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0].removeprefix("tests/"), len(rank)))
 
 
+# A training smoke run's batches (`--set` names): the stages' plumbing at a few scenes a step. The recipe's 32-128
+# made the training tests a quarter of the suite's time (the whole-recipe smoke run: 136 s of training, 38 s with
+# these, session 31).
+SMOKE_BATCHES = {
+    "clip_batch": 8,
+    "prior_batch": 8,
+    "movq_batch": 4,
+    "unet_batch": 4,
+    "draft_batch": 4,
+    "inpaint_batch": 4,
+    "fastvae_batch": 4,
+    "tune_text_batch": 8,
+}
+SMOKE_SETS = tuple(arg for key, value in SMOKE_BATCHES.items() for arg in ("--set", f"{key}={value}"))
+
+
 def run(coro):
     return asyncio.run(coro)
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from hub.mini.stage import BucketPool, Stage, cosine_lr, save_atomic
+from hub.mini.stage import BucketPool, Stage, bucket_share, cosine_lr, save_atomic
 
 FOLDER = "vae-fast"  # in a model folder, beside decoder/ (hub/loading.py reads it)
 DECODER_CHANNELS = (32, 32, 32)  # two 2x upsamplings: the MoVQ's 16x16 latents of a 64x64 picture
@@ -54,7 +54,7 @@ def fastvae_pool(work: Path, movq, batches, scenes: int, weights: dict, pixels) 
     dev = next(movq.parameters()).device
     pools = {}
     for (width, height), weight in tqdm(weights.items(), desc="fastvae pool", unit="bucket"):
-        n = max(16, round(scenes * weight / 16) * 16)  # a smoke run's small pool stays cheap
+        n = bucket_share(scenes, weight, 16)
         latents, pictures = [], []
         for start in range(0, n, 64):
             z = movq.encode(pixels(batches.scenes(min(64, n - start), (width, height)), device=dev)).latents

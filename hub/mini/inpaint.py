@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from hub.mini import world
-from hub.mini.stage import Stage, cosine_lr, optimise, save_atomic
+from hub.mini.stage import Stage, bucket_share, cosine_lr, optimise, save_atomic
 from hub.mini.tiny import widened_unet
 
 KINDS = {"object": 0.35, "rect": 0.08, "blob": 0.07, "zoom": 0.32, "pan": 0.18}
@@ -140,7 +140,7 @@ def inpaint_pool(work, movq, embed, seed: int, total: int, weights: dict, name: 
     pools = {}
     with torch.no_grad():
         for (width, height), weight in tqdm(weights.items(), desc="inpaint pool", unit="bucket"):
-            n = max(64, round(total * weight / 64) * 64)
+            n = bucket_share(total, weight, 64)
             lat, keeps, embs = [], [], []
             for start in range(0, n, 256):
                 batch = [example(rng, (width, height)) for _ in range(min(256, n - start))]

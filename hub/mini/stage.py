@@ -18,6 +18,19 @@ def save_atomic(obj, path: Path) -> None:
     tmp.replace(path)
 
 
+MIN_BUCKET = 4  # scenes a bucket keeps in a pool too small to share out by the quantum (a smoke run's)
+
+
+def bucket_share(total: int, weight: float, quantum: int) -> int:
+    """How many of a pool's `total` scenes one aspect bucket of `weight` keeps: a multiple of `quantum`, as the
+    recipe's pools are; a pool too small for that (a smoke run's) keeps its plain share, at least MIN_BUCKET, so a
+    plumbing check encodes tens of scenes, not a quantum for each of the 13 buckets."""
+    share = total * weight
+    if share >= quantum:
+        return round(share / quantum) * quantum
+    return max(MIN_BUCKET, math.ceil(share))
+
+
 class Stage:
     def __init__(
         self, work: Path, name: str, modules: dict, opt: torch.optim.Optimizer, steps: int, every: int, extra=None

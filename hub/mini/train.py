@@ -35,7 +35,16 @@ from hub.mini.fastvae import FOLDER as FASTVAE
 from hub.mini.fastvae import fastvae_pool, save_fastvae, train_fastvae
 from hub.mini.inpaint import inpaint_pool, save_inpaint, train_inpaint
 from hub.mini.minitext import train_text
-from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, optimise, prefetch, save_atomic
+from hub.mini.stage import (
+    BucketPool,
+    Stage,
+    bucket_share,
+    cosine_lr,
+    default_workers,
+    optimise,
+    prefetch,
+    save_atomic,
+)
 from hub.mini.tiny import TinyArch, decoder_components, prior_components
 
 CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
@@ -113,12 +122,13 @@ class TrainConfig:
     checkpoint_every: int = 500
 
     def scaled(self, factor: float) -> "TrainConfig":
-        """The same recipe with every step count multiplied (the smoke test runs a tiny fraction)."""
+        """The same recipe with every step count and pool multiplied (a smoke run takes a tiny fraction: two steps a
+        stage, pools of tens of scenes); batches stay the recipe's."""
 
         def scale(k, v):
             if k.endswith("_steps") or (k.endswith("_schedule") and v):
                 return max(2, int(v * factor))
-            return max(256, int(v * factor)) if k.endswith("_pool") else v
+            return max(64, int(v * factor)) if k.endswith("_pool") else v
 
         return TrainConfig(**{k: scale(k, v) for k, v in asdict(self).items()})
 
@@ -497,7 +507,7 @@ def latent_pool(
     with torch.no_grad():
         buckets = (weights or bucket_weights()).items()
         for (width, height), weight in tqdm(buckets, desc=name.replace("-", " "), unit="bucket"):
-            n = max(64, round(total * weight / 64) * 64)
+            n = bucket_share(total, weight, 64)
             latents, embeds, marks = [], [], []
             for start in range(0, n, 256):  # no more scenes drawn than kept: a small pool stays cheap
                 batch = batches.scenes(min(256, n - start), (width, height))

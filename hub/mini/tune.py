@@ -61,8 +61,8 @@ def embedded_pairs(work: Path, cfg: TrainConfig, vision, n: int) -> tuple[list, 
     scenes, negatives, embeds = [], [], []
     dev = _device(vision)
     with torch.no_grad():
-        for _ in tqdm(range(math.ceil(n / 256)), desc="embed scenes", unit="batch", dynamic_ncols=True):
-            pairs = [batches.hard_negative(s) for s in batches.scenes(256)]
+        for start in tqdm(range(0, n, 256), desc="embed scenes", unit="batch", dynamic_ncols=True):
+            pairs = [batches.hard_negative(s) for s in batches.scenes(min(256, n - start))]  # no more than kept
             a, b = [p[0] for p in pairs], [p[1] for p in pairs]
             scenes += a
             negatives += b

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SMOKE_SETS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -105,7 +107,9 @@ def _one_stage(settings, tmp_path, flag: str, without: str | None = None, extra:
     shutil.copytree(settings.data_dir / "models" / "mini-placeholder", folder)
     if without:
         shutil.rmtree(folder / without)
-    proc = lienzo(["train-mini", flag, str(folder), "--work", str(work), "--scale", "0.002", *extra], settings)
+    proc = lienzo(
+        ["train-mini", flag, str(folder), "--work", str(work), "--scale", "0.002", *SMOKE_SETS, *extra], settings
+    )
     assert proc.returncode == 0, proc.stderr[-1500:]
     return folder, work, json.loads(proc.stdout.splitlines()[-1])
 
@@ -142,7 +146,7 @@ def test_train_mini_average_from_means_two_decoders_of_one_chain_and_refuses_oth
     b = {k: v + 0.25 * torch.randn(v.shape, generator=noise).to(v.dtype) for k, v in a.items()}
     save_file(b, earlier / unet)
     out, work = tmp_path / "out", tmp_path / "work"
-    base = ["train-mini", "--work", str(work), "--scale", "0.002"]
+    base = ["train-mini", "--work", str(work), "--scale", "0.002", *SMOKE_SETS]
     proc = lienzo([*base, "--average-from", str(later), "--average-with", str(earlier), "--out", str(out)], settings)
     assert proc.returncode == 0, proc.stderr[-1500:]
     mean = load_file(out / unet)

@@ -13,7 +13,11 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
 
     from hub.mini.train import TrainConfig, train
 
-    cfg = TrainConfig().scaled(0.002)
+    from dataclasses import replace
+
+    from tests.conftest import SMOKE_BATCHES
+
+    cfg = replace(TrainConfig().scaled(0.002), **SMOKE_BATCHES)
     meta = train(tmp_path / "out", tmp_path / "work", cfg, threads=1)
     assert set(meta["seconds"]) >= {"clip", "prior", "movq", "unet", "draft", "inpaint", "text", "fastvae", "total"}
     from diffusers import LCMScheduler, UNet2DConditionModel
@@ -64,8 +68,23 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     assert (unet_file.read_bytes(), vocabularies()) == before  # the text models still read the ids they learnt
     from hub.errors import ConfigError
 
-    longer = TrainConfig().scaled(0.004)
+    longer = replace(TrainConfig().scaled(0.004), **SMOKE_BATCHES)
     with pytest.raises(
         ConfigError, match=rf"another recipe \(config\.clip_steps: {cfg.clip_steps} -> {longer.clip_steps}"
     ):
         train(tmp_path / "out", tmp_path / "work", longer, threads=1)  # not "already done"
+
+
+def test_a_smoke_runs_pools_hold_tens_of_scenes_and_the_recipes_keep_their_sizes():
+    """Each aspect bucket's share of a pool: a multiple of the quantum for the recipe (1920 scenes for most buckets of
+    the UNet's 40960), a few scenes each for a smoke run's (once at least 64 a bucket: 832 scenes for two steps)."""
+    from hub.mini.stage import MIN_BUCKET, bucket_share
+    from hub.mini.train import TrainConfig, bucket_weights
+
+    weights = bucket_weights()
+    recipe = [bucket_share(TrainConfig().unet_pool, w, 64) for w in weights.values()]
+    assert all(n % 64 == 0 for n in recipe) and sorted(set(recipe)) == [1920, 5824, 9728]
+    smoke = TrainConfig().scaled(0.002)
+    shares = [bucket_share(smoke.unet_pool, w, 64) for w in weights.values()]
+    assert min(shares) == MIN_BUCKET and sum(shares) < 100
+    assert bucket_share(4096, max(weights.values()), 16) == 976  # the fastvae pool's square bucket

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SMOKE_SETS
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
@@ -23,6 +25,7 @@ def test_tune_from_brings_a_trained_model_to_every_aspect(tmp_path, settings):
     env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
     base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT)]
     base += ["--work", str(tmp_path / "w"), "--out", str(tmp_path / "out"), "--scale", "0.001", "--threads", "1"]
+    base += SMOKE_SETS
     logs = [tmp_path / "language.log", tmp_path / "decoder.log"]  # files: a full pipe would stall the stage
     side = [
         subprocess.Popen([*base, "--stages", s], env=env, cwd=root, stderr=log.open("w"), stdout=subprocess.DEVNULL)
@@ -79,7 +82,7 @@ def test_a_tune_of_one_side_keeps_the_other(tmp_path, settings):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "LIENZO_DATA_DIR": str(settings.data_dir), "LIENZO_DEVICE": "cpu"}
     base = [sys.executable, "-m", "hub.cli", "train-mini", "--tune-from", str(BUNDLED_ROOT), "--scale", "0.001"]
-    base += ["--threads", "1", "--set", "seed=4", "--set", "tune_wide_weight=0.35"]  # the recipe's settings, changed
+    base += [*SMOKE_SETS, "--threads", "1", "--set", "seed=4", "--set", "tune_wide_weight=0.35"]  # the recipe, changed
 
     def tune(work: str, stages: str, out: str = "out") -> subprocess.CompletedProcess:
         cmd = [*base, "--work", str(tmp_path / work), "--stages", stages, "--out", str(tmp_path / out)]
