@@ -58,7 +58,11 @@ def register(tool, learn) -> None:
             "vae",
             "Train a VAE on 8x8 digits; returns reconstructions, loss curves, the error against PCA and its latent "
             "space.",
-            {"latent": "latent dimensions", "beta": "weight of the KL term (β-VAE)"},
+            {
+                "latent": "latent dimensions",
+                "beta": "weight of the KL term (β-VAE)",
+                "steps": "training steps (the β sweep trains each of its three βs about a quarter as long)",
+            },
             False,
         ),
         "explain_chars": (

@@ -241,11 +241,11 @@ async def explain_diffusion(hub, data, steps, points, drawing=None, upload=None,
         yield *last, gr.skip()
 
 
-async def explain_vae(hub, latent, beta, progress=gr.Progress()):
+async def explain_vae(hub, latent, beta, steps, progress=gr.Progress()):
     """Train a VAE on the 8x8 digits; stream reconstructions and curves; then samples from its prior, its latent
     space, and a sweep of beta (reconstruction against prior samples that look like digits)."""
     last = (gr.skip(),) * 3  # the final frame repeats the last training values: an API caller gets every figure
-    async for f in _frames(hub, "vae", progress, latent=latent, beta=beta):
+    async for f in _frames(hub, "vae", progress, latent=latent, beta=beta, steps=steps):
         v = f.values
         if f.final:
             img, curves, note = last
@@ -541,6 +541,7 @@ def build(hub, t) -> dict:
             with gr.Row():
                 latent = gr.Radio([2, 4, 16], value=V["latent"], label=t("latent_dims"))
                 beta = gr.Slider(0, 20, value=V["beta"], step=0.05, label="β")
+                vae_steps = gr.Slider(300, 6000, value=V["steps"], step=100, label=t("train_steps"))
                 train_vae = gr.Button(t("train"), variant="primary")
             with gr.Row():
                 vae_img = gr.Image(None, label=t("inputs_and_reconstructions"), height=140)
@@ -550,7 +551,7 @@ def build(hub, t) -> dict:
             vae_sweep = gr.Dataframe(label=t("beta_sweep"), interactive=False)
             train_vae.click(
                 bind(hub, explain_vae),
-                [latent, beta],
+                [latent, beta, vae_steps],
                 [vae_img, vae_loss, vae_note, vae_pics, vae_sweep],
                 api_name="explain_vae",
                 **HUB_QUEUE,

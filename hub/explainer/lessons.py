@@ -41,7 +41,7 @@ SETTINGS: dict[str, dict[str, object]] = {
         "train": ("both", "discriminator", "generator"),
         "run": (0, 10000, int),  # steps this time; 0: to the preset's end (or a preset's length more)
     },
-    "vae": {"latent": (1, 32, int), "beta": (0.0, 50.0, float)},
+    "vae": {"latent": (1, 32, int), "beta": (0.0, 50.0, float), "steps": (300, 6000, int)},
     "chars": {
         "kind": tuple(CHAR_PRESETS),
         "lang": ("en", "es"),
@@ -58,7 +58,7 @@ SETTINGS: dict[str, dict[str, object]] = {
 }
 DEFAULTS: dict[str, dict[str, object]] = {
     "gan": {"preset": "stable", "data": "ring", "start": "fresh", "train": "both", "run": 0},
-    "vae": {"latent": 2, "beta": 1.0},
+    "vae": {"latent": 2, "beta": 1.0, "steps": 3000},
     "chars": {"kind": "lstm", "lang": "en", "prompt": "Alice ", "temperature": 0.8, "top_k": 0, "top_p": 1.0},
     "pixelcnn": {},
     "wavenet": {},
@@ -229,7 +229,11 @@ def _vae(params, _points, _image):
     ]
     if cfg.latent == 2:
         pictures.insert(1, (vae.latent_map(frame.model), "test digits at their latent means"))
-    values = {"pictures": pictures, "prior_recognised": vae.recognised(samples), "sweep": vae.beta_sweep(cfg)}
+    values = {
+        "pictures": pictures,
+        "prior_recognised": vae.recognised(samples),
+        "sweep": vae.beta_sweep(cfg, steps=vae.sweep_steps(cfg.steps)),
+    }
     yield LessonFrame(cfg.steps, cfg.steps, values, final=True)
 
 

@@ -164,7 +164,12 @@ def interpolate(model: VAE, a: int, b: int, steps: int = 10) -> Image.Image:
 
 RECOGNISED = 0.7  # a digit is recognised when the classifier puts at least this probability on one class
 SWEEP = (0.05, 1.0, 4.0)  # the betas of the trade-off sweep: light, the true ELBO, heavy
-SWEEP_STEPS = 800
+SWEEP_STEPS = 800  # each beta's run in the sweep, beside a lesson of VAEConfig.steps (shorter lessons: sweep_steps)
+
+
+def sweep_steps(steps: int) -> int:
+    """Each beta's run in the sweep beside a lesson of `steps`: as long against it as the default's 800 to 3000."""
+    return max(100, round(steps * SWEEP_STEPS / VAEConfig.steps))
 
 
 def prior_samples(model: VAE, n: int = 500, seed: int = 1) -> np.ndarray:
