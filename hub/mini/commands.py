@@ -3,9 +3,121 @@ hub.mini.train / tune / evaluate, what they report printed (hub.cli dispatches h
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    """`train-mini` and `eval-mini` with their flags, on `lienzo`'s subcommands (hub.cli.build_parser's `sub`)."""
+    tm = sub.add_parser("train-mini", help="train the bundled mini Kandinsky from scratch (resumable)")
+    tm.add_argument(
+        "--out",
+        type=Path,
+        default=Path("lienzo-data/mini"),
+        help="where the model folder goes (run it with LIENZO_MINI_WEIGHTS=<out>; to ship it, copy it "
+        "over hub/mini/weights)",
+    )
+    tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
+    tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
+    tm.add_argument("--threads", type=int, help="torch CPU threads")
+    tm.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change one of the recipe's settings (hub/mini/train.py TrainConfig), e.g. --set seed=4 --set "
+        "tune_unet_lr=2e-4; repeat for more",
+    )
+    tm.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        help="where to train (default: a CUDA GPU when torch sees one, else the CPU)",
+    )
+    tm.add_argument(
+        "--stages",
+        help="only these stages, comma-separated, in order (default: all of "
+        "tokenizer,clip,prior,movq,unet,draft,inpaint,text,export); independent ones can run at once in separate "
+        "processes on one --work folder: clip, movq and text side by side, then prior beside unet",
+    )
+    tm.add_argument(
+        "--tune-from",
+        type=Path,
+        metavar="FOLDER",
+        help="bring a trained model folder (e.g. hub/mini/weights) to every aspect and phrasing, keeping its "
+        "image side: a new tokenizer, text tower and prior, the decoder continued on aspect buckets, a new "
+        "draft decoder; written to --out, checkpoints in --work",
+    )
+    tm.add_argument(
+        "--average-from",
+        type=Path,
+        metavar="FOLDER",
+        help="average FOLDER's decoder, weight by weight, with the decoder of --average-with EARLIER (a model it "
+        "was tuned from: a model soup), distil a draft decoder from the mean; written to --out, checkpoints in --work",
+    )
+    tm.add_argument("--average-with", type=Path, metavar="EARLIER", help="the earlier model for --average-from")
+    tm.add_argument(
+        "--average-weight",
+        type=float,
+        default=0.5,
+        help="FOLDER's share of the mean with --average-from, between 0 and 1 (default 0.5)",
+    )
+    tm.add_argument(
+        "--draft-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the draft stage: distil FOLDER's decoder (a trained model folder, e.g. hub/mini/weights) into "
+        "FOLDER/decoder-draft, checkpoints in --work",
+    )
+    tm.add_argument(
+        "--inpaint-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the inpaint stage: teach FOLDER's decoder to repaint a region, zoom out and pan, written to "
+        "FOLDER/decoder-inpaint, checkpoints in --work",
+    )
+    tm.add_argument(
+        "--fastvae-from",
+        type=Path,
+        metavar="FOLDER",
+        help="only the fastvae stage: distil FOLDER's MoVQ into a tiny latent decoder for drafts and previews, "
+        "written to FOLDER/vae-fast, checkpoints in --work",
+    )
+
+    ev = sub.add_parser("eval-mini", help="score the mini model on held-out prompts (GenEval-style), en and es")
+    ev.add_argument("--single", type=int, default=24, help="single-object prompts per language")
+    ev.add_argument("--two", type=int, default=24, help="two-object prompts per language")
+    ev.add_argument("--out", type=Path, default=Path("eval-mini.json"), help="write the JSON report here")
+    ev.add_argument("--grid", type=Path, help="also draw a sample grid PNG here")
+    ev.add_argument("--card", action="store_true", help="write the model card (README.md) into the model folder")
+    ev.add_argument("--weights", type=Path, help="score this `train-mini --out` folder instead of the bundled model")
+    ev.add_argument("--draft", action="store_true", help="draw the prompts with --draft (the few-step settings)")
+    ev.add_argument(
+        "--aspects",
+        default="1:1,16:9,9:16",
+        help="the aspect ratios to score, comma-separated; the first is the headline table (default 1:1,16:9,9:16)",
+    )
+    ev.add_argument("--images", type=int, default=4, help="images a prompt, 1-4 (default 4)")
+    ev.add_argument(
+        "--edits",
+        type=int,
+        metavar="N",
+        help="score the editing actions instead (Vary (Region) and Zoom Out by the inpainting decoder) on N "
+        "held-out prompts per language (96 for the card)",
+    )
+    ev.add_argument(
+        "--held-out",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score the held-out phrasings (default: yes)",
+    )
+    ev.add_argument(
+        "--compare",
+        type=Path,
+        metavar="REPORT",
+        help="a report to compare with (e.g. docs/eval-mini.json, the committed model's); with --card, "
+        "a from-scratch run's report, set beside this model's figures on the card",
+    )
 
 
 def _stage_list(raw: str) -> tuple[str, ...]:
