@@ -161,10 +161,13 @@ class Loader:
         local = Path(str(where)).exists()
         with quiet(diffusers_too=hush_diffusers):
             try:
-                return cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
+                loaded = cls.from_pretrained(str(where), local_files_only=local or self.offline, **kwargs)
             except (OSError, ValueError) as exc:
                 hint = "" if local else " (no network or not in the local cache; set HF_HUB_OFFLINE=0 to download)"
                 raise ModelUnavailable(f"could not load {where}: {exc}{hint}") from exc
+        for part in loaded.components.values() if hasattr(loaded, "components") else (loaded,):  # a pipeline's parts
+            one_call_at_a_time(part)
+        return loaded
 
     def kandinsky(self, spec: catalog.ModelSpec) -> KandinskyWeights:
         with quiet():  # the import reaches transformers' CLIPImageProcessor, which warns without torchvision
@@ -281,6 +284,49 @@ class Loader:
                 root.parent.mkdir(parents=True, exist_ok=True)
                 save_placeholder(root)
         return root
+
+
+# A fast (Rust) tokenizer sets its padding and truncation on the one Rust object it holds at every call, then
+# encodes, and releases the GIL while it encodes: two threads calling it at once can each encode with the other's
+# settings. A prompt came back unpadded (5 tokens where the prior reads 32) while another thread counted a prompt's
+# tokens, and a Ray replica's job failed on it (transformers#47085: no lock in transformers 5.24).
+_SERIALISED = ("_encode_plus", "_batch_encode_plus", "_decode")  # where transformers 4.x and 5.x set and use that state
+
+
+def one_call_at_a_time(tokenizer) -> None:
+    """Make `tokenizer` (any object: only a transformers tokenizer is changed) serve one call at a time, whichever
+    thread calls it, as transformers' own fix for fast tokenizers does: a lock of its own around the methods that
+    set its settings and encode or decode with them. A copy (deepcopy, pickle) gets a lock of its own."""
+    from transformers import PreTrainedTokenizerBase
+
+    if not isinstance(tokenizer, PreTrainedTokenizerBase) or "_lienzo_lock" in vars(tokenizer):
+        return
+    lock = _Lock()
+    tokenizer._lienzo_lock = lock
+    for name in _SERIALISED:
+        if hasattr(type(tokenizer), name):
+            setattr(tokenizer, name, partial(_locked, lock, tokenizer, name))
+
+
+class _Lock:
+    """A reentrant lock (transformers 4.x's _encode_plus calls _batch_encode_plus) that copies as a new one."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+
+    def __enter__(self):
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+    def __reduce__(self):
+        return _Lock, ()
+
+
+def _locked(lock, tokenizer, name, *args, **kwargs):
+    with lock:
+        return getattr(type(tokenizer), name)(tokenizer, *args, **kwargs)
 
 
 def place(pipe, placement: Placement):

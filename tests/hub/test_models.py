@@ -69,3 +69,44 @@ def test_the_bundled_models_are_built_through_the_table_and_keep_their_protocols
     image, text = worker.engine("mini"), worker.engine("mini-text")
     assert isinstance(image, engines.ImageEngine) and not isinstance(image, engines.TextEngine)
     assert isinstance(text, engines.TextEngine) and image.size_multiple == catalog.get("mini").defaults.size_multiple
+
+
+def test_a_loaded_tokenizer_keeps_each_callers_padding_when_threads_call_it_at_once(settings):
+    """A fast tokenizer sets padding and truncation on its one Rust object at every call: a prompt encoded for the
+    prior (padded to its 32 tokens) while other threads counted a prompt's tokens (unpadded) came back 5 tokens long,
+    and a Ray replica's job failed on it. Every tokenizer the loader hands out serves one call at a time (without
+    that, 58 of these 3000 calls came back unpadded, session 31), and a copy of it gets a lock of its own."""
+    import copy
+    import pickle
+    import threading
+
+    from hub.loading import Loader
+
+    tok = Loader(settings).kandinsky(catalog.get("mini")).prior["tokenizer"]
+    done, lengths, errors = threading.Event(), [], []
+
+    def for_the_prior():
+        for _ in range(3000):
+            ids = tok(["a red circle"], padding="max_length", max_length=tok.model_max_length, truncation=True)
+            lengths.append(len(ids.input_ids[0]))
+        done.set()
+
+    def counting():
+        while not done.is_set():
+            try:
+                tok(["a red circle above a blue square"] * 8, truncation=False)
+            except Exception as exc:  # noqa: BLE001 (the test reads what went wrong)
+                errors.append(exc)
+
+    threads = [threading.Thread(target=for_the_prior), *(threading.Thread(target=counting) for _ in range(2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(lengths) == {tok.model_max_length} and len(lengths) == 3000 and errors == []
+    for twin in (copy.deepcopy(tok), pickle.loads(pickle.dumps(tok))):
+        assert twin._lienzo_lock is not tok._lienzo_lock
+        assert (
+            twin("a red circle", padding="max_length", max_length=8).input_ids
+            == tok("a red circle").input_ids + [tok.pad_token_id] * 3
+        )
