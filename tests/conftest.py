@@ -19,23 +19,23 @@ hypothesis.settings.register_profile("default", max_examples=100, deadline=None,
 hypothesis.settings.register_profile("thorough", max_examples=10_000, deadline=None, database=None)
 hypothesis.settings.load_profile("default")
 
-# The suite's longest files, longest first (seconds of tests in one `make test` on 2 cores, session 30). pytest-xdist
+# The suite's longest files, longest first (seconds of tests in one `make test` on 2 cores, session 31). pytest-xdist
 # (--dist loadfile) hands each worker the next file in collection order as it frees up, so the long files start
 # first and the short ones fill in at the end. In the default order the mini's training and Ray files came last, on
-# one worker, while the other had finished: 1200 s of tests on one worker against 1051 s on the other.
+# one worker, while the other had finished: 1200 s of tests on one worker against 1051 s on the other (session 30).
 LONGEST_FIRST = (
-    "hub/test_cli.py",  # 338 s
-    "hub/test_explainer.py",  # 299 s
-    "demos/test_browser.py",  # 260 s
-    "hub/test_mini_tune.py",  # 168 s
-    "hub/test_mini_train.py",  # 135 s
-    "demos/test_mcp.py",  # 126 s
-    "bots/test_bot.py",  # 125 s
-    "hub/test_guard.py",  # 110 s
-    "demos/test_web.py",  # 100 s
-    "hub/test_crash.py",  # 90 s
-    "hub/test_engine_kandinsky.py",  # 86 s
-    "hub/test_mini.py",  # 60 s
+    "hub/test_explainer.py",  # 386 s
+    "demos/test_browser.py",  # 319 s
+    "hub/test_cli.py",  # 268 s
+    "bots/test_bot.py",  # 172 s
+    "demos/test_mcp.py",  # 157 s
+    "hub/test_guard.py",  # 145 s
+    "demos/test_web.py",  # 143 s
+    "hub/test_crash.py",  # 109 s
+    "hub/test_mini_tune.py",  # 100 s
+    "hub/test_ray.py",  # 60 s
+    "hub/test_mini.py",  # 58 s
+    "hub/test_engine_kandinsky.py",  # 48 s
 )
 
 
