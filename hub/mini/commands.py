@@ -20,7 +20,13 @@ def add_parsers(sub) -> None:
         "over hub/mini/weights)",
     )
     tm.add_argument("--work", type=Path, default=Path("lienzo-data/train-mini"), help="checkpoints; rerun to resume")
-    tm.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps (e.g. 0.01 for a smoke run)")
+    tm.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every stage's steps and scene pools (e.g. 0.01 for a smoke run); batches stay the recipe's "
+        "(change them with --set, e.g. --set unet_batch=8)",
+    )
     tm.add_argument("--threads", type=int, help="torch CPU threads")
     tm.add_argument(
         "--set",
