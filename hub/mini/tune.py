@@ -67,7 +67,7 @@ def embedded_pairs(work: Path, cfg: TrainConfig, vision, n: int) -> tuple[list, 
             scenes += a
             negatives += b
             embeds.append(torch.stack([image_embeds(vision, pixels(x, device=dev)) for x in (a, b)], 1).cpu())
-    out = {"scenes": scenes[:n], "negatives": negatives[:n], "embeds": torch.cat(embeds)[:n]}  # (n, 2, D)
+    out = {"scenes": scenes, "negatives": negatives, "embeds": torch.cat(embeds)}  # (n, 2, D)
     save_atomic(out, path)
     return out["scenes"], out["negatives"], out["embeds"]
 
