@@ -125,7 +125,10 @@ class Worker:
                 yield message
         finally:
             stop.set()
-            thread.join()  # the engines are never used by two batches at once
+            # wait for the batch to stop: its thread must not outlive the caller's request. Two streams can run at once
+            # (a Ray replica takes max_ongoing_requests 2): each engine's lock keeps its diffusers calls one at a time,
+            # its encode cache has a lock of its own, and every loaded tokenizer one (hub/loading.py)
+            thread.join()
 
     def _execute(self, items: list[WorkItem], emit: Emit, should_stop: ShouldStop) -> list:
         kind = items[0].kind
