@@ -92,6 +92,12 @@ class RayPlacement:
 
         with self._lock:
             if model not in self._handles:
+                if not self._handles:
+                    # The Hub calls its deployments through handles only, so Serve needs no HTTP or gRPC proxy (Ray's
+                    # ProxyLocation.Disabled, "if you are only making calls to your applications via deployment
+                    # handles"): one actor fewer a node to start, and no port opened. A cluster whose Serve already
+                    # runs keeps its own settings.
+                    serve.start(proxy_location="Disabled")
                 log.info("deploying %s on Ray Serve (%d replica(s))", model, self.settings.ray_replicas)
                 self._handles[model] = serve.run(self.deployment(model), name=f"{APP_PREFIX}{model}", route_prefix=None)
             return self._handles[model]
