@@ -60,16 +60,17 @@ def test_two_replicas_serve_many_users_and_a_replica_killed_mid_job_loses_nothin
                     outcome = await victim.result()
                 except Exception as exc:  # noqa: BLE001 (a clear failure is allowed; the test reads its message)
                     outcome = exc
-                return killed, done, outcome, hub.get_job(victim.job_id), hub.list_jobs(limit=20)
+                proxies = serve.status().proxies  # handles only: Serve started without HTTP proxies
+                return killed, done, outcome, hub.get_job(victim.job_id), hub.list_jobs(limit=20), proxies
             finally:
                 await hub.close()
 
-        killed, done, outcome, victim_row, rows = run(main())
+        killed, done, outcome, victim_row, rows, proxies = run(main())
     finally:
         serve.shutdown()
         ray.shutdown()
 
-    assert killed
+    assert killed and proxies == {}
     assert len(done) == 6 and all(len(r.images) == 1 and r.images[0].exists() for r in done)
     # the interrupted job was sent again to a live replica (or, if that died too, failed saying why)
     if isinstance(outcome, Exception):
