@@ -112,11 +112,14 @@ def tiny_kandinsky(placeholder_models):
     return prior, decoder
 
 
+RECORD_DOCS = os.environ.get("LIENZO_RECORD_DOCS") == "1"  # `make docs`: the recorded artefacts are redrawn
+
+
 @pytest.fixture(scope="session")
 def docs_dir(tmp_path_factory) -> Path:
     """Where recorded artefacts (screenshots, the bot transcript) go: the repository's docs/ under `make docs`
     (LIENZO_RECORD_DOCS=1), a temporary folder otherwise, so a test run never changes tracked files."""
-    if os.environ.get("LIENZO_RECORD_DOCS") == "1":
+    if RECORD_DOCS:
         return Path(__file__).resolve().parents[1] / "docs"
     return tmp_path_factory.mktemp("docs")
 

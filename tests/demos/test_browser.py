@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from tests.conftest import RECORD_DOCS
+
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -14,6 +16,22 @@ FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.fixture(scope="module")
+def shoot(docs_dir):
+    """shoot(page, name): the page, whole, as docs/screenshots/<name>, under `make docs` (LIENZO_RECORD_DOCS=1).
+    A plain run takes none: its copies went to a temporary folder nobody reads, and the 26 of them took 19 s of
+    this file's 209 (session 32)."""
+    shots = docs_dir / "screenshots"
+    if RECORD_DOCS:
+        shots.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        if RECORD_DOCS:
+            page.screenshot(path=str(shots / name), full_page=True)
+
+    return take
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +46,7 @@ def browser():
         b.close()
 
 
-def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(browser, server, docs_dir):
-    shots = docs_dir / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(browser, server, shoot):
     url, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
     page.goto(url)
@@ -43,7 +59,7 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
         "i => [getComputedStyle(i).objectFit, getComputedStyle(i).imageRendering, i.naturalWidth, i.naturalHeight]"
     )
     assert (fit, rendering) == ("contain", "pixelated") and width * 3 == height * 5
-    page.screenshot(path=str(shots / "generate.png"), full_page=True)
+    shoot(page, "generate.png")
     for tab, ready in (
         ("Mix", "button:text-is('Mix')"),
         ("Learn", "img"),  # the shipped GAN run, filled in on page load: the screenshot shows content
@@ -55,7 +71,7 @@ def test_generate_shows_the_image_with_a_progress_bar_and_tabs_are_captured(brow
         page.locator(f"#{tab.split()[0].lower()}-tab-panel {ready}, [role=tabpanel]:visible {ready}").first.wait_for(
             state="visible"
         )
-        page.screenshot(path=str(shots / f"{tab.split()[0].lower()}.png"), full_page=True)
+        shoot(page, f"{tab.split()[0].lower()}.png")
     page.close()
 
 
@@ -90,12 +106,10 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
-def test_each_language_shows_no_string_of_the_other_outside_learn(browser, server, docs_dir):
+def test_each_language_shows_no_string_of_the_other_outside_learn(browser, server, shoot):
     """The hub in English and in Spanish (the browser's language), every tab but Learn, after a generation, a
     History refresh and a refused request: nothing shown the same in both but the allowed terms, and no word of
     the other language. Spanish results at 9:16 are shown whole."""
-    shots = docs_dir / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
     url, _ = server
     seen, refused = {}, {}
     for locale, tabs in TABS.items():
@@ -110,7 +124,7 @@ def test_each_language_shows_no_string_of_the_other_outside_learn(browser, serve
                 "i => [getComputedStyle(i).objectFit, i.naturalWidth, i.naturalHeight]"
             )
             assert fit == "contain" and width * 5 == height * 3  # whole (the mini draws 9:16 as 48x80), not cropped
-            page.screenshot(path=str(shots / "generate-es.png"), full_page=True)
+            shoot(page, "generate-es.png")
         page.locator("#job-id textarea").fill("nojob")
         page.locator("#vary").click()
         toast = page.locator(".toast-body").first
@@ -123,7 +137,7 @@ def test_each_language_shows_no_string_of_the_other_outside_learn(browser, serve
                 done = page.get_by_text(re.compile(r"^(done|hecho)$")).filter(visible=True)
                 done.first.wait_for(timeout=30_000)  # opening the tab filled the table
                 if locale == "es-ES":  # the English History is captured by the tour above
-                    page.screenshot(path=str(shots / "history-es.png"), full_page=True)
+                    shoot(page, "history-es.png")
                 thumb = page.locator("[role=tabpanel]:visible .lienzo-thumbs img").first
                 fit, side = thumb.evaluate("i => [getComputedStyle(i).objectFit, Math.max(i.width, i.height)]")
                 assert fit == "contain" and side <= 160  # a small whole thumbnail, not one page-wide crop
@@ -153,9 +167,7 @@ LEARN_SECTIONS = (
 )
 
 
-def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server, docs_dir):
-    shots = docs_dir / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server, shoot):
     """Each Learn section opens on the shipped run of its defaults (the screenshots of every section, in both
     languages, come from the test below); the walkthrough runs the mini; then the learner draws two strokes,
     trains the GAN on them and sees it finish."""
@@ -192,7 +204,7 @@ def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(
     panel.get_by_role("button", name="Train", exact=True).click()
     # the shipped note says "modes covered"; a run on drawn points ends on a note without it
     panel.get_by_text(re.compile(r"^step 2500/2500$")).wait_for(timeout=120_000)
-    page.screenshot(path=str(shots / "learn-gan-drawn.png"), full_page=True)
+    shoot(page, "learn-gan-drawn.png")
     page.close()
 
 
@@ -233,7 +245,7 @@ def test_live_mode_follows_the_prompt_as_it_is_typed(browser, server):
     assert held and max(held) <= 2 and len(held) < len(typed)  # the pause, not each key, starts a redraw
 
 
-def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server, docs_dir):
+def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server, shoot):
     """The bot's link (/?job=<id>&image=<n>) opens Generate's editing panel on that picture; a stroke of the white
     brush, then Vary (Region): the Hub receives the painted area as the mask, and the rest stays pixel for pixel."""
     import numpy as np
@@ -264,9 +276,7 @@ def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_paint
         page.mouse.move(box["x"] + box["width"] * (0.2 + k * 0.02), box["y"] + box["height"] * (0.2 + k * 0.01))
     page.mouse.up()
     page.get_by_label("Prompt for the edit or remix").fill("a yellow star")
-    shots = docs_dir / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "edit.png"), full_page=True)  # the panel open, a stroke painted
+    shoot(page, "edit.png")  # the panel open, a stroke painted
     page.locator("#vary-region").click()
     page.locator("#details").get_by_text(re.compile(r"[0-9a-f]{10}")).wait_for(timeout=60_000)
     page.wait_for_function("j => document.querySelector('#job-id textarea').value !== j", arg=job, timeout=60_000)
@@ -294,12 +304,10 @@ NEUTRAL = re.compile(r"^(.|\[[\d.]+ s → [\d.]+ s\]|[\d.]+(/[\d.]+)? ?s)$")  # 
 
 
 @pytest.mark.timeout(480)  # two languages, eight sections each, the limits' 8 pictures and a walkthrough run
-def test_learn_speaks_the_visitors_language_in_every_section(browser, server, docs_dir):
+def test_learn_speaks_the_visitors_language_in_every_section(browser, server, shoot):
     """Every Learn section, opened in English and in Spanish (the browser's language), its accordions open: no
     text shown alike in both but the technical terms, and no word of the other language; each section's
     screenshot in each language."""
-    shots = docs_dir / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
     url, _ = server
     seen = {}
     for locale, learn in (("en-US", "Learn"), ("es-ES", "Aprender")):
@@ -324,7 +332,7 @@ def test_learn_speaks_the_visitors_language_in_every_section(browser, server, do
                 page.locator("#walk-run").click()
                 page.locator("#walk-info p").first.wait_for(timeout=120_000)
             texts |= set(page.evaluate(VISIBLE_TEXT))
-            page.screenshot(path=str(shots / f"learn-{slug}-{lang}.png"), full_page=True)
+            shoot(page, f"learn-{slug}-{lang}.png")
         texts = {t.strip(" ·|:") for t in texts}
         seen[locale] = {t for t in texts if re.search(r"[^\W\d_]", t) and not NEUTRAL.match(t)}
         page.close()
