@@ -17,14 +17,12 @@ def as_the_hub_runs_lessons():
         yield
 
 
-def test_gan_stable_preset_covers_all_eight_modes_and_the_collapse_preset_collapses():
-    """The issue's bars: stable covers 8/8 with >= 80% of its samples within 3 sigma of a mode; the collapse ends
-    on 1-2 modes with >= 80% of its samples on them (a collapse, not a divergence that leaves samples nowhere)."""
-    stable = list(gan.train(gan.preset("stable")))
-    assert stable[-1].modes == 8 and stable[-1].precision >= 0.8 and stable[0].image.size == (320, 320)
+def test_gan_collapse_preset_collapses():
+    """The issue's bar: the collapse ends on 1-2 modes with >= 80% of its samples on them (a collapse, not a
+    divergence that leaves samples nowhere). The stable preset's bar is read on the Learn tab's own run, through
+    the Hub (test_image_jobs_run_between_the_frames_of_a_lesson)."""
     collapsed = list(gan.train(gan.preset("mode collapse")))
     assert 1 <= collapsed[-1].modes <= 2 and collapsed[-1].precision >= 0.8
-    assert len(stable[-1].d_losses) == gan.preset("stable").steps
 
 
 def test_gan_pauses_continues_steps_and_trains_one_net_at_a_time():
@@ -313,21 +311,6 @@ def torch_upper_is_zero(attention) -> bool:
     return bool((torch.triu(attention, 1).abs() < 1e-6).all())
 
 
-def test_wavenet_beats_repeating_the_last_sample():
-    from hub.explainer import wavenet
-
-    frames = list(wavenet.train())
-    first, out = frames[0], frames[-1]
-    assert first["step"] == 1 and out["step"] == wavenet.WaveNetConfig().steps
-    assert out["mse"] < 0.5 * out["baseline_mse"] < first["mse"] and out["model"].receptive_field == 64
-    # free-running, it writes the signal's two tones on its own (periods 25 and 7), neither fading nor blowing up
-    run = wavenet.free_run(out["model"], wavenet.WaveNetConfig())
-    assert len(run["generated"]) == 256 and abs(run["periods"][0] - 25) < 2.5 and abs(run["periods"][1] - 7) < 1
-    assert 0.7 < run["std_ratio"] < 1.3
-    untrained = wavenet.free_run(wavenet.WaveNet(wavenet.WaveNetConfig()), wavenet.WaveNetConfig())
-    assert not (abs(untrained["periods"][0] - 25) < 2.5 and 0.7 < untrained["std_ratio"] < 1.3)  # it can fail
-
-
 def test_a_drawing_becomes_points_where_the_strokes_are():
     pad = np.zeros((120, 120, 4), np.uint8)  # transparent pad
     pad[10:14, 10:14] = (255, 110, 0, 255)  # a dab in the top-left corner
@@ -434,15 +417,23 @@ def _lesson(settings, req):
     return run(main())
 
 
-def test_a_lesson_streams_plain_frames_through_the_hub(settings):
-    """The Learn tab's path: the core trains, the front end gets pictures and numbers, never torch objects."""
+def test_a_lesson_streams_plain_frames_through_the_hub_and_the_wavenet_beats_repeating_the_last_sample(settings):
+    """The Learn tab's path: the core trains, the front end gets pictures and numbers, never torch objects. The
+    lesson is the WaveNet at its defaults, so its bars are read here too (one training run for both)."""
+    from hub.explainer import wavenet
     from hub.types import LessonRequest
 
     frames = _lesson(settings, LessonRequest("wavenet"))
-    assert frames[0].step == 1 and frames[-1].step == frames[-1].total == 400 and frames[-1].final
-    last = frames[-2].values  # the last training frame; the final one holds the free-running sequence
-    assert last["mse"] < 0.5 * last["baseline_mse"] and last["receptive_field"] == 64
-    assert len(frames[-1].values["free_run"]["generated"]) == 256
+    assert frames[0].step == 1 and frames[-1].step == frames[-1].total == wavenet.WaveNetConfig().steps == 400
+    assert frames[-1].final
+    first, last = frames[0].values, frames[-2].values  # the last training frame; the final one holds the free run
+    assert last["mse"] < 0.5 * last["baseline_mse"] < first["mse"] and last["receptive_field"] == 64
+    # free-running, it writes the signal's two tones on its own (periods 25 and 7), neither fading nor blowing up
+    run_ = frames[-1].values["free_run"]
+    assert len(run_["generated"]) == 256 and abs(run_["periods"][0] - 25) < 2.5 and abs(run_["periods"][1] - 7) < 1
+    assert 0.7 < run_["std_ratio"] < 1.3
+    untrained = wavenet.free_run(wavenet.WaveNet(wavenet.WaveNetConfig()), wavenet.WaveNetConfig())
+    assert not (abs(untrained["periods"][0] - 25) < 2.5 and 0.7 < untrained["std_ratio"] < 1.3)  # it can fail
 
     def modules(value):
         if isinstance(value, dict):
@@ -487,7 +478,9 @@ def test_a_bad_lesson_is_refused_before_anything_trains(settings, params, points
 
 def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
     """A learner training a GAN does not hold the device: an image asked for after the lesson's first frame is
-    done while the lesson is still training."""
+    done while the lesson is still training. The lesson is the tab's default, the stable preset, so the issue's bar
+    is read on it: 8/8 modes covered with >= 80% of its samples within 3 sigma of a mode (torch's thread count,
+    which the image job may change, leaves it alike: 8 modes, 0.852 on one thread and on two)."""
     import asyncio
 
     from hub.service import Hub
@@ -518,12 +511,15 @@ def test_image_jobs_run_between_the_frames_of_a_lesson(settings):
             await job.result()
             frames_when_image_done = len(frames)
             await lesson
-            return frames_when_image_done, len(frames)
+            return frames_when_image_done, frames
         finally:
             await hub.close()
 
-    when_done, total = run(main())
-    assert total == 11 and when_done < total, (when_done, total)  # 2500 steps: frames at 1, 250, ..., 2500
+    when_done, frames = run(main())
+    assert len(frames) == 11 and when_done < 11, when_done  # 2500 steps: frames at 1, 250, ..., 2500
+    last = frames[-1].values
+    assert last["modes"] == 8 and last["precision"] >= 0.8 and len(last["d_losses"]) == gan.preset("stable").steps
+    assert frames[0].values["image"].size == (320, 320)
 
 
 def test_bench_times_each_lesson_through_the_tab_and_straight_from_the_core(settings, tmp_path):
