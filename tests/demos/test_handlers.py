@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from demos.common import bind
-from demos.tabs import chat, explainer, generate, history, mix
+from demos.tabs import chat, explainer, generate, history, lessons, mix
 
 TABS = Path(__file__).resolve().parents[2] / "demos" / "tabs"
 
@@ -78,7 +78,7 @@ def test_a_lessons_last_answer_carries_every_figure_not_a_placeholder(hub):
     from tests.conftest import run
 
     async def outputs():
-        return [out async for out in explainer.explain_diffusion(hub, "ring", 500, "", progress=lambda *a, **k: None)]
+        return [out async for out in lessons.explain_diffusion(hub, "ring", 500, "", progress=lambda *a, **k: None)]
 
     frames = run(outputs())
     final = frames[-1]

@@ -196,7 +196,7 @@ def test_explain_this_image_walks_a_generate_job_to_its_own_picture(client):
 
 
 def _example(tmp_path):
-    from demos.tabs.explainer import example_image
+    from demos.tabs.lessons import example_image
 
     path = tmp_path / "example.png"
     example_image().save(path)

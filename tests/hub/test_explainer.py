@@ -380,7 +380,7 @@ def test_recording_keeps_the_last_real_value_of_each_output_and_round_trips_in_e
 def test_custom_points_come_from_a_drawing_an_upload_or_text_with_clear_errors(tmp_path):
     import gradio as gr
 
-    from demos.tabs.explainer import _data_points
+    from demos.tabs.lessons import _data_points
 
     pad = np.zeros((60, 60, 4), np.uint8)
     pad[5:10, 5:10] = (0, 0, 0, 255)
