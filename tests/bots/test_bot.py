@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import discord
+import pytest
 
 from tests.conftest import run
 from tests.fakes.discord_api import Fake, command_problem, transcript
@@ -296,6 +297,7 @@ def test_a_server_manager_can_cancel_anothers_job_and_a_member_cannot(settings):
     assert violations == []
 
 
+@pytest.mark.timeout(300)  # 60 jobs: 76 s quiet, 109 s beside a busy process (session 32)
 def test_twenty_users_three_jobs_each_fair_and_acknowledged_in_time(settings):
     import threading
 

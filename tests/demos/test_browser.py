@@ -167,6 +167,7 @@ LEARN_SECTIONS = (
 )
 
 
+@pytest.mark.timeout(300)  # 2500 GAN steps in the page: 64 s quiet, 94 s beside a busy process (session 32)
 def test_every_explainer_section_opens_on_a_result_and_the_gan_learns_a_drawing(browser, server, shoot):
     """Each Learn section opens on the shipped run of its defaults (the screenshots of every section, in both
     languages, come from the test below); the walkthrough runs the mini; then the learner draws two strokes,
@@ -245,6 +246,7 @@ def test_live_mode_follows_the_prompt_as_it_is_typed(browser, server):
     assert held and max(held) <= 2 and len(held) < len(typed)  # the pause, not each key, starts a redraw
 
 
+@pytest.mark.timeout(300)  # 48 s quiet, 84 s beside a busy process (session 32)
 def test_a_link_opens_the_editor_and_a_brush_stroke_repaints_only_what_was_painted(browser, server, shoot):
     """The bot's link (/?job=<id>&image=<n>) opens Generate's editing panel on that picture; a stroke of the white
     brush, then Vary (Region): the Hub receives the painted area as the mask, and the rest stays pixel for pixel."""

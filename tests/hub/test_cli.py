@@ -33,6 +33,7 @@ def test_imagine_writes_grid_and_images_and_prints_paths(settings, tmp_path):
     assert "[transformers]" not in proc.stderr and "torchvision" not in proc.stderr  # library chatter: only with -v
 
 
+@pytest.mark.timeout(300)  # four `lienzo` processes: 57 s quiet, 108 s beside a busy process (session 32)
 def test_eval_mini_scores_a_trained_folder_against_the_committed_report(settings, tmp_path):
     """How a user checks that their own `train-mini --out` folder reproduces the committed model: here the folder
     is the untrained stand-in, so it must be the one scored (far below the committed figures), not the bundled."""

@@ -43,6 +43,7 @@ def test_the_gpu_subset_is_the_prepared_one():
         assert levers[0] == () and all(v.dtype != randbench.torch.float32 for v in plan.variants)
 
 
+@pytest.mark.timeout(300)  # every catalog model: 31 s quiet, 96 s beside a busy process (session 32)
 def test_the_reduced_bench_runs_every_model_through_its_real_pipeline(settings, tmp_path):
     out = tmp_path / "random.json"
     proc = lienzo(["bench", "--random-weights", "--out", str(out)], settings)
