@@ -308,8 +308,8 @@ NEUTRAL = re.compile(r"^(.|\[[\d.]+ s → [\d.]+ s\]|[\d.]+(/[\d.]+)? ?s)$")  # 
 @pytest.mark.timeout(480)  # two languages, eight sections each, the limits' 8 pictures and a walkthrough run
 def test_learn_speaks_the_visitors_language_in_every_section(browser, server, shoot):
     """Every Learn section, opened in English and in Spanish (the browser's language), its accordions open: no
-    text shown alike in both but the technical terms, and no word of the other language; each section's
-    screenshot in each language."""
+    text shown alike in both but the technical terms, and no word of the other language; under `make docs`, each
+    section's screenshot in each language."""
     url, _ = server
     seen = {}
     for locale, learn in (("en-US", "Learn"), ("es-ES", "Aprender")):
