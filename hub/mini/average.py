@@ -47,7 +47,8 @@ def average_decoders(folder: Path, earlier: Path, out: Path, work: Path, cfg, we
     from safetensors.torch import load_file, save_file
 
     from hub.errors import ConfigError
-    from hub.mini.train import draft_from, run_facts
+    from hub.mini.from_folder import draft_from
+    from hub.mini.train import run_facts
     from hub.mini.tune import draft_record, earlier_tunes
 
     base, other = _meta(folder), _meta(earlier)

@@ -298,7 +298,7 @@ def _of_schedule(c: dict) -> str:
 def _unlike_recipe(c: dict) -> str:
     """What a decoder tune did unlike the recipe's own (TrainConfig's defaults; a record without the key did as the
     recipe)."""
-    from hub.mini.train import TrainConfig
+    from hub.mini.recipe import TrainConfig
 
     recipe, told = TrainConfig(), []
     for key, what in (

@@ -32,7 +32,7 @@ def add_parsers(sub) -> None:
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="change one of the recipe's settings (hub/mini/train.py TrainConfig), e.g. --set seed=4 --set "
+        help="change one of the recipe's settings (hub/mini/recipe.py TrainConfig), e.g. --set seed=4 --set "
         "tune_unet_lr=2e-4; repeat for more",
     )
     tm.add_argument(
@@ -178,7 +178,8 @@ def train_mini(settings, args) -> int:
     """`lienzo train-mini`: the whole recipe, some stages of it, or one of the stages that start from a trained
     folder (--tune-from, --draft-from, --fastvae-from, --inpaint-from)."""
     from hub.errors import ConfigError
-    from hub.mini.train import TrainConfig, train
+    from hub.mini.recipe import TrainConfig
+    from hub.mini.train import train
 
     if not 0 < args.scale <= 100:  # also refuses nan
         raise ConfigError(
@@ -214,19 +215,19 @@ def train_mini(settings, args) -> int:
         print(json.dumps(record["seconds"]))
         return 0
     if args.draft_from:
-        from hub.mini.train import draft_from
+        from hub.mini.from_folder import draft_from
 
         _trained_folder("--draft-from", args.draft_from, args.threads)
         print(json.dumps(draft_from(args.draft_from, args.work, cfg, settings)))
         return 0
     if args.fastvae_from:
-        from hub.mini.train import fastvae_from
+        from hub.mini.from_folder import fastvae_from
 
         _trained_folder("--fastvae-from", args.fastvae_from, args.threads)
         print(json.dumps(fastvae_from(args.fastvae_from, args.work, cfg, settings)))
         return 0
     if args.inpaint_from:
-        from hub.mini.train import inpaint_from
+        from hub.mini.from_folder import inpaint_from
 
         _trained_folder("--inpaint-from", args.inpaint_from, args.threads)
         print(json.dumps(inpaint_from(args.inpaint_from, args.work, cfg, settings)))
@@ -236,7 +237,7 @@ def train_mini(settings, args) -> int:
 
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda: this torch sees no CUDA GPU; leave --device out to use the CPU")
-    from hub.mini.train import STAGES
+    from hub.mini.recipe import STAGES
 
     stages = STAGES
     if args.stages is not None:

@@ -1,5 +1,5 @@
 """The draft decoder: the mini's UNet distilled to a few steps with its guidance built in (`train-mini` stage
-"draft", or `lienzo train-mini --draft-from FOLDER` for a model already trained: hub/mini/train.py's draft_from).
+"draft", or `lienzo train-mini --draft-from FOLDER` for a model already trained: hub/mini/from_folder.py's draft_from).
 
 Latent consistency distillation (Luo et al. 2023, "LCM"), as diffusers' LCMScheduler samples it: on the grid of
 50 DDIM timesteps (19, 39 ... 999), the student learns to map a noisy latent at t straight to where the

@@ -46,7 +46,7 @@ def new_fastvae(latent_channels: int = 4):
 @torch.no_grad()
 def fastvae_pool(work: Path, movq, batches, scenes: int, weights: dict, pixels) -> dict:
     """Per aspect bucket: (latents, the MoVQ decoder's picture of them in fp16), computed once, kept in `work`.
-    `pixels`: scenes -> (B, 3, H, W) in [-1, 1] (hub/mini/train.py's)."""
+    `pixels`: scenes -> (B, 3, H, W) in [-1, 1] (hub/mini/data.py's)."""
     path = work / "fastvae-pool.pt"
     if path.exists():
         saved = torch.load(path)

@@ -12,326 +12,49 @@ Stages (each resumable from its checkpoint in the work folder, fixed seed, a pro
   -> fastvae (a tiny latent decoder distilled from the MoVQ, for drafts and previews: hub/mini/fastvae.py)
   -> export (diffusers/transformers folders: prior/, decoder/, decoder-draft/, decoder-inpaint/, text/, vae-fast/,
      fp16)
+
+The recipe (settings, architecture, stage order and seeds) is hub/mini/recipe.py; the scenes, tokens and latent
+pools each stage draws, hub/mini/data.py; the later stages run alone on a trained folder, hub/mini/from_folder.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from hub.mini import world
+from hub.mini.data import (
+    AttributeHeads,
+    Batches,
+    _as_input,
+    _device,
+    clip_batch,
+    clip_pixels,
+    image_embeds,
+    latent_pool,
+    pixels,
+    prior_batch,
+    zero_image_embed,
+)
 from hub.mini.distil import distil_decoder, save_draft
 from hub.mini.fastvae import FOLDER as FASTVAE
 from hub.mini.fastvae import fastvae_pool, save_fastvae, train_fastvae
 from hub.mini.inpaint import inpaint_pool, save_inpaint, train_inpaint
 from hub.mini.minitext import train_text
-from hub.mini.stage import (
-    BucketPool,
-    Stage,
-    bucket_share,
-    cosine_lr,
-    default_workers,
-    optimise,
-    prefetch,
-    save_atomic,
-)
-from hub.mini.tiny import TinyArch, decoder_components, prior_components
-
-CLIP_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
-CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    seed: int = 0
-    clip_steps: int = 4000
-    clip_batch: int = 128
-    prior_steps: int = 2500
-    prior_batch: int = 128
-    movq_steps: int = 1200
-    movq_batch: int = 32
-    unet_steps: int = 5000
-    unet_batch: int = 64
-    text_steps: int = 4000
-    lr: float = 1e-3
-    unet_lr: float = 5e-4
-    unet_pool: int = 40960  # scenes encoded once for the UNet stage (see latent_pool)
-    unet_schedule: int = 0  # the learning rate's cosine length in steps (0: unet_steps)
-    min_snr: float = 0.0  # 0: no Min-SNR clamp (see train_unet)
-    cond_noise: float = 0.8  # the decoder's conditioning noise, at most this fraction of the embedding's norm
-    cond_drop: float = 0.1  # classifier-free guidance dropout (prior and decoder)
-    aux_weight: float = 1.0  # the CLIP stage's attribute heads (see HEADS)
-    shape_weight: float = 3.0  # the shape heads' weight among them: shape is what the tower learns last
-    # the draft decoder (hub/mini/distil.py): consistency distillation of the guided UNet
-    draft_steps: int = 600
-    draft_batch: int = 32
-    draft_lr: float = 1e-4
-    draft_ema: float = 0.95
-    draft_guidance: float = 2.0  # the mini's decoder guidance, built into the student
-    draft_huber: float = 0.001
-    draft_pool: int = 8192  # scenes for --draft-from (a from-scratch run distils on the UNet stage's pool)
-    draft_wide_weight: float = 0.15  # --draft-from: the 80x48 and 48x80 buckets' weight (bucket_weights)
-    # the inpainting decoder (hub/mini/inpaint.py): the decoder UNet with 9 input channels, taught to fill holes
-    inpaint_steps: int = 1600
-    inpaint_batch: int = 32
-    inpaint_lr: float = 3e-4
-    inpaint_pool: int = 8192  # examples (scene, hole, conditioning) drawn once
-    # the tiny latent decoder (hub/mini/fastvae.py): drafts' and previews' decode, distilled from the MoVQ
-    fastvae_steps: int = 2000
-    fastvae_batch: int = 32
-    fastvae_lr: float = 2e-3
-    fastvae_pool: int = 4096  # scenes encoded and decoded by the MoVQ once
-    # --fastvae-from: continue the folder's own vae-fast/ instead of starting afresh (the bundled one's session-26 600
-    # steps at lr 5e-4 and wide weight 0.5)
-    fastvae_continue: bool = False
-    fastvae_wide_weight: float = 0.15  # the 80x48 and 48x80 buckets' weight in the fastvae stage's draws
-    # --tune-from (hub/mini/tune.py): a new language side against the locked image side, the decoder continued
-    tune_text_steps: int = 4000
-    tune_text_batch: int = 128  # scenes, each with its hard negative
-    tune_prior_steps: int = 2500
-    tune_text_layers: int = 3  # the new text tower's depth (ARCH's is 2): 3 generalised better to held-out phrasings
-    tune_unet_steps: int = 1000
-    tune_unet_schedule: int = 1500  # its cosine is 1500 steps long: the bundled tune stopped at 1000 for time
-    tune_unet_lr: float = 3e-4
-    # the decoder tune's loss on the latents that tell each object's shape from the shape most like it
-    # (world.shape_cues: a square's corners against a circle) weighs 1 + this; 0: all latents alike. Measured in
-    # session 19, decoder-only tunes of 1000 steps from the bundled mini: at 3 it drew shapes no better than at 0
-    # (32 + 32 prompts, 2 images, en: 82.4 against 83.6% at 16:9, 82.4/84.0 at 9:16, 85.9/86.7 at 1:1)
-    tune_shape_focus: float = 0.0
-    # the decoder tune's 80x48 and 48x80 buckets' weight (train.bucket_weights: 0.15 as the recipe, against the
-    # square's 0.25 and 0.05 for each of the other ten); every --ar from 4:3 to 16:9, and their portraits, is one.
-    # Session 23's tune ran at 0.35. (What else bounds shape there: the MoVQ itself gives back the shape of 94.7% of
-    # objects at 80x48 and 48x80, 97.9% at 64x64, when it encodes and decodes the true scenes; continuing its decoder
-    # half 800 steps on whole scenes, encoder locked, halved its loss and left those at 94.1% and 98.0%.)
-    tune_wide_weight: float = 0.15
-    tune_pool: int = 16384  # embedded scene pairs (text, prior) and the decoder's bucketed pool
-    # a tuned decoder's draft, distilled again as the recipe's draft stage: the student starts from the tuned
-    # decoder. Session 22: 600 steps from the fourth-tuned decoder drew shape 89.1/87.6% at 1:1 (en/es) where the
-    # session-15 draft drew 84.0/83.9 beside it; session 19's 200 steps from the earlier draft drew 68.6/68.5
-    tune_draft_steps: int = 600
-    checkpoint_every: int = 500
-
-    def scaled(self, factor: float) -> "TrainConfig":
-        """The same recipe with every step count and pool multiplied (a smoke run takes a tiny fraction: two steps a
-        stage, pools of tens of scenes); batches stay the recipe's."""
-
-        def scale(k, v):
-            if k.endswith("_steps") or (k.endswith("_schedule") and v):
-                return max(2, int(v * factor))
-            return max(64, int(v * factor)) if k.endswith("_pool") else v
-
-        return TrainConfig(**{k: scale(k, v) for k, v in asdict(self).items()})
-
-
-ARCH = TinyArch(
-    width=64, max_length=32, prior_layers=4, vision_layers=3, vision_width=128, unet_channels=(64, 128, 128)
-)
-
-
-# --- data ---------------------------------------------------------------------------------------
-# The decoder's aspect-ratio buckets (as SDXL trains): each batch is one bucket's size, drawn with these weights.
-# 80x48 and 48x80 are what --ar 4:3, 3:2, 5:3 and 16:9 (and their portraits) all give, so they get more.
-def bucket_weights(wide: float = 0.15) -> dict[tuple[int, int], float]:
-    """`wide`: the 80x48 and 48x80 buckets' weight before normalising (square 0.25, the rest 0.05 each)."""
-    raw = {
-        b: 0.25 if b == (world.SIZE, world.SIZE) else wide if b in ((80, 48), (48, 80)) else 0.05 for b in world.BUCKETS
-    }
-    total = sum(raw.values())
-    return {b: w / total for b, w in raw.items()}
-
-
-class Batches:
-    """Endless seeded batches of scenes, rendered on the fly (no dataset on disk, nothing to overfit)."""
-
-    def __init__(self, seed: int):
-        self.rng = random.Random(seed)
-
-    def scenes(self, n: int, size: tuple[int, int] = (world.SIZE, world.SIZE)) -> list[world.Scene]:
-        return [world.sample_scene(self.rng, size=size) for _ in range(n)]
-
-    def captions(self, scenes) -> list[str]:
-        """As people write them (world.phrase): synonyms, word order, either object first; never a held-out one."""
-        return [world.phrase(s, "en" if self.rng.random() < 0.5 else "es", self.rng) for s in scenes]
-
-    def hard_negative(self, scene: world.Scene) -> tuple[world.Scene, world.Scene]:
-        """(scene, negative): a picture and caption that differ from `scene` in one attribute only.
-
-        The negative is drawn as well as captioned, so it is a hard negative on both sides of the contrastive
-        loss. Where the attribute is optional in captions (position, size), the scene is made to say it too.
-        """
-        rng = self.rng
-        if scene.relation:
-            a, b = scene.objects
-            kind = rng.choice(("places", "colours", "shape", "colour"))
-            if kind == "places":
-                return scene, world.swap_places(scene)
-            if kind == "colours":
-                return scene, world.swap_colours(scene)
-            i, o = rng.choice(((0, a), (1, b)))
-            if kind == "shape":
-                o = replace(o, shape=rng.choice([x for x in world.SHAPES if x != o.shape]))
-            else:
-                o = replace(
-                    o, colour=rng.choice([c for c in world.COLOURS if c not in (a.colour, b.colour, scene.background)])
-                )
-            return scene, replace(scene, objects=(o, b) if i == 0 else (a, o))
-        o = scene.objects[0]
-        kind = rng.choice(("colour", "shape", "position", "size"))
-        if kind == "colour":
-            return scene, replace(
-                scene,
-                objects=(
-                    replace(o, colour=rng.choice([c for c in world.COLOURS if c not in (o.colour, scene.background)])),
-                ),
-            )
-        if kind == "shape":
-            return scene, replace(
-                scene, objects=(replace(o, shape=rng.choice([x for x in world.SHAPES if x != o.shape])),)
-            )
-        if kind == "position":
-            scene = replace(scene, show_position=True)
-            return scene, world.move_to(scene, rng.choice([p for p in world.POSITIONS if p != o.position]), rng)
-        scene = replace(scene, show_size=True)
-        return scene, replace(scene, objects=(replace(o, size="large" if o.size == "small" else "small"),))
-
-
-# What the image embedding must carry for the decoder to draw a caption. The world is known, so the CLIP
-# stage also trains linear heads that read these back from the image embedding (dropped at export): the
-# contrastive loss alone left shape and position barely readable (linear probes at 44% and 56%), and the
-# decoder cannot draw what its conditioning does not hold. Only what a picture shows is asked for: of two
-# objects, "the first one named" is not in the picture, so they are read as top/left (a) and bottom/right (b).
-# A lone object and the top/left one of two get heads of their own: sharing one "shape" head asked the tower to
-# report a lone shape wherever it stands but to ignore the bottom/right one of two, and the top/left shape of
-# two objects stayed at 67% (circle/square and star/triangle swapped) while the bottom/right one reached 93%.
-HEADS = {
-    "background": world.BACKGROUNDS,
-    "colour": tuple(world.COLOURS),
-    "shape": world.SHAPES,
-    "position": tuple(world.POSITIONS),
-    "size": tuple(world.SIZES),
-    "colour_a": tuple(world.COLOURS),
-    "shape_a": world.SHAPES,
-    "colour_b": tuple(world.COLOURS),
-    "shape_b": world.SHAPES,
-    "axis": ("vertical", "horizontal"),
-}
-
-
-def attribute_labels(scenes) -> dict[str, torch.Tensor]:
-    """Per head, the class index of each scene (-100 where the scene does not have that attribute)."""
-    rows = []
-    for s in scenes:
-        if len(s.objects) == 1:
-            o = s.objects[0]
-            rows.append(
-                {
-                    "background": s.background,
-                    "colour": o.colour,
-                    "shape": o.shape,
-                    "position": o.position,
-                    "size": o.size,
-                }
-            )
-            continue
-        a, b = s.objects if s.relation in ("above", "left of") else s.objects[::-1]  # a: the top or left one
-        rows.append(
-            {
-                "background": s.background,
-                "colour_a": a.colour,
-                "shape_a": a.shape,
-                "colour_b": b.colour,
-                "shape_b": b.shape,
-                "axis": "vertical" if s.relation in ("above", "below") else "horizontal",
-            }
-        )
-    return {
-        h: torch.tensor([classes.index(r[h]) if r.get(h) is not None else -100 for r in rows])
-        for h, classes in HEADS.items()
-    }
-
-
-class AttributeHeads(torch.nn.Module):
-    def __init__(self, width: int, shape_weight: float = 1.0):
-        super().__init__()
-        self.weights = {h: shape_weight if h.startswith("shape") else 1.0 for h in HEADS}
-        self.linear = torch.nn.Linear(width, sum(len(c) for c in HEADS.values()))
-        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's temperature
-
-    def loss(self, embeds: torch.Tensor, labels: dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = self.linear(embeds).split([len(c) for c in HEADS.values()], dim=1)
-        used = [(lg, h) for lg, h in zip(logits, HEADS) if (labels[h] != -100).any()]  # a batch of lone
-        # objects has nothing for the two-object heads
-        total = sum(self.weights[h] * F.cross_entropy(lg, labels[h], ignore_index=-100) for lg, h in used)
-        return total / sum(self.weights[h] for _, h in used)
-
-
-def pixels(scenes, square: bool = False, device="cpu") -> torch.Tensor:
-    """(B, 3, H, W) in [-1, 1]: the scenes at their own size (one size a batch), or all drawn square."""
-    arr = np.stack([np.asarray(world.render(s.square() if square else s)) for s in scenes])
-    return (torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
-
-
-def clip_pixels(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] images -> what CLIPImageProcessor gives the vision tower (64 px, CLIP mean/std)."""
-    return ((x + 1) / 2 - CLIP_MEAN.to(x.device)) / CLIP_STD.to(x.device)
-
-
-def _device(module) -> torch.device:
-    return next(module.parameters()).device
+from hub.mini.recipe import ARCH, NEEDS, STAGES, TrainConfig, bucket_weights, stage_seed
+from hub.mini.stage import BucketPool, Stage, cosine_lr, default_workers, optimise, prefetch
+from hub.mini.tiny import decoder_components, prior_components
 
 
 # --- stages -------------------------------------------------------------------------------------
-def step_batches(cfg: TrainConfig, stage: str, step: int) -> Batches:
-    """The scenes of one step of a stage: their own seed, so any process can draw them, in any order."""
-    return Batches(stage_seed(cfg.seed, stage) * 1_000_003 + step)
-
-
-_TOKENIZERS: dict = {}
-
-
-def _tokens(tok_dir: str, texts: list[str]):
-    if tok_dir not in _TOKENIZERS:  # each data worker loads the tokenizer once
-        from hub.mini.tokenizer import load_clip_bpe
-
-        _TOKENIZERS[tok_dir] = load_clip_bpe(Path(tok_dir), max_length=ARCH.max_length)
-    enc = _TOKENIZERS[tok_dir](texts, padding="max_length", max_length=ARCH.max_length, truncation=True)
-    return torch.tensor(enc["input_ids"]), torch.tensor(enc["attention_mask"])
-
-
-def _scene_pixels(scenes) -> torch.Tensor:
-    """(B, H, W, 3) uint8, cheap to send from a data worker."""
-    return torch.from_numpy(np.stack([np.asarray(world.render(s)) for s in scenes]))
-
-
-def _as_input(raw: torch.Tensor, device) -> torch.Tensor:
-    return (raw.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
-
-
-def clip_batch(cfg: TrainConfig, tok_dir: str, step: int) -> dict:
-    """One CLIP step's data: scenes and their drawn hard negatives, captions as people write them, attributes."""
-    batches = step_batches(cfg, "clip", step)
-    scenes, negatives = zip(*(batches.hard_negative(s) for s in batches.scenes(cfg.clip_batch)))
-    both = list(scenes) + list(negatives)
-    ids, mask = _tokens(tok_dir, batches.captions(both))
-    return {"ids": ids, "mask": mask, "pixels": _scene_pixels(both), "labels": attribute_labels(both)}
-
-
-def prior_batch(cfg: TrainConfig, tok_dir: str, step: int) -> dict:
-    batches = step_batches(cfg, "prior", step)
-    scenes = batches.scenes(cfg.prior_batch)
-    texts = [c if batches.rng.random() > cfg.cond_drop else "" for c in batches.captions(scenes)]
-    ids, mask = _tokens(tok_dir, texts)
-    return {"ids": ids, "mask": mask, "pixels": _scene_pixels(scenes)}
 
 
 def train_clip(work, cfg, comps, workers=0):
@@ -364,18 +87,6 @@ def train_clip(work, cfg, comps, workers=0):
         if step % 100 == 0:
             tqdm.write(f"clip {step}: contrastive {contrastive.item():.3f} attributes {aux.item():.3f}")
     text.eval(), vision.eval()
-
-
-@torch.no_grad()
-def image_embeds(vision, x: torch.Tensor) -> torch.Tensor:
-    return vision(pixel_values=clip_pixels(x)).image_embeds
-
-
-@torch.no_grad()
-def zero_image_embed(vision) -> torch.Tensor:
-    """The vision tower's embedding of an all-zero input: the decoder's unconditional embedding."""
-    side = vision.config.image_size
-    return vision(pixel_values=torch.zeros(1, 3, side, side, device=_device(vision))).image_embeds[0]
 
 
 def train_prior(work, cfg, comps, batches, workers=0):
@@ -477,158 +188,8 @@ def fold_latent_stats(movq, batches) -> None:
             feed_z(m.conv_b)
 
 
-def _cue_grid(scenes, grid) -> torch.Tensor:
-    """(B, 1, *grid) uint8: 1 on each latent that holds a pixel of the scene's shape cues (world.shape_cues)."""
-    where = torch.from_numpy(np.stack([world.shape_cues(s) for s in scenes])).float().unsqueeze(1)
-    return F.adaptive_max_pool2d(where, tuple(grid)).to(torch.uint8)
-
-
-def latent_pool(
-    work, cfg, movq, vision, batches, scenes=None, name="unet-pool", dtype=torch.float32, cues=False, weights=None
-) -> dict:
-    """A fixed pool of scenes per aspect-ratio bucket, as (MoVQ latents of the scene at the bucket's size, CLIP
-    image embedding of the same scene drawn square), computed once and kept in `work`; with `cues`, a third
-    tensor: where the latents hold the pixels that tell each object's shape (world.shape_cues, max-pooled to the
-    latent grid, uint8).
-
-    Encoding every batch afresh cost more than the UNet step itself (0.30 s of MoVQ for 64 images against
-    0.23 s for the small UNet's step); with the pool each scene is encoded once and seen ~8 times. The embedding
-    is the square picture's because that is what the prior learns to give for a caption, which names no aspect.
-    """
-    name = f"{name}-cues" if cues else name  # a pool kept without them is not one with them
-    keys = ("latents", "embeds", "cues") if cues else ("latents", "embeds")
-    path = work / f"{name}.pt"
-    if path.exists():
-        saved = torch.load(path)
-        return {tuple(map(int, k.split("x"))): tuple(v[key] for key in keys) for k, v in saved.items()}
-    total = scenes or cfg.unet_pool
-    dev = _device(movq)
-    pools = {}
-    with torch.no_grad():
-        buckets = (weights or bucket_weights()).items()
-        for (width, height), weight in tqdm(buckets, desc=name.replace("-", " "), unit="bucket"):
-            n = bucket_share(total, weight, 64)
-            latents, embeds, marks = [], [], []
-            for start in range(0, n, 256):  # no more scenes drawn than kept: a small pool stays cheap
-                batch = batches.scenes(min(256, n - start), (width, height))
-                z = movq.encode(pixels(batch, device=dev)).latents
-                latents.append(z.to(dtype).cpu())
-                embeds.append(image_embeds(vision, pixels(batch, square=True, device=dev)).cpu())
-                if cues:
-                    marks.append(_cue_grid(batch, z.shape[-2:]))
-            kept = (latents, embeds, marks)[: len(keys)]
-            pools[(width, height)] = tuple(torch.cat(parts)[:n] for parts in kept)
-    saved = {f"{w}x{h}": dict(zip(keys, kept)) for (w, h), kept in pools.items()}
-    save_atomic(saved, path)
-    return pools
-
-
-def draft_from(folder: Path, work: Path, cfg: TrainConfig, settings=None, init=None) -> dict:
-    """The draft stage alone on a model trained earlier (`lienzo train-mini --draft-from FOLDER`): its decoder
-    distilled on `cfg.draft_pool` fresh scenes (seed + 2, latents kept in fp16), written to FOLDER/decoder-draft.
-    The folder is loaded the way Lienzo runs it (hub.loading), on this machine's device."""
-    from hub import catalog
-    from hub.loading import Loader
-    from hub.settings import Settings
-
-    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
-    weights = Loader(settings).kandinsky(catalog.get("mini"))
-    teacher, sched, movq = (weights.decoder[k] for k in ("unet", "scheduler", "movq"))
-    vision = weights.prior["image_encoder"]
-    dev = _device(teacher)
-    for m in (teacher, movq, vision):
-        m.float().eval().to(dev)
-    work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    zero = zero_image_embed(vision)
-    pools = latent_pool(work, cfg, movq, vision, Batches(cfg.seed + 2), cfg.draft_pool, "draft-pool", torch.float16)
-    start = time.perf_counter()
-    weights = bucket_weights(cfg.draft_wide_weight)
-    student = distil_decoder(work, cfg, teacher, sched, BucketPool(pools, weights, dev), zero, init)
-    took = round(time.perf_counter() - start, 1)
-    save_draft(student.cpu(), sched.config, folder / "decoder-draft")
-    return {
-        "draft_seconds": took,
-        "steps": cfg.draft_steps,
-        "batch": cfg.draft_batch,
-        "wide_weight": cfg.draft_wide_weight,
-        "threads": torch.get_num_threads(),
-    }
-
-
-def fastvae_from(folder: Path, work: Path, cfg: TrainConfig, settings=None) -> dict:
-    """The fastvae stage alone on a model trained earlier (`lienzo train-mini --fastvae-from FOLDER`): a tiny
-    latent decoder distilled from FOLDER's MoVQ on `cfg.fastvae_pool` fresh scenes (seed + 4), written to
-    FOLDER/vae-fast. Loaded the way Lienzo runs it (hub.loading)."""
-    from hub import catalog
-    from hub.loading import Loader
-    from hub.settings import Settings
-
-    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
-    loaded = Loader(settings).kandinsky(catalog.get("mini"))
-    movq = loaded.decoder["movq"]
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    movq.float().eval().to(dev)
-    work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed + 4)
-    random.seed(cfg.seed + 4)
-    start = time.perf_counter()
-    init = None
-    if cfg.fastvae_continue:
-        if loaded.fast_vae is None:
-            from hub.errors import ConfigError
-
-            raise ConfigError(f"--set fastvae_continue=true: the folder has no {FASTVAE}/ to continue; leave it out")
-        init = loaded.fast_vae.float()  # loaded the way Lienzo runs it (hub.loading)
-    pools = fastvae_pool(work, movq, Batches(cfg.seed + 4), cfg.fastvae_pool, bucket_weights(), pixels)
-    vae = train_fastvae(work, cfg, pools, bucket_weights(cfg.fastvae_wide_weight), dev, init)
-    took = round(time.perf_counter() - start, 1)
-    save_fastvae(vae.cpu(), folder / FASTVAE)
-    return {
-        "fastvae_seconds": took,
-        "steps": cfg.fastvae_steps,
-        "batch": cfg.fastvae_batch,
-        "pool": cfg.fastvae_pool,
-        "wide_weight": cfg.fastvae_wide_weight,
-        "continued": cfg.fastvae_continue,
-        "threads": torch.get_num_threads(),
-    }
-
-
-def inpaint_from(folder: Path, work: Path, cfg, settings=None) -> dict:
-    """The inpaint stage alone on a model trained earlier: FOLDER's decoder taught to inpaint on `cfg.inpaint_pool`
-    fresh examples, written to FOLDER/decoder-inpaint. Loaded the way Lienzo runs it (hub.loading)."""
-    from hub import catalog
-    from hub.loading import Loader
-    from hub.settings import Settings
-
-    settings = (settings or Settings.from_env()).with_(mini_weights=folder)
-    weights = Loader(settings).kandinsky(catalog.get("mini"))
-    decoder, sched, movq = (weights.decoder[k] for k in ("unet", "scheduler", "movq"))
-    vision = weights.prior["image_encoder"]
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    for m in (decoder, movq, vision):
-        m.float().eval().to(dev)
-    work.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    random.seed(cfg.seed + 3)
-    zero = zero_image_embed(vision)
-    start = time.perf_counter()
-    pools = inpaint_pool(work, movq, partial(image_embeds, vision), cfg.seed + 3, cfg.inpaint_pool, bucket_weights())
-    unet = train_inpaint(work, cfg, decoder, sched, pools, bucket_weights(), zero)
-    took = round(time.perf_counter() - start, 1)
-    save_inpaint(unet.cpu(), folder / "decoder-inpaint")
-    return {
-        "inpaint_seconds": took,
-        "steps": cfg.inpaint_steps,
-        "batch": cfg.inpaint_batch,
-        "pool": cfg.inpaint_pool,
-        "threads": torch.get_num_threads(),
-    }
-
-
 def train_unet(work, cfg, unet, movq, vision, sched, zero_embed, batches, name="unet", weights=None):
-    """`weights`: the aspect buckets' (train.bucket_weights() when None), for the pool's sizes and the draws."""
+    """`weights`: the aspect buckets' (recipe.bucket_weights() when None), for the pool's sizes and the draws."""
     from diffusers.training_utils import EMAModel
 
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
@@ -708,24 +269,6 @@ def _same_recipe(work: Path, cfg: TrainConfig) -> None:
             f"the work folder {str(work)!r} holds a run of another recipe ({'; '.join(changed)}); "
             "give a new --work folder, or delete this one to start over"
         )
-
-
-# fastvae comes last (stage_seed reads a stage's place here: the earlier stages keep the seeds they trained with)
-STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "inpaint", "text", "fastvae", "export")
-NEEDS = {
-    "prior": ("clip",),
-    "unet": ("clip", "movq"),
-    "draft": ("unet",),
-    "inpaint": ("unet",),
-    "fastvae": ("movq",),
-    "export": STAGES[1:-1],
-}
-
-
-def stage_seed(seed: int, stage: str) -> int:
-    """Each stage's own seed, so a stage draws the same scenes and noise whether the stages run one after another
-    (the CPU recipe) or side by side in separate processes (`--stages`, on a machine with many cores)."""
-    return seed * 1000 + STAGES.index(stage) + 1
 
 
 def _fresh(stage: str, cfg: TrainConfig) -> Batches:

@@ -8,8 +8,8 @@ decoder's conditioning space, so the decoder continues from its weights. The lan
               text tuning"), each scene with a drawn hard negative as in the CLIP stage; the pictures' embeddings
               are computed once (the tower is locked), so a step costs the text tower alone
   prior       a fresh prior on the new text tower, on the same embedded scenes
-  unet        the decoder continued on aspect-ratio buckets (train.bucket_weights), EMA from its own weights
-then export, and the draft decoder distilled from the tuned one (train.draft_from).
+  unet        the decoder continued on aspect-ratio buckets (recipe.bucket_weights), EMA from its own weights
+then export, and the draft decoder distilled from the tuned one (from_folder.draft_from).
 `--stages unet,export` alone is a decoder-only tune: the folder's tokenizer, text tower and prior are kept as they
 are (what the bundled mini shipped in session 16: the decoder brought to every aspect, the language side as trained).
 `--stages text,prior,export` alone is a language-only tune: the folder's decoders (draft, inpainting and tiny
@@ -34,20 +34,9 @@ from tqdm import tqdm
 from hub.mini import world
 from hub.mini.stage import Stage, cosine_lr, save_atomic
 from hub.loading import DRAFT_UNET, FAST_VAE, INPAINT_UNET
-from hub.mini.train import (
-    ARCH,
-    Batches,
-    TrainConfig,
-    bucket_weights,
-    _device,
-    image_embeds,
-    pixels,
-    prior_step,
-    run_facts,
-    train_tokenizer,
-    train_unet,
-    zero_image_embed,
-)
+from hub.mini.data import Batches, _device, image_embeds, pixels, zero_image_embed
+from hub.mini.recipe import ARCH, TrainConfig, bucket_weights
+from hub.mini.train import prior_step, run_facts, train_tokenizer, train_unet
 
 
 def embedded_pairs(work: Path, cfg: TrainConfig, vision, n: int) -> tuple[list, list, torch.Tensor]:
@@ -172,7 +161,7 @@ def tune_from(
     from hub import catalog
     from hub.loading import Loader
     from hub.mini.tiny import prior_components, square_image_processor
-    from hub.mini.train import draft_from
+    from hub.mini.from_folder import draft_from
     from hub.settings import Settings
 
     settings = (settings or Settings.from_env()).with_(mini_weights=folder)

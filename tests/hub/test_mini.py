@@ -133,7 +133,8 @@ def test_an_edited_region_scores_its_object_not_a_block_painted_over_it():
 
 def test_folding_latent_statistics_is_exact():
     from hub.mini.tiny import decoder_components
-    from hub.mini.train import Batches, fold_latent_stats, pixels
+    from hub.mini.data import Batches, pixels
+    from hub.mini.train import fold_latent_stats
 
     movq = decoder_components(seed=1)["movq"].eval()
     x = pixels(Batches(3).scenes(4))
@@ -158,7 +159,7 @@ def test_the_tokenizer_numbers_its_vocabulary_the_same_every_time(tmp_path):
 
 
 def test_attribute_labels_ask_only_what_the_picture_shows():
-    from hub.mini.train import HEADS, attribute_labels
+    from hub.mini.data import HEADS, attribute_labels
 
     above = world.Scene(
         "white",
@@ -269,7 +270,9 @@ def test_a_decoder_tune_can_weigh_the_latents_that_tell_a_shape(tmp_path, settin
 
     from hub import catalog
     from hub.loading import Loader
-    from hub.mini.train import Batches, TrainConfig, train_unet, zero_image_embed
+    from hub.mini.data import Batches, zero_image_embed
+    from hub.mini.recipe import TrainConfig
+    from hub.mini.train import train_unet
 
     weights = Loader(settings.with_(mini_weights=None)).kandinsky(catalog.get("mini"))
     movq, sched, vision = weights.decoder["movq"], weights.decoder["scheduler"], weights.prior["image_encoder"]

@@ -11,7 +11,8 @@ def test_training_smoke_run_exports_loadable_pipelines_and_resumes(tmp_path):
     from diffusers import KandinskyV22Pipeline, KandinskyV22PriorPipeline
     from transformers import AutoModelForCausalLM, AutoTokenizer, CLIPTokenizer
 
-    from hub.mini.train import TrainConfig, train
+    from hub.mini.recipe import TrainConfig
+    from hub.mini.train import train
 
     from dataclasses import replace
 
@@ -79,7 +80,7 @@ def test_a_smoke_runs_pools_hold_tens_of_scenes_and_the_recipes_keep_their_sizes
     """Each aspect bucket's share of a pool: a multiple of the quantum for the recipe (1920 scenes for most buckets of
     the UNet's 40960), a few scenes each for a smoke run's (once at least 64 a bucket: 832 scenes for two steps)."""
     from hub.mini.stage import MIN_BUCKET, bucket_share
-    from hub.mini.train import TrainConfig, bucket_weights
+    from hub.mini.recipe import TrainConfig, bucket_weights
 
     weights = bucket_weights()
     recipe = [bucket_share(TrainConfig().unet_pool, w, 64) for w in weights.values()]

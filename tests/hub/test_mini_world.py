@@ -113,7 +113,8 @@ def test_batches_are_the_same_whatever_the_number_of_data_workers(tmp_path):
 
     from hub.mini.stage import prefetch
     from hub.mini.tokenizer import train_clip_bpe
-    from hub.mini.train import TrainConfig, clip_batch
+    from hub.mini.data import clip_batch
+    from hub.mini.recipe import TrainConfig
 
     texts = [world.phrase(world.sample_scene(random.Random(i)), "en", random.Random(i)) for i in range(200)]
     train_clip_bpe(texts, tmp_path / "tokenizer", vocab_size=300, max_length=32)
@@ -131,7 +132,7 @@ def test_shape_cues_mark_what_tells_a_shape_from_the_shape_most_like_it():
     import numpy as np
     import torch
 
-    from hub.mini.train import _cue_grid
+    from hub.mini.data import _cue_grid
 
     square = world.Obj("square", "red", "small", 0.5, 0.5)
     scene = world.Scene("white", (square,))
