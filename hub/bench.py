@@ -296,13 +296,14 @@ def run_ray_bench(settings: Settings, model: str = "mini", jobs: int = 8, steps:
     import ray
     from ray import serve
 
+    from hub.ray_serve import UNNICED
     from hub.service import Hub
     from hub.types import ImagineRequest, Origin
 
     cores = os.cpu_count() or 1
     out: dict = {"model": model, "jobs": jobs, "steps": steps, "cores": cores}
     with tempfile.TemporaryDirectory() as scratch:
-        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, runtime_env=UNNICED)
         try:
             for replicas in (1, 2):
                 s = replace(

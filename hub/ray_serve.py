@@ -29,6 +29,13 @@ from hub.worker import Emit, ShouldStop, Worker
 
 log = logging.getLogger(__name__)
 APP_PREFIX = "lienzo-"
+# Ray starts its worker processes at niceness 15 (its `worker_niceness`) to keep its own daemons responsive. Serve's
+# controller and replicas are such workers, and a replica is the Hub's whole worker: beside two CPU-bound processes
+# at niceness 0 each got a few percent of a core, and Serve took 278 s instead of 9 to start two replicas of the mini
+# on 2 cores (docs/BENCHMARKS.md, session 33). Unniced they share the cores as the Hub's own worker thread does. The
+# setting rides in the runtime environment, as Ray's own job supervisor sets it, so a cluster's `ray start` needs no
+# flag: the Hub's driver job carries it (Serve's controller, started from it, inherits it) and so does each replica.
+UNNICED = {"env_vars": {"RAY_worker_niceness": "0"}}
 _END = object()
 
 
@@ -59,7 +66,11 @@ class RayPlacement:
         self.settings = settings
         if not ray.is_initialized():
             ray.init(
-                address=settings.ray_address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True
+                address=settings.ray_address,
+                include_dashboard=False,
+                log_to_driver=False,
+                ignore_reinit_error=True,
+                runtime_env=UNNICED,
             )
         self.slots = settings.ray_replicas  # batches in flight: one a replica
         self._handles: dict = {}
@@ -73,7 +84,11 @@ class RayPlacement:
 
         s = self.settings
         options = {
-            "ray_actor_options": {"num_gpus": s.ray_gpus, "num_cpus": s.ray_cpus},
+            "ray_actor_options": {
+                "num_gpus": s.ray_gpus,
+                "num_cpus": s.ray_cpus,
+                "runtime_env": UNNICED,  # also where Ray was started by another driver
+            },
             "name": f"{APP_PREFIX}{model}",
             "max_ongoing_requests": 2,
         }
