@@ -110,8 +110,6 @@ def bucket_weights(wide: float = 0.15) -> dict[tuple[int, int], float]:
 
 # fastvae comes last (stage_seed reads a stage's place here: the earlier stages keep the seeds they trained with)
 STAGES = ("tokenizer", "clip", "prior", "movq", "unet", "draft", "inpaint", "text", "fastvae", "export")
-
-
 NEEDS = {
     "prior": ("clip",),
     "unet": ("clip", "movq"),
